@@ -1,0 +1,92 @@
+// Activities that write and read a dataset's objects: one record per dialogue, then metrics
+// and the export streamed over those records.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import type { DatasetInput } from '../config/dataset-input';
+import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
+import { openBlobStore } from '../storage/blob-store';
+import { DIALOGUES_PER_SHARD, MANIFEST_KEY, recordKey, shardKey } from '../storage/dataset-layout';
+import { readDatasetRecords } from '../storage/dialogue-records';
+import type { DatasetFailure, DatasetMetrics, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
+
+const HEARTBEAT_EVERY = 200;
+
+export interface DatasetRef {
+  datasetId: string;
+  output: string;
+  count: number;
+}
+
+export interface ExportInput extends DatasetRef {
+  input: DatasetInput;
+  metrics: DatasetMetrics;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  failures: DatasetFailure[];
+}
+
+export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
+  return {
+    async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
+      const store = openBlobStore(output);
+      const key = recordKey(record.index);
+      await store.put(key, JSON.stringify(record));
+      return store.uriOf(key);
+    },
+
+    async computeMetrics({ datasetId, output, count }: DatasetRef): Promise<DatasetMetrics> {
+      const metrics = new DatasetMetricsAccumulator();
+      let seen = 0;
+      for await (const record of readDatasetRecords(openBlobStore(output), datasetId, count)) {
+        metrics.add(record);
+        if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
+      }
+      return metrics.result();
+    },
+
+    /** Writes ShareGPT-style JSONL shards and a manifest that lists them with counts and sha256. */
+    async exportDataset({ datasetId, output, count, input, metrics, usage, failures }: ExportInput): Promise<ExportResult> {
+      const store = openBlobStore(output);
+      const missing: number[] = [];
+      const records = readDatasetRecords(store, datasetId, count, missing)[Symbol.asyncIterator]();
+      const shards: ExportedShard[] = [];
+      let exported = 0;
+      let pending = await records.next();
+      while (!pending.done) {
+        const shard: ExportedShard = { key: shardKey(shards.length), uri: '', dialogues: 0, bytes: 0, sha256: '' };
+        shard.uri = store.uriOf(shard.key);
+        const hash = createHash('sha256');
+        async function* lines() {
+          while (!pending.done && shard.dialogues < shardSize) {
+            const r = pending.value;
+            const line = Buffer.from(JSON.stringify({ id: r.id, conversations: r.conversations.map(({ from, value }) => ({ from, value })) }) + '\n');
+            hash.update(line);
+            shard.bytes += line.length;
+            shard.dialogues++;
+            yield line;
+            pending = await records.next();
+            if ((exported + shard.dialogues) % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ exported: exported + shard.dialogues });
+          }
+        }
+        await store.putStream(shard.key, Readable.from(lines()));
+        shard.sha256 = hash.digest('hex');
+        exported += shard.dialogues;
+        shards.push(shard);
+      }
+      const manifest = {
+        datasetId,
+        format: 'sharegpt-jsonl',
+        requested: count,
+        exported,
+        missing,
+        failures,
+        shards,
+        metrics,
+        usage,
+        input,
+      };
+      await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
+      return { manifestUri: store.uriOf(MANIFEST_KEY), exported, missing, shards };
+    },
+  };
+}

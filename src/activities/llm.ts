@@ -1,0 +1,49 @@
+// The two LLM steps of a dialogue: the simulated user asks, the answerer answers.
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { AnswerSettings, AskSettings } from '../config/dataset-input';
+import type { EndpointRegistry } from '../config/endpoints';
+import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
+import type { LlmProvider } from '../providers/openai-provider';
+import type { ChatMessage, LlmReply } from '../types';
+
+export interface LlmStepInput<S> {
+  settings: S;
+  /** The dialogue so far: user and assistant turns, first question first. */
+  dialogue: ChatMessage[];
+}
+
+export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
+  function endpointFor(field: string, name: string) {
+    const e = endpoints.get(name);
+    if (!e) {
+      throw ApplicationFailure.nonRetryable(
+        `${field}: unknown endpoint '${name}' (this worker knows: ${[...endpoints.keys()].join(', ')})`,
+        'InvalidInput',
+      );
+    }
+    return e;
+  }
+
+  return {
+    /** Fails at once, naming the field, if an endpoint name is unknown to the workers. */
+    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<void> {
+      for (const r of refs) endpointFor(r.field, r.endpoint);
+    },
+
+    async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
+      const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
+      const reply = await provider.chat(endpointFor('answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal);
+      if (!reply.text.trim()) throw ApplicationFailure.retryable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
+      return { text: reply.text.trim(), usage: reply.usage };
+    },
+
+    async ask({ settings, dialogue }: LlmStepInput<AskSettings>): Promise<LlmReply> {
+      const messages = promptedUserMessages(dialogue, settings.instruction);
+      const reply = await provider.chat(endpointFor('ask.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal);
+      const question = cleanUserReply(reply.text);
+      if (!question) throw ApplicationFailure.retryable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+      return { text: question, usage: reply.usage };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// The input of a `generateDataset` run: its schema, its defaults and the error a bad input gets.
+// Imported by the workflow (so it must stay deterministic: zod only) and by the CLI.
+import { z } from 'zod';
+
+const endpointName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be a lowercase endpoint name such as "local" or "openai"');
+
+const sampling = {
+  endpoint: endpointName,
+  model: z.string().min(1),
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  maxTokens: z.number().int().min(1).max(32_768).optional(),
+};
+
+export const askSettingsSchema = z.strictObject({
+  ...sampling,
+  /** How the simulated user is produced; `prompted`: a chat model told to speak as the user. */
+  mode: z.literal('prompted').default('prompted'),
+  /** Replaces the built-in instruction appended after the dialogue. */
+  instruction: z.string().min(1).optional(),
+});
+
+export const answerSettingsSchema = z.strictObject({
+  ...sampling,
+  systemPrompt: z.string().min(1).optional(),
+});
+
+const turnsSchema = z.union([
+  z.number().int().min(1).max(100),
+  z.strictObject({ min: z.number().int().min(1).max(100), max: z.number().int().min(1).max(100) })
+    .refine((t) => t.min <= t.max, { message: 'min must not exceed max' }),
+]);
+
+const outputUri = z.string().refine(
+  (s) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(s) || /^file:\/\/\/[^\0]*$/.test(s),
+  { message: 'must be s3://bucket/prefix or file:///absolute/path' },
+);
+
+const seedsUri = z.string().refine(
+  (s) => s === 'builtin' || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(s) || /^file:\/\/\/.+/.test(s),
+  { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
+);
+
+export const datasetInputSchema = z.strictObject({
+  count: z.number().int().min(1).max(1_000_000),
+  turns: turnsSchema,
+  output: outputUri,
+  ask: askSettingsSchema,
+  answer: answerSettingsSchema,
+  seeds: seedsUri.default('builtin'),
+  /** Seeds the choice of first questions and of turn counts, so a run can be repeated. */
+  randomSeed: z.number().int().min(0).default(0),
+  /** Dialogues in flight at once. */
+  concurrency: z.number().int().min(1).max(1000).default(8),
+});
+
+export type DatasetInput = z.output<typeof datasetInputSchema>;
+export type DatasetInputJson = z.input<typeof datasetInputSchema>;
+export type AskSettings = DatasetInput['ask'];
+export type AnswerSettings = DatasetInput['answer'];
+
+export class DatasetInputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid dataset input: ${problems.join('; ')}`);
+    this.name = 'DatasetInputError';
+  }
+}
+
+/** Parses and fills defaults; throws DatasetInputError listing every bad field by its path. */
+export function parseDatasetInput(raw: unknown): DatasetInput {
+  const result = datasetInputSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => {
+    const at = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown field`);
+    if (valueAt(raw, issue.path) === undefined) return [`${at}: required`];
+    return [`${at || '(input)'}: ${issue.message}`];
+  });
+  throw new DatasetInputError(problems);
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}

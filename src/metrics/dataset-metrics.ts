@@ -1,0 +1,55 @@
+// Dataset-level metrics, accumulated one dialogue at a time so memory does not grow with the
+// number of dialogues (only with the vocabulary, for distinct-n).
+import type { DatasetMetrics, DialogueRecord } from '../types';
+import { DistinctNgrams, words } from './text-metrics';
+
+class Mean {
+  private sum = 0;
+  private n = 0;
+  add(x: number) { this.sum += x; this.n++; }
+  get value() { return this.n === 0 ? 0 : this.sum / this.n; }
+}
+
+export class DatasetMetricsAccumulator {
+  private dialogues = 0;
+  private readonly turns = new Mean();
+  private readonly questionTokens = new Mean();
+  private readonly answerTokens = new Mean();
+  private readonly questionWords = new Mean();
+  private readonly answerWords = new Mean();
+  private readonly questionNgrams = new DistinctNgrams(2);
+  private readonly answerNgrams = new DistinctNgrams(2);
+
+  add(record: DialogueRecord): void {
+    this.dialogues++;
+    this.turns.add(record.turns);
+    for (const turn of record.conversations) {
+      const tokens = words(turn.value);
+      if (turn.from === 'human') {
+        this.questionWords.add(tokens.length);
+        if (turn.tokens !== undefined) this.questionTokens.add(turn.tokens);
+        this.questionNgrams.add(tokens);
+      } else {
+        this.answerWords.add(tokens.length);
+        if (turn.tokens !== undefined) this.answerTokens.add(turn.tokens);
+        this.answerNgrams.add(tokens);
+      }
+    }
+  }
+
+  result(): DatasetMetrics {
+    const r = (x: number) => Math.round(x * 1000) / 1000;
+    return {
+      dialogues: this.dialogues,
+      turnsPerDialogue: r(this.turns.value),
+      tokensPerQuestion: r(this.questionTokens.value),
+      tokensPerAnswer: r(this.answerTokens.value),
+      wordsPerQuestion: r(this.questionWords.value),
+      wordsPerAnswer: r(this.answerWords.value),
+      distinct1Questions: r(this.questionNgrams.distinct(1)),
+      distinct2Questions: r(this.questionNgrams.distinct(2)),
+      distinct1Answers: r(this.answerNgrams.distinct(1)),
+      distinct2Answers: r(this.answerNgrams.distinct(2)),
+    };
+  }
+}

@@ -1,0 +1,9 @@
+// Names of the objects a dataset writes under its output location.
+//   records/00000042.json    one stored dialogue (written when the dialogue finishes)
+//   data/part-00000.jsonl    export shards, ShareGPT-style JSONL
+//   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
+export const DIALOGUES_PER_SHARD = 5000;
+
+export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
+export const shardKey = (shard: number) => `data/part-${String(shard).padStart(5, '0')}.jsonl`;
+export const MANIFEST_KEY = 'manifest.json';

@@ -1,0 +1,28 @@
+// Reading a dataset's stored dialogues back in index order, a few objects at a time, so metrics
+// and export stream over any number of dialogues in bounded memory.
+import type { DialogueRecord } from '../types';
+import type { BlobStore } from './blob-store';
+import { recordKey } from './dataset-layout';
+
+const READ_AHEAD = 16;
+
+/**
+ * Yields the records of dialogues 0..count-1 that exist and belong to `datasetId` (a record
+ * left by another run under the same output prefix is not ours); `missing` gets the others.
+ */
+export async function* readDatasetRecords(
+  store: BlobStore,
+  datasetId: string,
+  count: number,
+  missing: number[] = [],
+): AsyncGenerator<DialogueRecord> {
+  for (let start = 0; start < count; start += READ_AHEAD) {
+    const indices = Array.from({ length: Math.min(READ_AHEAD, count - start) }, (_, i) => start + i);
+    const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
+    for (let k = 0; k < indices.length; k++) {
+      const record = texts[k] === undefined ? undefined : (JSON.parse(texts[k]!) as DialogueRecord);
+      if (record && record.datasetId === datasetId) yield record;
+      else missing.push(indices[k]);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
+import type { AnswerSettings, AskSettings, DatasetInput } from './config/dataset-input';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  calls: number;
+}
+
+export interface LlmReply {
+  text: string;
+  usage: TokenUsage;
+}
+
+/** One stored dialogue, as the store activity writes it (one object per dialogue). */
+export interface DialogueRecord {
+  id: string;
+  datasetId: string;
+  index: number;
+  seed: string;
+  /** ShareGPT-style turns; `tokens` is the provider's completion count for generated text. */
+  conversations: { from: 'human' | 'gpt'; value: string; tokens?: number }[];
+  turns: number;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  models: { ask: string; answer: string };
+}
+
+/** What a dialogue workflow returns to its parent: small, never the dialogue text. */
+export interface DialogueSummary {
+  id: string;
+  index: number;
+  status: 'completed';
+  turns: number;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+}
+
+export interface DialogueInput {
+  datasetId: string;
+  index: number;
+  turns: number;
+  seeds: string;
+  randomSeed: number;
+  output: string;
+  ask: AskSettings;
+  answer: AnswerSettings;
+}
+
+export interface DatasetMetrics {
+  dialogues: number;
+  turnsPerDialogue: number;
+  tokensPerQuestion: number;
+  tokensPerAnswer: number;
+  wordsPerQuestion: number;
+  wordsPerAnswer: number;
+  distinct1Questions: number;
+  distinct2Questions: number;
+  distinct1Answers: number;
+  distinct2Answers: number;
+}
+
+export interface ExportedShard {
+  key: string;
+  uri: string;
+  dialogues: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface DatasetFailure {
+  index: number;
+  id: string;
+  error: string;
+}
+
+export interface ExportResult {
+  manifestUri: string;
+  exported: number;
+  missing: number[];
+  shards: ExportedShard[];
+}
+
+export interface DatasetResult {
+  datasetId: string;
+  requested: number;
+  completed: number;
+  failed: DatasetFailure[];
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  metrics: DatasetMetrics;
+  export: ExportResult;
+}
+
+export type { DatasetInput };

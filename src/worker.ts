@@ -1,0 +1,29 @@
+// A parrot worker: runs the dialogue and dataset workflows and their activities.
+// Connection settings follow Temporal's conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { loadEndpointRegistry } from './config/endpoints';
+
+export const DEFAULT_TASK_QUEUE = 'parrot';
+
+async function main() {
+  const endpoints = loadEndpointRegistry();
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const worker = await Worker.create({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities({ endpoints }),
+  });
+  console.log(`parrot worker ready on task queue '${worker.options.taskQueue}' (endpoints: ${[...endpoints.keys()].join(', ')})`);
+  await worker.run();
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error('parrot worker failed:', err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,57 @@
+// One dialogue: a seed question, then answer / ask in turn until the target number of turns.
+// The dialogue is stored by an activity; the parent gets back only a small summary.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary, TokenUsage } from '../types';
+
+const { answer, ask } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const { pickSeed, storeDialogue } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+
+const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens,
+  calls: a.calls + b.calls,
+});
+
+export const emptyUsage = (): TokenUsage => ({ promptTokens: 0, completionTokens: 0, calls: 0 });
+
+export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
+  const id = `${input.datasetId}/${input.index}`;
+  const seed = await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
+  const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
+  const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];
+  let askUsage = emptyUsage();
+  let answerUsage = emptyUsage();
+
+  for (let turn = 1; turn <= input.turns; turn++) {
+    const a = await answer({ settings: input.answer, dialogue });
+    dialogue.push({ role: 'assistant', content: a.text });
+    conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
+    answerUsage = addUsage(answerUsage, a.usage);
+    if (turn === input.turns) break;
+
+    const q = await ask({ settings: input.ask, dialogue });
+    dialogue.push({ role: 'user', content: q.text });
+    conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
+    askUsage = addUsage(askUsage, q.usage);
+  }
+
+  const usage = { ask: askUsage, answer: answerUsage };
+  await storeDialogue({
+    output: input.output,
+    record: {
+      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns: input.turns, usage,
+      models: { ask: `${input.ask.endpoint}/${input.ask.model}`, answer: `${input.answer.endpoint}/${input.answer.model}` },
+    },
+  });
+  return { id, index: input.index, status: 'completed', turns: input.turns, usage };
+}
+
+export { addUsage };

@@ -1,0 +1,2 @@
+export { generateDialogue } from './dialogue';
+export { generateDataset, progressQuery } from './dataset';
