@@ -1,0 +1,99 @@
+// The dataset workflow end to end: children on a real Temporal dev server, a FAKE LLM server,
+// the export written to a real MinIO and read back with the S3 client.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { generateDataset, progressQuery } from '../src/workflows';
+import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { createTestWorker, startTemporal } from './helpers/temporal';
+import { testMinio } from './global-fixtures';
+
+describe('generateDataset to MinIO (fake LLM server)', () => {
+  let env: TestWorkflowEnvironment;
+  let fake: FakeLlmServer;
+  let worker: Worker;
+  let taskQueue: string;
+  let running: Promise<void>;
+  const bucket = 'dataset-test';
+
+  before(async () => {
+    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer(), testMinio().createBucket(bucket)]) as [TestWorkflowEnvironment, FakeLlmServer, void];
+    ({ worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await Promise.all([env?.teardown(), fake?.close()]);
+  });
+
+  async function readObject(key: string): Promise<string> {
+    const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return r.Body!.transformToString('utf8');
+  }
+
+  it('runs every dialogue as a child and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
+    const count = 7;
+    const input: DatasetInputJson = {
+      count, turns: { min: 1, max: 3 }, output: `s3://${bucket}/run-1`, concurrency: 3, randomSeed: 11,
+      ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    };
+    const workflowId = 'dataset-s3-test';
+    const handle = await env.client.workflow.start(generateDataset, { taskQueue, workflowId, args: [input] });
+    const result = await handle.result();
+
+    assert.equal(result.completed, count);
+    assert.deepEqual(result.failed, []);
+    assert.equal(result.export.exported, count);
+    assert.equal(result.export.shards.length, 1);
+
+    // Every dialogue, read back from MinIO with the S3 client.
+    const shard = await readObject('run-1/data/part-00000.jsonl');
+    const rows = shard.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((r) => r.id).sort(), Array.from({ length: count }, (_, i) => `${workflowId}/${i}`).sort());
+    const turnCounts = new Set<number>();
+    for (const row of rows) {
+      assert.deepEqual(Object.keys(row), ['id', 'conversations']);
+      const turns = row.conversations.length / 2;
+      assert.ok(Number.isInteger(turns) && turns >= 1 && turns <= 3, `${row.id}: ${row.conversations.length} messages`);
+      turnCounts.add(turns);
+      row.conversations.forEach((c: { from: string; value: string }, i: number) => {
+        assert.equal(c.from, i % 2 === 0 ? 'human' : 'gpt');
+        assert.ok(c.value.length > 0);
+        if (i % 2 === 1) assert.equal(c.value, `Fake answer to: ${row.conversations[i - 1].value}`);
+      });
+    }
+    assert.ok(turnCounts.size > 1, 'turns {min, max} should vary across dialogues');
+
+    const manifest = JSON.parse(await readObject('run-1/manifest.json'));
+    assert.equal(manifest.exported, count);
+    assert.deepEqual(manifest.missing, []);
+    assert.equal(manifest.shards[0].sha256, createHash('sha256').update(shard).digest('hex'));
+    assert.equal(manifest.shards[0].dialogues, count);
+    assert.equal(manifest.input.count, count);
+    assert.equal(manifest.metrics.dialogues, count);
+    const totalTurns = rows.reduce((n, r) => n + r.conversations.length / 2, 0);
+    assert.equal(manifest.usage.answer.calls, totalTurns);
+    assert.equal(manifest.usage.ask.calls, totalTurns - count);
+    assert.ok(manifest.metrics.distinct1Answers > 0 && manifest.metrics.distinct1Answers <= 1);
+
+    // The progress query and the search attributes users filter on.
+    const progress = await handle.query(progressQuery);
+    assert.deepEqual({ phase: progress.phase, completed: progress.completed, remaining: progress.remaining }, { phase: 'done', completed: count, remaining: 0 });
+    const desc = await handle.describe();
+    assert.deepEqual(desc.searchAttributes.ParrotPhase, ['done']);
+    // Visibility is eventually consistent: poll until the children show up under the dataset's attribute.
+    let children: string[] = [];
+    for (let attempt = 0; attempt < 50 && children.length < count; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 200));
+      children = [];
+      for await (const wf of env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue"` })) children.push(wf.workflowId);
+    }
+    assert.equal(children.length, count);
+  });
+});

@@ -1,0 +1,93 @@
+// The dialogue workflow, run for real on a Temporal dev server against a FAKE LLM server.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import { recordKey } from '../src/storage/dataset-layout';
+import type { DialogueInput, DialogueRecord } from '../src/types';
+import { generateDialogue } from '../src/workflows';
+import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { createTestWorker, startTemporal } from './helpers/temporal';
+
+describe('generateDialogue (fake LLM server)', () => {
+  let env: TestWorkflowEnvironment;
+  let fake: FakeLlmServer;
+  let worker: Worker;
+  let taskQueue: string;
+  let running: Promise<void>;
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-dialogue-'));
+
+  before(async () => {
+    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
+    const endpoints = loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url, PARROT_ENDPOINT_FAKE_API_KEY: 'sk-fake-dialogue-key' });
+    ({ worker, taskQueue } = await createTestWorker(env, { endpoints }));
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await Promise.all([env?.teardown(), fake?.close()]);
+    fs.rmSync(outDir, { recursive: true, force: true });
+  });
+
+  const input = (index: number, turns: number): DialogueInput => ({
+    datasetId: 'dialogue-test', index, turns, seeds: 'builtin', randomSeed: 7,
+    output: pathToFileURL(outDir).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
+    answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 64 },
+  });
+
+  it('alternates answers and cleaned questions for the target turns, stores the dialogue and returns only a summary', async () => {
+    const summary = await env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/0', args: [input(0, 3)] });
+    assert.deepEqual(
+      { id: summary.id, turns: summary.turns, askCalls: summary.usage.ask.calls, answerCalls: summary.usage.answer.calls },
+      { id: 'dialogue-test/0', turns: 3, askCalls: 2, answerCalls: 3 },
+    );
+    assert.equal(JSON.stringify(summary).includes('Fake answer'), false, 'the summary must not carry dialogue text');
+
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(0)), 'utf8'));
+    assert.deepEqual(record.conversations.map((c) => c.from), ['human', 'gpt', 'human', 'gpt', 'human', 'gpt']);
+    const builtin = fs.readFileSync(path.join(__dirname, '../src/seeds/builtin-seeds.txt'), 'utf8').split('\n');
+    assert.ok(builtin.includes(record.seed), 'the first question comes from the built-in seeds');
+    assert.equal(record.conversations[0].value, record.seed);
+    assert.equal(record.conversations[1].value, `Fake answer to: ${record.seed}`);
+    // The fake wraps its questions in `User: "..."`: the ask activity strips both.
+    assert.match(record.conversations[2].value, /^Fake follow-up question \d+: and what about the second part\?$/);
+    // The answerer saw the whole dialogue so far, in order.
+    const lastAnswerRequest = fake.requests.filter((r) => !r.body.messages.at(-1).content.includes('suppose you are the user')).at(-1)!;
+    assert.deepEqual(lastAnswerRequest.body.messages.map((m: { role: string }) => m.role), ['user', 'assistant', 'user', 'assistant', 'user']);
+    assert.equal(lastAnswerRequest.headers.authorization, 'Bearer sk-fake-dialogue-key');
+  });
+
+  it('retries a 429 after the Retry-After delay the provider asked for', async () => {
+    fake.failNext({ status: 429, headers: { 'retry-after': '2' } });
+    const started = Date.now();
+    const summary = await env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/1', args: [input(1, 1)] });
+    assert.equal(summary.turns, 1);
+    assert.ok(Date.now() - started >= 1900, `a retry came before the 2 s Retry-After (${Date.now() - started} ms)`);
+  });
+
+  it('fails at once, with the provider message, on a permanent error such as 401', async () => {
+    fake.failNext({ status: 401, message: 'Incorrect API key provided' });
+    const before = fake.requests.length;
+    await assert.rejects(
+      env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/2', args: [input(2, 2)] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.ok(err.cause instanceof ActivityFailure);
+        assert.ok(err.cause.cause instanceof ApplicationFailure);
+        assert.equal(err.cause.cause.nonRetryable, true);
+        assert.match(err.cause.cause.message, /HTTP 401.*Incorrect API key provided/);
+        return true;
+      },
+    );
+    assert.equal(fake.requests.length - before, 1, 'a permanent error must not be retried');
+  });
+});

@@ -1,0 +1,74 @@
+// A FAKE OpenAI-compatible LLM server for deterministic tests: it runs no model. Answers echo
+// the question; the simulated user (recognised by the prompted-user instruction) replies with a
+// numbered follow-up wrapped in a role prefix and quotes, as real models often do, so the
+// cleaning is exercised. Failures can be queued per route to test retries.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface QueuedFailure {
+  status: number;
+  headers?: Record<string, string>;
+  message?: string;
+}
+
+export interface FakeLlmServer {
+  url: string;
+  requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
+  /** The next `times` chat requests get this failure instead of an answer. */
+  failNext(failure: QueuedFailure, times?: number): void;
+  close(): Promise<void>;
+}
+
+export const FAKE_MODEL = 'fake-model';
+
+const wordCount = (s: string) => s.split(/\s+/).filter(Boolean).length;
+
+export async function startFakeLlmServer(): Promise<FakeLlmServer> {
+  const requests: FakeLlmServer['requests'] = [];
+  const failures: QueuedFailure[] = [];
+  let questions = 0;
+
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    requests.push({ path: req.url ?? '', headers: req.headers, body });
+    const send = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
+
+    const failure = failures.shift();
+    if (failure) return send(failure.status, { error: { message: failure.message ?? `fake failure ${failure.status}`, type: 'fake' } }, failure.headers);
+
+    const messages: { role: string; content: string }[] = body.messages;
+    const last = messages[messages.length - 1].content;
+    const asUser = last.includes('suppose you are the user');
+    const content = asUser
+      ? `User: "Fake follow-up question ${++questions}: and what about the second part?"`
+      : `Fake answer to: ${last}`;
+    send(200, {
+      id: `fake-${requests.length}`,
+      object: 'chat.completion',
+      created: 0,
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: messages.reduce((n, m) => n + wordCount(m.content), 0), completion_tokens: wordCount(content), total_tokens: 0 },
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

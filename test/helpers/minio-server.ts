@@ -1,0 +1,67 @@
+// A real MinIO server for the tests, on a free loopback port with a throw-away data folder.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { MINIO_BIN, requireTool } from './tools';
+
+export interface MinioServer {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  client(): S3Client;
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function startMinio(): Promise<MinioServer> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-minio-'));
+  const accessKeyId = 'parrot-test';
+  const secretAccessKey = 'parrot-test-secret';
+  const endpoint = `http://127.0.0.1:${port}`;
+  let log = '';
+  const proc: ChildProcess = spawn(requireTool(MINIO_BIN), ['server', dir, '--address', `127.0.0.1:${port}`, '--quiet'], {
+    env: { ...process.env, MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`MinIO exited at start (code ${proc.exitCode}):\n${log}`);
+    try {
+      if ((await fetch(`${endpoint}/minio/health/live`)).ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`MinIO did not become healthy in 60 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const client = () =>
+    new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+  return {
+    endpoint, accessKeyId, secretAccessKey, client,
+    async createBucket(name) {
+      await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

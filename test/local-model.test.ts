@@ -1,0 +1,80 @@
+// End to end on the REAL local model: SmolLM2-135M-Instruct behind the project's own
+// OpenAI-compatible server, over real HTTP, driven by a real Temporal server.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import OpenAI from 'openai';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import { startLocalLlmServer, type LocalLlmServer } from '../src/providers/local-llm-server';
+import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/providers/local-model';
+import { recordKey } from '../src/storage/dataset-layout';
+import type { DialogueRecord } from '../src/types';
+import { generateDataset } from '../src/workflows';
+import { createTestWorker, startTemporal } from './helpers/temporal';
+
+describe('local model end to end (SmolLM2-135M, real inference)', () => {
+  let env: TestWorkflowEnvironment;
+  let llm: LocalLlmServer;
+  let worker: Worker;
+  let taskQueue: string;
+  let running: Promise<void>;
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-local-'));
+
+  before(async () => {
+    [env, llm] = await Promise.all([startTemporal(), startLocalLlmServer({ modelPath: LOCAL_MODEL_PATH, modelId: LOCAL_MODEL_ID, sequences: 2, contextSize: 2048 })]);
+    ({ worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_LOCAL_LLM_URL: llm.url }) }));
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await Promise.all([env?.teardown(), llm?.close()]);
+    fs.rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('serves the OpenAI API: models, chat with usage, raw completion with stop sequences, errors', async () => {
+    const client = new OpenAI({ baseURL: llm.url, apiKey: 'local', maxRetries: 0 });
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), [LOCAL_MODEL_ID]);
+
+    const chat = await client.chat.completions.create({ model: LOCAL_MODEL_ID, messages: [{ role: 'user', content: 'Name a fruit.' }], max_tokens: 8 });
+    assert.ok(chat.choices[0].message.content!.length > 0);
+    assert.ok(chat.usage!.prompt_tokens > 0 && chat.usage!.completion_tokens > 0 && chat.usage!.completion_tokens <= 8);
+
+    const raw = await client.completions.create({ model: LOCAL_MODEL_ID, prompt: 'Human: hello\nAssistant: Hi! How can I help?\nHuman:', max_tokens: 24, stop: ['\n'] });
+    assert.equal(raw.choices[0].text.includes('\n'), false, 'generation must stop at the stop sequence');
+
+    await assert.rejects(client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => err instanceof OpenAI.NotFoundError);
+    await assert.rejects(
+      client.chat.completions.create({ model: LOCAL_MODEL_ID, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && /maximum context length/.test(err.message),
+    );
+  });
+
+  it('generates a 2-turn dialogue with the local model as both user and assistant', async () => {
+    const result = await env.client.workflow.execute(generateDataset, {
+      taskQueue,
+      workflowId: 'local-model-e2e',
+      args: [{
+        count: 1, turns: 2, output: pathToFileURL(outDir).href,
+        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32 },
+        answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
+      }],
+    });
+    assert.equal(result.completed, 1);
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(0)), 'utf8'));
+    assert.deepEqual(record.conversations.map((c) => c.from), ['human', 'gpt', 'human', 'gpt']);
+    for (const c of record.conversations) assert.ok(c.value.trim().length > 0);
+    assert.doesNotMatch(record.conversations[2].value, /^(user|human)\s*:/i, 'role prefixes are stripped from the question');
+    assert.equal(result.usage.answer.calls, 2);
+    assert.equal(result.usage.ask.calls, 1);
+    assert.ok(result.usage.answer.completionTokens > 0 && result.usage.answer.completionTokens <= 96);
+    const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(jsonl.length, 1);
+  });
+});

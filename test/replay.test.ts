@@ -1,0 +1,31 @@
+// Replays recorded histories against today's workflow code: a change that would break running
+// workflows fails here unless it is guarded with patched().
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from './helpers/temporal';
+
+const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
+// The workflow IDs the recordings ran under (test/record-histories.ts): child IDs derive from them.
+const RECORDED_IDS: Record<string, string> = {
+  'generateDataset.json': 'recorded-dataset',
+  'generateDialogue.json': 'recorded-dataset/0',
+};
+
+describe('replay of recorded workflow histories', () => {
+  const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+
+  it('has recorded histories of both workflows', () => {
+    assert.deepEqual(files.sort(), Object.keys(RECORDED_IDS).sort());
+  });
+
+  for (const file of files) {
+    it(`replays ${file} without a determinism violation`, async () => {
+      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
+      assert.ok((history.events?.length ?? 0) > 10, 'the recording holds a whole run');
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, RECORDED_IDS[file]);
+    });
+  }
+});
