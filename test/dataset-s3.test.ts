@@ -3,34 +3,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
-import { createTestWorker, startTemporal } from './helpers/temporal';
+import { useTemporalWorker } from './helpers/temporal';
 import { testMinio } from './global-fixtures';
 
 describe('generateDataset to MinIO (fake LLM server)', () => {
-  let env: TestWorkflowEnvironment;
   let fake: FakeLlmServer;
-  let worker: Worker;
-  let taskQueue: string;
-  let running: Promise<void>;
   const bucket = 'dataset-test';
-
   before(async () => {
-    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer(), testMinio().createBucket(bucket)]) as [TestWorkflowEnvironment, FakeLlmServer, void];
-    ({ worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
-    running = worker.run();
+    [fake] = await Promise.all([startFakeLlmServer(), testMinio().createBucket(bucket)]);
   });
-
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await Promise.all([env?.teardown(), fake?.close()]);
-  });
+  after(async () => fake?.close());
+  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
 
   async function readObject(key: string): Promise<string> {
     const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -44,7 +31,7 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
       ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
     const workflowId = 'dataset-s3-test';
-    const handle = await env.client.workflow.start(generateDataset, { taskQueue, workflowId, args: [input] });
+    const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input] });
     const result = await handle.result();
 
     assert.equal(result.completed, count);
@@ -92,7 +79,7 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     for (let attempt = 0; attempt < 50 && children.length < count; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 200));
       children = [];
-      for await (const wf of env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue"` })) children.push(wf.workflowId);
+      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue"` })) children.push(wf.workflowId);
     }
     assert.equal(children.length, count);
   });

@@ -6,36 +6,24 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueInput, DialogueRecord } from '../src/types';
 import { generateDialogue } from '../src/workflows';
 import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
-import { createTestWorker, startTemporal } from './helpers/temporal';
+import { useTemporalWorker } from './helpers/temporal';
 
 describe('generateDialogue (fake LLM server)', () => {
-  let env: TestWorkflowEnvironment;
   let fake: FakeLlmServer;
-  let worker: Worker;
-  let taskQueue: string;
-  let running: Promise<void>;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-dialogue-'));
-
-  before(async () => {
-    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
-    const endpoints = loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url, PARROT_ENDPOINT_FAKE_API_KEY: 'sk-fake-dialogue-key' });
-    ({ worker, taskQueue } = await createTestWorker(env, { endpoints }));
-    running = worker.run();
-  });
-
+  before(async () => (fake = await startFakeLlmServer()));
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await Promise.all([env?.teardown(), fake?.close()]);
+    await fake?.close();
     fs.rmSync(outDir, { recursive: true, force: true });
   });
+  const t = useTemporalWorker(() => ({
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url, PARROT_ENDPOINT_FAKE_API_KEY: 'sk-fake-dialogue-key' }),
+  }));
 
   const input = (index: number, turns: number): DialogueInput => ({
     datasetId: 'dialogue-test', index, turns, seeds: 'builtin', randomSeed: 7,
@@ -45,7 +33,7 @@ describe('generateDialogue (fake LLM server)', () => {
   });
 
   it('alternates answers and cleaned questions for the target turns, stores the dialogue and returns only a summary', async () => {
-    const summary = await env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/0', args: [input(0, 3)] });
+    const summary = await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/0', args: [input(0, 3)] });
     assert.deepEqual(
       { id: summary.id, turns: summary.turns, askCalls: summary.usage.ask.calls, answerCalls: summary.usage.answer.calls },
       { id: 'dialogue-test/0', turns: 3, askCalls: 2, answerCalls: 3 },
@@ -69,7 +57,7 @@ describe('generateDialogue (fake LLM server)', () => {
   it('retries a 429 after the Retry-After delay the provider asked for', async () => {
     fake.failNext({ status: 429, headers: { 'retry-after': '2' } });
     const started = Date.now();
-    const summary = await env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/1', args: [input(1, 1)] });
+    const summary = await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/1', args: [input(1, 1)] });
     assert.equal(summary.turns, 1);
     assert.ok(Date.now() - started >= 1900, `a retry came before the 2 s Retry-After (${Date.now() - started} ms)`);
   });
@@ -78,7 +66,7 @@ describe('generateDialogue (fake LLM server)', () => {
     fake.failNext({ status: 401, message: 'Incorrect API key provided' });
     const before = fake.requests.length;
     await assert.rejects(
-      env.client.workflow.execute(generateDialogue, { taskQueue, workflowId: 'dialogue-test/2', args: [input(2, 2)] }),
+      t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/2', args: [input(2, 2)] }),
       (err: unknown) => {
         assert.ok(err instanceof WorkflowFailedError);
         assert.ok(err.cause instanceof ActivityFailure);

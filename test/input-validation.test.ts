@@ -2,12 +2,10 @@
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parseDatasetInput } from '../src/config/dataset-input';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset } from '../src/workflows';
-import { createTestWorker, startTemporal } from './helpers/temporal';
+import { useTemporalWorker } from './helpers/temporal';
 
 const valid = {
   count: 2, turns: 2, output: 's3://parrot/x',
@@ -35,21 +33,7 @@ describe('dataset input validation', () => {
   });
 
   describe('generateDataset on a Temporal server', () => {
-    let env: TestWorkflowEnvironment;
-    let worker: Worker;
-    let taskQueue: string;
-    let running: Promise<void>;
-
-    before(async () => {
-      env = await startTemporal();
-      ({ worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({}) }));
-      running = worker.run();
-    });
-    after(async () => {
-      worker?.shutdown();
-      await running;
-      await env?.teardown();
-    });
+    const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({}) }));
 
     const cases: [string, unknown, RegExp][] = [
       ['missing count', { ...valid, count: undefined }, /count: required/],
@@ -60,7 +44,7 @@ describe('dataset input validation', () => {
     cases.forEach(([name, input, expected], i) => {
       it(`rejects ${name}, naming the field`, async () => {
         const started = Date.now();
-        await assert.rejects(env.client.workflow.execute(generateDataset, { taskQueue, workflowId: `bad-input-${i}`, args: [input] }), (err: unknown) => {
+        await assert.rejects(t.env.client.workflow.execute(generateDataset, { taskQueue: t.taskQueue, workflowId: `bad-input-${i}`, args: [input] }), (err: unknown) => {
           assert.ok(err instanceof WorkflowFailedError);
           const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
           assert.ok(failure instanceof ApplicationFailure, `cause: ${String(failure)}`);

@@ -6,36 +6,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { startLocalLlmServer, type LocalLlmServer } from '../src/providers/local-llm-server';
 import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/providers/local-model';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
-import { createTestWorker, startTemporal } from './helpers/temporal';
+import { useTemporalWorker } from './helpers/temporal';
 
 describe('local model end to end (SmolLM2-135M, real inference)', () => {
-  let env: TestWorkflowEnvironment;
   let llm: LocalLlmServer;
-  let worker: Worker;
-  let taskQueue: string;
-  let running: Promise<void>;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-local-'));
-
   before(async () => {
-    [env, llm] = await Promise.all([startTemporal(), startLocalLlmServer({ modelPath: LOCAL_MODEL_PATH, modelId: LOCAL_MODEL_ID, sequences: 2, contextSize: 2048 })]);
-    ({ worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_LOCAL_LLM_URL: llm.url }) }));
-    running = worker.run();
+    llm = await startLocalLlmServer({ modelPath: LOCAL_MODEL_PATH, modelId: LOCAL_MODEL_ID, sequences: 2, contextSize: 2048 });
   });
-
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await Promise.all([env?.teardown(), llm?.close()]);
+    await llm?.close();
     fs.rmSync(outDir, { recursive: true, force: true });
   });
+  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_LOCAL_LLM_URL: llm.url }) }));
 
   it('serves the OpenAI API: models, chat with usage, raw completion with stop sequences, errors', async () => {
     const client = new OpenAI({ baseURL: llm.url, apiKey: 'local', maxRetries: 0 });
@@ -57,8 +46,8 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
   });
 
   it('generates a 2-turn dialogue with the local model as both user and assistant', async () => {
-    const result = await env.client.workflow.execute(generateDataset, {
-      taskQueue,
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
       workflowId: 'local-model-e2e',
       args: [{
         count: 1, turns: 2, output: pathToFileURL(outDir).href,

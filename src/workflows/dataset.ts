@@ -60,7 +60,7 @@ export async function generateDataset(rawInput: unknown): Promise<DatasetResult>
   let phase: DatasetPhase = 'generating';
   const setPhase = (p: DatasetPhase) => {
     phase = p;
-    upsertSearchAttributes({ ParrotDataset: [datasetId], ParrotPhase: [p] });
+    upsertSearchAttributes([{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_PHASE, value: p }]);
   };
   setPhase('generating');
 

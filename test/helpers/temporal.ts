@@ -36,3 +36,30 @@ export async function createTestWorker(env: TestWorkflowEnvironment, deps: Activ
   });
   return { worker, taskQueue };
 }
+
+export interface TemporalTestContext {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+}
+
+/**
+ * Registers mocha hooks that start a dev server and a worker on its own task queue before the
+ * suite, and stop both after. `deps` is called in the hook, after earlier `before` hooks (a
+ * fake LLM server, say) have run.
+ */
+export function useTemporalWorker(deps: () => ActivityDeps): TemporalTestContext {
+  const ctx = {} as TemporalTestContext;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    ctx.env = await startTemporal();
+    ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps()));
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await ctx.env?.teardown();
+  });
+  return ctx;
+}
