@@ -88,10 +88,15 @@ export interface DatasetResult {
   datasetId: string;
   requested: number;
   completed: number;
+  failedCount: number;
+  /** The first 1,000 failures in detail (`failedCount` is exact). */
   failed: DatasetFailure[];
   usage: { ask: TokenUsage; answer: TokenUsage };
   metrics: DatasetMetrics;
   export: ExportResult;
+  /** Runs of the parent (continue-as-new) and the longest history among them. */
+  runs: number;
+  maxHistoryLength: number;
 }
 
 export type { DatasetInput };

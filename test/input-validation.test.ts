@@ -30,6 +30,9 @@ describe('dataset input validation', () => {
         },
       );
     });
+    it('refuses a continue-as-new threshold too small for the dialogues in flight', () => {
+      assert.throws(() => parseDatasetInput({ ...valid, concurrency: 100, maxEventsPerRun: 200 }), /maxEventsPerRun: must leave room/);
+    });
   });
 
   describe('generateDataset on a Temporal server', () => {

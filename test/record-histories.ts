@@ -15,6 +15,8 @@ import { TEMPORAL_BIN } from './helpers/tools';
 export const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
 
 async function main() {
+  const version = process.argv[2];
+  if (!/^v\d+$/.test(version ?? '')) throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
@@ -31,7 +33,7 @@ async function main() {
       // The CLI writes the proto3 JSON that historyFromJSON reads back.
       const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', env.connection.options.address, '--workflow-id', id, '--output', 'json'], { encoding: 'utf8' });
       const history = JSON.parse(json);
-      fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), JSON.stringify(history, null, 1) + '\n');
+      fs.writeFileSync(path.join(HISTORIES_DIR, `${name}-${version}.json`), JSON.stringify(history, null, 1) + '\n');
       console.log(`recorded ${name} (${history.events.length} events)`);
     }
   });

@@ -41,6 +41,9 @@ const seedsUri = z.string().refine(
   { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
 );
 
+/** History events a parent run keeps free for what arrives after it decides to continue as new. */
+export const historyTailRoom = (concurrency: number) => 5 * concurrency + 20;
+
 export const datasetInputSchema = z.strictObject({
   count: z.number().int().min(1).max(1_000_000),
   turns: turnsSchema,
@@ -52,6 +55,11 @@ export const datasetInputSchema = z.strictObject({
   randomSeed: z.number().int().min(0).default(0),
   /** Dialogues in flight at once. */
   concurrency: z.number().int().min(1).max(1000).default(8),
+  /** The parent continues as new past this many history events (Temporal warns at 10,240). */
+  maxEventsPerRun: z.number().int().min(100).max(10_000).default(8_000),
+}).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {
+  path: ['maxEventsPerRun'],
+  message: 'must leave room for the dialogues in flight: at least 5 × concurrency + 80',
 });
 
 export type DatasetInput = z.output<typeof datasetInputSchema>;

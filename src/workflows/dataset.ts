@@ -1,17 +1,24 @@
 // The parent: validates its input, runs `count` dialogues as child workflows with deterministic
-// IDs, a bounded number at a time, then computes metrics and exports the dataset.
-// State is kept as a cursor plus counters, so that continuing-as-new in slices (for 40,000
-// dialogues) carries it over unchanged.
+// IDs (`<dataset id>/<index>`), a sliding window of them at a time, then computes metrics and
+// exports the dataset.
+//
+// Temporal's limits shape it: a history fails at 51,200 events (warns at 10,240), so the
+// parent continues as new every `maxEventsPerRun` events, carrying a cursor and counters.
+// Children are abandoned rather than terminated when a run continues, and report their
+// outcome by signal to the parent's workflow ID, which reaches the current run: nothing is
+// lost across continue-as-new.
 import {
-  ApplicationFailure, condition, defineQuery, executeChild, proxyActivities, setHandler,
-  upsertSearchAttributes, workflowInfo, ParentClosePolicy,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, ParentClosePolicy,
+  proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
+import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt } from '../random';
-import type { DatasetFailure, DatasetResult, DialogueSummary, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
 import { addUsage, emptyUsage, generateDialogue } from './dialogue';
+import { describeFailure } from './failures';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
+import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
 const { checkEndpoints } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -24,6 +31,25 @@ const { computeMetrics, exportDataset } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
+/** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
+const MAX_FAILURE_DETAILS = 1000;
+
+/** What one run of the parent hands the next when it continues as new. */
+export interface DatasetRunState {
+  nextIndex: number;
+  /** Dialogues started and not yet reported. */
+  inFlight: number[];
+  completed: number;
+  failedCount: number;
+  failures: DatasetFailure[];
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  /** Workflow time (ms) when the dataset started, for rates and the ETA. */
+  startedAt: number;
+  runs: number;
+  /** The longest history of any run so far (events). */
+  maxHistoryLength: number;
+}
+
 export interface DatasetProgress {
   phase: DatasetPhase;
   requested: number;
@@ -33,6 +59,11 @@ export interface DatasetProgress {
   running: number;
   remaining: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
+  llmCallsPerSecond: number;
+  dialoguesPerSecond: number;
+  etaSeconds: number | null;
+  runs: number;
+  historyLength: number;
 }
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
@@ -43,7 +74,7 @@ export function turnsFor(input: DatasetInput, index: number): number {
   return uniformInt(prng(derivedSeed(input.randomSeed, index, 0x7475726e)), input.turns.min, input.turns.max);
 }
 
-export async function generateDataset(rawInput: unknown): Promise<DatasetResult> {
+export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
   let input: DatasetInput;
   try {
     input = parseDatasetInput(rawInput);
@@ -51,74 +82,125 @@ export async function generateDataset(rawInput: unknown): Promise<DatasetResult>
     if (err instanceof DatasetInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
     throw err;
   }
-  await checkEndpoints([
-    { field: 'ask.endpoint', endpoint: input.ask.endpoint },
-    { field: 'answer.endpoint', endpoint: input.answer.endpoint },
-  ]);
+  if (!carried) {
+    await checkEndpoints([
+      { field: 'ask.endpoint', endpoint: input.ask.endpoint },
+      { field: 'answer.endpoint', endpoint: input.answer.endpoint },
+    ]);
+  }
 
   const datasetId = workflowInfo().workflowId;
+  const state: DatasetRunState = carried
+    ? { ...carried, runs: carried.runs + 1 }
+    : { nextIndex: 0, inFlight: [], completed: 0, failedCount: 0, failures: [], usage: { ask: emptyUsage(), answer: emptyUsage() }, startedAt: Date.now(), runs: 1, maxHistoryLength: 0 };
+  const inFlight = new Set(state.inFlight);
+  let starting = 0;
   let phase: DatasetPhase = 'generating';
+
   const setPhase = (p: DatasetPhase) => {
     phase = p;
     upsertSearchAttributes([{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_PHASE, value: p }]);
   };
-  setPhase('generating');
+  if (!carried) setPhase('generating');
 
-  let next = 0;
-  let running = 0;
-  let completed = 0;
-  const failures: DatasetFailure[] = [];
-  let usage = { ask: emptyUsage(), answer: emptyUsage() };
+  const progress = (): DatasetProgress => {
+    const seconds = Math.max(0.001, (Date.now() - state.startedAt) / 1000);
+    const finished = state.completed + state.failedCount;
+    const dialoguesPerSecond = finished / seconds;
+    const remaining = input.count - finished;
+    return {
+      phase, requested: input.count, started: state.nextIndex, completed: state.completed, failed: state.failedCount,
+      running: inFlight.size, remaining, usage: state.usage,
+      llmCallsPerSecond: round((state.usage.ask.calls + state.usage.answer.calls) / seconds),
+      dialoguesPerSecond: round(dialoguesPerSecond),
+      etaSeconds: remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
+      runs: state.runs, historyLength: workflowInfo().historyLength,
+    };
+  };
+  setHandler(progressQuery, progress);
 
-  setHandler(progressQuery, () => ({
-    phase, requested: input.count, started: next, completed, failed: failures.length, running,
-    remaining: input.count - completed - failures.length, usage,
-  }));
-
-  const runDialogue = async (index: number) => {
-    const id = `${datasetId}/${index}`;
-    try {
-      const summary: DialogueSummary = await executeChild(generateDialogue, {
-        workflowId: id,
-        args: [{
-          datasetId, index, turns: turnsFor(input, index), seeds: input.seeds, randomSeed: input.randomSeed,
-          output: input.output, ask: input.ask, answer: input.answer,
-        }],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
-        typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
-      });
-      completed++;
-      usage = { ask: addUsage(usage.ask, summary.usage.ask), answer: addUsage(usage.answer, summary.usage.answer) };
-    } catch (err) {
-      failures.push({ index, id, error: describe(err) });
-    } finally {
-      running--;
+  // Outcomes come by signal (from any run's children) and, for this run's children, as child
+  // results too; whichever comes first counts, once.
+  const settle = (outcome: DialogueOutcome) => {
+    if (!inFlight.delete(outcome.index)) return;
+    if (outcome.summary) {
+      state.completed++;
+      state.usage = { ask: addUsage(state.usage.ask, outcome.summary.usage.ask), answer: addUsage(state.usage.answer, outcome.summary.usage.answer) };
+    } else {
+      state.failedCount++;
+      if (state.failures.length < MAX_FAILURE_DETAILS) state.failures.push({ index: outcome.index, id: outcome.id, error: outcome.error ?? 'unknown error' });
     }
   };
+  setHandler(dialogueFinishedSignal, settle);
 
-  while (next < input.count) {
-    await condition(() => running < input.concurrency);
-    running++;
-    void runDialogue(next++);
+  const launch = (index: number) => {
+    const id = `${datasetId}/${index}`;
+    const turns = turnsFor(input, index);
+    inFlight.add(index);
+    starting++;
+    startChild(generateDialogue, {
+      workflowId: id,
+      args: [{ datasetId, index, turns, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer }],
+      // Children outlive a run that continues as new; they report to the next one.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
+      staticSummary: `Dialogue ${index} of ${datasetId}: ${turns} turns`,
+    })
+      .then(
+        (child) => {
+          starting--;
+          return child.result().then(
+            (summary) => settle({ index, id, summary }),
+            (err) => settle({ index, id, error: describeFailure(err) }),
+          );
+        },
+        (err) => {
+          starting--;
+          settle({ index, id, error: `could not start: ${describeFailure(err)}` });
+        },
+      );
+  };
+
+  // Room is kept for what can arrive after the decision: each in-flight child starting or
+  // reporting (a few events each), the last workflow tasks and the continue-as-new itself.
+  const tailRoom = historyTailRoom(input.concurrency);
+  const runIsFull = () => workflowInfo().historyLength + tailRoom >= input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
+
+  while (state.nextIndex < input.count || inFlight.size > 0) {
+    while (state.nextIndex < input.count && inFlight.size < input.concurrency && !runIsFull()) launch(state.nextIndex++);
+    setCurrentDetails(details(progress()));
+    if (runIsFull()) {
+      // Children must have started before this run closes, and signal handlers finished.
+      await condition(() => starting === 0 && allHandlersFinished());
+      state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
+      await continueAsNew<typeof generateDataset>(rawInput, { ...state, inFlight: [...inFlight] });
+    }
+    const before = state.completed + state.failedCount;
+    await condition(() => state.completed + state.failedCount > before || runIsFull());
   }
-  await condition(() => running === 0);
+  state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
 
   setPhase('metrics');
+  setCurrentDetails(details(progress()));
   const ref = { datasetId, output: input.output, count: input.count };
   const metrics = await computeMetrics(ref);
   setPhase('exporting');
-  const exported = await exportDataset({ ...ref, input, metrics, usage, failures });
+  setCurrentDetails(details(progress()));
+  const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures });
   setPhase('done');
-  return { datasetId, requested: input.count, completed, failed: failures, usage, metrics, export: exported };
+  setCurrentDetails(details(progress()));
+  return {
+    datasetId, requested: input.count, completed: state.completed, failedCount: state.failedCount, failed: state.failures,
+    usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength,
+  };
 }
 
-function describe(err: unknown): string {
-  // A child's failure wraps the activity's; the innermost message says what went wrong.
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(e?.message ?? err);
-  while (e?.cause) {
-    e = e.cause as typeof e;
-    if (e?.message) message = e.message;
-  }
-  return message;
+function details(p: DatasetProgress): string {
+  const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
+  return [
+    `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running · ${p.remaining} remaining`,
+    `${p.llmCallsPerSecond} LLM calls/s · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
+  ].join('\n\n');
 }
+
+const round = (x: number) => Math.round(x * 100) / 100;

@@ -1,8 +1,10 @@
 // One dialogue: a seed question, then answer / ask in turn until the target number of turns.
 // The dialogue is stored by an activity; the parent gets back only a small summary.
-import { proxyActivities } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary, TokenUsage } from '../types';
+import { describeFailure } from './failures';
+import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
 const { answer, ask } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -22,11 +24,34 @@ const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
 
 export const emptyUsage = (): TokenUsage => ({ promptTokens: 0, completionTokens: 0, calls: 0 });
 
+/** Runs one dialogue and, when it has a parent dataset, reports the outcome to it, failure included. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
   const id = `${input.datasetId}/${input.index}`;
+  const parent = workflowInfo().parent;
+  const report = async (outcome: DialogueOutcome) => {
+    // Dialogues started before outcomes were signalled (v1 histories) replay without it.
+    if (!parent || !patched('dialogue-reports-outcome-to-parent')) return;
+    try {
+      await getExternalWorkflowHandle(parent.workflowId).signal(dialogueFinishedSignal, outcome);
+    } catch {
+      // The dataset is gone (cancelled, terminated): nobody is waiting for this outcome.
+    }
+  };
+  try {
+    const summary = await runDialogue(id, input);
+    await report({ index: input.index, id, summary });
+    return summary;
+  } catch (err) {
+    await report({ index: input.index, id, error: describeFailure(err) });
+    throw err;
+  }
+}
+
+async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSummary> {
   const seed = await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
   const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];
+  setCurrentDetails(`Seed question: ${seed}`);
   let askUsage = emptyUsage();
   let answerUsage = emptyUsage();
 

@@ -1,0 +1,13 @@
+// How a dialogue reports its outcome to the dataset: by signal to the parent's workflow ID,
+// which reaches whichever run of the parent is current, across continue-as-new.
+import { defineSignal } from '@temporalio/workflow';
+import type { DialogueSummary } from '../types';
+
+export interface DialogueOutcome {
+  index: number;
+  id: string;
+  summary?: DialogueSummary;
+  error?: string;
+}
+
+export const dialogueFinishedSignal = defineSignal<[DialogueOutcome]>('dialogueFinished');

@@ -1,0 +1,81 @@
+// The parent stays within Temporal's history limits by continuing as new: at small scale with
+// a small threshold, every run's history stays under it and every dialogue is counted once.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import { generateDataset, progressQuery } from '../src/workflows';
+import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { useTemporalWorker } from './helpers/temporal';
+
+describe('generateDataset fan-out across continue-as-new (fake LLM server)', () => {
+  let fake: FakeLlmServer;
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-fanout-'));
+  before(async () => (fake = await startFakeLlmServer()));
+  after(async () => {
+    await fake?.close();
+    fs.rmSync(outDir, { recursive: true, force: true });
+  });
+  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+
+  it('keeps every parent run under maxEventsPerRun and loses no dialogue', async () => {
+    const count = 40;
+    const maxEventsPerRun = 100;
+    const workflowId = 'fanout-test';
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [{
+        count, turns: 1, concurrency: 3, maxEventsPerRun, output: pathToFileURL(outDir).href,
+        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      }],
+    });
+    const result = await handle.result();
+
+    assert.equal(result.completed, count);
+    assert.equal(result.failedCount, 0);
+    assert.equal(result.export.exported, count);
+    assert.equal(result.usage.answer.calls, count, 'each dialogue counted once');
+    assert.ok(result.runs >= 3, `expected several runs, got ${result.runs}`);
+
+    // Every run of the parent, as the server recorded it.
+    const runIds: string[] = [];
+    for await (const wf of t.env.client.workflow.list({ query: `WorkflowId="${workflowId}"` })) runIds.push(wf.runId);
+    assert.equal(runIds.length, result.runs);
+    for (const runId of runIds) {
+      const history = await t.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      assert.ok(history.events!.length <= maxEventsPerRun, `run ${runId} has ${history.events!.length} events`);
+    }
+    assert.ok(result.maxHistoryLength <= maxEventsPerRun);
+
+    const lines = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
+    const ids = lines.map((l) => JSON.parse(l).id);
+    assert.equal(new Set(ids).size, count);
+
+    const progress = await handle.query(progressQuery);
+    assert.equal(progress.phase, 'done');
+    assert.equal(progress.remaining, 0);
+  });
+
+  it('counts a failed dialogue, lists it in the manifest and exports the rest', async () => {
+    // The fake answers 401 once: that dialogue fails for good, the others complete.
+    fake.failNext({ status: 401, message: 'bad key for this one' });
+    const workflowId = 'fanout-failure-test';
+    const out = path.join(outDir, 'with-failure');
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [{ count: 4, turns: 1, concurrency: 1, output: pathToFileURL(out).href, ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } }],
+    });
+    assert.equal(result.completed, 3);
+    assert.equal(result.failedCount, 1);
+    assert.equal(result.failed[0].id, `${workflowId}/0`);
+    assert.match(result.failed[0].error, /HTTP 401.*bad key for this one/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.missing, [0]);
+    assert.equal(manifest.failures[0].index, 0);
+    assert.equal(manifest.exported, 3);
+  });
+});
