@@ -1,12 +1,13 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadEndpointRegistry } from './config/endpoints';
 
 export const DEFAULT_TASK_QUEUE = 'parrot';
 
 async function main() {
+  Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });
   const endpoints = loadEndpointRegistry();
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const worker = await Worker.create({

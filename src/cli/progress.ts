@@ -1,0 +1,62 @@
+// `npm run progress -- <dataset workflow id>`: a live progress bar with rate and ETA for a
+// running dataset, from its `progress` query; it ends when the dataset does.
+import { SingleBar } from 'cli-progress';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { DatasetProgress } from '../workflows/dataset';
+import { connectClient } from './connection';
+
+async function main() {
+  const workflowId = process.argv[2];
+  if (!workflowId) throw new Error('usage: npm run progress -- <dataset workflow id>');
+  const client = await connectClient();
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with ID '${workflowId}' in namespace '${client.options.namespace}'`);
+    throw err;
+  }
+
+  const bar = new SingleBar({
+    format: '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running · {rate} calls/s · ETA {eta_text}',
+    hideCursor: true,
+    noTTYOutput: !process.stdout.isTTY,
+    notTTYSchedule: 10_000,
+  });
+  let started = false;
+  for (;;) {
+    const desc = await handle.describe();
+    let p: DatasetProgress | undefined;
+    try {
+      p = await handle.query<DatasetProgress>('progress');
+    } catch {
+      // No worker is polling right now: the query cannot be answered; keep the last figures.
+    }
+    if (p) {
+      const payload = { phase: p.phase.padEnd(10), failed: p.failed, running: p.running, rate: p.llmCallsPerSecond ?? '?', eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds) };
+      if (!started) {
+        bar.start(p.requested, p.completed, payload);
+        started = true;
+      }
+      bar.update(p.completed + p.failed, payload);
+    }
+    if (desc.status.name !== 'RUNNING') {
+      bar.stop();
+      console.log(`${workflowId}: ${desc.status.name}${p ? ` (${p.completed} completed, ${p.failed} failed)` : ''}`);
+      await client.connection.close();
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  return `${(s / 3600).toFixed(1)}h`;
+}
+
+main().catch((err) => {
+  console.error(`progress: ${err.message ?? err}`);
+  process.exit(1);
+});
