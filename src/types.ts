@@ -87,7 +87,10 @@ export interface ExportResult {
 export interface DatasetResult {
   datasetId: string;
   requested: number;
+  /** Completed dialogues, those reused from resumed datasets included. */
   completed: number;
+  /** Dialogues taken over from the datasets this one resumed, not run again. */
+  reused: number;
   failedCount: number;
   /** The first 1,000 failures in detail (`failedCount` is exact). */
   failed: DatasetFailure[];

@@ -6,7 +6,10 @@ import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { openBlobStore } from '../storage/blob-store';
-import { DIALOGUES_PER_SHARD, MANIFEST_KEY, recordKey, shardKey } from '../storage/dataset-layout';
+import { DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, shardKey } from '../storage/dataset-layout';
+import { ApplicationFailure } from '@temporalio/common';
+import { rangesFromSorted, type IndexRanges } from '../index-ranges';
+import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetFailure, DatasetMetrics, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
 
@@ -16,6 +19,23 @@ export interface DatasetRef {
   datasetId: string;
   output: string;
   count: number;
+  /** Datasets whose records count as this one's: itself first, then those it resumed. */
+  lineage: string[];
+}
+
+export interface OpenDatasetInput {
+  datasetId: string;
+  output: string;
+  count: number;
+  resumeFrom?: string;
+}
+
+export interface OpenedDataset {
+  lineage: string[];
+  /** Dialogues already stored by the datasets resumed, and their token usage. */
+  finished: IndexRanges;
+  finishedCount: number;
+  finishedUsage: { ask: TokenUsage; answer: TokenUsage };
 }
 
 export interface ExportInput extends DatasetRef {
@@ -34,10 +54,39 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       return store.uriOf(key);
     },
 
-    async computeMetrics({ datasetId, output, count }: DatasetRef): Promise<DatasetMetrics> {
+    /**
+     * Records which datasets this one continues, and finds the dialogues they already stored,
+     * so a resumed run redoes only the missing and failed ones.
+     */
+    async openDataset({ datasetId, output, count, resumeFrom }: OpenDatasetInput): Promise<OpenedDataset> {
+      const store = openBlobStore(output);
+      const lineage = [datasetId];
+      if (resumeFrom) {
+        const previous = await store.get(lineageKey(resumeFrom));
+        if (previous === undefined) {
+          throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
+        }
+        lineage.push(...(JSON.parse(previous) as string[]).filter((id) => id !== datasetId));
+      }
+      await store.put(lineageKey(datasetId), JSON.stringify(lineage));
+      const finishedIndices: number[] = [];
+      const usage = { ask: emptyUsage(), answer: emptyUsage() };
+      if (resumeFrom) {
+        let seen = 0;
+        for await (const record of readDatasetRecords(store, lineage, count)) {
+          finishedIndices.push(record.index);
+          usage.ask = addUsage(usage.ask, record.usage.ask);
+          usage.answer = addUsage(usage.answer, record.usage.answer);
+          if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
+        }
+      }
+      return { lineage, finished: rangesFromSorted(finishedIndices), finishedCount: finishedIndices.length, finishedUsage: usage };
+    },
+
+    async computeMetrics({ lineage, output, count }: DatasetRef): Promise<DatasetMetrics> {
       const metrics = new DatasetMetricsAccumulator();
       let seen = 0;
-      for await (const record of readDatasetRecords(openBlobStore(output), datasetId, count)) {
+      for await (const record of readDatasetRecords(openBlobStore(output), lineage, count)) {
         metrics.add(record);
         if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
       }
@@ -45,10 +94,10 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     },
 
     /** Writes ShareGPT-style JSONL shards and a manifest that lists them with counts and sha256. */
-    async exportDataset({ datasetId, output, count, input, metrics, usage, failures }: ExportInput): Promise<ExportResult> {
+    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures }: ExportInput): Promise<ExportResult> {
       const store = openBlobStore(output);
       const missing: number[] = [];
-      const records = readDatasetRecords(store, datasetId, count, missing)[Symbol.asyncIterator]();
+      const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
       const shards: ExportedShard[] = [];
       let exported = 0;
       let pending = await records.next();
@@ -75,6 +124,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       }
       const manifest = {
         datasetId,
+        resumed: lineage.slice(1),
         format: 'sharegpt-jsonl',
         requested: count,
         exported,

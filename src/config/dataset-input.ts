@@ -57,6 +57,8 @@ export const datasetInputSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1000).default(8),
   /** The parent continues as new past this many history events (Temporal warns at 10,240). */
   maxEventsPerRun: z.number().int().min(100).max(10_000).default(8_000),
+  /** The workflow ID of an earlier dataset with the same output: only its missing and failed dialogues are run again. */
+  resumeFrom: z.string().min(1).optional(),
 }).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {
   path: ['maxEventsPerRun'],
   message: 'must leave room for the dialogues in flight: at least 5 × concurrency + 80',

@@ -2,8 +2,11 @@
 //   records/00000042.json    one stored dialogue (written when the dialogue finishes)
 //   data/part-00000.jsonl    export shards, ShareGPT-style JSONL
 //   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
+//   lineage/<id>.json        the datasets whose records a dataset counts as its own (itself and
+//                            those it resumed), written when it starts
 export const DIALOGUES_PER_SHARD = 5000;
 
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
 export const shardKey = (shard: number) => `data/part-${String(shard).padStart(5, '0')}.jsonl`;
 export const MANIFEST_KEY = 'manifest.json';
+export const lineageKey = (datasetId: string) => `lineage/${encodeURIComponent(datasetId)}.json`;

@@ -7,21 +7,23 @@ import { recordKey } from './dataset-layout';
 const READ_AHEAD = 16;
 
 /**
- * Yields the records of dialogues 0..count-1 that exist and belong to `datasetId` (a record
- * left by another run under the same output prefix is not ours); `missing` gets the others.
+ * Yields the records of dialogues 0..count-1 that exist and were written by a dataset of
+ * `lineage` (this one and those it resumed): a record left by an unrelated run under the same
+ * output prefix is not ours. `missing` gets the other indices.
  */
 export async function* readDatasetRecords(
   store: BlobStore,
-  datasetId: string,
+  lineage: readonly string[],
   count: number,
   missing: number[] = [],
 ): AsyncGenerator<DialogueRecord> {
+  const ours = new Set(lineage);
   for (let start = 0; start < count; start += READ_AHEAD) {
     const indices = Array.from({ length: Math.min(READ_AHEAD, count - start) }, (_, i) => start + i);
     const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
     for (let k = 0; k < indices.length; k++) {
       const record = texts[k] === undefined ? undefined : (JSON.parse(texts[k]!) as DialogueRecord);
-      if (record && record.datasetId === datasetId) yield record;
+      if (record && ours.has(record.datasetId)) yield record;
       else missing.push(indices[k]);
     }
   }

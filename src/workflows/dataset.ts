@@ -8,14 +8,16 @@
 // outcome by signal to the parent's workflow ID, which reaches the current run: nothing is
 // lost across continue-as-new.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, ParentClosePolicy,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, ParentClosePolicy, patched,
   proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt } from '../random';
 import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
-import { addUsage, emptyUsage, generateDialogue } from './dialogue';
+import { generateDialogue } from './dialogue';
+import { addUsage, emptyUsage } from '../usage';
+import { nextOutside, type IndexRanges } from '../index-ranges';
 import { describeFailure } from './failures';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
@@ -23,6 +25,12 @@ import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 const { checkEndpoints } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5 },
+});
+
+const { openDataset } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
 const { computeMetrics, exportDataset } = proxyActivities<Activities>({
@@ -36,6 +44,13 @@ const MAX_FAILURE_DETAILS = 1000;
 
 /** What one run of the parent hands the next when it continues as new. */
 export interface DatasetRunState {
+  /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
+  lineage: string[];
+  /** Dialogues already stored by resumed datasets: not run again. */
+  reused: IndexRanges;
+  reusedCount: number;
+  /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
+  reusedCalls: number;
   nextIndex: number;
   /** Dialogues started and not yet reported. */
   inFlight: number[];
@@ -82,17 +97,26 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     if (err instanceof DatasetInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
     throw err;
   }
-  if (!carried) {
+  const datasetId = workflowInfo().workflowId;
+  let state: DatasetRunState;
+  if (carried) {
+    state = { ...carried, runs: carried.runs + 1 };
+  } else {
     await checkEndpoints([
       { field: 'ask.endpoint', endpoint: input.ask.endpoint },
       { field: 'answer.endpoint', endpoint: input.answer.endpoint },
     ]);
+    // Datasets started before resume existed (v1, v2 histories) did not open their lineage.
+    const opened = patched('dataset-lineage-for-resume')
+      ? await openDataset({ datasetId, output: input.output, count: input.count, resumeFrom: input.resumeFrom })
+      : { lineage: [datasetId], finished: [], finishedCount: 0, finishedUsage: { ask: emptyUsage(), answer: emptyUsage() } };
+    state = {
+      lineage: opened.lineage, reused: opened.finished, reusedCount: opened.finishedCount,
+      nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
+      usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
+      startedAt: Date.now(), runs: 1, maxHistoryLength: 0,
+    };
   }
-
-  const datasetId = workflowInfo().workflowId;
-  const state: DatasetRunState = carried
-    ? { ...carried, runs: carried.runs + 1 }
-    : { nextIndex: 0, inFlight: [], completed: 0, failedCount: 0, failures: [], usage: { ask: emptyUsage(), answer: emptyUsage() }, startedAt: Date.now(), runs: 1, maxHistoryLength: 0 };
   const inFlight = new Set(state.inFlight);
   let starting = 0;
   let phase: DatasetPhase = 'generating';
@@ -106,12 +130,12 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const progress = (): DatasetProgress => {
     const seconds = Math.max(0.001, (Date.now() - state.startedAt) / 1000);
     const finished = state.completed + state.failedCount;
-    const dialoguesPerSecond = finished / seconds;
+    const dialoguesPerSecond = (finished - state.reusedCount) / seconds;
     const remaining = input.count - finished;
     return {
       phase, requested: input.count, started: state.nextIndex, completed: state.completed, failed: state.failedCount,
       running: inFlight.size, remaining, usage: state.usage,
-      llmCallsPerSecond: round((state.usage.ask.calls + state.usage.answer.calls) / seconds),
+      llmCallsPerSecond: round((state.usage.ask.calls + state.usage.answer.calls - state.reusedCalls) / seconds),
       dialoguesPerSecond: round(dialoguesPerSecond),
       etaSeconds: remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
       runs: state.runs, historyLength: workflowInfo().historyLength,
@@ -167,7 +191,10 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const runIsFull = () => workflowInfo().historyLength + tailRoom >= input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
 
   while (state.nextIndex < input.count || inFlight.size > 0) {
-    while (state.nextIndex < input.count && inFlight.size < input.concurrency && !runIsFull()) launch(state.nextIndex++);
+    while (state.nextIndex < input.count && inFlight.size < input.concurrency && !runIsFull()) {
+      launch(state.nextIndex);
+      state.nextIndex = nextOutside(state.reused, state.nextIndex + 1);
+    }
     setCurrentDetails(details(progress()));
     if (runIsFull()) {
       // Children must have started before this run closes, and signal handlers finished.
@@ -182,7 +209,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
 
   setPhase('metrics');
   setCurrentDetails(details(progress()));
-  const ref = { datasetId, output: input.output, count: input.count };
+  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics(ref);
   setPhase('exporting');
   setCurrentDetails(details(progress()));
@@ -190,7 +217,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   setPhase('done');
   setCurrentDetails(details(progress()));
   return {
-    datasetId, requested: input.count, completed: state.completed, failedCount: state.failedCount, failed: state.failures,
+    datasetId, requested: input.count, completed: state.completed, reused: state.reusedCount, failedCount: state.failedCount, failed: state.failures,
     usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength,
   };
 }

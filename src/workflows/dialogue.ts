@@ -2,7 +2,8 @@
 // The dialogue is stored by an activity; the parent gets back only a small summary.
 import { getExternalWorkflowHandle, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary, TokenUsage } from '../types';
+import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary } from '../types';
+import { addUsage, emptyUsage } from '../usage';
 import { describeFailure } from './failures';
 import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
@@ -16,13 +17,6 @@ const { pickSeed, storeDialogue } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
-const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens,
-  calls: a.calls + b.calls,
-});
-
-export const emptyUsage = (): TokenUsage => ({ promptTokens: 0, completionTokens: 0, calls: 0 });
 
 /** Runs one dialogue and, when it has a parent dataset, reports the outcome to it, failure included. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
@@ -79,4 +73,3 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
   return { id, index: input.index, status: 'completed', turns: input.turns, usage };
 }
 
-export { addUsage };
