@@ -1,6 +1,8 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
-// Connection settings follow Temporal's conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE.
+// Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities } from './activities';
 import { loadEndpointRegistry } from './config/endpoints';
 
@@ -9,10 +11,11 @@ export const DEFAULT_TASK_QUEUE = 'parrot';
 async function main() {
   Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });
   const endpoints = loadEndpointRegistry();
-  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const config = loadClientConnectConfig();
+  const connection = await NativeConnection.connect(config.connectionOptions);
   const worker = await Worker.create({
     connection,
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    namespace: config.namespace ?? 'default',
     taskQueue: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities({ endpoints }),

@@ -17,7 +17,8 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     [fake] = await Promise.all([startFakeLlmServer(), testMinio().createBucket(bucket)]);
   });
   after(async () => fake?.close());
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+  // Small shards, so that the export of a few dialogues spans several multipart uploads.
+  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }), dialoguesPerShard: 3 }));
 
   async function readObject(key: string): Promise<string> {
     const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -37,11 +38,11 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     assert.equal(result.completed, count);
     assert.deepEqual(result.failed, []);
     assert.equal(result.export.exported, count);
-    assert.equal(result.export.shards.length, 1);
+    assert.deepEqual(result.export.shards.map((s) => s.dialogues), [3, 3, 1]);
 
     // Every dialogue, read back from MinIO with the S3 client.
-    const shard = await readObject('run-1/data/part-00000.jsonl');
-    const rows = shard.trim().split('\n').map((l) => JSON.parse(l));
+    const shards = await Promise.all(result.export.shards.map((_, i) => readObject(`run-1/data/part-0000${i}.jsonl`)));
+    const rows = shards.join('').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(rows.map((r) => r.id).sort(), Array.from({ length: count }, (_, i) => `${workflowId}/${i}`).sort());
     const turnCounts = new Set<number>();
     for (const row of rows) {
@@ -60,8 +61,10 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     const manifest = JSON.parse(await readObject('run-1/manifest.json'));
     assert.equal(manifest.exported, count);
     assert.deepEqual(manifest.missing, []);
-    assert.equal(manifest.shards[0].sha256, createHash('sha256').update(shard).digest('hex'));
-    assert.equal(manifest.shards[0].dialogues, count);
+    assert.deepEqual(
+      manifest.shards.map((s: { key: string; dialogues: number; sha256: string }) => [s.key, s.dialogues, s.sha256]),
+      shards.map((text, i) => [`data/part-0000${i}.jsonl`, text.trim().split('\n').length, createHash('sha256').update(text).digest('hex')]),
+    );
     assert.equal(manifest.input.count, count);
     assert.equal(manifest.metrics.dialogues, count);
     const totalTurns = rows.reduce((n, r) => n + r.conversations.length / 2, 0);

@@ -10,12 +10,14 @@ export interface ActivityDeps {
   endpoints: EndpointRegistry;
   provider?: LlmProvider;
   seeds?: SeedSource;
+  /** Dialogues per exported JSONL shard (default 5,000). */
+  dialoguesPerShard?: number;
 }
 
-export function createActivities({ endpoints, provider = new LlmProvider(), seeds = new SeedSource() }: ActivityDeps) {
+export function createActivities({ endpoints, provider = new LlmProvider(), seeds = new SeedSource(), dialoguesPerShard }: ActivityDeps) {
   return {
     ...createLlmActivities(endpoints, provider),
-    ...createDatasetStorageActivities(),
+    ...createDatasetStorageActivities(dialoguesPerShard),
     async pickSeed({ seeds: uri, randomSeed, index }: { seeds: string; randomSeed: number; index: number }): Promise<string> {
       return seeds.pick(uri, randomSeed, index);
     },

@@ -2,8 +2,8 @@
 // for it, and prints where to watch it, where the export landed and the dataset's metrics.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { DatasetResult } from '../types';
+import { connectClient } from './connection';
 
 async function main() {
   const root = path.resolve(__dirname, '../..');
@@ -19,7 +19,7 @@ async function main() {
   const ui = `http://localhost:${uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
   console.log(`\nWatch it in the Temporal UI: ${ui}\n`);
 
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const client = await connectClient();
   const handle = client.workflow.getHandle(workflowId);
   const timer = setInterval(async () => {
     try {
