@@ -2,23 +2,15 @@
 // a small threshold, every run's history stays under it and every dialogue is counted once.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
-import { useTemporalWorker } from './helpers/temporal';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('generateDataset fan-out across continue-as-new (fake LLM server)', () => {
-  let fake: FakeLlmServer;
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-fanout-'));
-  before(async () => (fake = await startFakeLlmServer()));
-  after(async () => {
-    await fake?.close();
-    fs.rmSync(outDir, { recursive: true, force: true });
-  });
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+  const s = useFakeLlmSuite('fanout');
+  const { t, outDir } = s;
 
   it('keeps every parent run under maxEventsPerRun and loses no dialogue', async () => {
     const count = 40;
@@ -61,7 +53,7 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
 
   it('counts a failed dialogue, lists it in the manifest and exports the rest', async () => {
     // The fake answers 401 once: that dialogue fails for good, the others complete.
-    fake.failNext({ status: 401, message: 'bad key for this one' });
+    s.fake.failNext({ status: 401, message: 'bad key for this one' });
     const workflowId = 'fanout-failure-test';
     const out = path.join(outDir, 'with-failure');
     const result = await t.env.client.workflow.execute(generateDataset, {

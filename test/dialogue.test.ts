@@ -1,29 +1,19 @@
 // The dialogue workflow, run for real on a Temporal dev server against a FAKE LLM server.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { loadEndpointRegistry } from '../src/config/endpoints';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueInput, DialogueRecord } from '../src/types';
 import { generateDialogue } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
-import { useTemporalWorker } from './helpers/temporal';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('generateDialogue (fake LLM server)', () => {
-  let fake: FakeLlmServer;
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-dialogue-'));
-  before(async () => (fake = await startFakeLlmServer()));
-  after(async () => {
-    await fake?.close();
-    fs.rmSync(outDir, { recursive: true, force: true });
-  });
-  const t = useTemporalWorker(() => ({
-    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url, PARROT_ENDPOINT_FAKE_API_KEY: 'sk-fake-dialogue-key' }),
-  }));
+  const s = useFakeLlmSuite('dialogue', { endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: 'sk-fake-dialogue-key' } });
+  const { t, outDir } = s;
 
   const input = (index: number, turns: number): DialogueInput => ({
     datasetId: 'dialogue-test', index, turns, seeds: 'builtin', randomSeed: 7,
@@ -49,13 +39,13 @@ describe('generateDialogue (fake LLM server)', () => {
     // The fake wraps its questions in `User: "..."`: the ask activity strips both.
     assert.match(record.conversations[2].value, /^Fake follow-up question \d+: and what about the second part\?$/);
     // The answerer saw the whole dialogue so far, in order.
-    const lastAnswerRequest = fake.requests.filter((r) => !r.body.messages.at(-1).content.includes('suppose you are the user')).at(-1)!;
+    const lastAnswerRequest = s.fake.requests.filter((r) => !r.body.messages.at(-1).content.includes('suppose you are the user')).at(-1)!;
     assert.deepEqual(lastAnswerRequest.body.messages.map((m: { role: string }) => m.role), ['user', 'assistant', 'user', 'assistant', 'user']);
     assert.equal(lastAnswerRequest.headers.authorization, 'Bearer sk-fake-dialogue-key');
   });
 
   it('retries a 429 after the Retry-After delay the provider asked for', async () => {
-    fake.failNext({ status: 429, headers: { 'retry-after': '2' } });
+    s.fake.failNext({ status: 429, headers: { 'retry-after': '2' } });
     const started = Date.now();
     const summary = await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/1', args: [input(1, 1)] });
     assert.equal(summary.turns, 1);
@@ -63,8 +53,8 @@ describe('generateDialogue (fake LLM server)', () => {
   });
 
   it('fails at once, with the provider message, on a permanent error such as 401', async () => {
-    fake.failNext({ status: 401, message: 'Incorrect API key provided' });
-    const before = fake.requests.length;
+    s.fake.failNext({ status: 401, message: 'Incorrect API key provided' });
+    const before = s.fake.requests.length;
     await assert.rejects(
       t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/2', args: [input(2, 2)] }),
       (err: unknown) => {
@@ -76,6 +66,6 @@ describe('generateDialogue (fake LLM server)', () => {
         return true;
       },
     );
-    assert.equal(fake.requests.length - before, 1, 'a permanent error must not be retried');
+    assert.equal(s.fake.requests.length - before, 1, 'a permanent error must not be retried');
   });
 });

@@ -2,17 +2,15 @@
 // and missing dialogues run again, and the export holds every dialogue once.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { nextOutside, rangesFromSorted } from '../src/index-ranges';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
-import { useTemporalWorker } from './helpers/temporal';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('index ranges', () => {
   it('compacts sorted indices and skips over them', () => {
@@ -23,14 +21,8 @@ describe('index ranges', () => {
 });
 
 describe('resuming a dataset (fake LLM server)', () => {
-  let fake: FakeLlmServer;
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-resume-'));
-  before(async () => (fake = await startFakeLlmServer()));
-  after(async () => {
-    await fake?.close();
-    fs.rmSync(outDir, { recursive: true, force: true });
-  });
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+  const s = useFakeLlmSuite('resume');
+  const { t, outDir } = s;
 
   const input = (extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
     count: 6, turns: 2, concurrency: 1, output: pathToFileURL(outDir).href,
@@ -41,19 +33,19 @@ describe('resuming a dataset (fake LLM server)', () => {
 
   it('redoes only the failed dialogues and exports every dialogue exactly once', async () => {
     // The provider rejects the first two dialogues' first calls for good (401).
-    fake.failNext({ status: 401, message: 'key revoked' }, 2);
+    s.fake.failNext({ status: 401, message: 'key revoked' }, 2);
     const first = await run('resume-a', input());
     assert.equal(first.completed, 4);
     assert.deepEqual(first.failed.map((f) => f.index), [0, 1]);
     assert.equal(first.export.exported, 4);
 
-    const requestsBefore = fake.requests.length;
+    const requestsBefore = s.fake.requests.length;
     const second = await run('resume-b', input({ resumeFrom: 'resume-a' }));
     assert.equal(second.completed, 6);
     assert.equal(second.reused, 4);
     assert.equal(second.failedCount, 0);
     // Two dialogues of 2 turns: 2 answers + 1 question each, and nothing else.
-    assert.equal(fake.requests.length - requestsBefore, 6);
+    assert.equal(s.fake.requests.length - requestsBefore, 6);
 
     const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8'));
     assert.equal(manifest.datasetId, 'resume-b');

@@ -1,0 +1,32 @@
+// The usual set-up of a workflow test: a FAKE LLM server as endpoint `fake`, a scratch output
+// folder, and a dev server with a worker (see useTemporalWorker); all torn down after.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ActivityDeps } from '../../src/activities';
+import { loadEndpointRegistry } from '../../src/config/endpoints';
+import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server';
+import { useTemporalWorker, type TemporalTestContext } from './temporal';
+
+export interface FakeLlmSuite {
+  /** Set in the suite's `before` hook. */
+  fake: FakeLlmServer;
+  outDir: string;
+  t: TemporalTestContext;
+}
+
+export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string>; deps?: Partial<ActivityDeps> } = {}): FakeLlmSuite {
+  const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
+  before(async () => {
+    suite.fake = await startFakeLlmServer();
+  });
+  after(async () => {
+    await suite.fake?.close();
+    fs.rmSync(suite.outDir, { recursive: true, force: true });
+  });
+  suite.t = useTemporalWorker(() => ({
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: suite.fake.url, ...options.endpointEnv }),
+    ...options.deps,
+  }));
+  return suite;
+}
