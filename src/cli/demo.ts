@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { DatasetResult } from '../types';
+import type { DatasetProgress } from '../workflows/dataset';
 import { connectClient } from './connection';
 
 async function main() {
@@ -23,7 +24,7 @@ async function main() {
   const handle = client.workflow.getHandle(workflowId);
   const timer = setInterval(async () => {
     try {
-      const p = await handle.query<{ completed: number; failed: number; running: number; requested: number; phase: string }>('progress');
+      const p = await handle.query<DatasetProgress>('progress');
       console.log(`  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`);
     } catch { /* the query needs a worker; skip a beat */ }
   }, 10_000);

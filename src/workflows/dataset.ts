@@ -124,8 +124,8 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const setPhase = (p: DatasetPhase) => {
     phase = p;
     upsertSearchAttributes([{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_PHASE, value: p }]);
+    setCurrentDetails(details(progress()));
   };
-  if (!carried) setPhase('generating');
 
   const progress = (): DatasetProgress => {
     const seconds = Math.max(0.001, (Date.now() - state.startedAt) / 1000);
@@ -142,6 +142,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     };
   };
   setHandler(progressQuery, progress);
+  if (!carried) setPhase('generating');
 
   // Outcomes come by signal (from any run's children) and, for this run's children, as child
   // results too; whichever comes first counts, once.
@@ -208,14 +209,11 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
 
   setPhase('metrics');
-  setCurrentDetails(details(progress()));
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics(ref);
   setPhase('exporting');
-  setCurrentDetails(details(progress()));
   const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures });
   setPhase('done');
-  setCurrentDetails(details(progress()));
   return {
     datasetId, requested: input.count, completed: state.completed, reused: state.reusedCount, failedCount: state.failedCount, failed: state.failures,
     usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength,
