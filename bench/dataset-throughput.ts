@@ -38,7 +38,11 @@ async function main() {
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
     env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') }, searchAttributes: [PARROT_DATASET, PARROT_PHASE] },
+      server: {
+        executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') }, searchAttributes: [PARROT_DATASET, PARROT_PHASE],
+        // As infra/stack.sh runs it: eager activity dispatch on; BENCH_SERVER_ARGS adds to it.
+        extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
+      },
     });
     address = env.connection.options.address;
   }

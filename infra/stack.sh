@@ -38,7 +38,9 @@ start() {
   launch temporal "$tools/bin/temporal" server start-dev \
     --ip 127.0.0.1 --port "${TEMPORAL_ADDRESS##*:}" --ui-port "$PARROT_UI_PORT" \
     --db-filename "$data/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" \
-    --search-attribute ParrotDataset=Keyword --search-attribute ParrotPhase=Keyword --log-level warn
+    --search-attribute ParrotDataset=Keyword --search-attribute ParrotPhase=Keyword --log-level warn \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --dynamic-config-value system.enableActivityEagerExecution=true
   wait_for temporal 60 "$tools/bin/temporal" operator cluster health --address "$TEMPORAL_ADDRESS"
 
   MINIO_ROOT_USER="$AWS_ACCESS_KEY_ID" MINIO_ROOT_PASSWORD="$AWS_SECRET_ACCESS_KEY" MINIO_BROWSER=off \

@@ -43,6 +43,8 @@ export interface DialogueInput {
   datasetId: string;
   index: number;
   turns: number;
+  /** The seed question, picked by the parent (absent in dialogues started before it did). */
+  seed?: string;
   seeds: string;
   randomSeed: number;
   output: string;

@@ -1,7 +1,7 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities } from './activities';
 import { loadEndpointRegistry } from './config/endpoints';
@@ -19,10 +19,28 @@ async function main() {
     taskQueue: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities({ endpoints }),
+    ...workerTuningFromEnv(process.env),
   });
   console.log(`parrot worker ready on task queue '${worker.options.taskQueue}' (endpoints: ${[...endpoints.keys()].join(', ')})`);
   await worker.run();
   await connection.close();
+}
+
+/** Optional slot counts (PARROT_MAX_CONCURRENT_ACTIVITIES, PARROT_MAX_CONCURRENT_WORKFLOW_TASKS). */
+export function workerTuningFromEnv(env: NodeJS.ProcessEnv): Partial<WorkerOptions> {
+  const read = (name: string) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 2) throw new Error(`${name} must be an integer ≥ 2, got '${raw}'`);
+    return n;
+  };
+  const activities = read('PARROT_MAX_CONCURRENT_ACTIVITIES');
+  const workflowTasks = read('PARROT_MAX_CONCURRENT_WORKFLOW_TASKS');
+  return {
+    ...(activities && { maxConcurrentActivityTaskExecutions: activities }),
+    ...(workflowTasks && { maxConcurrentWorkflowTaskExecutions: workflowTasks }),
+  };
 }
 
 if (require.main === module) {

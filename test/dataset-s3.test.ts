@@ -58,6 +58,12 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     }
     assert.ok(turnCounts.size > 1, 'turns {min, max} should vary across dialogues');
 
+    // Each child's summary in the UI is its seed question: the first human turn it stored.
+    for (const row of rows.slice(0, 3)) {
+      const summary = await (await t.env.client.workflow.getHandle(row.id).describe()).staticSummary();
+      assert.equal(summary, row.conversations[0].value);
+    }
+
     const manifest = JSON.parse(await readObject('run-1/manifest.json'));
     assert.equal(manifest.exported, count);
     assert.deepEqual(manifest.missing, []);

@@ -6,6 +6,9 @@ import { SeedSource } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { createLlmActivities } from './llm';
 
+/** Most seed text one pickSeeds call returns. */
+export const SEED_BLOCK_BYTES = 256 * 1024;
+
 export interface ActivityDeps {
   endpoints: EndpointRegistry;
   provider?: LlmProvider;
@@ -18,8 +21,25 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
   return {
     ...createLlmActivities(endpoints, provider),
     ...createDatasetStorageActivities(dialoguesPerShard),
+    /** One dialogue's seed (dialogues started before the parent picked seeds call this). */
     async pickSeed({ seeds: uri, randomSeed, index }: { seeds: string; randomSeed: number; index: number }): Promise<string> {
       return seeds.pick(uri, randomSeed, index);
+    },
+    /**
+     * Seeds for a block of dialogues, so that the parent can show each child's seed question as
+     * its summary. Returns a prefix of `indexes` (at least one) that fits SEED_BLOCK_BYTES, to keep
+     * the payload far below Temporal's 2 MB limit however long the seeds are.
+     */
+    async pickSeeds({ seeds: uri, randomSeed, indexes }: { seeds: string; randomSeed: number; indexes: number[] }): Promise<string[]> {
+      const picked: string[] = [];
+      let bytes = 0;
+      for (const index of indexes) {
+        const seed = await seeds.pick(uri, randomSeed, index);
+        bytes += Buffer.byteLength(seed);
+        if (picked.length > 0 && bytes > SEED_BLOCK_BYTES) break;
+        picked.push(seed);
+      }
+      return picked;
     },
   };
 }

@@ -27,6 +27,16 @@ const { checkEndpoints } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5 },
 });
 
+const { pickSeeds } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+
+/** Dialogues whose seeds one pickSeeds call fetches: one activity per block keeps history small. */
+const SEED_BLOCK = 100;
+/** The seed question as a child's summary in the UI: its first characters. */
+const SUMMARY_CHARS = 200;
+
 const { openDataset } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
@@ -158,18 +168,33 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   };
   setHandler(dialogueFinishedSignal, settle);
 
-  const launch = (index: number) => {
+  // Seeds are picked here, a block at a time, so that each child's summary is its seed question.
+  // Datasets started before that (v1–v3 histories) left the choice to the child.
+  const seeds = new Map<number, string>();
+  const seedFor = async (index: number): Promise<string | undefined> => {
+    if (!patched('dataset-picks-seeds')) return undefined;
+    if (!seeds.has(index)) {
+      seeds.clear();
+      const indexes: number[] = [];
+      for (let i = index; i < input.count && indexes.length < SEED_BLOCK; i = nextOutside(state.reused, i + 1)) indexes.push(i);
+      const picked = await pickSeeds({ seeds: input.seeds, randomSeed: input.randomSeed, indexes });
+      picked.forEach((seed, k) => seeds.set(indexes[k], seed));
+    }
+    return seeds.get(index);
+  };
+
+  const launch = (index: number, seed: string | undefined) => {
     const id = `${datasetId}/${index}`;
     const turns = turnsFor(input, index);
     inFlight.add(index);
     starting++;
     startChild(generateDialogue, {
       workflowId: id,
-      args: [{ datasetId, index, turns, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer }],
+      args: [{ datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer }],
       // Children outlive a run that continues as new; they report to the next one.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
-      staticSummary: `Dialogue ${index} of ${datasetId}: ${turns} turns`,
+      staticSummary: seed === undefined ? `Dialogue ${index} of ${datasetId}: ${turns} turns` : summaryOf(seed),
     })
       .then(
         (child) => {
@@ -193,7 +218,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
 
   while (state.nextIndex < input.count || inFlight.size > 0) {
     while (state.nextIndex < input.count && inFlight.size < input.concurrency && !runIsFull()) {
-      launch(state.nextIndex);
+      launch(state.nextIndex, await seedFor(state.nextIndex));
       state.nextIndex = nextOutside(state.reused, state.nextIndex + 1);
     }
     setCurrentDetails(details(progress()));
@@ -226,6 +251,11 @@ function details(p: DatasetProgress): string {
     `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running · ${p.remaining} remaining`,
     `${p.llmCallsPerSecond} LLM calls/s · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
   ].join('\n\n');
+}
+
+function summaryOf(seed: string): string {
+  const oneLine = seed.replace(/\s+/g, ' ').trim();
+  return oneLine.length <= SUMMARY_CHARS ? oneLine : `${oneLine.slice(0, SUMMARY_CHARS - 1)}…`;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;

@@ -42,7 +42,7 @@ export async function generateDialogue(input: DialogueInput): Promise<DialogueSu
 }
 
 async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSummary> {
-  const seed = await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
+  const seed = input.seed ?? await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
   const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];
   setCurrentDetails(`Seed question: ${seed}`);
