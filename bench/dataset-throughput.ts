@@ -1,5 +1,7 @@
 // `npm run bench -- count=1000 turns=8 concurrency=200 [latencyMs=0 jitterMs=0 tokensPerSec=0
-//  rpm=0 errorRate=0 maxEventsPerRun=8000]`
+//  rpm=0 tpm=0 errorRate=0 maxEventsPerRun=8000 endpointRpm=<rpm> endpointTpm=<tpm>]`
+// rpm/tpm are the fake provider's limits; endpointRpm/endpointTpm what the worker's endpoint
+// config declares (the same by default; 0 to run without them).
 // A dataset run against a FAKE OpenAI-compatible provider (bench/fake-provider.ts), with a real
 // Temporal dev server (or TEMPORAL_ADDRESS, if set) and a worker in its own process. Prints LLM
 // calls/s, dialogues/s, activity latency and the provider's share of it, the largest parent
@@ -20,7 +22,8 @@ const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const num = (k: string, d: number) => (arg[k] === undefined ? d : Number(arg[k]));
 const cfg = {
   count: num('count', 1000), turns: num('turns', 8), concurrency: num('concurrency', 200), maxEventsPerRun: num('maxEventsPerRun', 8000),
-  latencyMs: num('latencyMs', 0), jitterMs: num('jitterMs', 0), tokensPerSec: num('tokensPerSec', 0), rpm: num('rpm', 0), errorRate: num('errorRate', 0),
+  latencyMs: num('latencyMs', 0), jitterMs: num('jitterMs', 0), tokensPerSec: num('tokensPerSec', 0), rpm: num('rpm', 0), tpm: num('tpm', 0), errorRate: num('errorRate', 0),
+  endpointRpm: num('endpointRpm', num('rpm', 0)), endpointTpm: num('endpointTpm', num('tpm', 0)),
   historySample: num('historySample', 100),
 };
 
@@ -30,6 +33,16 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** Successful requests per 60 s window, windows every 10 s inside the run's busy span: the median. */
+function sustainedPerMinute(okAt: number[]): number {
+  if (!okAt.length || okAt.at(-1)! - okAt[0] < 60_000) return okAt.length;
+  const counts: number[] = [];
+  for (let start = okAt[0]; start + 60_000 <= okAt.at(-1)!; start += 10_000) {
+    counts.push(okAt.filter((t) => t >= start && t < start + 60_000).length);
+  }
+  return pct(counts, 50);
+}
 
 async function main() {
   console.log('config', cfg);
@@ -52,7 +65,8 @@ async function main() {
 
   // The worker in its own process (one node process: tsx as a require hook), so its RSS is its own.
   const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
-    env: { ...process.env, PARROT_LOG_LEVEL: 'WARN', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url },
+    env: { ...process.env, PARROT_LOG_LEVEL: 'WARN', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url,
+      ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }), ...(cfg.endpointTpm && { PARROT_ENDPOINT_FAKE_TPM: String(cfg.endpointTpm) }) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -114,7 +128,8 @@ async function main() {
     'activity latency p50 / p99': `${ms(pct(activityMs, 50))} / ${ms(pct(activityMs, 99))}`,
     'provider time p50 / p99': `${ms(pct(held, 50))} / ${ms(pct(held, 99))}`,
     'orchestration overhead p50 / p99 (activity − provider)': `${ms(pct(activityMs, 50) - pct(held, 50))} / ${ms(pct(activityMs, 99) - pct(held, 99))}`,
-    'provider answered 429 / 500': `${provider.stats.rateLimited} / ${provider.stats.errors}`,
+    'provider answered 429 / 500': `${provider.stats.rateLimited} / ${provider.stats.errors} (429: ${((100 * provider.stats.rateLimited) / provider.stats.requests).toFixed(2)}% of requests)`,
+    ...(cfg.rpm && { 'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(provider.stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(provider.stats.okAt)) / cfg.rpm).toFixed(1)}%` }),
     'parent runs / largest parent history': `${result.runs} / ${result.maxHistoryLength} events`,
     'worker RSS min / median / max': `${Math.min(...rss.map((r) => r.mb)).toFixed(0)} / ${pct(rss.map((r) => r.mb), 50).toFixed(0)} / ${Math.max(...rss.map((r) => r.mb)).toFixed(0)} MB`,
   };

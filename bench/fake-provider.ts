@@ -2,7 +2,9 @@
 //   latencyMs:    fixed base latency per request, plus `jitterMs` uniform jitter
 //   tokensPerSec: adds completion_tokens / tokensPerSec seconds (0: instant)
 //   rpm:          requests per minute; over it, 429 with Retry-After (sliding 60 s window)
+//   tpm:          tokens (prompt + completion) per minute, the same way
 //   errorRate:    share of requests answered 500
+//   burst(...):   for a while, answer every request 429 or 500, or hold it unanswered (a hang)
 // It records how long it held each request, so the benchmark can subtract it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,20 +15,28 @@ export interface FakeProviderOptions {
   tokensPerSec?: number;
   completionTokens?: number;
   rpm?: number;
+  tpm?: number;
   errorRate?: number;
 }
 
+export type FaultBurst = { kind: 'status'; status: 429 | 500; retryAfterSeconds?: number } | { kind: 'hang' };
+
 export interface FakeProvider {
   url: string;
-  stats: { requests: number; ok: number; rateLimited: number; errors: number; heldMs: number[] };
+  stats: { requests: number; ok: number; rateLimited: number; errors: number; hung: number; heldMs: number[]; okAt: number[] };
+  /** Every request for `ms` gets the fault. */
+  burst(fault: FaultBurst, ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise<FakeProvider> {
-  const stats: FakeProvider['stats'] = { requests: 0, ok: 0, rateLimited: 0, errors: 0, heldMs: [] };
+  const stats: FakeProvider['stats'] = { requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okAt: [] };
   const completionTokens = opts.completionTokens ?? 40;
   const window: number[] = [];
+  const tokenWindow: { at: number; tokens: number }[] = [];
+  let windowTokens = 0;
   let question = 0;
+  let fault: { fault: FaultBurst; until: number } | undefined;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -39,6 +49,18 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
         res.end(JSON.stringify(body));
         stats.heldMs.push(performance.now() - t0);
       };
+      if (fault && Date.now() < fault.until) {
+        const f = fault.fault;
+        if (f.kind === 'hang') {
+          stats.hung++;
+          return; // never answered: the client's timeout (the activity's) has to end it
+        }
+        if (f.status === 429) stats.rateLimited++;
+        else stats.errors++;
+        return send(f.status, { error: { message: `fake burst of ${f.status}`, type: 'fake' } }, f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : {});
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const promptTokens = Math.ceil(body.messages.reduce((n: number, m: { content: string }) => n + m.content.length, 0) / 4);
       if (opts.rpm) {
         const now = Date.now();
         while (window.length && window[0] <= now - 60_000) window.shift();
@@ -48,20 +70,32 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
         }
         window.push(now);
       }
+      if (opts.tpm) {
+        const now = Date.now();
+        while (tokenWindow.length && tokenWindow[0].at <= now - 60_000) windowTokens -= tokenWindow.shift()!.tokens;
+        const tokens = promptTokens + completionTokens;
+        if (windowTokens + tokens > opts.tpm) {
+          stats.rateLimited++;
+          const wait = tokenWindow.length ? tokenWindow[0].at + 60_000 - now : 1000;
+          return send(429, { error: { message: 'fake token rate limit', type: 'tokens' } }, { 'retry-after-ms': String(Math.max(50, wait)) });
+        }
+        tokenWindow.push({ at: now, tokens });
+        windowTokens += tokens;
+      }
       if (opts.errorRate && Math.random() < opts.errorRate) {
         stats.errors++;
         return send(500, { error: { message: 'fake server error', type: 'server_error' } });
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const last: string = body.messages[body.messages.length - 1].content;
       const content = last.includes('suppose you are the user') ? `And what about part ${++question}?` : `Fake answer (${last.length} chars in).`;
       const delay = (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
       const reply = () => {
         stats.ok++;
+        stats.okAt.push(Date.now());
         send(200, {
           id: `fake-${stats.requests}`, object: 'chat.completion', created: 0, model: body.model,
           choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: Math.ceil(last.length / 4), completion_tokens: completionTokens, total_tokens: 0 },
+          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: 0 },
         });
       };
       if (delay > 0) setTimeout(reply, delay);
@@ -74,6 +108,9 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   return {
     url: `http://127.0.0.1:${port}/v1`,
     stats,
+    burst(f, ms) {
+      fault = { fault: f, until: Date.now() + ms };
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -50,6 +50,11 @@ export interface DialogueInput {
   output: string;
   ask: AskSettings;
   answer: AnswerSettings;
+  /** Task queues of rate-limited endpoints, by role (absent: the dialogue's own queue). */
+  llmTaskQueues?: { ask?: string; answer?: string };
+  /** Absent in dialogues started before they were settings: 10 minutes / 10 attempts. */
+  llmCallTimeoutSeconds?: number;
+  llmRetryBudgetSeconds?: number;
 }
 
 export interface DatasetMetrics {

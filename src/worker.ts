@@ -1,10 +1,10 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { createActivities } from './activities';
-import { loadEndpointRegistry } from './config/endpoints';
+import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
+import { createParrotWorkers, runWorkers } from './workers';
 
 export const DEFAULT_TASK_QUEUE = 'parrot';
 
@@ -13,16 +13,13 @@ async function main() {
   const endpoints = loadEndpointRegistry();
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
-  const worker = await Worker.create({
-    connection,
-    namespace: config.namespace ?? 'default',
-    taskQueue: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-    workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ endpoints }),
-    ...workerTuningFromEnv(process.env),
+  const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const workers = await createParrotWorkers({
+    connection, namespace: config.namespace ?? 'default', taskQueue,
+    deps: { endpoints }, workflows: { workflowsPath: require.resolve('./workflows') }, tuning: workerTuningFromEnv(process.env),
   });
-  console.log(`parrot worker ready on task queue '${worker.options.taskQueue}' (endpoints: ${[...endpoints.keys()].join(', ')})`);
-  await worker.run();
+  console.log(`parrot worker ready on task queue '${taskQueue}' (endpoints: ${describeEndpoints(endpoints)})`);
+  await runWorkers(workers);
   await connection.close();
 }
 

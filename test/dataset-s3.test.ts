@@ -35,6 +35,7 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input] });
     const result = await handle.result();
 
+    assert.deepEqual(result.failed, []);
     assert.equal(result.completed, count);
     assert.deepEqual(result.failed, []);
     assert.equal(result.export.exported, count);

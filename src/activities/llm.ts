@@ -6,6 +6,23 @@ import type { EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import type { LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
+import { llmTaskQueue } from '../config/task-queues';
+
+/**
+ * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
+ * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request.
+ */
+async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await call();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const HEARTBEAT_EVERY_MS = 5_000;
 
 export interface LlmStepInput<S> {
   settings: S;
@@ -26,21 +43,28 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
   }
 
   return {
-    /** Fails at once, naming the field, if an endpoint name is unknown to the workers. */
-    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<void> {
-      for (const r of refs) endpointFor(r.field, r.endpoint);
+    /**
+     * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
+     * field, the task queue of each endpoint with a request limit (see src/workers.ts).
+     */
+    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<Record<string, string>> {
+      const routes: Record<string, string> = {};
+      for (const r of refs) {
+        if (endpointFor(r.field, r.endpoint).rpm) routes[r.field] = llmTaskQueue(Context.current().info.taskQueue, r.endpoint);
+      }
+      return routes;
     },
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
-      const reply = await provider.chat(endpointFor('answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal);
+      const reply = await heartbeating(() => provider.chat(endpointFor('answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
       if (!reply.text.trim()) throw ApplicationFailure.retryable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
       return { text: reply.text.trim(), usage: reply.usage };
     },
 
     async ask({ settings, dialogue }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const messages = promptedUserMessages(dialogue, settings.instruction);
-      const reply = await provider.chat(endpointFor('ask.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal);
+      const reply = await heartbeating(() => provider.chat(endpointFor('ask.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
       const question = cleanUserReply(reply.text);
       if (!question) throw ApplicationFailure.retryable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
       return { text: question, usage: reply.usage };

@@ -57,6 +57,13 @@ export const datasetInputSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1000).default(8),
   /** The parent continues as new past this many history events (Temporal warns at 10,240). */
   maxEventsPerRun: z.number().int().min(100).max(10_000).default(8_000),
+  /** One LLM call may take this long before it is retried. */
+  llmCallTimeoutSeconds: z.number().int().min(1).max(3600).default(600),
+  /**
+   * All tries of one LLM call together, backoff and Retry-After waits included: past it the call
+   * fails, and so does its dialogue (resumable); a dead provider does not hold a run forever.
+   */
+  llmRetryBudgetSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
   /** The workflow ID of an earlier dataset with the same output: only its missing and failed dialogues are run again. */
   resumeFrom: z.string().min(1).optional(),
 }).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {

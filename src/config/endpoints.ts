@@ -1,22 +1,35 @@
-// Endpoint names in a dataset input map to a base URL and an API key here, on the worker, from
-// its environment or a config file: keys never travel in workflow input or history.
-//   PARROT_ENDPOINT_<NAME>_URL / PARROT_ENDPOINT_<NAME>_API_KEY   (NAME upper-cased, '-' as '_')
-//   PARROT_ENDPOINTS_FILE=/path/endpoints.json  {"openai": {"baseURL": "...", "apiKeyEnv": "OPENAI_API_KEY"}}
+// Endpoint names in a dataset input map to a base URL, an API key and rate limits here, on the
+// worker, from its environment or a config file: keys never travel in workflow input or history.
+//   PARROT_ENDPOINT_<NAME>_URL / _API_KEY / _RPM / _TPM   (NAME upper-cased, '-' as '_')
+//   PARROT_ENDPOINTS_FILE=/path/endpoints.json
+//     {"openai": {"baseURL": "...", "apiKeyEnv": "OPENAI_API_KEY", "rpm": 500, "tpm": 200000}}
 // `local` is built in: the stack's local model server (PARROT_LOCAL_LLM_URL).
 import fs from 'node:fs';
+import { z } from 'zod';
 
 export interface EndpointConfig {
   name: string;
   baseURL: string;
   apiKey: string;
+  /** Requests per minute, for all workers together (enforced by the server: see src/workers.ts). */
+  rpm?: number;
+  /** Tokens (prompt + completion) per minute, enforced by each worker for its share. */
+  tpm?: number;
 }
 
 export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
 
 export const DEFAULT_LOCAL_LLM_URL = 'http://127.0.0.1:8788/v1';
 
+const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
+const perMinute = z.number().int().min(1);
+const fileEntry = z.strictObject({ baseURL: httpUrl, apiKeyEnv: z.string().min(1).optional(), rpm: perMinute.optional(), tpm: perMinute.optional() });
+const endpointsFile = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'), fileEntry);
+
+/** Reads the endpoints; throws one error listing every problem, each naming its variable or field. */
 export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): EndpointRegistry {
   const endpoints = new Map<string, EndpointConfig>();
+  const problems: string[] = [];
   endpoints.set('local', { name: 'local', baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL, apiKey: 'local' });
 
   if (env.PARROT_ENDPOINTS_FILE) {
@@ -26,19 +39,46 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     } catch (err) {
       throw new Error(`PARROT_ENDPOINTS_FILE (${env.PARROT_ENDPOINTS_FILE}): cannot read it as JSON: ${(err as Error).message}`);
     }
-    for (const [name, value] of Object.entries(parsed as Record<string, { baseURL?: unknown; apiKeyEnv?: unknown }>)) {
-      if (typeof value?.baseURL !== 'string') throw new Error(`PARROT_ENDPOINTS_FILE: ${name}.baseURL must be a URL string`);
-      const keyVar = typeof value.apiKeyEnv === 'string' ? value.apiKeyEnv : undefined;
-      if (keyVar && !env[keyVar]) throw new Error(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${keyVar}, which is not set`);
-      endpoints.set(name, { name, baseURL: value.baseURL, apiKey: keyVar ? env[keyVar]! : 'none' });
+    const checked = endpointsFile.safeParse(parsed);
+    if (!checked.success) {
+      problems.push(...checked.error.issues.map((i) => `PARROT_ENDPOINTS_FILE: ${i.path.join('.') || '(root)'}: ${i.message}`));
+    } else {
+      for (const [name, e] of Object.entries(checked.data)) {
+        if (e.apiKeyEnv && !env[e.apiKeyEnv]) problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
+        endpoints.set(name, { name, baseURL: e.baseURL, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] ?? '' : 'none', rpm: e.rpm, tpm: e.tpm });
+      }
     }
   }
 
-  for (const [key, url] of Object.entries(env)) {
-    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+)_URL$/.exec(key);
-    if (!m || !url) continue;
-    const name = m[1].toLowerCase().replace(/_/g, '-');
-    endpoints.set(name, { name, baseURL: url, apiKey: env[`PARROT_ENDPOINT_${m[1]}_API_KEY`] ?? 'none' });
+  const names = new Set<string>();
+  for (const key of Object.keys(env)) {
+    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM)$/.exec(key);
+    if (m) names.add(m[1]);
   }
+  for (const NAME of names) {
+    const v = (suffix: string) => env[`PARROT_ENDPOINT_${NAME}_${suffix}`];
+    const url = v('URL');
+    if (!url) {
+      problems.push(`PARROT_ENDPOINT_${NAME}_URL is not set, but other PARROT_ENDPOINT_${NAME}_* variables are`);
+      continue;
+    }
+    if (!httpUrl.safeParse(url).success) problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
+    const limit = (suffix: 'RPM' | 'TPM') => {
+      const raw = v(suffix);
+      if (raw === undefined || raw === '') return undefined;
+      if (!perMinute.safeParse(Number(raw)).success) problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
+      return Number(raw);
+    };
+    const name = NAME.toLowerCase().replace(/_/g, '-');
+    endpoints.set(name, { name, baseURL: url, apiKey: v('API_KEY') ?? 'none', rpm: limit('RPM'), tpm: limit('TPM') });
+  }
+  if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
   return endpoints;
+}
+
+/** A one-line description for logs: names, URLs and limits, never keys. */
+export function describeEndpoints(endpoints: EndpointRegistry): string {
+  return [...endpoints.values()]
+    .map((e) => `${e.name} (${e.baseURL}${e.rpm ? `, ${e.rpm} rpm` : ''}${e.tpm ? `, ${e.tpm} tpm` : ''})`)
+    .join(', ');
 }

@@ -4,7 +4,9 @@
 import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EndpointConfig } from '../config/endpoints';
+import { msToNumber as msOf } from '@temporalio/common/lib/time';
 import type { ChatMessage, LlmReply } from '../types';
+import { RateGate } from './rate-gate';
 
 export interface Sampling {
   model: string;
@@ -15,6 +17,13 @@ export interface Sampling {
 
 export class LlmProvider {
   private readonly clients = new Map<string, OpenAI>();
+  private readonly gates = new Map<string, RateGate>();
+
+  private gate(endpoint: EndpointConfig): RateGate {
+    let g = this.gates.get(endpoint.name);
+    if (!g) this.gates.set(endpoint.name, (g = new RateGate(endpoint.tpm)));
+    return g;
+  }
 
   private client(endpoint: EndpointConfig): OpenAI {
     let c = this.clients.get(endpoint.name);
@@ -27,6 +36,10 @@ export class LlmProvider {
   }
 
   async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], signal?: AbortSignal): Promise<LlmReply> {
+    const gate = this.gate(endpoint);
+    const estimated = gate.estimate(messages.reduce((n, m) => n + m.content.length, 0), sampling.maxTokens);
+    await gate.admit(estimated, signal);
+    let settled = false;
     try {
       const r = await this.client(endpoint).chat.completions.create(
         {
@@ -38,14 +51,21 @@ export class LlmProvider {
         },
         { signal },
       );
-      const text = r.choices[0]?.message?.content;
+      const promptTokens = r.usage?.prompt_tokens ?? 0;
+      const completionTokens = r.usage?.completion_tokens ?? 0;
+      gate.settle(estimated, promptTokens + completionTokens, completionTokens);
+      settled = true;
+      const text = r.choices?.[0]?.message?.content;
       if (typeof text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no message content`, 'EmptyCompletion');
       return {
         text,
-        usage: { promptTokens: r.usage?.prompt_tokens ?? 0, completionTokens: r.usage?.completion_tokens ?? 0, calls: 1 },
+        usage: { promptTokens, completionTokens, calls: 1 },
       };
     } catch (err) {
-      throw toActivityFailure(endpoint.name, err);
+      if (!settled) gate.settle(estimated, 0, 0); // nothing was spent: tokens go back
+      const failure = toActivityFailure(endpoint.name, err);
+      if (failure instanceof ApplicationFailure && failure.type === 'RateLimited') gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
+      throw failure;
     }
   }
 }
@@ -66,14 +86,33 @@ export function toActivityFailure(endpointName: string, err: unknown): unknown {
   return err; // connection errors, timeouts: Temporal's retry policy backs off.
 }
 
-function retryAfterMs(headers: Headers | undefined): number | undefined {
+/**
+ * The wait a 429 asks for: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), else the
+ * later of OpenAI's `x-ratelimit-reset-requests` / `-tokens` (durations such as "1s", "6m0s", "20ms").
+ */
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
   if (!headers) return undefined;
   const ms = Number(headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return ms;
   const raw = headers.get('retry-after');
-  if (!raw) return undefined;
-  const secs = Number(raw);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(raw);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+  if (raw) {
+    const secs = Number(raw);
+    if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+    const at = Date.parse(raw);
+    if (Number.isFinite(at)) return Math.max(0, at - Date.now());
+  }
+  const resets = ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']
+    .map((h) => parseDurationMs(headers.get(h)))
+    .filter((x): x is number => x !== undefined);
+  return resets.length ? Math.max(...resets) : undefined;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations as OpenAI sends them: "1s", "6m0s", "1h2m3.5s", "20ms". */
+export function parseDurationMs(raw: string | null): number | undefined {
+  if (!raw || !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(raw.trim())) return undefined;
+  let total = 0;
+  for (const m of raw.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return Math.ceil(total);
 }

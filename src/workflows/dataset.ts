@@ -73,6 +73,8 @@ export interface DatasetRunState {
   runs: number;
   /** The longest history of any run so far (events). */
   maxHistoryLength: number;
+  /** Task queues of rate-limited endpoints, from checkEndpoints (absent before they existed). */
+  llmTaskQueues?: { ask?: string; answer?: string };
 }
 
 export interface DatasetProgress {
@@ -112,7 +114,8 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   if (carried) {
     state = { ...carried, runs: carried.runs + 1 };
   } else {
-    await checkEndpoints([
+    // Histories from before rate limits recorded no routes (undefined): those dialogues use the parent's queue.
+    const routes = await checkEndpoints([
       { field: 'ask.endpoint', endpoint: input.ask.endpoint },
       { field: 'answer.endpoint', endpoint: input.answer.endpoint },
     ]);
@@ -125,6 +128,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
       usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
       startedAt: Date.now(), runs: 1, maxHistoryLength: 0,
+      llmTaskQueues: routes ? { ask: routes['ask.endpoint'], answer: routes['answer.endpoint'] } : undefined,
     };
   }
   const inFlight = new Set(state.inFlight);
@@ -190,7 +194,10 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     starting++;
     startChild(generateDialogue, {
       workflowId: id,
-      args: [{ datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer }],
+      args: [{
+        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer,
+        llmTaskQueues: state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+      }],
       // Children outlive a run that continues as new; they report to the next one.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],

@@ -7,10 +7,19 @@ import { addUsage, emptyUsage } from '../usage';
 import { describeFailure } from './failures';
 import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
-const { answer, ask } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+/** The LLM steps, on the endpoint's own task queue when it has a request limit. */
+function llmActivities(input: DialogueInput, role: 'ask' | 'answer') {
+  const budgeted = input.llmRetryBudgetSeconds !== undefined;
+  return proxyActivities<Activities>({
+    taskQueue: input.llmTaskQueues?.[role],
+    startToCloseTimeout: `${input.llmCallTimeoutSeconds ?? 600} seconds`,
+    // Heartbeats every few seconds (src/activities/llm.ts): a dead worker shows within this.
+    heartbeatTimeout: budgeted ? '30 seconds' : undefined,
+    scheduleToCloseTimeout: budgeted ? `${input.llmRetryBudgetSeconds} seconds` : undefined,
+    // With a budget, tries are unlimited within it; without (older dialogues), 10 tries.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', ...(budgeted ? {} : { maximumAttempts: 10 }) },
+  });
+}
 
 const { pickSeed, storeDialogue } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -42,6 +51,8 @@ export async function generateDialogue(input: DialogueInput): Promise<DialogueSu
 }
 
 async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSummary> {
+  const { ask } = llmActivities(input, 'ask');
+  const { answer } = llmActivities(input, 'answer');
   const seed = input.seed ?? await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
   const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];

@@ -6,7 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface QueuedFailure {
+  /** 0 with `hang`: the request is never answered. */
   status: number;
+  hang?: boolean;
   headers?: Record<string, string>;
   message?: string;
 }
@@ -16,6 +18,8 @@ export interface FakeLlmServer {
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** Drops the failures still queued. */
+  clearFailures(): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
+    if (failure?.hang) return; // held open until the client gives up
     if (failure) return send(failure.status, { error: { message: failure.message ?? `fake failure ${failure.status}`, type: 'fake' } }, failure.headers);
 
     const messages: { role: string; content: string }[] = body.messages;
@@ -65,6 +70,9 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     requests,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    clearFailures() {
+      failures.length = 0;
     },
     async close() {
       server.closeAllConnections();

@@ -15,7 +15,7 @@ export interface FakeLlmSuite {
   t: TemporalTestContext;
 }
 
-export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string>; deps?: Partial<ActivityDeps> } = {}): FakeLlmSuite {
+export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps> } = {}): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
     suite.fake = await startFakeLlmServer();
@@ -25,7 +25,7 @@ export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<st
     fs.rmSync(suite.outDir, { recursive: true, force: true });
   });
   suite.t = useTemporalWorker(() => ({
-    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: suite.fake.url, ...options.endpointEnv }),
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: suite.fake.url, ...(typeof options.endpointEnv === 'function' ? options.endpointEnv(suite.fake.url) : options.endpointEnv) }),
     ...options.deps,
   }));
   return suite;

@@ -1,7 +1,8 @@
 // A real Temporal dev server (the CLI that infra/install.sh builds) and workers for the tests.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../src/activities';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ActivityDeps } from '../../src/activities';
+import { createParrotWorkers, runWorkers } from '../../src/workers';
 import { PARROT_DATASET, PARROT_PHASE } from '../../src/workflows/search-attributes';
 import { requireTool, TEMPORAL_BIN } from './tools';
 
@@ -26,14 +27,23 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 let queues = 0;
 
+/** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
 export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps) {
   const taskQueue = `test-${process.pid}-${++queues}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(deps),
-  });
+  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() } });
+  const worker = {
+    run: () => runWorkers(workers),
+    shutdown: () => workers.forEach((w) => w.shutdown()),
+    async runUntil<R>(fn: () => Promise<R>): Promise<R> {
+      const running = runWorkers(workers);
+      try {
+        return await fn();
+      } finally {
+        workers.forEach((w) => w.shutdown());
+        await running;
+      }
+    },
+  };
   return { worker, taskQueue };
 }
 
@@ -49,7 +59,7 @@ export interface TemporalTestContext {
  */
 export function useTemporalWorker(deps: () => ActivityDeps): TemporalTestContext {
   const ctx = {} as TemporalTestContext;
-  let worker: Worker | undefined;
+  let worker: Awaited<ReturnType<typeof createTestWorker>>['worker'] | undefined;
   let running: Promise<void> | undefined;
   before(async () => {
     ctx.env = await startTemporal();

@@ -1,0 +1,44 @@
+// The workers one parrot process runs: the main one (workflows and every activity) and, for each
+// endpoint with a request limit, one that runs only the LLM steps on that endpoint's own task
+// queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
+// the Temporal server dispatches at most the limit across all workers together.
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities';
+import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
+
+export interface ParrotWorkersOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Either a path to the workflows or a prebuilt bundle (tests share one). */
+  workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'>;
+  tuning?: Partial<WorkerOptions>;
+}
+
+export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning }: ParrotWorkersOptions): Promise<Worker[]> {
+  const activities = createActivities(deps);
+  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, ...tuning });
+  const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
+  const llmWorkers = await Promise.all(
+    limited.map((e) =>
+      Worker.create({
+        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name),
+        activities: { ask: activities.ask, answer: activities.answer },
+        maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
+        ...(tuning?.maxConcurrentActivityTaskExecutions && { maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions }),
+      }),
+    ),
+  );
+  return [main, ...llmWorkers];
+}
+
+/** Runs the workers until one fails or all are shut down; a failure shuts down the rest. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } catch (err) {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    throw err;
+  }
+}

@@ -1,0 +1,123 @@
+// Provider limits and faults on the LLM path: the per-worker rate gate, the headers a 429 may
+// carry, a rate-limited endpoint's own task queue, hung calls and the retry budget.
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { parseDurationMs, retryAfterMs } from '../src/providers/openai-provider';
+import { RateGate } from '../src/providers/rate-gate';
+import { llmTaskQueue, requestsPerSecond } from '../src/config/task-queues';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import type { DialogueInput } from '../src/types';
+import { generateDataset, generateDialogue } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+describe('rate gate (one worker, per endpoint)', () => {
+  it('holds calls to the tokens-per-minute budget and settles real usage', () => {
+    let now = 0;
+    const gate = new RateGate(600, () => now); // 10 tokens a second
+    assert.equal(gate.reserve(400), 0);
+    assert.equal(gate.reserve(300), 10_000, '100 tokens short: 10 s at 10 tokens/s');
+    gate.settle(400, 200, 100); // the first call used only 200 of its 400
+    assert.equal(gate.reserve(300), 0);
+    now = 6_000; // 100 left + 60 refilled
+    assert.equal(gate.reserve(900), 44_000, 'a call larger than the budget waits for a full bucket');
+  });
+
+  it('makes every call wait out a 429 once one came', () => {
+    let now = 0;
+    const gate = new RateGate(undefined, () => now);
+    assert.equal(gate.reserve(1), 0);
+    gate.coolDown(3_000);
+    assert.equal(gate.reserve(1), 3_000);
+    now = 3_000;
+    assert.equal(gate.reserve(1), 0);
+  });
+});
+
+describe('429 delays', () => {
+  const h = (o: Record<string, string>) => new Headers(o);
+  it('reads retry-after-ms, Retry-After, and OpenAI x-ratelimit-reset-* durations', () => {
+    assert.equal(retryAfterMs(h({ 'retry-after-ms': '1500', 'retry-after': '9' })), 1500);
+    assert.equal(retryAfterMs(h({ 'retry-after': '2' })), 2000);
+    assert.equal(retryAfterMs(h({ 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s' })), 360_000);
+    assert.equal(retryAfterMs(h({ 'x-ratelimit-reset-tokens': '20ms' })), 20);
+    assert.equal(retryAfterMs(h({})), undefined);
+    assert.equal(parseDurationMs('1h2m3.5s'), 3_723_500);
+    assert.equal(parseDurationMs('soon'), undefined);
+  });
+  it('sets a task queue rate under the limit by about one second of burst', () => {
+    assert.equal(requestsPerSecond(600), 590 / 60);
+    assert.equal(requestsPerSecond(1), 1 / 60);
+  });
+});
+
+describe('endpoint limits and faults (fake LLM server)', () => {
+  // `limited` is the fake server too, declared with a request limit.
+  const s = useFakeLlmSuite('limits', { endpointEnv: (url) => ({ PARROT_ENDPOINT_LIMITED_URL: url, PARROT_ENDPOINT_LIMITED_RPM: '6000' }) });
+  const { t, outDir } = s;
+
+  const dialogueInput = (index: number, extra: Partial<DialogueInput>): DialogueInput => ({
+    datasetId: 'limits', index, turns: 1, seeds: 'builtin', randomSeed: 1, output: pathToFileURL(outDir).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    llmCallTimeoutSeconds: 2, llmRetryBudgetSeconds: 60, ...extra,
+  });
+
+  it('sends a rate-limited endpoint\'s calls to its own task queue, polled by a worker with the rate', async () => {
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue, workflowId: 'limits-routed',
+      args: [{ count: 2, turns: 2, output: pathToFileURL(outDir).href + '/routed', concurrency: 2, ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'limited', model: FAKE_MODEL } }],
+    });
+    const result = await handle.result();
+    assert.equal(result.completed, 2);
+    const history = await t.env.client.workflow.getHandle('limits-routed/0').fetchHistory();
+    const queues = history.events!.filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => [e.activityTaskScheduledEventAttributes!.activityType!.name, e.activityTaskScheduledEventAttributes!.taskQueue!.name]);
+    assert.deepEqual(queues.filter(([type]) => type === 'answer').map(([, q]) => q), [llmTaskQueue(t.taskQueue, 'limited'), llmTaskQueue(t.taskQueue, 'limited')]);
+    assert.deepEqual(queues.filter(([type]) => type === 'ask').map(([, q]) => q), [t.taskQueue]);
+  });
+
+  it('gives up on a hung call after the call timeout and retries it', async () => {
+    s.fake.failNext({ status: 0, hang: true });
+    const started = Date.now();
+    const summary = await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'limits/hang', args: [dialogueInput(0, {})] });
+    assert.equal(summary.turns, 1);
+    assert.ok(Date.now() - started >= 1900, 'the retry came only after the 2 s call timeout');
+  });
+
+  it('fails the dialogue, resumably, when the provider stays down past the retry budget', async () => {
+    s.fake.failNext({ status: 503, message: 'upstream down' }, 1000);
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'limits/down', args: [dialogueInput(1, { llmRetryBudgetSeconds: 4 })] }),
+        (err: unknown) => {
+          assert.ok(err instanceof WorkflowFailedError);
+          // The budget ended it (seconds, not 1,000 tries), with the provider's last answer as the reason.
+          assert.match(String((err.cause as any)?.cause?.message ?? err.cause?.message), /HTTP 503: .*upstream down/);
+          assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+          return true;
+        },
+      );
+    } finally {
+      s.fake.clearFailures();
+    }
+  });
+});
+
+// The endpoint registry is what the worker checks at start-up.
+describe('endpoint configuration', () => {
+  it('reads limits and lists every problem, naming the variable', () => {
+    const ok = loadEndpointRegistry({ PARROT_ENDPOINT_A_URL: 'http://x/v1', PARROT_ENDPOINT_A_RPM: '500', PARROT_ENDPOINT_A_TPM: '90000' });
+    assert.deepEqual({ ...ok.get('a') }, { name: 'a', baseURL: 'http://x/v1', apiKey: 'none', rpm: 500, tpm: 90000 });
+    assert.throws(
+      () => loadEndpointRegistry({ PARROT_ENDPOINT_B_API_KEY: 'k', PARROT_ENDPOINT_C_URL: 'ftp://x', PARROT_ENDPOINT_D_URL: 'http://d', PARROT_ENDPOINT_D_RPM: 'lots' }),
+      (err: Error) => {
+        assert.match(err.message, /PARROT_ENDPOINT_B_URL is not set/);
+        assert.match(err.message, /PARROT_ENDPOINT_C_URL: 'ftp:\/\/x' is not an http\(s\) URL/);
+        assert.match(err.message, /PARROT_ENDPOINT_D_RPM: 'lots' is not a positive integer/);
+        return true;
+      },
+    );
+  });
+});
