@@ -34,13 +34,12 @@ const pct = (xs: number[], p: number) => {
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
-/** Successful requests per 60 s window, windows every 10 s inside the run's busy span: the median. */
-function sustainedPerMinute(okAt: number[]): number {
-  if (!okAt.length || okAt.at(-1)! - okAt[0] < 60_000) return okAt.length;
+/** Successful requests (or their tokens) per 60 s window, windows every 10 s inside the run's busy span: the median. */
+function sustainedPerMinute(okAt: number[], weights?: number[]): number {
+  const sum = (from: number, to: number) => okAt.reduce((n, t, i) => (t >= from && t < to ? n + (weights ? weights[i] : 1) : n), 0);
+  if (!okAt.length || okAt.at(-1)! - okAt[0] < 60_000) return sum(-Infinity, Infinity);
   const counts: number[] = [];
-  for (let start = okAt[0]; start + 60_000 <= okAt.at(-1)!; start += 10_000) {
-    counts.push(okAt.filter((t) => t >= start && t < start + 60_000).length);
-  }
+  for (let start = okAt[0]; start + 60_000 <= okAt.at(-1)!; start += 10_000) counts.push(sum(start, start + 60_000));
   return pct(counts, 50);
 }
 
@@ -129,6 +128,7 @@ async function main() {
     'provider time p50 / p99': `${ms(pct(held, 50))} / ${ms(pct(held, 99))}`,
     'orchestration overhead p50 / p99 (activity − provider)': `${ms(pct(activityMs, 50) - pct(held, 50))} / ${ms(pct(activityMs, 99) - pct(held, 99))}`,
     'provider answered 429 / 500': `${provider.stats.rateLimited} / ${provider.stats.errors} (429: ${((100 * provider.stats.rateLimited) / provider.stats.requests).toFixed(2)}% of requests)`,
+    ...(cfg.tpm && { 'sustained tokens per minute (median 60 s window) / tpm limit': `${sustainedPerMinute(provider.stats.okAt, provider.stats.okTokens).toFixed(0)} / ${cfg.tpm} = ${((100 * sustainedPerMinute(provider.stats.okAt, provider.stats.okTokens)) / cfg.tpm).toFixed(1)}%` }),
     ...(cfg.rpm && { 'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(provider.stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(provider.stats.okAt)) / cfg.rpm).toFixed(1)}%` }),
     'parent runs / largest parent history': `${result.runs} / ${result.maxHistoryLength} events`,
     'worker RSS min / median / max': `${Math.min(...rss.map((r) => r.mb)).toFixed(0)} / ${pct(rss.map((r) => r.mb), 50).toFixed(0)} / ${Math.max(...rss.map((r) => r.mb)).toFixed(0)} MB`,

@@ -23,14 +23,14 @@ export type FaultBurst = { kind: 'status'; status: 429 | 500; retryAfterSeconds?
 
 export interface FakeProvider {
   url: string;
-  stats: { requests: number; ok: number; rateLimited: number; errors: number; hung: number; heldMs: number[]; okAt: number[] };
+  stats: { requests: number; ok: number; rateLimited: number; errors: number; hung: number; heldMs: number[]; okAt: number[]; okTokens: number[] };
   /** Every request for `ms` gets the fault. */
   burst(fault: FaultBurst, ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise<FakeProvider> {
-  const stats: FakeProvider['stats'] = { requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okAt: [] };
+  const stats: FakeProvider['stats'] = { requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okAt: [], okTokens: [] };
   const completionTokens = opts.completionTokens ?? 40;
   const window: number[] = [];
   const tokenWindow: { at: number; tokens: number }[] = [];
@@ -92,6 +92,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       const reply = () => {
         stats.ok++;
         stats.okAt.push(Date.now());
+        stats.okTokens.push(promptTokens + completionTokens);
         send(200, {
           id: `fake-${stats.requests}`, object: 'chat.completion', created: 0, model: body.model,
           choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],

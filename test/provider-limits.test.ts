@@ -13,25 +13,28 @@ import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('rate gate (one worker, per endpoint)', () => {
-  it('holds calls to the tokens-per-minute budget and settles real usage', () => {
+  it('holds the tokens of the last 60 s under the tokens-per-minute limit, settled to real usage', () => {
     let now = 0;
-    const gate = new RateGate(600, () => now); // 10 tokens a second
-    assert.equal(gate.reserve(400), 0);
-    assert.equal(gate.reserve(300), 10_000, '100 tokens short: 10 s at 10 tokens/s');
-    gate.settle(400, 200, 100); // the first call used only 200 of its 400
-    assert.equal(gate.reserve(300), 0);
-    now = 6_000; // 100 left + 60 refilled
-    assert.equal(gate.reserve(900), 44_000, 'a call larger than the budget waits for a full bucket');
+    const gate = new RateGate(1000, () => now);
+    const first = gate.reserve(600);
+    assert.ok('ticket' in first);
+    now = 10_000;
+    assert.deepEqual(gate.reserve(500), { waitMs: 51_000 }, 'room only when the first call leaves the window');
+    gate.settle(first.ticket, 300); // it used only 300
+    assert.ok('ticket' in gate.reserve(500));
+    now = 62_000; // the first call has left the window; the 500 remain
+    assert.ok('ticket' in gate.reserve(500));
+    assert.deepEqual(gate.reserve(5000), { waitMs: 61_000 }, 'a call over the whole limit waits for an empty window');
   });
 
   it('makes every call wait out a 429 once one came', () => {
     let now = 0;
     const gate = new RateGate(undefined, () => now);
-    assert.equal(gate.reserve(1), 0);
+    assert.ok('ticket' in gate.reserve(1));
     gate.coolDown(3_000);
-    assert.equal(gate.reserve(1), 3_000);
+    assert.deepEqual(gate.reserve(1), { waitMs: 3_000 });
     now = 3_000;
-    assert.equal(gate.reserve(1), 0);
+    assert.ok('ticket' in gate.reserve(1));
   });
 });
 

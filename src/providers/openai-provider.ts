@@ -38,7 +38,7 @@ export class LlmProvider {
   async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], signal?: AbortSignal): Promise<LlmReply> {
     const gate = this.gate(endpoint);
     const estimated = gate.estimate(messages.reduce((n, m) => n + m.content.length, 0), sampling.maxTokens);
-    await gate.admit(estimated, signal);
+    const ticket = await gate.admit(estimated, signal);
     let settled = false;
     try {
       const r = await this.client(endpoint).chat.completions.create(
@@ -53,7 +53,7 @@ export class LlmProvider {
       );
       const promptTokens = r.usage?.prompt_tokens ?? 0;
       const completionTokens = r.usage?.completion_tokens ?? 0;
-      gate.settle(estimated, promptTokens + completionTokens, completionTokens);
+      gate.settle(ticket, promptTokens + completionTokens, completionTokens);
       settled = true;
       const text = r.choices?.[0]?.message?.content;
       if (typeof text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no message content`, 'EmptyCompletion');
@@ -62,13 +62,16 @@ export class LlmProvider {
         usage: { promptTokens, completionTokens, calls: 1 },
       };
     } catch (err) {
-      if (!settled) gate.settle(estimated, 0, 0); // nothing was spent: tokens go back
+      if (!settled) gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
       const failure = toActivityFailure(endpoint.name, err);
       if (failure instanceof ApplicationFailure && failure.type === 'RateLimited') gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
       throw failure;
     }
   }
 }
+
+/** The provider refused the call outright (a 4xx): it counted no tokens. */
+const isRejection = (err: unknown) => err instanceof OpenAI.APIError && err.status !== undefined && err.status >= 400 && err.status < 500;
 
 const PERMANENT_STATUS = new Set([400, 401, 403, 404, 422]);
 

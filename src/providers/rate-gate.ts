@@ -1,13 +1,23 @@
 // What one worker does, per endpoint, to stay under a provider's limits between calls:
-// - a tokens-per-minute bucket (the endpoint's `tpm`): a call waits until its estimated tokens
-//   fit, and its real usage is settled afterwards;
+// - tokens per minute (the endpoint's `tpm`): the tokens of the calls sent in the last 60 s,
+//   estimated before and settled to the real usage after, may not pass the limit (a sliding
+//   window, as providers count; a token bucket would let up to twice the limit through in the
+//   first minute);
 // - a cool-down after a 429: every call to the endpoint waits until the provider's Retry-After
 //   has passed, instead of each one hitting the limit again on its own.
 // Requests per minute are held by the Temporal server across all workers (see src/workers.ts).
 
+export interface Ticket {
+  at: number;
+  tokens: number;
+}
+
+/** A minute and a second: a call leaves our window only after it surely left the provider's. */
+const WINDOW_MS = 61_000;
+
 export class RateGate {
-  private tokens: number;
-  private refilledAt: number;
+  private readonly window: Ticket[] = [];
+  private windowTokens = 0;
   private coolUntil = 0;
   /** Running mean of completion tokens: the estimate for calls with no maxTokens. */
   private meanCompletion = 256;
@@ -15,35 +25,39 @@ export class RateGate {
   constructor(
     private readonly tpm: number | undefined,
     private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = tpm ?? 0;
-    this.refilledAt = now();
-  }
+  ) {}
 
   /** Estimated tokens of a call: prompt characters / 4, plus the completion it may write. */
   estimate(promptChars: number, maxTokens?: number): number {
     return Math.ceil(promptChars / 4) + (maxTokens ?? Math.ceil(this.meanCompletion));
   }
 
-  /** How long a call of `tokens` must wait before it may go (0: now); takes the tokens if 0. */
-  reserve(tokens: number): number {
+  /** Takes `tokens` for a call now (a ticket), or says how long to wait before asking again. */
+  reserve(tokens: number): { ticket: Ticket } | { waitMs: number } {
     const now = this.now();
-    if (now < this.coolUntil) return this.coolUntil - now;
-    if (!this.tpm) return 0;
-    this.tokens = Math.min(this.tpm, this.tokens + ((now - this.refilledAt) * this.tpm) / 60_000);
-    this.refilledAt = now;
-    const need = Math.min(tokens, this.tpm); // a call larger than the whole budget waits for a full bucket
-    if (this.tokens >= need) {
-      this.tokens -= tokens;
-      return 0;
+    if (now < this.coolUntil) return { waitMs: this.coolUntil - now };
+    while (this.window.length && this.window[0].at <= now - WINDOW_MS) this.windowTokens -= this.window.shift()!.tokens;
+    if (this.tpm) {
+      const need = Math.min(tokens, this.tpm); // a call larger than the whole limit waits for an empty window
+      let free = this.tpm - this.windowTokens;
+      if (free < need) {
+        for (const t of this.window) {
+          free += t.tokens;
+          if (free >= need) return { waitMs: t.at + WINDOW_MS - now };
+        }
+      }
     }
-    return Math.ceil(((need - this.tokens) * 60_000) / this.tpm);
+    const ticket = { at: now, tokens };
+    this.window.push(ticket);
+    this.windowTokens += tokens;
+    return { ticket };
   }
 
-  /** After the call: gives back what was over-estimated, or takes what was under. */
-  settle(estimated: number, used: number, completion: number): void {
-    if (this.tpm) this.tokens += estimated - used;
-    this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
+  /** After the call: its ticket holds what it really used (0 if nothing reached the provider). */
+  settle(ticket: Ticket, used: number, completion?: number): void {
+    this.windowTokens += used - ticket.tokens;
+    ticket.tokens = used;
+    if (completion !== undefined) this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
   }
 
   /** A 429 came anyway: every call through this gate waits `ms`. */
@@ -52,9 +66,11 @@ export class RateGate {
   }
 
   /** Waits (abortably) until a call of `tokens` may go. */
-  async admit(tokens: number, signal?: AbortSignal): Promise<void> {
-    for (let wait = this.reserve(tokens); wait > 0; wait = this.reserve(tokens)) {
-      await abortableSleep(Math.min(wait, 5_000), signal);
+  async admit(tokens: number, signal?: AbortSignal): Promise<Ticket> {
+    for (;;) {
+      const r = this.reserve(tokens);
+      if ('ticket' in r) return r.ticket;
+      await abortableSleep(Math.min(r.waitMs, 5_000), signal);
     }
   }
 }
