@@ -9,11 +9,14 @@ import { MINIO_BIN, requireTool } from './tools';
 
 export interface MinioServer {
   endpoint: string;
+  port: number;
+  dir: string;
   accessKeyId: string;
   secretAccessKey: string;
   client(): S3Client;
   createBucket(name: string): Promise<void>;
-  stop(): Promise<void>;
+  /** keepData: leaves the data folder, so that startMinio({ port, dir }) brings the same server back. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -27,9 +30,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startMinio(): Promise<MinioServer> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-minio-'));
+export async function startMinio(opts: { port?: number; dir?: string } = {}): Promise<MinioServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-minio-'));
   const accessKeyId = 'parrot-test';
   const secretAccessKey = 'parrot-test-secret';
   const endpoint = `http://127.0.0.1:${port}`;
@@ -54,14 +57,16 @@ export async function startMinio(): Promise<MinioServer> {
   const client = () =>
     new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   return {
-    endpoint, accessKeyId, secretAccessKey, client,
+    endpoint, port, dir, accessKeyId, secretAccessKey, client,
     async createBucket(name) {
       await client().send(new CreateBucketCommand({ Bucket: name }));
     },
-    async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-      fs.rmSync(dir, { recursive: true, force: true });
+    async stop({ keepData = false } = {}) {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      if (!keepData) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

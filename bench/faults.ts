@@ -1,0 +1,200 @@
+// `npm run faults [-- only=worker-sigkill,server-restart count=40 turns=4]`
+// Scripted, repeatable fault injection against real parts: a Temporal dev server on a file
+// database (so it can be stopped and started again), MinIO, the worker in its own process, and
+// the FAKE OpenAI-compatible provider (bench/fake-provider.ts) with 100–200 ms latency.
+// Each scenario runs one dataset, injects its fault once a third of the dialogues are done
+// (the S3 export one: just before the end), lets the run finish, then reads the export back
+// from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
+// provider but not in the dataset's usage).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import type { DatasetProgress } from '../src/workflows/dataset';
+import type { DatasetResult } from '../src/types';
+import { freePort, startMinio, type MinioServer } from '../test/helpers/minio-server';
+import { MINIO_BIN, requireTool, TEMPORAL_BIN } from '../test/helpers/tools';
+import { startFakeProvider, type FakeProvider } from './fake-provider';
+
+const ROOT = path.resolve(__dirname, '..');
+const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+const COUNT = Number(arg.count ?? 40);
+const TURNS = Number(arg.turns ?? 4);
+const BUCKET = 'faults';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Stack {
+  temporalPort: number;
+  dbFile: string;
+  temporal?: ChildProcess;
+  minio: MinioServer;
+  provider: FakeProvider;
+  worker?: ChildProcess;
+  client: Client;
+}
+
+function startTemporalServer(stack: Pick<Stack, 'temporalPort' | 'dbFile'>): ChildProcess {
+  return spawn(requireTool(TEMPORAL_BIN), [
+    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(stack.temporalPort), '--db-filename', stack.dbFile,
+    '--search-attribute', 'ParrotDataset=Keyword', '--search-attribute', 'ParrotPhase=Keyword', '--log-level', 'error',
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+  ], { stdio: 'ignore' });
+}
+
+async function waitForServer(address: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 1000 });
+      await c.healthService.check({});
+      await c.close();
+      return;
+    } catch {
+      await sleep(200);
+    }
+  }
+  throw new Error(`Temporal at ${address} did not come up`);
+}
+
+function startWorker(stack: Stack): Promise<ChildProcess> {
+  const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
+    env: {
+      ...process.env, PARROT_LOG_LEVEL: 'ERROR', TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`, PARROT_TASK_QUEUE: 'faults',
+      PARROT_ENDPOINT_FAKE_URL: stack.provider.url, PARROT_S3_ENDPOINT: stack.minio.endpoint,
+      AWS_ACCESS_KEY_ID: stack.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.minio.secretAccessKey, AWS_REGION: 'us-east-1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  stack.worker = worker;
+  return new Promise((resolve, reject) => {
+    worker.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve(worker));
+    worker.once('exit', (code) => reject(new Error(`worker exited at start (${code})`)));
+  });
+}
+
+async function stopProcess(p: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill(signal);
+  await exited;
+}
+
+/** Each fault: what it does to the stack, and when (a share of the dialogues done). */
+const SCENARIOS: Record<string, { at: number; inject: (s: Stack) => Promise<void> }> = {
+  'worker-sigkill': { at: 1 / 3, async inject(s) {
+    await stopProcess(s.worker, 'SIGKILL');
+    await sleep(2000);
+    await startWorker(s);
+  } },
+  'server-restart': { at: 1 / 3, async inject(s) {
+    await stopProcess(s.temporal, 'SIGKILL');
+    await sleep(3000);
+    s.temporal = startTemporalServer(s);
+    await waitForServer(`127.0.0.1:${s.temporalPort}`);
+  } },
+  'provider-429-burst': { at: 1 / 3, async inject(s) {
+    s.provider.burst({ kind: 'status', status: 429, retryAfterSeconds: 2 }, 6000);
+  } },
+  'provider-500-burst': { at: 1 / 3, async inject(s) {
+    s.provider.burst({ kind: 'status', status: 500 }, 6000);
+  } },
+  'provider-hangs': { at: 1 / 3, async inject(s) {
+    s.provider.burst({ kind: 'hang' }, 6000); // calls time out after llmCallTimeoutSeconds (3 s) and are retried
+  } },
+  's3-down-during-export': { at: 0.95, async inject(s) {
+    const { port, dir } = s.minio;
+    await s.minio.stop({ keepData: true });
+    await sleep(10_000);
+    s.minio = await startMinio({ port, dir });
+  } },
+};
+
+async function readExport(minio: MinioServer, prefix: string, result: DatasetResult): Promise<string[]> {
+  const ids: string[] = [];
+  for (const shard of result.export.shards) {
+    const r = await minio.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${shard.key}` }));
+    for (const line of (await r.Body!.transformToString('utf8')).split('\n')) if (line.trim()) ids.push(JSON.parse(line).id);
+  }
+  return ids;
+}
+
+async function runScenario(stack: Stack, name: string): Promise<Record<string, string | number>> {
+  const scenario = SCENARIOS[name];
+  const okBefore = stack.provider.stats.ok;
+  const workflowId = `faults-${name}-${Date.now()}`;
+  const handle = await stack.client.workflow.start('generateDataset', {
+    taskQueue: 'faults', workflowId,
+    args: [{
+      count: COUNT, turns: TURNS, concurrency: 8, output: `s3://${BUCKET}/${name}`, llmCallTimeoutSeconds: 3, llmRetryBudgetSeconds: 600,
+      ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+    }],
+  });
+  const started = Date.now();
+  for (;;) {
+    const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
+    if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT)) break;
+    await sleep(250);
+  }
+  const injectedAt = (Date.now() - started) / 1000;
+  await scenario.inject(stack);
+  // The client's connection rides out a server restart: result() long-polls and retries.
+  const result = (await handle.result()) as DatasetResult;
+  const ids = await readExport(stack.minio, name, result);
+  const unique = new Set(ids);
+  const made = stack.provider.stats.ok - okBefore;
+  const recorded = result.usage.ask.calls + result.usage.answer.calls;
+  return {
+    fault: name,
+    'injected at': `${injectedAt.toFixed(1)} s`,
+    'wall': `${((Date.now() - started) / 1000).toFixed(1)} s`,
+    'dialogues exported': `${result.export.exported} / ${COUNT}`,
+    'failed': result.failedCount,
+    'lost': COUNT - unique.size,
+    'duplicates': ids.length - unique.size,
+    'LLM calls made / in dataset': `${made} / ${recorded}`,
+    'calls redone': made - recorded,
+  };
+}
+
+async function main() {
+  const only = arg.only ? String(arg.only).split(',') : Object.keys(SCENARIOS);
+  for (const n of only) if (!SCENARIOS[n]) throw new Error(`unknown scenario '${n}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  requireTool(MINIO_BIN);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-faults-'));
+  const temporalPort = await freePort();
+  const dbFile = path.join(dir, 'temporal.db');
+  const [minio, provider] = await Promise.all([startMinio(), startFakeProvider({ latencyMs: 100, jitterMs: 100 })]);
+  await minio.createBucket(BUCKET);
+  const temporal = startTemporalServer({ temporalPort, dbFile });
+  await waitForServer(`127.0.0.1:${temporalPort}`);
+  const stack: Stack = { temporalPort, dbFile, temporal, minio, provider, client: new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) }) };
+  await startWorker(stack);
+
+  const rows: Record<string, string | number>[] = [];
+  try {
+    for (const name of only) {
+      console.log(`fault: ${name} …`);
+      rows.push(await runScenario(stack, name));
+      console.log(rows.at(-1));
+    }
+  } finally {
+    await stopProcess(stack.worker, 'SIGTERM');
+    await stack.client.connection.close();
+    await stopProcess(stack.temporal, 'SIGTERM');
+    await stack.minio.stop();
+    await provider.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.table(rows);
+  const bad = rows.filter((r) => r.lost !== 0 || r.duplicates !== 0 || r.failed !== 0);
+  if (bad.length) {
+    console.error(`FAILED: ${bad.map((r) => r.fault).join(', ')} lost, duplicated or failed dialogues`);
+    process.exit(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
