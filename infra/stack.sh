@@ -40,7 +40,8 @@ start() {
     --db-filename "$data/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" \
     --search-attribute ParrotDataset=Keyword --search-attribute ParrotPhase=Keyword --log-level warn \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
-    --dynamic-config-value system.enableActivityEagerExecution=true
+    --dynamic-config-value system.enableActivityEagerExecution=true \
+    ${PARROT_PAYLOAD_KEY:+--ui-codec-endpoint "http://127.0.0.1:${PARROT_CODEC_PORT:-8234}"}
   wait_for temporal 60 "$tools/bin/temporal" operator cluster health --address "$TEMPORAL_ADDRESS"
 
   MINIO_ROOT_USER="$AWS_ACCESS_KEY_ID" MINIO_ROOT_PASSWORD="$AWS_SECRET_ACCESS_KEY" MINIO_BROWSER=off \
@@ -51,13 +52,17 @@ start() {
   launch llm "$tsx" "$root/src/cli/serve-local-llm.ts"
   wait_for llm 120 curl -fsS "$PARROT_LOCAL_LLM_URL/models"
 
+  if [ -n "${PARROT_PAYLOAD_KEY:-}" ]; then
+    # Payloads are encrypted: the UI decrypts through this codec server, which holds the key.
+    PARROT_UI_ORIGIN="http://localhost:$PARROT_UI_PORT" launch codec "$tsx" "$root/src/cli/codec-server.ts"
+  fi
   launch worker "$tsx" "$root/src/worker.ts"
   wait_for worker 120 grep -q "parrot worker ready" "$logs/worker.log"
   say "Temporal UI: http://localhost:$PARROT_UI_PORT   (stop everything with: npm run stack:stop)"
 }
 
 stop() {
-  for name in worker llm minio temporal; do
+  for name in worker codec llm minio temporal; do
     if alive "$name"; then
       local pid; pid=$(cat "$run/$name.pid")
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -70,7 +75,7 @@ stop() {
 }
 
 status() {
-  for name in temporal minio llm worker; do
+  for name in temporal minio llm worker ${PARROT_PAYLOAD_KEY:+codec}; do
     if alive "$name"; then say "$name: running (pid $(cat "$run/$name.pid"), log $logs/$name.log)"; else say "$name: stopped"; fi
   done
 }

@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type WorkerOpt
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
+import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 
 export const DEFAULT_TASK_QUEUE = 'parrot';
 
@@ -17,6 +18,7 @@ async function main() {
   const workers = await createParrotWorkers({
     connection, namespace: config.namespace ?? 'default', taskQueue,
     deps: { endpoints }, workflows: { workflowsPath: require.resolve('./workflows') }, tuning: workerTuningFromEnv(process.env),
+    dataConverter: dataConverterFromEnv(),
   });
   console.log(`parrot worker ready on task queue '${taskQueue}' (endpoints: ${describeEndpoints(endpoints)})`);
   await runWorkers(workers);

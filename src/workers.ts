@@ -14,16 +14,18 @@ export interface ParrotWorkersOptions {
   /** Either a path to the workflows or a prebuilt bundle (tests share one). */
   workflows: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'>;
   tuning?: Partial<WorkerOptions>;
+  /** With the payload codec when PARROT_PAYLOAD_KEY is set (src/codec). */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
-export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning }: ParrotWorkersOptions): Promise<Worker[]> {
+export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
-  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, ...tuning });
+  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
       Worker.create({
-        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name),
+        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
         ...(tuning?.maxConcurrentActivityTaskExecutions && { maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions }),

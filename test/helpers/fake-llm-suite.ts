@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
+import type { ParrotWorkersOptions } from '../../src/workers';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server';
 import { useTemporalWorker, type TemporalTestContext } from './temporal';
@@ -15,7 +16,7 @@ export interface FakeLlmSuite {
   t: TemporalTestContext;
 }
 
-export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps> } = {}): FakeLlmSuite {
+export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps>; worker?: Pick<ParrotWorkersOptions, 'dataConverter'> } = {}): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
     suite.fake = await startFakeLlmServer();
@@ -27,6 +28,6 @@ export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<st
   suite.t = useTemporalWorker(() => ({
     endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: suite.fake.url, ...(typeof options.endpointEnv === 'function' ? options.endpointEnv(suite.fake.url) : options.endpointEnv) }),
     ...options.deps,
-  }));
+  }), options.worker);
   return suite;
 }

@@ -2,7 +2,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
-import { createParrotWorkers, runWorkers } from '../../src/workers';
+import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
 import { PARROT_DATASET, PARROT_PHASE } from '../../src/workflows/search-attributes';
 import { requireTool, TEMPORAL_BIN } from './tools';
 
@@ -28,9 +28,9 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 let queues = 0;
 
 /** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
-export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps) {
+export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: Pick<ParrotWorkersOptions, 'dataConverter'> = {}) {
   const taskQueue = `test-${process.pid}-${++queues}`;
-  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() } });
+  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() }, ...options });
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.shutdown()),
@@ -57,13 +57,13 @@ export interface TemporalTestContext {
  * suite, and stop both after. `deps` is called in the hook, after earlier `before` hooks (a
  * fake LLM server, say) have run.
  */
-export function useTemporalWorker(deps: () => ActivityDeps): TemporalTestContext {
+export function useTemporalWorker(deps: () => ActivityDeps, options: Pick<ParrotWorkersOptions, 'dataConverter'> = {}): TemporalTestContext {
   const ctx = {} as TemporalTestContext;
   let worker: Awaited<ReturnType<typeof createTestWorker>>['worker'] | undefined;
   let running: Promise<void> | undefined;
   before(async () => {
     ctx.env = await startTemporal();
-    ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps()));
+    ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps(), options));
     running = worker.run();
   });
   after(async () => {

@@ -1,0 +1,78 @@
+// Keys stay in the worker's environment, never in history; with PARROT_PAYLOAD_KEY set, the
+// server holds only ciphertext, and the codec server decrypts for those who hold the key.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Client } from '@temporalio/client';
+import { AesGcmCodec, ENCRYPTED_ENCODING } from '../src/codec/aes-gcm-codec';
+import { startCodecServer } from '../src/codec/codec-server';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { generateDataset } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import type { TemporalTestContext } from './helpers/temporal';
+
+const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
+const codec = new AesGcmCodec(randomBytes(32));
+
+/** Every event of the dataset's and its dialogues' histories, as the server returns them. */
+async function wholeHistory(t: TemporalTestContext, workflowId: string, count: number): Promise<string> {
+  const ids = [workflowId, ...Array.from({ length: count }, (_, i) => `${workflowId}/${i}`)];
+  const histories = await Promise.all(ids.map((id) => t.env.client.workflow.getHandle(id).fetchHistory()));
+  return JSON.stringify(histories);
+}
+
+describe('secrets and payload encryption (fake LLM server)', () => {
+  const s = useFakeLlmSuite('codec', { endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: API_KEY }, worker: { dataConverter: { payloadCodecs: [codec] } } });
+  const input = (name: string, count: number): DatasetInputJson => ({
+    count, turns: 2, concurrency: 2, output: pathToFileURL(`${s.outDir}/${name}`).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+  });
+
+  it('uses the API key against the provider but never puts it in any history', async () => {
+    const client = new Client({ connection: s.t.env.connection, dataConverter: { payloadCodecs: [codec] } });
+    const result = await client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'secret-scan', args: [input('scan', 3)] });
+    assert.equal(result.completed, 3);
+    assert.ok(s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`), 'the provider saw the key');
+    const history = await wholeHistory(s.t, 'secret-scan', 3);
+    assert.ok(history.length > 10_000, 'the histories were fetched');
+    assert.equal(history.includes(API_KEY), false);
+    assert.equal(history.includes(Buffer.from(API_KEY).toString('base64')), false);
+  });
+
+  it('stores only ciphertext on the server; the codec server decrypts it for the UI', async () => {
+    const client = new Client({ connection: s.t.env.connection, dataConverter: { payloadCodecs: [codec] } });
+    await client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'encrypted', args: [input('enc', 1)] });
+    // What the server holds, read without the key.
+    const raw = await s.t.env.client.workflow.getHandle('encrypted/0').fetchHistory();
+    const scheduled = raw.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answer')!;
+    const payload = scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0];
+    assert.equal(Buffer.from(payload.metadata!.encoding!).toString(), ENCRYPTED_ENCODING);
+    const fake = s.fake.requests.find((r) => r.body?.messages)!.body.messages[0].content as string;
+    assert.equal(JSON.stringify(raw).includes(fake.slice(0, 30)), false, 'no dialogue text in clear');
+
+    const server = await startCodecServer(codec);
+    try {
+      const response = await fetch(`${server.url}/decode`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from(payload.metadata!.encoding!).toString('base64'), 'encryption-key-id': Buffer.from(payload.metadata!['encryption-key-id']!).toString('base64') }, data: Buffer.from(payload.data!).toString('base64') }] }),
+      });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('access-control-allow-origin'), 'http://localhost:8233');
+      const [decoded] = ((await response.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+      assert.equal(Buffer.from(decoded.metadata.encoding, 'base64').toString(), 'json/plain');
+      const args = JSON.parse(Buffer.from(decoded.data, 'base64').toString());
+      assert.equal(args.settings.endpoint, 'fake');
+      assert.equal(args.dialogue[0].role, 'user');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a payload made with another key, naming both keys', async () => {
+    const other = new AesGcmCodec(randomBytes(32));
+    const [sealed] = await other.encode([{ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode('1') }]);
+    await assert.rejects(codec.decode([sealed]), new RegExp(`key ${other.keyId}.*key ${codec.keyId}`));
+    assert.throws(() => new AesGcmCodec(randomBytes(16)), /32 bytes/);
+  });
+});
