@@ -5,7 +5,8 @@
 // Each scenario runs one dataset, injects its fault once a third of the dialogues are done
 // (the S3 export one: just before the end), lets the run finish, then reads the export back
 // from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
-// provider but not in the dataset's usage).
+// provider but not in the dataset's usage; calls the provider refused or left hanging were
+// retried too, but cost no tokens).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -122,6 +123,8 @@ async function readExport(minio: MinioServer, prefix: string, result: DatasetRes
 async function runScenario(stack: Stack, name: string): Promise<Record<string, string | number>> {
   const scenario = SCENARIOS[name];
   const okBefore = stack.provider.stats.ok;
+  const refused = () => stack.provider.stats.rateLimited + stack.provider.stats.errors + stack.provider.stats.hung;
+  const refusedBefore = refused();
   const workflowId = `faults-${name}-${Date.now()}`;
   const handle = await stack.client.workflow.start('generateDataset', {
     taskQueue: 'faults', workflowId,
@@ -153,6 +156,7 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     'lost': COUNT - unique.size,
     'duplicates': ids.length - unique.size,
     'LLM calls made / in dataset': `${made} / ${recorded}`,
+    'calls refused or hung': refused() - refusedBefore,
     'calls redone': made - recorded,
   };
 }

@@ -1,5 +1,6 @@
 // Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
 import type { AnswerSettings, AskSettings, DatasetInput } from './config/dataset-input';
+import type { SeedReport } from './seeds/seed-source';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -107,6 +108,8 @@ export interface DatasetResult {
   /** Runs of the parent (continue-as-new) and the longest history among them. */
   runs: number;
   maxHistoryLength: number;
+  /** The seed source: how many seeds, which lines were skipped (absent in older runs). */
+  seeds?: SeedReport;
 }
 
 export type { DatasetInput };

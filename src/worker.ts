@@ -5,9 +5,9 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type WorkerOpt
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
+import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 
-export const DEFAULT_TASK_QUEUE = 'parrot';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });

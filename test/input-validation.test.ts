@@ -1,5 +1,9 @@
 // Bad dataset input fails the workflow at once, non-retryably, with an error naming the field.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { parseDatasetInput } from '../src/config/dataset-input';
@@ -59,5 +63,29 @@ describe('dataset input validation', () => {
         assert.ok(Date.now() - started < 15_000, 'bad input must fail fast, not after retries');
       });
     });
+  });
+});
+
+describe('npm run start (the CLI checks the same schema before starting)', () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../src/cli/start.ts'), ...args], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+
+  it('lists every bad field and exits 2 without contacting the server', () => {
+    const file = path.join(os.tmpdir(), `parrot-bad-input-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify({ ...valid, count: 0, ask: { endpoint: 'local' }, extra: true }));
+    const r = run([file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /3 problem\(s\)/);
+    assert.match(r.stderr, /count: Too small/);
+    assert.match(r.stderr, /ask\.model: required/);
+    assert.match(r.stderr, /extra: unknown field/);
+  });
+
+  it('says clearly when the server cannot be reached', () => {
+    const file = path.join(os.tmpdir(), `parrot-good-input-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify(valid));
+    const r = run([file]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\)/);
   });
 });

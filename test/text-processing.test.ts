@@ -53,12 +53,20 @@ describe('text metrics', () => {
 
 describe('seeds', () => {
   it('reads plain text and the first human turn of ShareGPT JSONL', () => {
-    assert.deepEqual(parseSeeds('  one \n\ntwo\n', 'text'), ['one', 'two']);
+    assert.deepEqual(parseSeeds('  one \n\ntwo\n', 'text').seeds, ['one', 'two']);
     const jsonl = [
       JSON.stringify({ conversations: [{ from: 'system', value: 's' }, { from: 'human', value: 'first?' }, { from: 'gpt', value: 'a' }] }),
       JSON.stringify({ conversations: [{ from: 'gpt', value: 'no human' }] }),
     ].join('\n');
-    assert.deepEqual(parseSeeds(jsonl, 'jsonl'), ['first?']);
+    assert.deepEqual(parseSeeds(jsonl, 'jsonl').seeds, ['first?']);
+  });
+  it('skips and reports malformed JSONL lines by number, keeping the rest', () => {
+    const jsonl = ['{"conversations":[{"from":"human","value":"ok?"}]}', '{not json', '', '{"conversations":[]}', '{"conversations":[{"from":"human","value":"also?"}]}'].join('\n');
+    const { seeds, skipped } = parseSeeds(jsonl, 'jsonl');
+    assert.deepEqual(seeds, ['ok?', 'also?']);
+    assert.deepEqual(skipped.map((s) => s.line), [2, 4]);
+    assert.match(skipped[0].reason, /not JSON/);
+    assert.match(skipped[1].reason, /from "human"/);
   });
   it('visits the built-in seeds without replacement, in an order fixed by the random seed', async () => {
     const source = new SeedSource();

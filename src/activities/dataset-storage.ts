@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
+import type { SeedReport } from '../seeds/seed-source';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { openBlobStore } from '../storage/blob-store';
 import { DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, shardKey } from '../storage/dataset-layout';
@@ -43,6 +44,7 @@ export interface ExportInput extends DatasetRef {
   metrics: DatasetMetrics;
   usage: { ask: TokenUsage; answer: TokenUsage };
   failures: DatasetFailure[];
+  seeds?: SeedReport;
 }
 
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
@@ -94,7 +96,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     },
 
     /** Writes ShareGPT-style JSONL shards and a manifest that lists them with counts and sha256. */
-    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures }: ExportInput): Promise<ExportResult> {
+    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures, seeds }: ExportInput): Promise<ExportResult> {
       const store = openBlobStore(output);
       const missing: number[] = [];
       const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
@@ -130,6 +132,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         exported,
         missing,
         failures,
+        seeds,
         shards,
         metrics,
         usage,

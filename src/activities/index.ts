@@ -2,7 +2,7 @@
 // factory idiom). Workflows import only the type.
 import type { EndpointRegistry } from '../config/endpoints';
 import { LlmProvider } from '../providers/openai-provider';
-import { SeedSource } from '../seeds/seed-source';
+import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { createLlmActivities } from './llm';
 
@@ -21,6 +21,10 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
   return {
     ...createLlmActivities(endpoints, provider),
     ...createDatasetStorageActivities(dialoguesPerShard),
+    /** Reads the seed source once at the start: a missing or empty one fails the run at once. */
+    async inspectSeeds({ seeds: uri }: { seeds: string }): Promise<SeedReport> {
+      return seeds.inspect(uri);
+    },
     /** One dialogue's seed (dialogues started before the parent picked seeds call this). */
     async pickSeed({ seeds: uri, randomSeed, index }: { seeds: string; randomSeed: number; index: number }): Promise<string> {
       return seeds.pick(uri, randomSeed, index);

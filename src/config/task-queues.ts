@@ -1,4 +1,6 @@
-// Task queue names shared by the worker (which polls them) and the activities that route to them.
+// Task queue names shared by the worker (which polls them), the CLI and the activities that route to them.
+
+export const DEFAULT_TASK_QUEUE = 'parrot';
 
 /**
  * LLM calls to an endpoint with a request limit go to a task queue of their own, which every

@@ -10,29 +10,46 @@ import { openBlobStore } from '../storage/blob-store';
 
 const BUILTIN_PATH = path.join(__dirname, 'builtin-seeds.txt');
 
-export function parseSeeds(text: string, format: 'text' | 'jsonl'): string[] {
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
+/** The seeds of a file, and the lines that held none (1-based), with why: counted, not fatal. */
+export function parseSeeds(text: string, format: 'text' | 'jsonl'): { seeds: string[]; skipped: SkippedLine[] } {
   const lines = text.split(/\r?\n/);
-  if (format === 'text') return lines.map((l) => l.trim()).filter(Boolean);
+  if (format === 'text') return { seeds: lines.map((l) => l.trim()).filter(Boolean), skipped: [] };
   const seeds: string[] = [];
+  const skipped: SkippedLine[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
+    let row: { conversations?: unknown };
     try {
-      const row = JSON.parse(line);
-      const first = Array.isArray(row.conversations) ? row.conversations.find((t: { from?: string }) => t.from === 'human') : undefined;
-      if (typeof first?.value === 'string' && first.value.trim()) seeds.push(first.value.trim());
-    } catch {
-      // Issue 4 will count and report malformed lines; for now they are skipped, by line number.
-      console.warn(`seeds: line ${i + 1} is not JSON; skipped`);
+      row = JSON.parse(line);
+    } catch (err) {
+      return void skipped.push({ line: i + 1, reason: `not JSON (${(err as Error).message})` });
     }
+    const first = Array.isArray(row?.conversations) ? row.conversations.find((t: { from?: string }) => t?.from === 'human') : undefined;
+    if (typeof first?.value === 'string' && first.value.trim()) seeds.push(first.value.trim());
+    else skipped.push({ line: i + 1, reason: 'no "conversations" entry with from "human" and a non-empty value' });
   });
-  return seeds;
+  return { seeds, skipped };
+}
+
+/** What a run's seed source holds: shown in the run's result, manifest and UI. */
+export interface SeedReport {
+  uri: string;
+  seeds: number;
+  skippedLines: number;
+  /** The first skipped lines, with their reasons. */
+  firstSkipped: SkippedLine[];
 }
 
 export class SeedSource {
-  private readonly cache = new Map<string, Promise<string[]>>();
+  private readonly cache = new Map<string, Promise<{ seeds: string[]; skipped: SkippedLine[] }>>();
   private readonly orders = new Map<string, Uint32Array>();
 
-  private load(uri: string): Promise<string[]> {
+  private load(uri: string): Promise<{ seeds: string[]; skipped: SkippedLine[] }> {
     let p = this.cache.get(uri);
     if (!p) {
       p = this.read(uri);
@@ -42,7 +59,7 @@ export class SeedSource {
     return p;
   }
 
-  private async read(uri: string): Promise<string[]> {
+  private async read(uri: string): Promise<{ seeds: string[]; skipped: SkippedLine[] }> {
     let text: string | undefined;
     if (uri === 'builtin') text = await fs.promises.readFile(BUILTIN_PATH, 'utf8');
     else {
@@ -50,13 +67,21 @@ export class SeedSource {
       text = await openBlobStore(uri.slice(0, slash)).get(uri.slice(slash + 1));
     }
     if (text === undefined) throw ApplicationFailure.nonRetryable(`seeds: ${uri} does not exist`, 'InvalidInput');
-    const seeds = parseSeeds(text, /\.jsonl?$/.test(uri) ? 'jsonl' : 'text');
-    if (seeds.length === 0) throw ApplicationFailure.nonRetryable(`seeds: ${uri} holds no questions`, 'InvalidInput');
-    return seeds;
+    const parsed = parseSeeds(text, /\.jsonl?$/.test(uri) ? 'jsonl' : 'text');
+    if (parsed.seeds.length === 0) {
+      const why = parsed.skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
+      throw ApplicationFailure.nonRetryable(`seeds: ${uri} holds no questions${why ? ` (${why})` : ''}`, 'InvalidInput');
+    }
+    return parsed;
+  }
+
+  async inspect(uri: string): Promise<SeedReport> {
+    const { seeds, skipped } = await this.load(uri);
+    return { uri, seeds: seeds.length, skippedLines: skipped.length, firstSkipped: skipped.slice(0, 20) };
   }
 
   async pick(uri: string, randomSeed: number, index: number): Promise<string> {
-    const seeds = await this.load(uri);
+    const { seeds } = await this.load(uri);
     const key = `${uri}#${randomSeed}`;
     let order = this.orders.get(key);
     if (!order) {

@@ -12,6 +12,7 @@ import {
   proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { SeedReport } from '../seeds/seed-source';
 import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt } from '../random';
 import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
@@ -27,7 +28,7 @@ const { checkEndpoints } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5 },
 });
 
-const { pickSeeds } = proxyActivities<Activities>({
+const { pickSeeds, inspectSeeds } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
@@ -73,6 +74,8 @@ export interface DatasetRunState {
   runs: number;
   /** The longest history of any run so far (events). */
   maxHistoryLength: number;
+  /** The seed source's size and skipped lines (absent in datasets started before it was read up front). */
+  seeds?: SeedReport;
   /** Task queues of rate-limited endpoints, from checkEndpoints (absent before they existed). */
   llmTaskQueues?: { ask?: string; answer?: string };
 }
@@ -119,6 +122,8 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       { field: 'ask.endpoint', endpoint: input.ask.endpoint },
       { field: 'answer.endpoint', endpoint: input.answer.endpoint },
     ]);
+    // Datasets started before seeds were read up front (v1–v4 histories) did not inspect them.
+    const seedReport = patched('dataset-inspects-seeds') ? await inspectSeeds({ seeds: input.seeds }) : undefined;
     // Datasets started before resume existed (v1, v2 histories) did not open their lineage.
     const opened = patched('dataset-lineage-for-resume')
       ? await openDataset({ datasetId, output: input.output, count: input.count, resumeFrom: input.resumeFrom })
@@ -128,6 +133,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
       usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
       startedAt: Date.now(), runs: 1, maxHistoryLength: 0,
+      seeds: seedReport,
       llmTaskQueues: routes ? { ask: routes['ask.endpoint'], answer: routes['answer.endpoint'] } : undefined,
     };
   }
@@ -138,7 +144,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const setPhase = (p: DatasetPhase) => {
     phase = p;
     upsertSearchAttributes([{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_PHASE, value: p }]);
-    setCurrentDetails(details(progress()));
+    setCurrentDetails(details(progress(), state.seeds));
   };
 
   const progress = (): DatasetProgress => {
@@ -228,7 +234,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       launch(state.nextIndex, await seedFor(state.nextIndex));
       state.nextIndex = nextOutside(state.reused, state.nextIndex + 1);
     }
-    setCurrentDetails(details(progress()));
+    setCurrentDetails(details(progress(), state.seeds));
     if (runIsFull()) {
       // Children must have started before this run closes, and signal handlers finished.
       await condition(() => starting === 0 && allHandlersFinished());
@@ -244,19 +250,23 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics(ref);
   setPhase('exporting');
-  const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures });
+  const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures, seeds: state.seeds });
   setPhase('done');
   return {
     datasetId, requested: input.count, completed: state.completed, reused: state.reusedCount, failedCount: state.failedCount, failed: state.failures,
-    usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength,
+    usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength, seeds: state.seeds,
   };
 }
 
-function details(p: DatasetProgress): string {
+function details(p: DatasetProgress, seeds?: SeedReport): string {
   const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
+  const skipped = seeds?.skippedLines
+    ? [`seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped.slice(0, 5).map((s) => s.line).join(', ')}; all in the result and manifest)`]
+    : [];
   return [
     `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running · ${p.remaining} remaining`,
     `${p.llmCallsPerSecond} LLM calls/s · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
+    ...skipped,
   ].join('\n\n');
 }
 

@@ -1,0 +1,48 @@
+// A user's seed file, read once at the start of a dataset: malformed lines are counted and
+// reported by number without stopping the run; a missing file stops it at once.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { generateDataset } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+describe('seed files (fake LLM server)', () => {
+  const s = useFakeLlmSuite('seeds');
+  const input = (name: string, seeds: string): DatasetInputJson => ({
+    count: 3, turns: 1, concurrency: 3, seeds, output: pathToFileURL(path.join(s.outDir, name)).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+  });
+
+  it('skips malformed lines, reports them by number in the result and manifest, and runs on the rest', async () => {
+    const file = path.join(s.outDir, 'seeds.jsonl');
+    fs.writeFileSync(file, [
+      '{"conversations":[{"from":"human","value":"What is a monad?"}]}',
+      '{"conversations":[{"from":"human","value":"oops"}',
+      '{"conversations":[{"from":"human","value":"How do tides work?"}]}',
+      '{"conversations":[{"from":"gpt","value":"no question here"}]}',
+    ].join('\n'));
+    const result = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-malformed', args: [input('malformed', pathToFileURL(file).href)] });
+    assert.equal(result.completed, 3);
+    assert.deepEqual({ seeds: result.seeds?.seeds, skipped: result.seeds?.skippedLines, lines: result.seeds?.firstSkipped.map((l) => l.line) }, { seeds: 2, skipped: 2, lines: [2, 4] });
+    const manifest = JSON.parse(fs.readFileSync(path.join(s.outDir, 'malformed/manifest.json'), 'utf8'));
+    assert.equal(manifest.seeds.skippedLines, 2);
+    const firsts = fs.readFileSync(path.join(s.outDir, 'malformed', manifest.shards[0].key), 'utf8').trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+    assert.ok(firsts.every((q: string) => ['What is a monad?', 'How do tides work?'].includes(q)));
+  });
+
+  it('fails at once, naming the file, when the seed file does not exist', async () => {
+    const missing = pathToFileURL(path.join(s.outDir, 'nope.txt')).href;
+    await assert.rejects(
+      s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-missing', args: [input('missing', missing)] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(String((err.cause as any)?.cause?.message), /seeds: .*nope\.txt does not exist/);
+        return true;
+      },
+    );
+  });
+});
