@@ -70,4 +70,31 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     assert.equal(manifest.failures[0].index, 0);
     assert.equal(manifest.exported, 3);
   });
+
+  it('counts as failed a dialogue from an earlier run that was terminated without reporting', async () => {
+    const count = 20;
+    const workflowId = 'fanout-terminated';
+    s.fake.failNext({ status: 0, hang: true }); // dialogue 0's first call never returns
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue, workflowId,
+      args: [{
+        count, turns: 1, concurrency: 2, maxEventsPerRun: 100, stallCheckSeconds: 1, llmCallTimeoutSeconds: 3600,
+        output: pathToFileURL(path.join(outDir, 'terminated')).href,
+        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      }],
+    });
+    // Wait until only dialogue 0 is left, in a later run than the one that started it.
+    for (;;) {
+      if ((await handle.describe()).status.name !== 'RUNNING') break; // failed: result() says why
+      const p = await handle.query(progressQuery).catch(() => undefined); // none between runs
+      if (p && p.completed === count - 1 && p.runs > 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await t.env.client.workflow.getHandle(`${workflowId}/0`).terminate('by hand, in a test');
+    const result = await handle.result();
+    assert.equal(result.completed, count - 1);
+    assert.equal(result.failedCount, 1);
+    assert.equal(result.failed[0].index, 0);
+    assert.match(result.failed[0].error, /closed without reporting an outcome/);
+  });
 });

@@ -14,7 +14,7 @@ const RECORDED_IDS: Record<string, string> = {
   generateDialogue: 'recorded-dataset/0',
 };
 // Every version of the workflows that may still have runs in flight keeps its recordings.
-const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5'];
+const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'];
 const workflowIdOf = (file: string) => RECORDED_IDS[file.replace(/-v\d+\.json$/, '')];
 
 describe('replay of recorded workflow histories', () => {

@@ -66,6 +66,11 @@ export const datasetInputSchema = z.strictObject({
   llmRetryBudgetSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
   /** The workflow ID of an earlier dataset with the same output: only its missing and failed dialogues are run again. */
   resumeFrom: z.string().min(1).optional(),
+  /**
+   * When no dialogue has finished for this long, the dataset checks that the dialogues it waits
+   * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
+   */
+  stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
 }).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {
   path: ['maxEventsPerRun'],
   message: 'must leave room for the dialogues in flight: at least 5 × concurrency + 80',

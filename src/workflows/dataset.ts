@@ -8,8 +8,8 @@
 // outcome by signal to the parent's workflow ID, which reaches the current run: nothing is
 // lost across continue-as-new.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, ParentClosePolicy, patched,
-  proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, workflowInfo,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, getExternalWorkflowHandle, ParentClosePolicy, patched,
+  proxyActivities, setCurrentDetails, setHandler, sleep, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SeedReport } from '../seeds/seed-source';
@@ -21,7 +21,7 @@ import { addUsage, emptyUsage } from '../usage';
 import { nextOutside, type IndexRanges } from '../index-ranges';
 import { describeFailure } from './failures';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
-import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
+import { areYouThereSignal, dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
 const { checkEndpoints } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -193,10 +193,34 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     return seeds.get(index);
   };
 
+  // Children of this run report by their result too; those inherited from earlier runs only by
+  // signal, which never comes from one that was terminated or timed out. When nothing has
+  // finished for stallCheckSeconds, ask each inherited one whether it still runs.
+  const startedHere = new Set<number>();
+  const watchInheritedChildren = async () => {
+    for (;;) {
+      const before = state.completed + state.failedCount;
+      await sleep(`${input.stallCheckSeconds} seconds`);
+      if (state.completed + state.failedCount !== before) continue;
+      const inherited = [...inFlight].filter((index) => !startedHere.has(index));
+      await Promise.all(inherited.map(async (index) => {
+        const id = `${datasetId}/${index}`;
+        try {
+          await getExternalWorkflowHandle(id).signal(areYouThereSignal);
+        } catch (err) {
+          settle({ index, id, error: `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}` });
+        }
+      }));
+    }
+  };
+  // Datasets started before the watch (v1–v5 histories) replay without its timer.
+  if (patched('dataset-watches-inherited-children')) void watchInheritedChildren();
+
   const launch = (index: number, seed: string | undefined) => {
     const id = `${datasetId}/${index}`;
     const turns = turnsFor(input, index);
     inFlight.add(index);
+    startedHere.add(index);
     starting++;
     startChild(generateDialogue, {
       workflowId: id,

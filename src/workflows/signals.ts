@@ -11,3 +11,9 @@ export interface DialogueOutcome {
 }
 
 export const dialogueFinishedSignal = defineSignal<[DialogueOutcome]>('dialogueFinished');
+
+/**
+ * Sent by the dataset to a dialogue it has not heard from in a while, only to learn whether it
+ * still runs: signalling a closed workflow fails. Dialogues need no handler for it.
+ */
+export const areYouThereSignal = defineSignal('areYouThere');

@@ -33,13 +33,13 @@ export async function createTestWorker(env: TestWorkflowEnvironment, deps: Activ
   const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() }, ...options });
   const worker = {
     run: () => runWorkers(workers),
-    shutdown: () => workers.forEach((w) => w.shutdown()),
+    shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
     async runUntil<R>(fn: () => Promise<R>): Promise<R> {
       const running = runWorkers(workers);
       try {
         return await fn();
       } finally {
-        workers.forEach((w) => w.shutdown());
+        workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
         await running;
       }
     },
@@ -64,7 +64,9 @@ export function useTemporalWorker(deps: () => ActivityDeps, options: Pick<Parrot
   before(async () => {
     ctx.env = await startTemporal();
     ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps(), options));
-    running = worker.run();
+    running = worker.run().catch((err) => {
+      console.error('test worker failed:', err);
+    });
   });
   after(async () => {
     worker?.shutdown();
