@@ -1,5 +1,5 @@
 // `npm run bench -- count=1000 turns=8 concurrency=200 [latencyMs=0 jitterMs=0 tokensPerSec=0
-//  rpm=0 tpm=0 errorRate=0 maxEventsPerRun=8000 endpointRpm=<rpm> endpointTpm=<tpm>]`
+//  rpm=0 tpm=0 errorRate=0 maxEventsPerRun=8000 endpointRpm=<rpm> endpointTpm=<tpm> workers=1]`
 // rpm/tpm are the fake provider's limits; endpointRpm/endpointTpm what the worker's endpoint
 // config declares (the same by default; 0 to run without them).
 // A dataset run against a FAKE OpenAI-compatible provider (bench/fake-provider.ts), with a real
@@ -24,7 +24,7 @@ const cfg = {
   count: num('count', 1000), turns: num('turns', 8), concurrency: num('concurrency', 200), maxEventsPerRun: num('maxEventsPerRun', 8000),
   latencyMs: num('latencyMs', 0), jitterMs: num('jitterMs', 0), tokensPerSec: num('tokensPerSec', 0), rpm: num('rpm', 0), tpm: num('tpm', 0), errorRate: num('errorRate', 0),
   endpointRpm: num('endpointRpm', num('rpm', 0)), endpointTpm: num('endpointTpm', num('tpm', 0)),
-  historySample: num('historySample', 100),
+  historySample: num('historySample', 100), workers: num('workers', 1),
 };
 
 const pct = (xs: number[], p: number) => {
@@ -62,16 +62,21 @@ async function main() {
   const taskQueue = `bench-${Date.now()}`;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-bench-'));
 
-  // The worker in its own process (one node process: tsx as a require hook), so its RSS is its own.
-  const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
-    env: { ...process.env, PARROT_LOG_LEVEL: 'WARN', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url,
-      ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }), ...(cfg.endpointTpm && { PARROT_ENDPOINT_FAKE_TPM: String(cfg.endpointTpm) }) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
-    worker.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-  });
+  // Workers in their own processes (one node process each: tsx as a require hook), so RSS is
+  // theirs (the first one's is reported). Each gets the same RPM and its share of the TPM.
+  const workers = await Promise.all(Array.from({ length: cfg.workers }, async () => {
+    const w = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
+      env: { ...process.env, PARROT_LOG_LEVEL: 'ERROR', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url,
+        ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }), ...(cfg.endpointTpm && { PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)) }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      w.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
+      w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+    });
+    return w;
+  }));
+  const worker = workers[0];
   const rss: { t: number; mb: number }[] = [];
   const readRss = () => {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8'));
@@ -137,8 +142,10 @@ async function main() {
   const quarters = [0.25, 0.5, 0.75, 1].map((q) => rss[Math.max(0, Math.ceil(q * rss.length) - 1)]);
   console.log('worker RSS over time:', quarters.map((r) => `${r.t.toFixed(0)}s ${r.mb.toFixed(0)} MB`).join(', '));
 
-  worker.kill('SIGTERM');
-  await new Promise((r) => worker.once('exit', r));
+  await Promise.all(workers.map((w) => {
+    w.kill('SIGTERM');
+    return new Promise((r) => w.once('exit', r));
+  }));
   await client.connection.close();
   await env?.teardown();
   await provider.close();
