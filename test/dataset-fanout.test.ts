@@ -74,7 +74,7 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
   it('counts as failed a dialogue from an earlier run that was terminated without reporting', async () => {
     const count = 20;
     const workflowId = 'fanout-terminated';
-    s.fake.failNext({ status: 0, hang: true }); // dialogue 0's first call never returns
+    s.fake.failNext({ status: 0, hang: true }); // the first call (dialogue 0's or 1's) never returns
     const handle = await t.env.client.workflow.start(generateDataset, {
       taskQueue: t.taskQueue, workflowId,
       args: [{
@@ -83,18 +83,22 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
         ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
       }],
     });
-    // Wait until only dialogue 0 is left, in a later run than the one that started it.
+    // Wait until only the hung dialogue is left, in a later run than the one that started it.
     for (;;) {
       if ((await handle.describe()).status.name !== 'RUNNING') break; // failed: result() says why
       const p = await handle.query(progressQuery).catch(() => undefined); // none between runs
       if (p && p.completed === count - 1 && p.runs > 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    await t.env.client.workflow.getHandle(`${workflowId}/0`).terminate('by hand, in a test');
+    let hung: string | undefined;
+    while (!hung) {
+      for await (const w of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue" AND ExecutionStatus="Running"` })) hung = w.workflowId;
+    }
+    await t.env.client.workflow.getHandle(hung).terminate('by hand, in a test');
     const result = await handle.result();
     assert.equal(result.completed, count - 1);
     assert.equal(result.failedCount, 1);
-    assert.equal(result.failed[0].index, 0);
+    assert.equal(result.failed[0].id, hung);
     assert.match(result.failed[0].error, /closed without reporting an outcome/);
   });
 });
