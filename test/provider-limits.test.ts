@@ -1,8 +1,13 @@
 // Provider limits and faults on the LLM path: the per-worker rate gate, the headers a 429 may
-// carry, a rate-limited endpoint's own task queue, hung calls and the retry budget.
+// carry, a rate-limited endpoint's own task queue, hung calls, the retry budget, and completions
+// with no usable text.
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import { MAX_UNUSABLE_TRIES } from '../src/activities/llm';
 import { parseDurationMs, retryAfterMs } from '../src/providers/openai-provider';
 import { RateGate } from '../src/providers/rate-gate';
 import { llmTaskQueue, requestsPerSecond } from '../src/config/task-queues';
@@ -122,5 +127,23 @@ describe('endpoint configuration', () => {
         return true;
       },
     );
+  });
+});
+
+describe('empty and malformed completions', () => {
+  const s = useFakeLlmSuite('empty');
+  const answerInput = { settings: { endpoint: 'fake', model: FAKE_MODEL }, dialogue: [{ role: 'user' as const, content: 'hi?' }] };
+  const activities = () => createActivities({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) });
+
+  it('retries a completion with no content, then gives up clearly at the last try', async () => {
+    s.fake.failNext({ status: 200, message: 'not a completion' }, 2);
+    await assert.rejects(new MockActivityEnvironment({ attempt: 1 }).run(activities().answer, answerInput), (err: ApplicationFailure) => err.type === 'MalformedCompletion' && !err.nonRetryable);
+    await assert.rejects(new MockActivityEnvironment({ attempt: MAX_UNUSABLE_TRIES }).run(activities().answer, answerInput), (err: ApplicationFailure) => {
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, /no message content, 5 times: giving up/);
+      return true;
+    });
+    const ok = (await new MockActivityEnvironment({ attempt: 3 }).run(activities().answer, answerInput)) as { text: string };
+    assert.equal(ok.text, 'Fake answer to: hi?');
   });
 });

@@ -17,12 +17,25 @@ async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
   const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     return await call();
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion') throw unusable(err.message, err.type);
+    throw err;
   } finally {
     clearInterval(timer);
   }
 }
 
 export const HEARTBEAT_EVERY_MS = 5_000;
+
+/** Tries a call may return empty or unusable text before its dialogue fails (sampling may fix it; a broken model will not). */
+export const MAX_UNUSABLE_TRIES = 5;
+
+/** Empty or unusable text: retried, then, at the last try, a clear non-retryable failure. */
+function unusable(message: string, type: string): ApplicationFailure {
+  const attempt = Context.current().info.attempt;
+  if (attempt >= MAX_UNUSABLE_TRIES) return ApplicationFailure.nonRetryable(`${message}, ${attempt} times: giving up`, type);
+  return ApplicationFailure.retryable(message, type);
+}
 
 export interface LlmStepInput<S> {
   settings: S;
@@ -58,7 +71,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
       const reply = await heartbeating(() => provider.chat(endpointFor('answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
-      if (!reply.text.trim()) throw ApplicationFailure.retryable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
+      if (!reply.text.trim()) throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
       return { text: reply.text.trim(), usage: reply.usage };
     },
 
@@ -66,7 +79,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const messages = promptedUserMessages(dialogue, settings.instruction);
       const reply = await heartbeating(() => provider.chat(endpointFor('ask.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
       const question = cleanUserReply(reply.text);
-      if (!question) throw ApplicationFailure.retryable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+      if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
       return { text: question, usage: reply.usage };
     },
   };

@@ -56,7 +56,8 @@ export class LlmProvider {
       gate.settle(ticket, promptTokens + completionTokens, completionTokens);
       settled = true;
       const text = r.choices?.[0]?.message?.content;
-      if (typeof text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no message content`, 'EmptyCompletion');
+      // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
+      if (typeof text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no message content`, 'MalformedCompletion');
       return {
         text,
         usage: { promptTokens, completionTokens, calls: 1 },
