@@ -69,6 +69,14 @@ export interface DatasetMetrics {
   distinct2Questions: number;
   distinct1Answers: number;
   distinct2Answers: number;
+  /** Questions after the first that lean on earlier turns (heuristic: src/metrics/dialogue-metrics.ts), per dialogue. */
+  contextDependentQuestionsPerDialogue?: number;
+  /** Mean Self-ROUGE-L (0–100) of each dialogue's questions; lower = less repetitive. */
+  selfRougeLQuestions?: number;
+  /** Mean MTLD of each dialogue's questions (threshold 0.72); higher = richer vocabulary. */
+  mtldQuestions?: number;
+  /** Dialogues whose text nearly repeats an earlier one (MinHash, estimated Jaccard ≥ 0.8). */
+  nearDuplicateDialogues?: number;
 }
 
 export interface ExportedShard {

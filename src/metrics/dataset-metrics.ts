@@ -1,6 +1,8 @@
 // Dataset-level metrics, accumulated one dialogue at a time so memory does not grow with the
-// number of dialogues (only with the vocabulary, for distinct-n).
+// number of dialogues (only with the vocabulary, for distinct-n, and by one 64-number MinHash
+// signature a dialogue for near-duplicates: ~10 MB at 40,000).
 import type { DatasetMetrics, DialogueRecord } from '../types';
+import { isContextDependent, mtld, NearDuplicateFinder, selfRougeL } from './dialogue-metrics';
 import { DistinctNgrams, words } from './text-metrics';
 
 class Mean {
@@ -19,13 +21,23 @@ export class DatasetMetricsAccumulator {
   private readonly answerWords = new Mean();
   private readonly questionNgrams = new DistinctNgrams(2);
   private readonly answerNgrams = new DistinctNgrams(2);
+  private readonly contextDependent = new Mean();
+  private readonly selfRouge = new Mean();
+  private readonly mtld = new Mean();
+  private readonly nearDuplicates = new NearDuplicateFinder();
 
   add(record: DialogueRecord): void {
     this.dialogues++;
     this.turns.add(record.turns);
+    const questions: string[][] = [];
+    const all: string[] = [];
+    let dependent = 0;
     for (const turn of record.conversations) {
       const tokens = words(turn.value);
+      all.push(...tokens);
       if (turn.from === 'human') {
+        if (questions.length > 0 && isContextDependent(turn.value)) dependent++;
+        questions.push(tokens);
         this.questionWords.add(tokens.length);
         if (turn.tokens !== undefined) this.questionTokens.add(turn.tokens);
         this.questionNgrams.add(tokens);
@@ -35,6 +47,12 @@ export class DatasetMetricsAccumulator {
         this.answerNgrams.add(tokens);
       }
     }
+    this.contextDependent.add(dependent);
+    const rouge = selfRougeL(questions);
+    if (rouge !== undefined) this.selfRouge.add(rouge);
+    const lexical = mtld(questions.flat());
+    if (lexical !== undefined) this.mtld.add(lexical);
+    this.nearDuplicates.add(all);
   }
 
   result(): DatasetMetrics {
@@ -50,6 +68,10 @@ export class DatasetMetricsAccumulator {
       distinct2Questions: r(this.questionNgrams.distinct(2)),
       distinct1Answers: r(this.answerNgrams.distinct(1)),
       distinct2Answers: r(this.answerNgrams.distinct(2)),
+      contextDependentQuestionsPerDialogue: r(this.contextDependent.value),
+      selfRougeLQuestions: r(this.selfRouge.value),
+      mtldQuestions: r(this.mtld.value),
+      nearDuplicateDialogues: this.nearDuplicates.duplicates,
     };
   }
 }

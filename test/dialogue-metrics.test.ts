@@ -1,0 +1,62 @@
+// Parrot's dialogue measures on small hand-made inputs whose answers are known.
+import assert from 'node:assert/strict';
+import { estimatedJaccard, isContextDependent, minhash, mtld, NearDuplicateFinder, rougeL, selfRougeL } from '../src/metrics/dialogue-metrics';
+import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
+import { words } from '../src/metrics/text-metrics';
+import type { DialogueRecord } from '../src/types';
+
+describe('dialogue metrics', () => {
+  it('tells questions that lean on earlier turns from self-contained ones', () => {
+    for (const q of ['And in Python?', 'What about the second one?', 'Why does it fail?', 'Can you give me an example?', 'Is that faster?', 'How do those compare?']) {
+      assert.equal(isContextDependent(q), true, q);
+    }
+    for (const q of ['How do I reverse a list in Python?', 'What is the capital of Peru?', 'Explain how vaccines train the immune system.']) {
+      assert.equal(isContextDependent(q), false, q);
+    }
+  });
+
+  it('computes ROUGE-L F1 from the longest common subsequence', () => {
+    assert.equal(rougeL(words('the cat sat'), words('the cat sat')), 1);
+    assert.equal(rougeL(words('a b c d'), words('x y')), 0);
+    // LCS("a b c d", "a c d e") = "a c d": P = R = 3/4.
+    assert.equal(rougeL(words('a b c d'), words('a c d e')), 0.75);
+    assert.equal(selfRougeL([words('a b c d'), words('a c d e')]), 75);
+    assert.equal(selfRougeL([words('only one')]), undefined);
+  });
+
+  it('computes MTLD: one full factor per drop of the type-token ratio to 0.72', () => {
+    // Forward: "a b a" drops the TTR to 0.67 (one factor), then "b c" (TTR 1) is a partial
+    // factor of (1 − 1) / 0.28 = 0 → 5 / 1 = 5. Backward "c b a b a": 0.75 at the 4th token,
+    // 0.6 at the 5th (one factor) → 5 / 1 = 5.
+    assert.equal(mtld(words('a b a b c')), 5);
+    assert.ok(mtld(words('one two three four five six seven eight'))! > mtld(words('go go go go go go go go'))!);
+    assert.equal(mtld([]), undefined);
+  });
+
+  it('finds a near-duplicate dialogue and not a different one', () => {
+    const text = words('how do I sort a list of numbers in python without changing the original list and keep it fast');
+    assert.equal(estimatedJaccard(minhash(text), minhash(text)), 1);
+    const finder = new NearDuplicateFinder();
+    assert.equal(finder.add(text), false);
+    assert.equal(finder.add(words('how do I sort a list of numbers in python without changing the original list and keep it fast please')), true);
+    assert.equal(finder.add(words('what were the causes of the french revolution and how did it change european politics')), false);
+    assert.equal(finder.duplicates, 1);
+  });
+
+  it('adds them to the dataset metrics', () => {
+    const record = (id: string, turns: [string, string][]): DialogueRecord => ({
+      id, datasetId: 'd', index: 0, seed: turns[0][0], turns: turns.length, models: { ask: 'a', answer: 'b' },
+      usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
+      conversations: turns.flatMap(([q, a]) => [{ from: 'human' as const, value: q }, { from: 'gpt' as const, value: a }]),
+    });
+    const acc = new DatasetMetricsAccumulator();
+    const first = record('1', [['How do I reverse a list in Python?', 'Use reversed().'], ['And in JavaScript?', 'Use reverse().'], ['Is it in place?', 'Yes.']]);
+    acc.add(first);
+    acc.add({ ...first, id: '2' });
+    const m = acc.result();
+    assert.equal(m.contextDependentQuestionsPerDialogue, 2);
+    assert.equal(m.nearDuplicateDialogues, 1);
+    assert.ok(m.selfRougeLQuestions! > 0 && m.selfRougeLQuestions! < 100);
+    assert.ok(m.mtldQuestions! > 0);
+  });
+});
