@@ -8,6 +8,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueInput, DialogueRecord } from '../src/types';
 import { generateDialogue } from '../src/workflows';
+import { PARROT_ASK_STOP, SOCRATIC_SYSTEM_LINE } from '../src/prompts/parrot-ask';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
@@ -67,5 +68,16 @@ describe('generateDialogue (fake LLM server)', () => {
       },
     );
     assert.equal(s.fake.requests.length - before, 1, 'a permanent error must not be retried');
+  });
+
+  it('asks with a raw-completion model in parrot-ask mode: a Socratic transcript, stopped before the assistant turn', async () => {
+    const parrotAsk: DialogueInput = { ...input(3, 2), ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'parrot-ask' } };
+    await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/3', args: [parrotAsk] });
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(3)), 'utf8'));
+    assert.match(record.conversations[2].value, /^Fake raw question \d+: and the second one\?$/, 'trimmed, and cut at the stop sequence');
+    const request = s.fake.requests.filter((r) => r.path === '/v1/completions').at(-1)!;
+    assert.ok(request.body.prompt.startsWith(SOCRATIC_SYSTEM_LINE));
+    assert.ok(request.body.prompt.endsWith(`\nHuman: ${record.seed}\nAssistant: Fake answer to: ${record.seed}\nHuman:`));
+    assert.deepEqual(request.body.stop, PARROT_ASK_STOP);
   });
 });

@@ -66,4 +66,22 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);
   });
+
+  it('asks in parrot-ask mode: the local model continues a Socratic transcript as the human', async () => {
+    const out = path.join(outDir, 'parrot-ask');
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'local-model-parrot-ask',
+      args: [{
+        count: 1, turns: 2, output: pathToFileURL(out).href, randomSeed: 3,
+        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, mode: 'parrot-ask', temperature: 0.7 },
+        answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
+      }],
+    });
+    assert.equal(result.completed, 1);
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(out, recordKey(0)), 'utf8'));
+    const question = record.conversations[2].value;
+    assert.ok(question.trim().length > 0);
+    assert.doesNotMatch(question, /(^|\n)\s*(Assistant|Human)\s*:/, 'no turn markers in the question');
+  });
 });

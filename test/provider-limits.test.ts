@@ -140,7 +140,7 @@ describe('empty and malformed completions', () => {
     await assert.rejects(new MockActivityEnvironment({ attempt: 1 }).run(activities().answer, answerInput), (err: ApplicationFailure) => err.type === 'MalformedCompletion' && !err.nonRetryable);
     await assert.rejects(new MockActivityEnvironment({ attempt: MAX_UNUSABLE_TRIES }).run(activities().answer, answerInput), (err: ApplicationFailure) => {
       assert.equal(err.nonRetryable, true);
-      assert.match(err.message, /no message content, 5 times: giving up/);
+      assert.match(err.message, /no text, 5 times: giving up/);
       return true;
     });
     const ok = (await new MockActivityEnvironment({ attempt: 3 }).run(activities().answer, answerInput)) as { text: string };

@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { AnswerSettings, AskSettings } from '../config/dataset-input';
 import type { EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
+import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import type { LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
@@ -76,8 +77,13 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     },
 
     async ask({ settings, dialogue }: LlmStepInput<AskSettings>): Promise<LlmReply> {
-      const messages = promptedUserMessages(dialogue, settings.instruction);
-      const reply = await heartbeating(() => provider.chat(endpointFor('ask.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
+      const endpoint = endpointFor('ask.endpoint', settings.endpoint);
+      const signal = Context.current().cancellationSignal;
+      const reply = await heartbeating(() =>
+        settings.mode === 'parrot-ask'
+          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
+          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction), signal),
+      );
       const question = cleanUserReply(reply.text);
       if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
       return { text: question, usage: reply.usage };

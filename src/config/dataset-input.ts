@@ -14,10 +14,16 @@ const sampling = {
 
 export const askSettingsSchema = z.strictObject({
   ...sampling,
-  /** How the simulated user is produced; `prompted`: a chat model told to speak as the user. */
-  mode: z.literal('prompted').default('prompted'),
-  /** Replaces the built-in instruction appended after the dialogue. */
+  /**
+   * How the simulated user is produced. `prompted`: a chat model shown the dialogue and told to
+   * speak as the user. `parrot-ask`: a model served as raw text completion (a fine-tuned
+   * Parrot-Ask or PlatoLM-style simulator) continuing a `Human:` / `Assistant:` transcript.
+   */
+  mode: z.enum(['prompted', 'parrot-ask']).default('prompted'),
+  /** prompted: replaces the built-in instruction appended after the dialogue; parrot-ask: replaces the transcript's system line. */
   instruction: z.string().min(1).optional(),
+  /** parrot-ask: stop sequences (default: the start of the next turn), at most 4 as OpenAI allows. */
+  stop: z.array(z.string().min(1)).min(1).max(4).optional(),
 });
 
 export const answerSettingsSchema = z.strictObject({

@@ -36,32 +36,44 @@ export class LlmProvider {
   }
 
   async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], signal?: AbortSignal): Promise<LlmReply> {
+    return this.gated(endpoint, sampling, messages.reduce((n, m) => n + m.content.length, 0), signal, async () => {
+      const r = await this.client(endpoint).chat.completions.create(
+        { model: sampling.model, messages, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
+        { signal },
+      );
+      return { text: r.choices?.[0]?.message?.content, usage: r.usage };
+    });
+  }
+
+  /** Raw text completion (`/v1/completions`), for models served without a chat template. */
+  async complete(endpoint: EndpointConfig, sampling: Sampling, prompt: string, stop: string[], signal?: AbortSignal): Promise<LlmReply> {
+    return this.gated(endpoint, sampling, prompt.length, signal, async () => {
+      const r = await this.client(endpoint).completions.create(
+        { model: sampling.model, prompt, stop, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
+        { signal },
+      );
+      return { text: r.choices?.[0]?.text, usage: r.usage };
+    });
+  }
+
+  /** One call through the endpoint's rate gate, its usage settled and its errors made Temporal failures. */
+  private async gated(
+    endpoint: EndpointConfig, sampling: Sampling, promptChars: number, signal: AbortSignal | undefined,
+    call: () => Promise<{ text: string | null | undefined; usage?: { prompt_tokens?: number; completion_tokens?: number } | null }>,
+  ): Promise<LlmReply> {
     const gate = this.gate(endpoint);
-    const estimated = gate.estimate(messages.reduce((n, m) => n + m.content.length, 0), sampling.maxTokens);
+    const estimated = gate.estimate(promptChars, sampling.maxTokens);
     const ticket = await gate.admit(estimated, signal);
     let settled = false;
     try {
-      const r = await this.client(endpoint).chat.completions.create(
-        {
-          model: sampling.model,
-          messages,
-          temperature: sampling.temperature,
-          top_p: sampling.topP,
-          max_tokens: sampling.maxTokens,
-        },
-        { signal },
-      );
+      const r = await call();
       const promptTokens = r.usage?.prompt_tokens ?? 0;
       const completionTokens = r.usage?.completion_tokens ?? 0;
       gate.settle(ticket, promptTokens + completionTokens, completionTokens);
       settled = true;
-      const text = r.choices?.[0]?.message?.content;
       // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
-      if (typeof text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no message content`, 'MalformedCompletion');
-      return {
-        text,
-        usage: { promptTokens, completionTokens, calls: 1 },
-      };
+      if (typeof r.text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no text`, 'MalformedCompletion');
+      return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 } };
     } catch (err) {
       if (!settled) gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
       const failure = toActivityFailure(endpoint.name, err);

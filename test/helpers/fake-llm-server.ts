@@ -42,6 +42,19 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
       res.end(JSON.stringify(value));
     };
     if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (req.method === 'POST' && req.url === '/v1/completions') {
+      // Raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it
+      // runs on into the assistant's turn, and the server cuts at the first stop sequence.
+      let text = ` Fake raw question ${++questions}: and the second one?\nAssistant: a leaked answer`;
+      const stops: string[] = [body.stop ?? []].flat();
+      const cut = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0), text.length);
+      text = text.slice(0, cut);
+      return send(200, {
+        id: `fake-${requests.length}`, object: 'text_completion', created: 0, model: body.model,
+        choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: wordCount(body.prompt), completion_tokens: wordCount(text), total_tokens: 0 },
+      });
+    }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
