@@ -9,6 +9,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+const FOLLOW_UPS = [
+  'And what about the second part?', 'Why does that matter so much?', 'Can you show a small example in Python?',
+  'How would this change for a million users?', 'What are the main downsides here?', 'Is there a simpler way to do it?',
+  'How does it compare with the usual alternatives?', 'Where could I read more about this topic?',
+];
+
 export interface FakeProviderOptions {
   latencyMs?: number;
   jitterMs?: number;
@@ -87,7 +93,10 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
         return send(500, { error: { message: 'fake server error', type: 'server_error' } });
       }
       const last: string = body.messages[body.messages.length - 1].content;
-      const content = last.includes('suppose you are the user') ? `And what about part ${++question}?` : `Fake answer (${last.length} chars in).`;
+      // Follow-ups differ by turn, so that the question filters (near-duplicates) pass them.
+      const content = last.includes('suppose you are the user')
+        ? `${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]} (${++question})`
+        : `Fake answer (${last.length} chars in).`;
       const delay = (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
       const reply = () => {
         stats.ok++;

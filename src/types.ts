@@ -1,6 +1,7 @@
 // Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
 import type { AnswerSettings, AskSettings, DatasetInput } from './config/dataset-input';
 import type { SeedReport } from './seeds/seed-source';
+import type { FilterHits } from './prompts/question-filters';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -15,7 +16,10 @@ export interface TokenUsage {
 
 export interface LlmReply {
   text: string;
+  /** All the calls it took, those whose question a filter rejected included. */
   usage: TokenUsage;
+  /** Questions rejected by each filter before this one passed (ask only). */
+  filterHits?: FilterHits;
 }
 
 /** One stored dialogue, as the store activity writes it (one object per dialogue). */
@@ -29,6 +33,8 @@ export interface DialogueRecord {
   turns: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   models: { ask: string; answer: string };
+  /** Questions the filters rejected in this dialogue, by filter (absent in older records). */
+  filterHits?: FilterHits;
 }
 
 /** What a dialogue workflow returns to its parent: small, never the dialogue text. */
@@ -77,6 +83,8 @@ export interface DatasetMetrics {
   mtldQuestions?: number;
   /** Dialogues whose text nearly repeats an earlier one (MinHash, estimated Jaccard ≥ 0.8). */
   nearDuplicateDialogues?: number;
+  /** Questions the filters rejected (and had asked again), by filter, over the dataset. */
+  questionFilterHits?: FilterHits;
 }
 
 export interface ExportedShard {

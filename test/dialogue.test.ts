@@ -38,7 +38,7 @@ describe('generateDialogue (fake LLM server)', () => {
     assert.equal(record.conversations[0].value, record.seed);
     assert.equal(record.conversations[1].value, `Fake answer to: ${record.seed}`);
     // The fake wraps its questions in `User: "..."`: the ask activity strips both.
-    assert.match(record.conversations[2].value, /^Fake follow-up question \d+: and what about the second part\?$/);
+    assert.match(record.conversations[2].value, /^Fake follow-up question \d+: why does that matter so much\?$/);
     // The answerer saw the whole dialogue so far, in order.
     const lastAnswerRequest = s.fake.requests.filter((r) => !r.body.messages.at(-1).content.includes('suppose you are the user')).at(-1)!;
     assert.deepEqual(lastAnswerRequest.body.messages.map((m: { role: string }) => m.role), ['user', 'assistant', 'user', 'assistant', 'user']);

@@ -5,6 +5,8 @@ import type { AnswerSettings, AskSettings } from '../config/dataset-input';
 import type { EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
+import { failedFilter, type FilterHits } from '../prompts/question-filters';
+import { addUsage, emptyUsage } from '../usage';
 import type { LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
@@ -79,14 +81,30 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     async ask({ settings, dialogue }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor('ask.endpoint', settings.endpoint);
       const signal = Context.current().cancellationSignal;
-      const reply = await heartbeating(() =>
-        settings.mode === 'parrot-ask'
-          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
-          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction), signal),
+      const filtering = settings.questionFilters !== false; // absent in dialogues started before filters: on
+      const tries = filtering ? settings.maxQuestionTries ?? 4 : 1;
+      const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
+      const filterHits: FilterHits = {};
+      let usage = emptyUsage();
+      let rejected = '';
+      for (let attempt = 1; attempt <= tries; attempt++) {
+        const reply = await heartbeating(() =>
+          settings.mode === 'parrot-ask'
+            ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
+            : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction), signal),
+        );
+        usage = addUsage(usage, reply.usage);
+        const question = cleanUserReply(reply.text);
+        if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+        const failed = filtering ? failedFilter(question, earlier, settings.minQuestionWords ?? 2) : undefined;
+        if (!failed) return { text: question, usage, filterHits };
+        filterHits[failed] = (filterHits[failed] ?? 0) + 1;
+        rejected = `${failed}: ${JSON.stringify(question.slice(0, 200))}`;
+      }
+      throw ApplicationFailure.nonRetryable(
+        `ask: ${tries} questions in a row failed the question filters (${Object.entries(filterHits).map(([k, v]) => `${k} ${v}`).join(', ')}); last ${rejected}`,
+        'FilteredQuestion',
       );
-      const question = cleanUserReply(reply.text);
-      if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
-      return { text: question, usage: reply.usage };
     },
   };
 }

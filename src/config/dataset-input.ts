@@ -22,6 +22,16 @@ export const askSettingsSchema = z.strictObject({
   mode: z.enum(['prompted', 'parrot-ask']).default('prompted'),
   /** prompted: replaces the built-in instruction appended after the dialogue; parrot-ask: replaces the transcript's system line. */
   instruction: z.string().min(1).optional(),
+  /**
+   * Question filters (src/prompts/question-filters.ts): a question that is too short, repeats an
+   * earlier one, sounds like an assistant or leaks a turn marker is asked again, up to
+   * `maxQuestionTries` calls (default 4), then the dialogue fails. `false` turns them off.
+   * Defaults are the activity's (src/activities/llm.ts): settings of older dialogues lack them.
+   */
+  questionFilters: z.boolean().optional(),
+  /** Fewer words than this is too short (default 2). */
+  minQuestionWords: z.number().int().min(1).max(50).optional(),
+  maxQuestionTries: z.number().int().min(1).max(20).optional(),
   /** parrot-ask: stop sequences (default: the start of the next turn), at most 4 as OpenAI allows. */
   stop: z.array(z.string().min(1)).min(1).max(4).optional(),
 });

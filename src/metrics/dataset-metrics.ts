@@ -4,6 +4,7 @@
 import type { DatasetMetrics, DialogueRecord } from '../types';
 import { isContextDependent, mtld, NearDuplicateFinder, selfRougeL } from './dialogue-metrics';
 import { DistinctNgrams, words } from './text-metrics';
+import { addHits, type FilterHits } from '../prompts/question-filters';
 
 class Mean {
   private sum = 0;
@@ -25,6 +26,7 @@ export class DatasetMetricsAccumulator {
   private readonly selfRouge = new Mean();
   private readonly mtld = new Mean();
   private readonly nearDuplicates = new NearDuplicateFinder();
+  private filterHits: FilterHits = {};
 
   add(record: DialogueRecord): void {
     this.dialogues++;
@@ -53,6 +55,7 @@ export class DatasetMetricsAccumulator {
     const lexical = mtld(questions.flat());
     if (lexical !== undefined) this.mtld.add(lexical);
     this.nearDuplicates.add(all);
+    this.filterHits = addHits(this.filterHits, record.filterHits);
   }
 
   result(): DatasetMetrics {
@@ -72,6 +75,7 @@ export class DatasetMetricsAccumulator {
       selfRougeLQuestions: r(this.selfRouge.value),
       mtldQuestions: r(this.mtld.value),
       nearDuplicateDialogues: this.nearDuplicates.duplicates,
+      questionFilterHits: this.filterHits,
     };
   }
 }

@@ -5,6 +5,7 @@ import type { Activities } from '../activities';
 import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary } from '../types';
 import { addUsage, emptyUsage } from '../usage';
 import { describeFailure } from './failures';
+import { addHits, type FilterHits } from '../prompts/question-filters';
 import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
 /** The LLM steps, on the endpoint's own task queue when it has a request limit. */
@@ -58,6 +59,7 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
   const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];
   setCurrentDetails(`Seed question: ${seed}`);
   let askUsage = emptyUsage();
+  let filterHits: FilterHits = {};
   let answerUsage = emptyUsage();
 
   for (let turn = 1; turn <= input.turns; turn++) {
@@ -71,6 +73,7 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
     dialogue.push({ role: 'user', content: q.text });
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
     askUsage = addUsage(askUsage, q.usage);
+    filterHits = addHits(filterHits, q.filterHits);
   }
 
   const usage = { ask: askUsage, answer: answerUsage };
@@ -79,6 +82,7 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
     record: {
       id, datasetId: input.datasetId, index: input.index, seed, conversations, turns: input.turns, usage,
       models: { ask: `${input.ask.endpoint}/${input.ask.model}`, answer: `${input.answer.endpoint}/${input.answer.model}` },
+      filterHits,
     },
   });
   return { id, index: input.index, status: 'completed', turns: input.turns, usage };

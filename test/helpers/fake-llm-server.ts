@@ -18,6 +18,8 @@ export interface FakeLlmServer {
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` simulated-user replies (prompted asks) are this text. */
+  replyNext(content: string, times?: number): void;
   /** Drops the failures still queued. */
   clearFailures(): void;
   close(): Promise<void>;
@@ -25,11 +27,19 @@ export interface FakeLlmServer {
 
 export const FAKE_MODEL = 'fake-model';
 
+/** Follow-ups by turn, different enough from each other to pass the near-duplicate filter. */
+export const FOLLOW_UPS = [
+  'and what about the second part?', 'why does that matter so much?', 'can you show a small example in Python?',
+  'how would this change for a million users?', 'what are the main downsides here?', 'is there a simpler way to do it?',
+  'how does it compare with the usual alternatives?', 'where could I read more about this topic?',
+];
+
 const wordCount = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const requests: FakeLlmServer['requests'] = [];
   const failures: QueuedFailure[] = [];
+  const scripted: string[] = [];
   let questions = 0;
 
   const server = http.createServer(async (req, res) => {
@@ -64,8 +74,10 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
     const asUser = last.includes('suppose you are the user');
-    const content = asUser
-      ? `User: "Fake follow-up question ${++questions}: and what about the second part?"`
+    const content = asUser && scripted.length
+      ? scripted.shift()!
+      : asUser
+      ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
       : `Fake answer to: ${last}`;
     send(200, {
       id: `fake-${requests.length}`,
@@ -83,6 +95,9 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     requests,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    replyNext(content, times = 1) {
+      for (let i = 0; i < times; i++) scripted.push(content);
     },
     clearFailures() {
       failures.length = 0;

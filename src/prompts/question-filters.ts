@@ -1,0 +1,40 @@
+// Filters on the simulated user's questions (Parrot drops repetitive and too-short questions;
+// ChatAlpaca rejects assistant-like user turns by keyword). A question that fails one is
+// asked again; each hit is counted in the dataset metrics.
+import { rougeL } from '../metrics/dialogue-metrics';
+import { words } from '../metrics/text-metrics';
+
+export const FILTER_NAMES = ['tooShort', 'nearDuplicate', 'assistantSpeak', 'roleLeak'] as const;
+export type QuestionFilter = (typeof FILTER_NAMES)[number];
+export type FilterHits = Partial<Record<QuestionFilter, number>>;
+
+/** Phrases a user does not say, an assistant does. */
+const ASSISTANT_SPEAK = [
+  /\bas an ai\b/i, /\b(i am|i'm) an? (ai|artificial intelligence|language model|assistant)\b/i, /\blanguage model\b/i,
+  /\b(i'm|i am) (here|happy|glad) to help\b/i, /\bhow (can|may) i (help|assist) you\b/i, /\bfeel free to (ask|reach out)\b/i,
+  /\bi hope (this|that) helps\b/i, /\bis there anything else\b/i, /\blet me know if you (have|need)\b/i,
+];
+/** A turn marker left inside the text: the model wrote (part of) another turn. */
+const ROLE_LEAK = /(^|\n)\s*\**\s*(assistant|ai|gpt|chatgpt|human|user)\s*\**\s*[:：]/i;
+
+/** Near-duplicate: ROUGE-L F1 with an earlier question of the same dialogue at least this. */
+export const NEAR_DUPLICATE_ROUGE_L = 0.8;
+/** Answering instead of asking: this many words with no question mark. */
+const ANSWER_LIKE_WORDS = 60;
+
+/** The first filter a question fails, or undefined if it passes them all. */
+export function failedFilter(question: string, earlier: string[], minWords = 2): QuestionFilter | undefined {
+  const tokens = words(question);
+  if (tokens.length < minWords) return 'tooShort';
+  if (ROLE_LEAK.test(question)) return 'roleLeak';
+  if (ASSISTANT_SPEAK.some((re) => re.test(question))) return 'assistantSpeak';
+  if (tokens.length >= ANSWER_LIKE_WORDS && !question.includes('?')) return 'assistantSpeak';
+  if (earlier.some((q) => rougeL(tokens, words(q)) >= NEAR_DUPLICATE_ROUGE_L)) return 'nearDuplicate';
+  return undefined;
+}
+
+export function addHits(a: FilterHits | undefined, b: FilterHits | undefined): FilterHits {
+  const out: FilterHits = { ...a };
+  for (const [k, v] of Object.entries(b ?? {})) out[k as QuestionFilter] = (out[k as QuestionFilter] ?? 0) + (v ?? 0);
+  return out;
+}

@@ -1,0 +1,43 @@
+// The question filters on hand-made questions, and in a dialogue: rejected, asked again, counted.
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import { failedFilter } from '../src/prompts/question-filters';
+import { generateDataset } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+describe('question filters', () => {
+  it('names the filter a question fails', () => {
+    const earlier = ['How do I reverse a list in Python?'];
+    assert.equal(failedFilter('Thanks!', earlier), 'tooShort');
+    assert.equal(failedFilter('How do I reverse a list in Python please?', earlier), 'nearDuplicate');
+    assert.equal(failedFilter("As an AI, I can explain more. What else?", earlier), 'assistantSpeak');
+    assert.equal(failedFilter("Great question! I'm happy to help with that.", earlier), 'assistantSpeak');
+    assert.equal(failedFilter('What about sorting?\nAssistant: You can use sorted().', earlier), 'roleLeak');
+    assert.equal(failedFilter(`${'This is a long explanation of lists '.repeat(10)}.`, earlier), 'assistantSpeak', 'answering instead of asking');
+    assert.equal(failedFilter('And what about sorting it in reverse?', earlier), undefined);
+    assert.equal(failedFilter('Why?', earlier, 1), undefined, 'minWords is configurable');
+  });
+});
+
+describe('question filters in a dataset (fake LLM server)', () => {
+  const s = useFakeLlmSuite('filters');
+
+  it('asks again after an assistant-like question, counts the hit, and fails a dialogue whose questions never pass', async () => {
+    // The first ask of the run is answered with assistant-speak once; the retry passes.
+    const input = (name: string, count: number) => ({
+      count, turns: 2, concurrency: 1, output: pathToFileURL(`${s.outDir}/${name}`).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, maxQuestionTries: 3 }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    });
+    s.fake.replyNext('As an AI language model, I am happy to help! Is there anything else?');
+    const ok = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'filters-ok', args: [input('ok', 1)] });
+    assert.equal(ok.completed, 1);
+    assert.deepEqual(ok.metrics.questionFilterHits, { assistantSpeak: 1 });
+    assert.equal(ok.usage.ask.calls, 2, 'the rejected question was a call too');
+
+    s.fake.replyNext('ok', 3);
+    const bad = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'filters-bad', args: [input('bad', 1)] });
+    assert.equal(bad.failedCount, 1);
+    assert.match(bad.failed[0].error, /3 questions in a row failed the question filters \(tooShort 3\)/);
+  });
+});
