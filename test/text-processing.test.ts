@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
 import { DistinctNgrams, words } from '../src/metrics/text-metrics';
 import { cleanUserReply, promptedUserMessages } from '../src/prompts/prompted-user';
-import { parseSeeds, SeedSource } from '../src/seeds/seed-source';
+import { parseSeeds, seedFormatOf, SeedSource } from '../src/seeds/seed-source';
 
 describe('prompted user', () => {
   it('shows the dialogue, then appends the instruction after it', () => {
@@ -66,7 +66,18 @@ describe('seeds', () => {
     assert.deepEqual(seeds, ['ok?', 'also?']);
     assert.deepEqual(skipped.map((s) => s.line), [2, 4]);
     assert.match(skipped[0].reason, /not JSON/);
-    assert.match(skipped[1].reason, /from "human"/);
+    assert.match(skipped[1].reason, /first user turn/);
+  });
+  it('reads UltraChat and OpenAI-messages JSONL, a ShareGPT JSON array, and a CSV column', () => {
+    const jsonl = [JSON.stringify({ id: '1', data: ['ultra?', 'answer'] }), JSON.stringify({ messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'openai?' }] })].join('\n');
+    assert.deepEqual(parseSeeds(jsonl, 'jsonl').seeds, ['ultra?', 'openai?']);
+    const json = JSON.stringify([{ conversations: [{ from: 'human', value: 'share?' }] }, { nothing: true }]);
+    assert.deepEqual(parseSeeds(json, 'json'), { seeds: ['share?'], skipped: [{ line: 2, reason: 'item 2: no first user turn (ShareGPT "conversations", UltraChat "data" or OpenAI "messages")' }] });
+    const csv = 'id,prompt\n1,"Why is the sky blue, really?"\n2,\n3,How do magnets work?\n';
+    assert.deepEqual(parseSeeds(csv, 'csv', 'prompt').seeds, ['Why is the sky blue, really?', 'How do magnets work?']);
+    assert.deepEqual(parseSeeds(csv, 'csv', 'prompt').skipped.map((x) => x.line), [3]);
+    assert.deepEqual(parseSeeds(csv, 'csv').seeds, ['1', '2', '3'], 'the first column by default');
+    assert.equal(seedFormatOf('s3://b/k/seeds.csv#prompt'), 'csv');
   });
   it('visits the built-in seeds without replacement, in an order fixed by the random seed', async () => {
     const source = new SeedSource();
