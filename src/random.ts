@@ -34,3 +34,13 @@ export function permutation(n: number, rand: () => number): Uint32Array {
   }
   return p;
 }
+
+/** A draw from weighted outcomes: `weights` maps each outcome to its (unnormalised) weight. */
+export function weightedPick(rand: () => number, weights: [number, number][]): number {
+  const total = weights.reduce((n, [, w]) => n + w, 0);
+  let r = rand() * total;
+  for (const [value, w] of weights) {
+    if ((r -= w) < 0) return value;
+  }
+  return weights[weights.length - 1][0];
+}

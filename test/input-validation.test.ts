@@ -9,6 +9,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { parseDatasetInput } from '../src/config/dataset-input';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset } from '../src/workflows';
+import { turnsFor } from '../src/workflows/dataset';
 import { useTemporalWorker } from './helpers/temporal';
 
 const valid = {
@@ -39,12 +40,23 @@ describe('dataset input validation', () => {
     });
   });
 
+  it('draws turn counts from a histogram, by weight, repeatably', () => {
+    const input = parseDatasetInput({ ...valid, turns: { histogram: { '2': 1, '8': 3 } }, randomSeed: 5 });
+    const draws = Array.from({ length: 4000 }, (_, i) => turnsFor(input, i));
+    assert.deepEqual([...new Set(draws)].sort((a, b) => a - b), [2, 8]);
+    const eights = draws.filter((d) => d === 8).length / draws.length;
+    assert.ok(Math.abs(eights - 0.75) < 0.03, `share of 8: ${eights}`);
+    assert.deepEqual(draws.slice(0, 20), Array.from({ length: 20 }, (_, i) => turnsFor(input, i)));
+  });
+
   describe('generateDataset on a Temporal server', () => {
     const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({}) }));
 
     const cases: [string, unknown, RegExp][] = [
       ['missing count', { ...valid, count: undefined }, /count: required/],
       ['negative turns', { ...valid, turns: -2 }, /turns: .*>=1/],
+      ['a turns histogram with no positive weight', { ...valid, turns: { histogram: { '3': 0 } } }, /turns.histogram: needs at least one positive weight/],
+      ['a turns histogram key that is no turn count', { ...valid, turns: { histogram: { '0': 1 } } }, /turns.histogram.*keys are turn counts/],
       ['a bad output URI', { ...valid, output: 'http://example.com/out' }, /output: must be s3:\/\/bucket\/prefix or file:\/\/\/absolute\/path/],
       ['an unknown endpoint', { ...valid, answer: { endpoint: 'nowhere', model: 'm' } }, /answer\.endpoint: unknown endpoint 'nowhere'/],
     ];

@@ -45,7 +45,12 @@ const turnsSchema = z.union([
   z.number().int().min(1).max(100),
   z.strictObject({ min: z.number().int().min(1).max(100), max: z.number().int().min(1).max(100) })
     .refine((t) => t.min <= t.max, { message: 'min must not exceed max' }),
-]);
+  // A histogram: turn count → weight, e.g. {"2": 1, "8": 3, "12": 1} (Parrot-40K averages 8.71).
+  z.strictObject({
+    histogram: z.record(z.string().regex(/^([1-9]|[1-9][0-9]|100)$/, 'keys are turn counts 1–100'), z.number().min(0))
+      .refine((h) => Object.values(h).some((w) => w > 0), { message: 'needs at least one positive weight' }),
+  }),
+], { error: 'must be a turn count (1–100), {"min": …, "max": …} or {"histogram": {"<turns>": <weight>, …}}' });
 
 const outputUri = z.string().refine(
   (s) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(s) || /^file:\/\/\/[^\0]*$/.test(s),
@@ -108,13 +113,26 @@ export class DatasetInputError extends Error {
 export function parseDatasetInput(raw: unknown): DatasetInput {
   const result = datasetInputSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => {
+  const problems = result.error.issues.flatMap(closestUnionBranch).flatMap((issue) => {
     const at = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown field`);
     if (valueAt(raw, issue.path) === undefined) return [`${at}: required`];
-    return [`${at || '(input)'}: ${issue.message}`];
+    const message = issue.code === 'invalid_key' ? issue.issues[0]?.message ?? issue.message : issue.message;
+    return [`${at || '(input)'}: ${message}`];
   });
   throw new DatasetInputError(problems);
+}
+
+/**
+ * A value that fits no branch of a union (`turns`) gets zod's bare "Invalid input"; report the
+ * issues of the branch it came closest to (the deepest path), as if it had been meant.
+ */
+function closestUnionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || !issue.errors?.length) return [issue];
+  const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
+  const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  if (depth(best) === 0) return [issue];
+  return best.flatMap((i) => closestUnionBranch({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue));
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

@@ -14,7 +14,7 @@ import {
 import type { Activities } from '../activities';
 import type { SeedReport } from '../seeds/seed-source';
 import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
-import { derivedSeed, prng, uniformInt } from '../random';
+import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
 import { generateDialogue } from './dialogue';
 import { addUsage, emptyUsage } from '../usage';
@@ -98,10 +98,12 @@ export interface DatasetProgress {
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
 
-/** The target turns of dialogue `index`: fixed, or drawn from {min, max} under the run's seed. */
+/** The target turns of dialogue `index`: fixed, or drawn from {min, max} or a histogram under the run's seed. */
 export function turnsFor(input: DatasetInput, index: number): number {
   if (typeof input.turns === 'number') return input.turns;
-  return uniformInt(prng(derivedSeed(input.randomSeed, index, 0x7475726e)), input.turns.min, input.turns.max);
+  const rand = prng(derivedSeed(input.randomSeed, index, 0x7475726e));
+  if ('histogram' in input.turns) return weightedPick(rand, Object.entries(input.turns.histogram).map(([k, w]) => [Number(k), w]));
+  return uniformInt(rand, input.turns.min, input.turns.max);
 }
 
 export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
