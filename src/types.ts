@@ -20,6 +20,8 @@ export interface LlmReply {
   usage: TokenUsage;
   /** Questions rejected by each filter before this one passed (ask only). */
   filterHits?: FilterHits;
+  /** ask: the simulated user took leave ("thanks, that's all") instead of asking. */
+  userDone?: boolean;
 }
 
 /** One stored dialogue, as the store activity writes it (one object per dialogue). */
@@ -33,9 +35,15 @@ export interface DialogueRecord {
   turns: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   models: { ask: string; answer: string };
+  /** Turns the dialogue was drawn to have; `turns` is how many it got (absent in older records). */
+  targetTurns?: number;
+  /** Why it ended: its target, the user taking leave, or a model's context about to overflow. */
+  endedBy?: DialogueEnd;
   /** Questions the filters rejected in this dialogue, by filter (absent in older records). */
   filterHits?: FilterHits;
 }
+
+export type DialogueEnd = 'target' | 'user-done' | 'context';
 
 /** What a dialogue workflow returns to its parent: small, never the dialogue text. */
 export interface DialogueSummary {
@@ -85,6 +93,8 @@ export interface DatasetMetrics {
   nearDuplicateDialogues?: number;
   /** Questions the filters rejected (and had asked again), by filter, over the dataset. */
   questionFilterHits?: FilterHits;
+  /** Dialogues by why they ended: target turns reached, user took leave, context would overflow. */
+  dialoguesEndedBy?: Partial<Record<DialogueEnd, number>>;
 }
 
 export interface ExportedShard {

@@ -45,6 +45,28 @@ describe('generateDialogue (fake LLM server)', () => {
     assert.equal(lastAnswerRequest.headers.authorization, 'Bearer sk-fake-dialogue-key');
   });
 
+  it('ends early, after an answer, when the simulated user takes leave', async () => {
+    s.fake.replyNext("Thanks, that's all I needed!");
+    const summary = await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/10', args: [input(10, 4)] });
+    assert.deepEqual({ turns: summary.turns, askCalls: summary.usage.ask.calls, answerCalls: summary.usage.answer.calls }, { turns: 1, askCalls: 1, answerCalls: 1 });
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(10)), 'utf8'));
+    assert.deepEqual({ turns: record.turns, targetTurns: record.targetTurns, endedBy: record.endedBy }, { turns: 1, targetTurns: 4, endedBy: 'user-done' });
+    assert.deepEqual(record.conversations.map((c) => c.from), ['human', 'gpt'], 'the farewell is not kept as a question');
+  });
+
+  it("ends early, after an answer, before the next round could overflow a model's context", async () => {
+    // The fake counts tokens as words, and its prompt is the whole dialogue: a round needs room for
+    // the dialogue, a question (ask.maxTokens) and an answer (answer.maxTokens).
+    const small = { ...input(11, 12), ask: { ...input(11, 12).ask, maxTokens: 40 }, answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 100, contextTokens: 256 } };
+    await t.env.client.workflow.execute(generateDialogue, { taskQueue: t.taskQueue, workflowId: 'dialogue-test/11', args: [small] });
+    const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(11)), 'utf8'));
+    assert.equal(record.endedBy, 'context');
+    assert.ok(record.turns >= 2 && record.turns < 12, `turns ${record.turns}`);
+    const tokens = (conv: DialogueRecord['conversations']) => conv.reduce((n, c) => n + c.value.split(/\s+/).filter(Boolean).length, 0);
+    assert.ok(tokens(record.conversations) + 40 + 100 > 256, 'another round could have overflowed');
+    assert.ok(tokens(record.conversations.slice(0, -2)) + 40 + 100 <= 256, 'it did not stop a round too early');
+  });
+
   it('retries a 429 after the Retry-After delay the provider asked for', async () => {
     s.fake.failNext({ status: 429, headers: { 'retry-after': '2' } });
     const started = Date.now();

@@ -1,7 +1,7 @@
 // The question filters on hand-made questions, and in a dialogue: rejected, asked again, counted.
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
-import { failedFilter } from '../src/prompts/question-filters';
+import { failedFilter, isUserDone } from '../src/prompts/question-filters';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
@@ -17,6 +17,11 @@ describe('question filters', () => {
     assert.equal(failedFilter(`${'This is a long explanation of lists '.repeat(10)}.`, earlier), 'assistantSpeak', 'answering instead of asking');
     assert.equal(failedFilter('And what about sorting it in reverse?', earlier), undefined);
     assert.equal(failedFilter('Why?', earlier, 1), undefined, 'minWords is configurable');
+  });
+
+  it('tells a user taking leave from one asking', () => {
+    for (const done of ["Thanks, that's all I needed!", 'Okay, thank you.', "That's it for now, bye", "I'm all set, cheers"]) assert.equal(isUserDone(done), true, done);
+    for (const asking of ['Thanks! And what about the second one?', 'Thank you. Can you also explain how the garbage collector decides what to free first in Java', 'Why is that?', 'Okay so how do I sort it']) assert.equal(isUserDone(asking), false, asking);
   });
 });
 

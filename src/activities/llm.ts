@@ -5,7 +5,7 @@ import type { AnswerSettings, AskSettings } from '../config/dataset-input';
 import type { EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
-import { failedFilter, type FilterHits } from '../prompts/question-filters';
+import { failedFilter, isUserDone, type FilterHits } from '../prompts/question-filters';
 import { addUsage, emptyUsage } from '../usage';
 import type { LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
@@ -96,6 +96,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
         usage = addUsage(usage, reply.usage);
         const question = cleanUserReply(reply.text);
         if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+        if (isUserDone(question)) return { text: question, usage, filterHits, userDone: true };
         const failed = filtering ? failedFilter(question, earlier, settings.minQuestionWords ?? 2) : undefined;
         if (!failed) return { text: question, usage, filterHits };
         filterHits[failed] = (filterHits[failed] ?? 0) + 1;

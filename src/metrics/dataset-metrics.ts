@@ -1,7 +1,7 @@
 // Dataset-level metrics, accumulated one dialogue at a time so memory does not grow with the
 // number of dialogues (only with the vocabulary, for distinct-n, and by one 64-number MinHash
 // signature a dialogue for near-duplicates: ~10 MB at 40,000).
-import type { DatasetMetrics, DialogueRecord } from '../types';
+import type { DatasetMetrics, DialogueEnd, DialogueRecord } from '../types';
 import { isContextDependent, mtld, NearDuplicateFinder, selfRougeL } from './dialogue-metrics';
 import { DistinctNgrams, words } from './text-metrics';
 import { addHits, type FilterHits } from '../prompts/question-filters';
@@ -27,6 +27,7 @@ export class DatasetMetricsAccumulator {
   private readonly mtld = new Mean();
   private readonly nearDuplicates = new NearDuplicateFinder();
   private filterHits: FilterHits = {};
+  private readonly endedBy: Partial<Record<DialogueEnd, number>> = {};
 
   add(record: DialogueRecord): void {
     this.dialogues++;
@@ -56,6 +57,8 @@ export class DatasetMetricsAccumulator {
     if (lexical !== undefined) this.mtld.add(lexical);
     this.nearDuplicates.add(all);
     this.filterHits = addHits(this.filterHits, record.filterHits);
+    const end = record.endedBy ?? 'target';
+    this.endedBy[end] = (this.endedBy[end] ?? 0) + 1;
   }
 
   result(): DatasetMetrics {
@@ -76,6 +79,7 @@ export class DatasetMetricsAccumulator {
       mtldQuestions: r(this.mtld.value),
       nearDuplicateDialogues: this.nearDuplicates.duplicates,
       questionFilterHits: this.filterHits,
+      dialoguesEndedBy: { ...this.endedBy },
     };
   }
 }

@@ -38,3 +38,16 @@ export function addHits(a: FilterHits | undefined, b: FilterHits | undefined): F
   for (const [k, v] of Object.entries(b ?? {})) out[k as QuestionFilter] = (out[k as QuestionFilter] ?? 0) + (v ?? 0);
   return out;
 }
+
+/**
+ * The simulated user taking leave ("Thanks, that's all!") rather than asking: the dialogue ends
+ * there. Short, no question mark, and opening with thanks or a goodbye, so that "Thanks! And what
+ * about X?" still counts as a question.
+ */
+const USER_DONE = /^(?:ok(?:ay)?[,!. ]*)?(?:thanks?|thank you|thx|cheers|bye|goodbye|that'?s (?:all|it|everything)|no more questions|i'?m (?:done|good|all set))\b/i;
+const USER_DONE_MAX_WORDS = 12;
+
+export function isUserDone(question: string): boolean {
+  const text = question.trim();
+  return USER_DONE.test(text) && !text.includes('?') && text.split(/\s+/).length <= USER_DONE_MAX_WORDS;
+}

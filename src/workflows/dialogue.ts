@@ -2,7 +2,7 @@
 // The dialogue is stored by an activity; the parent gets back only a small summary.
 import { getExternalWorkflowHandle, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ChatMessage, DialogueInput, DialogueRecord, DialogueSummary } from '../types';
+import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSummary } from '../types';
 import { addUsage, emptyUsage } from '../usage';
 import { describeFailure } from './failures';
 import { addHits, type FilterHits } from '../prompts/question-filters';
@@ -62,29 +62,57 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
   let filterHits: FilterHits = {};
   let answerUsage = emptyUsage();
 
+  // A dialogue ends after an answer: at its target, when the user takes leave, or when the next
+  // round would overflow a model's context (only with contextTokens set; older inputs never stop early).
+  let turns = 0;
+  let endedBy: DialogueEnd = 'target';
   for (let turn = 1; turn <= input.turns; turn++) {
     const a = await answer({ settings: input.answer, dialogue });
     dialogue.push({ role: 'assistant', content: a.text });
     conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
     answerUsage = addUsage(answerUsage, a.usage);
+    turns = turn;
     if (turn === input.turns) break;
+    if (nextRoundOverflows(input, a.usage.promptTokens + a.usage.completionTokens)) {
+      endedBy = 'context';
+      break;
+    }
 
     const q = await ask({ settings: input.ask, dialogue });
-    dialogue.push({ role: 'user', content: q.text });
-    conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
     askUsage = addUsage(askUsage, q.usage);
     filterHits = addHits(filterHits, q.filterHits);
+    if (q.userDone) {
+      endedBy = 'user-done';
+      break;
+    }
+    dialogue.push({ role: 'user', content: q.text });
+    conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
 
   const usage = { ask: askUsage, answer: answerUsage };
   await storeDialogue({
     output: input.output,
     record: {
-      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns: input.turns, usage,
+      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns, targetTurns: input.turns, endedBy, usage,
       models: { ask: `${input.ask.endpoint}/${input.ask.model}`, answer: `${input.answer.endpoint}/${input.answer.model}` },
       filterHits,
     },
   });
-  return { id, index: input.index, status: 'completed', turns: input.turns, usage };
+  return { id, index: input.index, status: 'completed', turns, usage };
+}
+
+/** Room kept for the ask instruction (prompted) or the transcript's system line (parrot-ask). */
+const ASK_PROMPT_EXTRA_TOKENS = 160;
+
+/**
+ * Whether another round (a question, then its answer) could overflow either model's context,
+ * given the dialogue's size in tokens as the answerer last saw it.
+ */
+export function nextRoundOverflows(input: DialogueInput, dialogueTokens: number): boolean {
+  const question = input.ask.maxTokens ?? 256;
+  const askLimit = input.ask.contextTokens;
+  const answerLimit = input.answer.contextTokens;
+  if (askLimit !== undefined && dialogueTokens + ASK_PROMPT_EXTRA_TOKENS + question > askLimit) return true;
+  return answerLimit !== undefined && dialogueTokens + question + (input.answer.maxTokens ?? 512) > answerLimit;
 }
 
