@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the local stack's binaries and model into .tools/ (git-ignored), pinned by
 # infra/versions.env. Idempotent: each part is skipped when its stamp matches the pinned version.
+# `--browser` also makes sure Debian's Chromium is there (the report test opens the HTML report
+# in it); it is a system package, installed with apt-get when missing and we are root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/infra/versions.env"
@@ -41,11 +43,25 @@ PY
   echo "$stamp" >"$tools/stamps/model"; say "model: done ($target)"
 }
 
+install_browser() {
+  local found
+  found=$(command -v chromium || command -v chromium-browser || true)
+  if [ -n "${PARROT_CHROMIUM:-}" ] || [ -n "$found" ]; then say "chromium: ${PARROT_CHROMIUM:-$found}"; return 0; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "chromium is missing: install Debian's chromium package (apt-get install chromium) or set PARROT_CHROMIUM"; return 1
+  fi
+  say "chromium: apt-get install chromium (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >"$tools/install-chromium.log" 2>&1 \
+    || { say "chromium: apt-get failed; see $tools/install-chromium.log"; return 1; }
+  say "chromium: done ($(chromium --version 2>/dev/null))"
+}
+
 pids=()
 go_install temporal "$TEMPORAL_CLI_MODULE" "$TEMPORAL_CLI_VERSION" & pids+=($!)
 go_install minio "$MINIO_MODULE" "$MINIO_VERSION" & pids+=($!)
 status=0
 install_model || status=1
+if [ "${1:-}" = "--browser" ]; then install_browser || status=1; fi
 for p in "${pids[@]}"; do wait "$p" || status=1; done
 [ $status -eq 0 ] && say "all parts installed under $tools" || say "some parts failed (see above)"
 exit $status

@@ -84,5 +84,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: infra/stack.sh start|stop|status" >&2; exit 2 ;;
+  # Runs a command with the stack's settings (S3 endpoint and keys, addresses) in its environment.
+  exec) shift; exec "$@" ;;
+  *) echo "usage: infra/stack.sh start|stop|status|exec <command…>" >&2; exit 2 ;;
 esac

@@ -95,6 +95,24 @@ export interface DatasetMetrics {
   questionFilterHits?: FilterHits;
   /** Dialogues by why they ended: target turns reached, user took leave, context would overflow. */
   dialoguesEndedBy?: Partial<Record<DialogueEnd, number>>;
+  /** Generated tokens per dialogue, questions and answers (the seed question, not generated, not counted). */
+  generatedTokensPerDialogue?: number;
+  /** With an embeddings endpoint (input `metrics.embeddings`): mean pairwise cosine similarity of questions, over a sample; lower = more diverse. */
+  topicSimilarity?: number;
+  /** With an embeddings endpoint: questions whose similarity to the previous question falls below the shift threshold, per dialogue. */
+  topicShiftsPerDialogue?: number;
+  /** Distributions for the report's charts (absent in older runs). */
+  histograms?: MetricsHistograms;
+}
+
+/**
+ * Counts by value: turns by turn count; lengths in tokens (words where a provider gave no
+ * count) by bucket, keyed by its range (`"5–9"`), the last bucket open (`"200+"`).
+ */
+export interface MetricsHistograms {
+  turns: Record<string, number>;
+  questionTokens: Record<string, number>;
+  answerTokens: Record<string, number>;
 }
 
 export interface ExportedShard {
@@ -113,6 +131,9 @@ export interface DatasetFailure {
 
 export interface ExportResult {
   manifestUri: string;
+  /** The HTML report and the dataset card (absent in older runs). */
+  reportUri?: string;
+  cardUri?: string;
   exported: number;
   missing: number[];
   shards: ExportedShard[];

@@ -58,5 +58,27 @@ describe('dialogue metrics', () => {
     assert.equal(m.nearDuplicateDialogues, 1);
     assert.ok(m.selfRougeLQuestions! > 0 && m.selfRougeLQuestions! < 100);
     assert.ok(m.mtldQuestions! > 0);
+    // Histograms for the report: turns by count, lengths (words here: no token counts) by bucket.
+    assert.deepEqual(m.histograms!.turns, { 3: 2 });
+    assert.deepEqual(m.histograms!.questionTokens, { '0–4': 4, '5–9': 2 }, 'the 7-word first question falls in 5–9');
+    assert.deepEqual(m.histograms!.answerTokens, { '0–49': 6 });
+    assert.deepEqual(m.dialoguesEndedBy, { target: 2 });
+  });
+
+  it('buckets lengths, the last bucket open, and sums generated tokens per dialogue', () => {
+    const acc = new DatasetMetricsAccumulator();
+    acc.add({
+      id: 'x', datasetId: 'd', index: 0, seed: 'q', turns: 2, models: { ask: 'a', answer: 'b' }, endedBy: 'user-done',
+      usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
+      conversations: [
+        { from: 'human', value: 'seed question' }, { from: 'gpt', value: 'a', tokens: 49 },
+        { from: 'human', value: 'b', tokens: 7 }, { from: 'gpt', value: 'c', tokens: 5000 },
+      ],
+    });
+    const m = acc.result();
+    assert.deepEqual(m.histograms!.questionTokens, { '0–4': 1, '5–9': 1 });
+    assert.deepEqual(m.histograms!.answerTokens, { '0–49': 1, '1500+': 1 });
+    assert.equal(m.generatedTokensPerDialogue, 5056);
+    assert.deepEqual(m.dialoguesEndedBy, { 'user-done': 1 });
   });
 });

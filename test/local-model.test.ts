@@ -65,6 +65,8 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.ok(result.usage.answer.completionTokens > 0 && result.usage.answer.completionTokens <= 96);
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);
+    assert.match(fs.readFileSync(path.join(outDir, 'report.html'), 'utf8'), /prompted mode/, 'the report is written beside the data');
+    assert.match(fs.readFileSync(path.join(outDir, 'README.md'), 'utf8'), /^---\npretty_name: "local-model-e2e"/);
   });
 
   it('asks in parrot-ask mode: the local model continues a Socratic transcript as the human', async () => {
@@ -83,5 +85,6 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     const question = record.conversations[2].value;
     assert.ok(question.trim().length > 0);
     assert.doesNotMatch(question, /(^|\n)\s*(Assistant|Human)\s*:/, 'no turn markers in the question');
+    assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /parrot-ask mode/);
   });
 });

@@ -7,7 +7,9 @@ import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { openBlobStore } from '../storage/blob-store';
-import { DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, shardKey } from '../storage/dataset-layout';
+import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY, shardKey } from '../storage/dataset-layout';
+import { renderHtmlReport, type ReportData } from '../report/html-report';
+import { renderDatasetCard } from '../report/dataset-card';
 import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
@@ -15,6 +17,8 @@ import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetFailure, DatasetMetrics, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
 
 const HEARTBEAT_EVERY = 200;
+/** Dialogues the report shows in full. */
+const REPORT_SAMPLES = 3;
 
 export interface DatasetRef {
   datasetId: string;
@@ -101,6 +105,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       const missing: number[] = [];
       const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
       const shards: ExportedShard[] = [];
+      const samples: DialogueRecord[] = [];
       let exported = 0;
       let pending = await records.next();
       while (!pending.done) {
@@ -110,6 +115,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         async function* lines() {
           while (!pending.done && shard.dialogues < shardSize) {
             const r = pending.value;
+            if (samples.length < REPORT_SAMPLES) samples.push(r);
             const line = Buffer.from(JSON.stringify({ id: r.id, conversations: r.conversations.map(({ from, value }) => ({ from, value })) }) + '\n');
             hash.update(line);
             shard.bytes += line.length;
@@ -139,7 +145,13 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         input,
       };
       await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
-      return { manifestUri: store.uriOf(MANIFEST_KEY), exported, missing, shards };
+      const report: ReportData = {
+        datasetId, generatedAt: new Date().toISOString(), input, exported, missing: missing.length, failed: failures.length,
+        metrics, usage, samples, dataFiles: shards.map((s) => s.key),
+      };
+      await store.put(REPORT_KEY, renderHtmlReport(report));
+      await store.put(CARD_KEY, renderDatasetCard(report));
+      return { manifestUri: store.uriOf(MANIFEST_KEY), reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY), exported, missing, shards };
     },
   };
 }

@@ -1,10 +1,23 @@
 // `npm run demo`: starts examples/quickstart.json the way a user would (the Temporal CLI), waits
 // for it, and prints where to watch it, where the export landed and the dataset's metrics.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { openBlobStore } from '../storage/blob-store';
+import { REPORT_KEY } from '../storage/dataset-layout';
 import type { DatasetResult } from '../types';
 import type { DatasetProgress } from '../workflows/dataset';
 import { connectClient } from './connection';
+
+/** The report lives beside the data (in MinIO for the demo): a copy on disk opens in any browser. */
+async function copyReport(root: string, workflowId: string, reportUri: string): Promise<string> {
+  const folder = reportUri.slice(0, reportUri.lastIndexOf('/'));
+  const html = await openBlobStore(folder).get(REPORT_KEY);
+  const local = path.join(root, '.data/reports', `${workflowId}.html`);
+  fs.mkdirSync(path.dirname(local), { recursive: true });
+  fs.writeFileSync(local, html ?? '');
+  return local;
+}
 
 async function main() {
   const root = path.resolve(__dirname, '../..');
@@ -38,9 +51,11 @@ async function main() {
   console.log(`\nDataset ${result.datasetId}: ${result.completed}/${result.requested} dialogues in ${secs} s, ${result.failed.length} failed`);
   for (const shard of result.export.shards) console.log(`  export: ${shard.uri} (${shard.dialogues} dialogues, sha256 ${shard.sha256.slice(0, 12)}…)`);
   console.log(`  manifest: ${result.export.manifestUri}`);
+  if (result.export.reportUri) console.log(`  report:   ${result.export.reportUri} (copy here: ${await copyReport(root, workflowId, result.export.reportUri)})`);
   console.log(`  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`);
   console.log('  metrics:');
-  for (const [k, v] of Object.entries(result.metrics)) console.log(`    ${k.padEnd(20)} ${v}`);
+  const { histograms: _charts, ...metrics } = result.metrics;
+  for (const [k, v] of Object.entries(metrics)) console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);
   console.log(`  .tools/bin/temporal workflow list -q 'ParrotDataset="${workflowId}"'`);
   console.log('Stop it with: npm run stack:stop');

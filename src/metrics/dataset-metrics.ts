@@ -6,6 +6,26 @@ import { isContextDependent, mtld, NearDuplicateFinder, selfRougeL } from './dia
 import { DistinctNgrams, words } from './text-metrics';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 
+/** Counts by bucket: `width` wide, the last bucket open from `max` on. */
+class BucketCounts {
+  private readonly counts = new Map<number, number>();
+  constructor(private readonly width: number, private readonly max: number) {}
+  add(x: number) {
+    const bucket = Math.min(Math.floor(x / this.width) * this.width, this.max);
+    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+  }
+  /** "7" for a bucket one wide, else "5–9", and "200+" for the last. */
+  private label(b: number): string {
+    if (this.width === 1) return String(b);
+    return b === this.max ? `${b}+` : `${b}–${b + this.width - 1}`;
+  }
+  result(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [b, n] of [...this.counts].sort((x, y) => x[0] - y[0])) out[this.label(b)] = n;
+    return out;
+  }
+}
+
 class Mean {
   private sum = 0;
   private n = 0;
@@ -28,29 +48,39 @@ export class DatasetMetricsAccumulator {
   private readonly nearDuplicates = new NearDuplicateFinder();
   private filterHits: FilterHits = {};
   private readonly endedBy: Partial<Record<DialogueEnd, number>> = {};
+  private readonly generatedTokens = new Mean();
+  private readonly turnCounts = new BucketCounts(1, 100);
+  private readonly questionLengths = new BucketCounts(5, 200);
+  private readonly answerLengths = new BucketCounts(50, 1500);
 
   add(record: DialogueRecord): void {
     this.dialogues++;
     this.turns.add(record.turns);
+    this.turnCounts.add(record.turns);
+    let generated = 0;
     const questions: string[][] = [];
     const all: string[] = [];
     let dependent = 0;
     for (const turn of record.conversations) {
       const tokens = words(turn.value);
+      generated += turn.tokens ?? 0;
       all.push(...tokens);
       if (turn.from === 'human') {
         if (questions.length > 0 && isContextDependent(turn.value)) dependent++;
         questions.push(tokens);
         this.questionWords.add(tokens.length);
         if (turn.tokens !== undefined) this.questionTokens.add(turn.tokens);
+        this.questionLengths.add(turn.tokens ?? tokens.length);
         this.questionNgrams.add(tokens);
       } else {
         this.answerWords.add(tokens.length);
         if (turn.tokens !== undefined) this.answerTokens.add(turn.tokens);
+        this.answerLengths.add(turn.tokens ?? tokens.length);
         this.answerNgrams.add(tokens);
       }
     }
     this.contextDependent.add(dependent);
+    this.generatedTokens.add(generated);
     const rouge = selfRougeL(questions);
     if (rouge !== undefined) this.selfRouge.add(rouge);
     const lexical = mtld(questions.flat());
@@ -80,6 +110,8 @@ export class DatasetMetricsAccumulator {
       nearDuplicateDialogues: this.nearDuplicates.duplicates,
       questionFilterHits: this.filterHits,
       dialoguesEndedBy: { ...this.endedBy },
+      generatedTokensPerDialogue: r(this.generatedTokens.value),
+      histograms: { turns: this.turnCounts.result(), questionTokens: this.questionLengths.result(), answerTokens: this.answerLengths.result() },
     };
   }
 }

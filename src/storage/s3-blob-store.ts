@@ -65,5 +65,7 @@ export class S3BlobStore implements BlobStore {
 function contentType(key: string): string {
   if (key.endsWith('.jsonl')) return 'application/x-ndjson';
   if (key.endsWith('.json')) return 'application/json';
+  if (key.endsWith('.html')) return 'text/html; charset=utf-8';
+  if (key.endsWith('.md')) return 'text/markdown; charset=utf-8';
   return 'application/octet-stream';
 }

@@ -1,0 +1,84 @@
+/// <reference lib="dom" />
+// The report and dataset card each export writes, in both Ask modes (FAKE LLM server), and the
+// report opened in headless Chromium: every chart drawn, nothing fetched from the network.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { REPORT_CHARTS } from '../src/report/html-report';
+import type { DatasetResult } from '../src/types';
+import { generateDataset } from '../src/workflows';
+import { launchChromium } from './helpers/chromium';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+/** Where the test leaves a screenshot of the report, for people to look at. */
+const SCREENSHOT = path.join(os.tmpdir(), 'parrot-report.png');
+
+describe('dataset report and card (fake LLM server)', () => {
+  const s = useFakeLlmSuite('report');
+  const results: Record<string, DatasetResult> = {};
+
+  const run = async (mode: 'prompted' | 'parrot-ask', count: number) => {
+    const input: DatasetInputJson = {
+      count, turns: { histogram: { 2: 1, 4: 2 } }, randomSeed: 5, concurrency: 4, output: pathToFileURL(path.join(s.outDir, mode)).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, mode }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    };
+    results[mode] = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: `report-${mode}`, args: [input] });
+  };
+
+  it('writes report.html and a Hugging Face dataset card beside the data, in each Ask mode', async () => {
+    await run('prompted', 12);
+    await run('parrot-ask', 3);
+    for (const [mode, result] of Object.entries(results)) {
+      const html = fs.readFileSync(fileURLToPath(result.export.reportUri!), 'utf8');
+      assert.match(html, new RegExp(`<h1>report-${mode}</h1>`));
+      assert.match(html, /<td>8\.71<\/td>/, 'the Parrot-40K reference number is beside ours');
+      assert.match(html, new RegExp(`${mode} mode`));
+      const card = fs.readFileSync(fileURLToPath(result.export.cardUri!), 'utf8');
+      assert.match(card, /^---\npretty_name: "report-[a-z-]+"\nlicense: other\n/);
+      assert.match(card, /\nconfigs:\n- config_name: default\n {2}data_files: "data\/\*\.jsonl"\n---\n/);
+      assert.match(card, /\n- n<1K\n/);
+      assert.match(card, new RegExp(`\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`));
+    }
+    const turns = results.prompted.metrics.histograms!.turns;
+    assert.deepEqual(Object.keys(turns).sort(), ['2', '4']);
+    assert.equal(turns[2] + turns[4], 12);
+  });
+
+  it('renders every chart in headless Chromium, offline', async function () {
+    if (!results.prompted) this.skip();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      const fetched: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('request', (r) => fetched.push(r.url()));
+      await page.goto(results.prompted.export.reportUri!);
+      await page.waitForFunction(() => (window as unknown as { reportRendered?: boolean }).reportRendered === true, undefined, { timeout: 10_000 });
+      // Each chart: its bars' data, and pixels in the bar colour on its canvas.
+      const charts = await page.evaluate((ids) => ids.map((id) => {
+        const canvas = document.getElementById(`chart-${id}`) as HTMLCanvasElement;
+        const chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: (number | null)[] }[] } } } }).Chart.getChart(canvas);
+        const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let barPixels = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i] === 79 && px[i + 1] === 124 && px[i + 2] === 255 && px[i + 3] === 255) barPixels++;
+        return { id, series: chart.data.datasets.length, total: chart.data.datasets[0].data.reduce<number>((a, b) => a + (b ?? 0), 0), barPixels };
+      }), [...REPORT_CHARTS]);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(fetched.filter((u) => !u.startsWith('file:')), [], 'the report must not fetch anything');
+      const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
+      assert.equal(byId.turns.total, 12, 'the turns histogram counts every dialogue');
+      assert.equal(byId['question-lengths'].total, results.prompted.metrics.histograms!.questionTokens && Object.values(results.prompted.metrics.histograms!.questionTokens).reduce((a, b) => a + b, 0));
+      assert.equal(byId['versus-references'].series, 5, 'ours and the four reference datasets');
+      for (const c of charts) assert.ok(c.barPixels > 200, `${c.id}: no bars drawn (${c.barPixels} pixels)`);
+    } finally {
+      await browser.close();
+    }
+  });
+});
