@@ -35,6 +35,8 @@ export interface DialogueRecord {
   turns: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   models: { ask: string; answer: string };
+  /** Who the simulated user was told to be (prompted mode). */
+  persona?: string;
   /** Turns the dialogue was drawn to have; `turns` is how many it got (absent in older records). */
   targetTurns?: number;
   /** Why it ended: its target, the user taking leave, or a model's context about to overflow. */
@@ -58,6 +60,8 @@ export interface DialogueInput {
   datasetId: string;
   index: number;
   turns: number;
+  /** prompted mode: who the simulated user is (absent in dialogues started before personas, and with `personas: false`). */
+  persona?: string;
   /** The seed question, picked by the parent (absent in dialogues started before it did). */
   seed?: string;
   seeds: string;

@@ -44,6 +44,8 @@ export interface LlmStepInput<S> {
   settings: S;
   /** The dialogue so far: user and assistant turns, first question first. */
   dialogue: ChatMessage[];
+  /** ask, prompted mode: who the simulated user is. */
+  persona?: string;
 }
 
 export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
@@ -78,7 +80,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       return { text: reply.text.trim(), usage: reply.usage };
     },
 
-    async ask({ settings, dialogue }: LlmStepInput<AskSettings>): Promise<LlmReply> {
+    async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor('ask.endpoint', settings.endpoint);
       const signal = Context.current().cancellationSignal;
       const filtering = settings.questionFilters !== false; // absent in dialogues started before filters: on
@@ -91,7 +93,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
         const reply = await heartbeating(() =>
           settings.mode === 'parrot-ask'
             ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
-            : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction), signal),
+            : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), signal),
         );
         usage = addUsage(usage, reply.usage);
         const question = cleanUserReply(reply.text);

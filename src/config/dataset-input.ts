@@ -34,6 +34,12 @@ export const askSettingsSchema = z.strictObject({
   /** Fewer words than this is too short (default 2). */
   minQuestionWords: z.number().int().min(1).max(50).optional(),
   maxQuestionTries: z.number().int().min(1).max(20).optional(),
+  /**
+   * prompted: who the simulated user is, one per dialogue, drawn under `randomSeed`. Absent: a
+   * built-in persona and writing style (src/prompts/personas.ts); a list: your own descriptions;
+   * `false`: none. parrot-ask ignores it (a fine-tuned Ask model has learned real users).
+   */
+  personas: z.union([z.literal(false), z.array(z.string().min(1).max(300)).min(1).max(100)]).optional(),
   /** parrot-ask: stop sequences (default: the start of the next turn), at most 4 as OpenAI allows. */
   stop: z.array(z.string().min(1)).min(1).max(4).optional(),
 });

@@ -8,12 +8,14 @@ export const DEFAULT_USER_INSTRUCTION =
   'Write the next thing the user says to continue the conversation: a short, casual follow-up question ' +
   'about what the assistant just said, the way a real person would type it. Reply with the question only.';
 
-export function promptedUserMessages(dialogue: ChatMessage[], instruction = DEFAULT_USER_INSTRUCTION): ChatMessage[] {
+/** The instruction, and who the user is when the dialogue has a persona (src/prompts/personas.ts). */
+export function promptedUserMessages(dialogue: ChatMessage[], instruction = DEFAULT_USER_INSTRUCTION, persona?: string): ChatMessage[] {
   const transcript = dialogue
     .filter((m) => m.role !== 'system')
     .map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.trim()}`)
     .join('\n\n');
-  return [{ role: 'user', content: `${transcript}\n\n---\n${instruction}` }];
+  const who = persona ? `\nThe user is ${persona}. Write as they would.` : '';
+  return [{ role: 'user', content: `${transcript}\n\n---\n${instruction}${who}` }];
 }
 
 const ROLE_PREFIX = /^\s*(?:\*\*)?\s*(?:user|human|me|you|question|q|follow[- ]?up(?: question)?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*/i;

@@ -15,6 +15,7 @@ import type { Activities } from '../activities';
 import type { SeedReport } from '../seeds/seed-source';
 import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
+import { personaFor } from '../prompts/personas';
 import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
 import { generateDialogue } from './dialogue';
 import { addUsage, emptyUsage } from '../usage';
@@ -221,13 +222,16 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const launch = (index: number, seed: string | undefined) => {
     const id = `${datasetId}/${index}`;
     const turns = turnsFor(input, index);
+    // The persona list stays in the parent's input: children get only their own persona.
+    const { personas, ...ask } = input.ask;
+    const persona = ask.mode === 'prompted' ? personaFor(personas, input.randomSeed, index) : undefined;
     inFlight.add(index);
     startedHere.add(index);
     starting++;
     startChild(generateDialogue, {
       workflowId: id,
       args: [{
-        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: input.ask, answer: input.answer,
+        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer, persona,
         llmTaskQueues: state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
       }],
       // Children outlive a run that continues as new; they report to the next one.

@@ -78,7 +78,7 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
       break;
     }
 
-    const q = await ask({ settings: input.ask, dialogue });
+    const q = await ask({ settings: input.ask, dialogue, persona: input.persona });
     askUsage = addUsage(askUsage, q.usage);
     filterHits = addHits(filterHits, q.filterHits);
     if (q.userDone) {
@@ -93,7 +93,7 @@ async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSu
   await storeDialogue({
     output: input.output,
     record: {
-      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns, targetTurns: input.turns, endedBy, usage,
+      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns, targetTurns: input.turns, endedBy, usage, persona: input.persona,
       models: { ask: `${input.ask.endpoint}/${input.ask.model}`, answer: `${input.answer.endpoint}/${input.answer.model}` },
       filterHits,
     },
