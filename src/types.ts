@@ -105,6 +105,14 @@ export interface DatasetMetrics {
   topicSimilarity?: number;
   /** With an embeddings endpoint: questions whose similarity to the previous question falls below the shift threshold, per dialogue. */
   topicShiftsPerDialogue?: number;
+  /** The threshold topic shifts were counted against, and how many questions were embedded. */
+  topicShiftThreshold?: number;
+  embeddedQuestions?: number;
+  /** With a judge (input `metrics.judge`): questions after the first the judge found dependent on earlier turns, per judged dialogue. */
+  contextDependentQuestionsPerDialogueJudge?: number;
+  judgedDialogues?: number;
+  /** Judge replies that were neither yes nor no (left out of the mean). */
+  judgeUnclearReplies?: number;
   /** Distributions for the report's charts (absent in older runs). */
   histograms?: MetricsHistograms;
 }

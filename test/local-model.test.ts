@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { startLocalLlmServer, type LocalLlmServer } from '../src/providers/local-llm-server';
+import { cosine } from '../src/metrics/model-metrics';
 import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/providers/local-model';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
@@ -35,6 +36,13 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.ok(chat.choices[0].message.content!.length > 0);
     assert.ok(chat.usage!.prompt_tokens > 0 && chat.usage!.completion_tokens > 0 && chat.usage!.completion_tokens <= 8);
 
+    // Embeddings from the model itself: two ways to reverse a list sit closer than a list and a revolution.
+    const emb = await client.embeddings.create({ model: LOCAL_MODEL_ID, input: ['How do I reverse a list in Python?', 'How can I reverse an array in JavaScript?', 'What caused the French Revolution?'] });
+    assert.equal(emb.data.length, 3);
+    assert.ok(emb.data[0].embedding.length > 100 && emb.usage.prompt_tokens > 0);
+    const [a, b, c] = emb.data.map((d) => d.embedding);
+    assert.ok(cosine(a, b) > cosine(a, c), `similar questions should embed closer (${cosine(a, b)} vs ${cosine(a, c)})`);
+
     const raw = await client.completions.create({ model: LOCAL_MODEL_ID, prompt: 'Human: hello\nAssistant: Hi! How can I help?\nHuman:', max_tokens: 24, stop: ['\n'] });
     assert.equal(raw.choices[0].text.includes('\n'), false, 'generation must stop at the stop sequence');
 
@@ -53,9 +61,14 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
         count: 1, turns: 2, output: pathToFileURL(outDir).href,
         ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32 },
         answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
+        metrics: { embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID }, judge: { endpoint: 'local', model: LOCAL_MODEL_ID } },
       }],
     });
     assert.equal(result.completed, 1);
+    // The model metrics, on the real model: both questions embedded, the second one judged.
+    assert.equal(result.metrics.embeddedQuestions, 2);
+    assert.equal(result.metrics.judgedDialogues, 1);
+    assert.ok(result.metrics.topicSimilarity !== undefined && result.metrics.topicShiftsPerDialogue !== undefined);
     const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(0)), 'utf8'));
     assert.deepEqual(record.conversations.map((c) => c.from), ['human', 'gpt', 'human', 'gpt']);
     for (const c of record.conversations) assert.ok(c.value.trim().length > 0);

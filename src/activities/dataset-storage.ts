@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { openBlobStore } from '../storage/blob-store';
 import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY, shardKey } from '../storage/dataset-layout';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
@@ -16,7 +15,7 @@ import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetFailure, DatasetMetrics, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
 
-const HEARTBEAT_EVERY = 200;
+export const HEARTBEAT_EVERY = 200;
 /** Dialogues the report shows in full. */
 const REPORT_SAMPLES = 3;
 
@@ -87,16 +86,6 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         }
       }
       return { lineage, finished: rangesFromSorted(finishedIndices), finishedCount: finishedIndices.length, finishedUsage: usage };
-    },
-
-    async computeMetrics({ lineage, output, count }: DatasetRef): Promise<DatasetMetrics> {
-      const metrics = new DatasetMetricsAccumulator();
-      let seen = 0;
-      for await (const record of readDatasetRecords(openBlobStore(output), lineage, count)) {
-        metrics.add(record);
-        if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
-      }
-      return metrics.result();
     },
 
     /** Writes ShareGPT-style JSONL shards and a manifest that lists them with counts and sha256. */

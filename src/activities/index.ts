@@ -5,6 +5,7 @@ import { LlmProvider } from '../providers/openai-provider';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { createLlmActivities } from './llm';
+import { createMetricsActivities } from './metrics';
 
 /** Most seed text one pickSeeds call returns. */
 export const SEED_BLOCK_BYTES = 256 * 1024;
@@ -21,6 +22,7 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
   return {
     ...createLlmActivities(endpoints, provider),
     ...createDatasetStorageActivities(dialoguesPerShard),
+    ...createMetricsActivities(endpoints, provider),
     /** Reads the seed source once at the start: a missing or empty one fails the run at once. */
     async inspectSeeds({ seeds: uri }: { seeds: string }): Promise<SeedReport> {
       return seeds.inspect(uri);

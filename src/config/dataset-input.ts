@@ -49,6 +49,31 @@ export const answerSettingsSchema = z.strictObject({
   systemPrompt: z.string().min(1).optional(),
 });
 
+/**
+ * Metrics that need a model, computed over a sample of dialogues after the run: topic diversity and
+ * topic shifts from an OpenAI-compatible /v1/embeddings endpoint, and context-dependence judged
+ * by a chat model (the paper's method) beside the heuristic.
+ */
+export const modelMetricsSchema = z.strictObject({
+  embeddings: z.strictObject({
+    endpoint: endpointName,
+    model: z.string().min(1),
+    /** Dialogues whose questions are embedded (a seeded sample; all when fewer). */
+    sampleDialogues: z.number().int().min(2).max(10_000).default(500),
+    /**
+     * A question whose cosine similarity to the previous one falls below this starts a new topic.
+     * Absent: the sample's own mean similarity between questions of different dialogues, so that
+     * the measure holds for any embedding model (raw cosines differ widely between models).
+     */
+    topicShiftThreshold: z.number().min(-1).max(1).optional(),
+  }).optional(),
+  judge: z.strictObject({
+    endpoint: endpointName,
+    model: z.string().min(1),
+    sampleDialogues: z.number().int().min(1).max(5_000).default(100),
+  }).optional(),
+});
+
 const turnsSchema = z.union([
   z.number().int().min(1).max(100),
   z.strictObject({ min: z.number().int().min(1).max(100), max: z.number().int().min(1).max(100) })
@@ -100,6 +125,7 @@ export const datasetInputSchema = z.strictObject({
    * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
+  metrics: modelMetricsSchema.optional(),
 }).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {
   path: ['maxEventsPerRun'],
   message: 'must leave room for the dialogues in flight: at least 5 × concurrency + 80',
@@ -109,6 +135,7 @@ export type DatasetInput = z.output<typeof datasetInputSchema>;
 export type DatasetInputJson = z.input<typeof datasetInputSchema>;
 export type AskSettings = DatasetInput['ask'];
 export type AnswerSettings = DatasetInput['answer'];
+export type ModelMetricsSettings = z.output<typeof modelMetricsSchema>;
 
 export class DatasetInputError extends Error {
   constructor(readonly problems: string[]) {

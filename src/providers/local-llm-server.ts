@@ -1,11 +1,11 @@
 // The built-in `local` endpoint: a small OpenAI-compatible HTTP server over node-llama-cpp.
 // It serves /v1/chat/completions, /v1/completions (raw prompts, for Ask models served as
-// plain completion) and /v1/models. Requests share one llama context: each takes one of its
+// plain completion), /v1/embeddings (the model's own, for the topic metrics) and /v1/models. Requests share one llama context: each takes one of its
 // sequences (llama.cpp batches the sequences together) and waits in a queue when all are busy.
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp';
 
 export interface LocalLlmServerOptions {
   modelPath: string;
@@ -137,6 +137,33 @@ export async function startLocalLlmServer(
     });
   }
 
+  // Embeddings get a context of their own, made on first use, one text at a time.
+  let embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
+  let embeddingQueue: Promise<unknown> = Promise.resolve();
+  async function embeddings(body: Record<string, unknown>) {
+    const input = typeof body.input === 'string' ? [body.input] : body.input;
+    if (!Array.isArray(input) || input.length === 0 || !input.every((t) => typeof t === 'string')) throw new HttpError(400, 'input: must be a string or a non-empty array of strings');
+    // The openai client asks for base64 (little-endian float32) unless told otherwise.
+    const format = body.encoding_format ?? 'float';
+    if (format !== 'float' && format !== 'base64') throw new HttpError(400, 'encoding_format: must be "float" or "base64"');
+    const encode = (v: readonly number[]) => (format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : [...v]);
+    embeddingContext ??= model.createEmbeddingContext({ contextSize: 512, threads });
+    const ctx = await embeddingContext;
+    const run = embeddingQueue.then(async () => {
+      const data: { object: 'embedding'; index: number; embedding: number[] | string }[] = [];
+      let tokens = 0;
+      for (const [index, text] of (input as string[]).entries()) {
+        const n = countTokens(text);
+        if (n > 512) throw new HttpError(400, `input[${index}]: ${n} tokens; the embedding context holds 512`, 'invalid_request_error', 'context_length_exceeded');
+        tokens += n;
+        data.push({ object: 'embedding', index, embedding: encode((await ctx.getEmbeddingFor(text)).vector) });
+      }
+      return { object: 'list', data, model: opts.modelId, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+    });
+    embeddingQueue = run.catch(() => undefined);
+    return run;
+  }
+
   const server = http.createServer(async (req, res) => {
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
@@ -145,7 +172,7 @@ export async function startLocalLlmServer(
       if (req.method === 'GET' && path === '/v1/models') {
         return sendJson(res, 200, { object: 'list', data: [{ id: opts.modelId, object: 'model', created, owned_by: 'parrot-local' }] });
       }
-      if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/completions')) {
+      if (req.method !== 'POST' || !['/v1/chat/completions', '/v1/completions', '/v1/embeddings'].includes(path)) {
         throw new HttpError(404, `no route for ${req.method} ${path}`);
       }
       const body = await readJson(req);
@@ -153,7 +180,9 @@ export async function startLocalLlmServer(
       if (body.model !== opts.modelId) {
         throw new HttpError(404, `The model '${String(body.model)}' does not exist; this endpoint serves '${opts.modelId}'`, 'invalid_request_error', 'model_not_found');
       }
-      const result = path === '/v1/chat/completions' ? await chatCompletion(body, abort.signal) : await textCompletion(body, abort.signal);
+      const result = path === '/v1/chat/completions' ? await chatCompletion(body, abort.signal)
+        : path === '/v1/embeddings' ? await embeddings(body)
+        : await textCompletion(body, abort.signal);
       sendJson(res, 200, result);
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(500, String((err as Error)?.message ?? err), 'server_error');
@@ -169,6 +198,7 @@ export async function startLocalLlmServer(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (embeddingContext) await (await embeddingContext).dispose();
       await context.dispose();
       await model.dispose();
       await llama.dispose();

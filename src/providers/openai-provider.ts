@@ -56,6 +56,18 @@ export class LlmProvider {
     });
   }
 
+  /** Embeddings (`/v1/embeddings`), in the order of `inputs`. */
+  async embed(endpoint: EndpointConfig, model: string, inputs: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: LlmReply['usage'] }> {
+    let vectors: number[][] = [];
+    const reply = await this.gated(endpoint, { model, maxTokens: 0 }, inputs.reduce((n, s) => n + s.length, 0), signal, async () => {
+      const r = await this.client(endpoint).embeddings.create({ model, input: inputs, encoding_format: 'float' }, { signal });
+      vectors = [...r.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      if (vectors.length !== inputs.length) throw ApplicationFailure.retryable(`${endpoint.name}: ${vectors.length} embeddings for ${inputs.length} inputs`, 'MalformedCompletion');
+      return { text: '', usage: { prompt_tokens: r.usage?.prompt_tokens } };
+    });
+    return { vectors, usage: reply.usage };
+  }
+
   /** One call through the endpoint's rate gate, its usage settled and its errors made Temporal failures. */
   private async gated(
     endpoint: EndpointConfig, sampling: Sampling, promptChars: number, signal: AbortSignal | undefined,

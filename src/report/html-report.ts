@@ -88,7 +88,7 @@ details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 <table class="metrics"><tr><th>metric</th><th>this dataset</th>${REFERENCE_DATASETS.map((ds) => `<th>${ds}</th>`).join('')}</tr>
 ${rows}
 </table>
-<p class="note">Reference numbers as reported in the Parrot paper (Sun et al., 2023) and its summaries; its data and code were never published. – : not reported, or not measured here (topic metrics need an embeddings endpoint).</p>
+<p class="note">Reference numbers as reported in the Parrot paper (Sun et al., 2023) and its summaries; its data and code were never published. – : not reported, or not measured here (topic metrics need <code>metrics.embeddings</code>, the judge <code>metrics.judge</code> in the input).</p>
 <h2>Charts</h2>
 <div class="grid">
 ${REPORT_CHARTS.map((id) => `<div><div class="chart"><canvas id="chart-${id}" data-chart="${id}"></canvas></div></div>`).join('\n')}

@@ -124,6 +124,8 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     const routes = await checkEndpoints([
       { field: 'ask.endpoint', endpoint: input.ask.endpoint },
       { field: 'answer.endpoint', endpoint: input.answer.endpoint },
+      ...(input.metrics?.embeddings ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }] : []),
+      ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
     ]);
     // Datasets started before seeds were read up front (v1–v4 histories) did not inspect them.
     const seedReport = patched('dataset-inspects-seeds') ? await inspectSeeds({ seeds: input.seeds }) : undefined;
@@ -278,7 +280,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
 
   setPhase('metrics');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
-  const metrics = await computeMetrics(ref);
+  const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
   setPhase('exporting');
   const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures, seeds: state.seeds });
   setPhase('done');

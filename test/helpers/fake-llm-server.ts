@@ -36,6 +36,27 @@ export const FOLLOW_UPS = [
 
 const wordCount = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
+let replies = 0;
+const chatReply = (model: string, content: string, messages: { content: string }[]) => ({
+  id: `fake-${++replies}`, object: 'chat.completion', created: 0, model,
+  choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: messages.reduce((n, m) => n + wordCount(m.content), 0), completion_tokens: wordCount(content), total_tokens: 0 },
+});
+
+/** What the fake judge takes for a question that refers back. */
+export const FAKE_JUDGE_REFERS_BACK = /\b(that|it|this|second)\b/i;
+
+/** A fake embedding: words hashed into 64 dimensions, so texts sharing words are similar. */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(64).fill(0);
+  for (const w of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let h = 2166136261;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+    v[(h >>> 0) % 64] += 1;
+  }
+  return v;
+}
+
 export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const requests: FakeLlmServer['requests'] = [];
   const failures: QueuedFailure[] = [];
@@ -65,6 +86,10 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
         usage: { prompt_tokens: wordCount(body.prompt), completion_tokens: wordCount(text), total_tokens: 0 },
       });
     }
+    if (req.method === 'POST' && req.url === '/v1/embeddings') {
+      const inputs: string[] = [body.input].flat();
+      return send(200, { object: 'list', model: body.model, data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })), usage: { prompt_tokens: inputs.reduce((n, t) => n + wordCount(t), 0), total_tokens: 0 } });
+    }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
@@ -74,19 +99,15 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
     const asUser = last.includes('suppose you are the user');
+    // The context judge: "no" (depends on context) when the latest message refers back.
+    const judged = /The user's latest message: (.*)\n/.exec(last);
+    if (judged) return send(200, chatReply(body.model, FAKE_JUDGE_REFERS_BACK.test(judged[1]) ? 'No.' : 'Yes', messages));
     const content = asUser && scripted.length
       ? scripted.shift()!
       : asUser
       ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
       : `Fake answer to: ${last}`;
-    send(200, {
-      id: `fake-${requests.length}`,
-      object: 'chat.completion',
-      created: 0,
-      model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: messages.reduce((n, m) => n + wordCount(m.content), 0), completion_tokens: wordCount(content), total_tokens: 0 },
-    });
+    send(200, chatReply(body.model, content, messages));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;

@@ -1,0 +1,71 @@
+// The metrics activity: one streaming pass over the stored dialogues for the text metrics, and,
+// when the input asks for them, model metrics over a seeded sample (embeddings, an LLM judge).
+import { setMaxListeners } from 'node:events';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { ModelMetricsSettings } from '../config/dataset-input';
+import type { EndpointRegistry } from '../config/endpoints';
+import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
+import { embeddingTopicMetrics, judgeContextDependence, questionsOf, Reservoir } from '../metrics/model-metrics';
+import type { LlmProvider } from '../providers/openai-provider';
+import { openBlobStore } from '../storage/blob-store';
+import { readDatasetRecords } from '../storage/dialogue-records';
+import type { DatasetMetrics, DialogueRecord } from '../types';
+import { HEARTBEAT_EVERY, type DatasetRef } from './dataset-storage';
+
+export interface ComputeMetricsInput extends DatasetRef {
+  /** Model metrics to add (absent in runs started before them, or not asked for). */
+  models?: ModelMetricsSettings;
+  randomSeed?: number;
+}
+
+export function createMetricsActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
+  const endpointFor = (field: string, name: string) => {
+    const e = endpoints.get(name);
+    if (!e) throw ApplicationFailure.nonRetryable(`${field}: unknown endpoint '${name}'`, 'InvalidInput');
+    return e;
+  };
+
+  return {
+    async computeMetrics({ lineage, output, count, models, randomSeed = 0 }: ComputeMetricsInput): Promise<DatasetMetrics> {
+      const ctx = Context.current();
+      // Hundreds of model calls share the activity's cancellation signal, each listening on it.
+      setMaxListeners(0, ctx.cancellationSignal);
+      const metrics = new DatasetMetricsAccumulator();
+      const embedSample = models?.embeddings ? new Reservoir<string[]>(models.embeddings.sampleDialogues, randomSeed ^ 0x656d62) : undefined;
+      const judgeSample = models?.judge ? new Reservoir<DialogueRecord>(models.judge.sampleDialogues, randomSeed ^ 0x6a7564) : undefined;
+      let seen = 0;
+      for await (const record of readDatasetRecords(openBlobStore(output), lineage, count)) {
+        metrics.add(record);
+        embedSample?.add(questionsOf(record));
+        judgeSample?.add(record);
+        if (++seen % HEARTBEAT_EVERY === 0) ctx.heartbeat({ seen });
+      }
+      let result: DatasetMetrics = metrics.result();
+
+      if (models?.embeddings && embedSample) {
+        const { endpoint: name, model, topicShiftThreshold } = models.embeddings;
+        const endpoint = endpointFor('metrics.embeddings.endpoint', name);
+        let embedded = 0;
+        const topics = await embeddingTopicMetrics(embedSample.items, async (texts) => {
+          const { vectors } = await provider.embed(endpoint, model, texts, ctx.cancellationSignal);
+          ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
+          return vectors;
+        }, topicShiftThreshold, randomSeed);
+        result = { ...result, ...topics };
+      }
+      if (models?.judge && judgeSample) {
+        const { endpoint: name, model } = models.judge;
+        const endpoint = endpointFor('metrics.judge.endpoint', name);
+        let judged = 0;
+        const verdicts = await judgeContextDependence(judgeSample.items, async (messages) => {
+          const reply = await provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, ctx.cancellationSignal);
+          ctx.heartbeat({ seen, judged: ++judged });
+          return reply.text;
+        });
+        result = { ...result, ...verdicts };
+      }
+      return result;
+    },
+  };
+}
