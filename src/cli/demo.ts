@@ -24,7 +24,7 @@ async function main() {
   const inputFile = process.argv[2] ?? path.join(root, 'examples/quickstart.json');
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const uiPort = process.env.PARROT_UI_PORT ?? '8233';
-  const workflowId = `quickstart-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  const workflowId = `${path.basename(inputFile, '.json')}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   const started = Date.now();
 
   const args = ['workflow', 'start', '--address', address, '--task-queue', 'parrot', '--type', 'generateDataset', '--workflow-id', workflowId, '--input-file', inputFile];
