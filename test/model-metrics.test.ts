@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { contextJudgeMessages, judgeContextDependence, questionsOf, Reservoir, topicMetrics } from '../src/metrics/model-metrics';
 import { parseJudgeVerdict } from '../src/prompts/context-judge';
 import { recordKey } from '../src/storage/dataset-layout';
+import { ApplicationFailure } from '@temporalio/common';
+import { withLocalRetries } from '../src/activities/metrics';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL } from './helpers/fake-llm-server';
@@ -57,6 +59,25 @@ describe('model metrics', () => {
     });
     assert.deepEqual(seen.sort(), ['And in reverse?', 'What is the capital of Peru?']);
     assert.deepEqual(m, { contextDependentQuestionsPerDialogueJudge: 1, judgedDialogues: 1, judgeUnclearReplies: 0 });
+  });
+
+  it('retries a model call in place: after a 429 its Retry-After, never a permanent error', async () => {
+    const waits: number[] = [];
+    const sleep = async (ms: number) => { waits.push(ms); };
+    let calls = 0;
+    const flaky = async () => {
+      if (++calls === 1) throw ApplicationFailure.create({ message: '429', type: 'RateLimited', nextRetryDelay: 2500 });
+      if (calls === 2) throw new Error('connection reset');
+      return 'ok';
+    };
+    assert.equal(await withLocalRetries(flaky, 5, sleep), 'ok');
+    assert.deepEqual(waits, [2500, 2000]);
+    let permanent = 0;
+    await assert.rejects(withLocalRetries(async () => { permanent++; throw ApplicationFailure.nonRetryable('401', 'Http401'); }, 5, sleep), /401/);
+    assert.equal(permanent, 1);
+    let always = 0;
+    await assert.rejects(withLocalRetries(async () => { always++; throw new Error('down'); }, 3, sleep), /down/);
+    assert.equal(always, 3);
   });
 
   describe('in a dataset (fake LLM server)', () => {

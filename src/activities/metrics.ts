@@ -2,6 +2,7 @@
 // when the input asks for them, model metrics over a seeded sample (embeddings, an LLM judge).
 import { setMaxListeners } from 'node:events';
 import { ApplicationFailure } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { Context } from '@temporalio/activity';
 import type { ModelMetricsSettings } from '../config/dataset-input';
 import type { EndpointRegistry } from '../config/endpoints';
@@ -17,6 +18,24 @@ export interface ComputeMetricsInput extends DatasetRef {
   /** Model metrics to add (absent in runs started before them, or not asked for). */
   models?: ModelMetricsSettings;
   randomSeed?: number;
+}
+
+/**
+ * Retries one model call inside the activity (a 429 after its Retry-After, else 1, 2, 4… s), so a
+ * blip does not make Temporal rerun the whole activity — the pass over every record included.
+ * Permanent errors, and the last try's error, go to Temporal as they are.
+ */
+export async function withLocalRetries<T>(call: () => Promise<T>, tries = 5, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const cancelled = err instanceof Error && (err.name === 'AbortError' || err.name === 'APIUserAbortError');
+      if (cancelled || attempt >= tries || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+      const asked = err instanceof ApplicationFailure && err.nextRetryDelay !== undefined ? msToNumber(err.nextRetryDelay) : undefined;
+      await sleep(asked ?? 1_000 * 2 ** (attempt - 1));
+    }
+  }
 }
 
 export function createMetricsActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
@@ -48,7 +67,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const endpoint = endpointFor('metrics.embeddings.endpoint', name);
         let embedded = 0;
         const topics = await embeddingTopicMetrics(embedSample.items, async (texts) => {
-          const { vectors } = await provider.embed(endpoint, model, texts, ctx.cancellationSignal);
+          const { vectors } = await withLocalRetries(() => provider.embed(endpoint, model, texts, ctx.cancellationSignal));
           ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
           return vectors;
         }, topicShiftThreshold, randomSeed);
@@ -59,7 +78,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const endpoint = endpointFor('metrics.judge.endpoint', name);
         let judged = 0;
         const verdicts = await judgeContextDependence(judgeSample.items, async (messages) => {
-          const reply = await provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, ctx.cancellationSignal);
+          const reply = await withLocalRetries(() => provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, ctx.cancellationSignal));
           ctx.heartbeat({ seen, judged: ++judged });
           return reply.text;
         });
