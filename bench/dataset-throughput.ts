@@ -122,10 +122,21 @@ async function main() {
     }
   }
   const calls = result.usage.ask.calls + result.usage.answer.calls;
+  // The export read back: every dialogue once, and what the manifest says of it.
+  const exportedIds = new Set<string>();
+  let exportedRows = 0;
+  for (const shard of result.export.shards) {
+    for (const line of fs.readFileSync(path.join(out, shard.key), 'utf8').split('\n')) {
+      if (!line) continue;
+      exportedRows++;
+      exportedIds.add(JSON.parse(line).id);
+    }
+  }
   const held = provider.stats.heldMs;
   const rows = {
     'dialogues (completed / requested)': `${result.completed} / ${cfg.count}`,
     'LLM calls': calls,
+    'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.length}`,
     'wall time': `${wall.toFixed(1)} s`,
     'LLM calls per second': (calls / wall).toFixed(1),
     'dialogues per second': (result.completed / wall).toFixed(2),
