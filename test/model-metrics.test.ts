@@ -59,6 +59,8 @@ describe('model metrics', () => {
     });
     assert.deepEqual(seen.sort(), ['And in reverse?', 'What is the capital of Peru?']);
     assert.deepEqual(m, { contextDependentQuestionsPerDialogueJudge: 1, judgedDialogues: 1, judgeUnclearReplies: 0 });
+    const mumbling = await judgeContextDependence([r], async () => 'The user: hey there!');
+    assert.deepEqual(mumbling, { contextDependentQuestionsPerDialogueJudge: undefined, judgedDialogues: 1, judgeUnclearReplies: 2 }, 'no clear verdict: no number');
   });
 
   it('retries a model call in place: after a 429 its Retry-After, never a permanent error', async () => {

@@ -96,7 +96,8 @@ export function contextJudgeMessages(record: DialogueRecord, k: number): ChatMes
 }
 
 export interface JudgeMetrics {
-  contextDependentQuestionsPerDialogueJudge: number;
+  /** Absent when the judge gave no clear yes or no at all (a model too small to judge). */
+  contextDependentQuestionsPerDialogueJudge?: number;
   judgedDialogues: number;
   judgeUnclearReplies: number;
 }
@@ -115,7 +116,7 @@ export async function judgeContextDependence(records: DialogueRecord[], judge: (
   };
   await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
   return {
-    contextDependentQuestionsPerDialogueJudge: records.length ? Math.round((dependent / records.length) * 1000) / 1000 : 0,
+    contextDependentQuestionsPerDialogueJudge: unclear < jobs.length ? Math.round((dependent / records.length) * 1000) / 1000 : undefined,
     judgedDialogues: records.length,
     judgeUnclearReplies: unclear,
   };
