@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { AnswerSettings, AskSettings } from '../config/dataset-input';
-import type { EndpointRegistry } from '../config/endpoints';
+import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone, type FilterHits } from '../prompts/question-filters';
@@ -48,18 +48,19 @@ export interface LlmStepInput<S> {
   persona?: string;
 }
 
-export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
-  function endpointFor(field: string, name: string) {
-    const e = endpoints.get(name);
-    if (!e) {
-      throw ApplicationFailure.nonRetryable(
-        `${field}: unknown endpoint '${name}' (this worker knows: ${[...endpoints.keys()].join(', ')})`,
-        'InvalidInput',
-      );
-    }
-    return e;
+/** The endpoint an input field names, or a non-retryable failure naming the field. */
+export function endpointFor(endpoints: EndpointRegistry, field: string, name: string): EndpointConfig {
+  const e = endpoints.get(name);
+  if (!e) {
+    throw ApplicationFailure.nonRetryable(
+      `${field}: unknown endpoint '${name}' (this worker knows: ${[...endpoints.keys()].join(', ')})`,
+      'InvalidInput',
+    );
   }
+  return e;
+}
 
+export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
   return {
     /**
      * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
@@ -68,20 +69,20 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<Record<string, string>> {
       const routes: Record<string, string> = {};
       for (const r of refs) {
-        if (endpointFor(r.field, r.endpoint).rpm) routes[r.field] = llmTaskQueue(Context.current().info.taskQueue, r.endpoint);
+        if (endpointFor(endpoints, r.field, r.endpoint).rpm) routes[r.field] = llmTaskQueue(Context.current().info.taskQueue, r.endpoint);
       }
       return routes;
     },
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
-      const reply = await heartbeating(() => provider.chat(endpointFor('answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
+      const reply = await heartbeating(() => provider.chat(endpointFor(endpoints, 'answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
       if (!reply.text.trim()) throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
       return { text: reply.text.trim(), usage: reply.usage };
     },
 
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
-      const endpoint = endpointFor('ask.endpoint', settings.endpoint);
+      const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
       const signal = Context.current().cancellationSignal;
       const filtering = settings.questionFilters !== false; // absent in dialogues started before filters: on
       const tries = filtering ? settings.maxQuestionTries ?? 4 : 1;

@@ -13,6 +13,7 @@ import { openBlobStore } from '../storage/blob-store';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetMetrics, DialogueRecord } from '../types';
 import { HEARTBEAT_EVERY, type DatasetRef } from './dataset-storage';
+import { endpointFor } from './llm';
 
 export interface ComputeMetricsInput extends DatasetRef {
   /** Model metrics to add (absent in runs started before them, or not asked for). */
@@ -39,12 +40,6 @@ export async function withLocalRetries<T>(call: () => Promise<T>, tries = 5, sle
 }
 
 export function createMetricsActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
-  const endpointFor = (field: string, name: string) => {
-    const e = endpoints.get(name);
-    if (!e) throw ApplicationFailure.nonRetryable(`${field}: unknown endpoint '${name}'`, 'InvalidInput');
-    return e;
-  };
-
   return {
     async computeMetrics({ lineage, output, count, models, randomSeed = 0 }: ComputeMetricsInput): Promise<DatasetMetrics> {
       const ctx = Context.current();
@@ -64,7 +59,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
 
       if (models?.embeddings && embedSample) {
         const { endpoint: name, model, topicShiftThreshold } = models.embeddings;
-        const endpoint = endpointFor('metrics.embeddings.endpoint', name);
+        const endpoint = endpointFor(endpoints, 'metrics.embeddings.endpoint', name);
         let embedded = 0;
         const topics = await embeddingTopicMetrics(embedSample.items, async (texts) => {
           const { vectors } = await withLocalRetries(() => provider.embed(endpoint, model, texts, ctx.cancellationSignal));
@@ -75,7 +70,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
       }
       if (models?.judge && judgeSample) {
         const { endpoint: name, model } = models.judge;
-        const endpoint = endpointFor('metrics.judge.endpoint', name);
+        const endpoint = endpointFor(endpoints, 'metrics.judge.endpoint', name);
         let judged = 0;
         const verdicts = await judgeContextDependence(judgeSample.items, async (messages) => {
           const reply = await withLocalRetries(() => provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, ctx.cancellationSignal));

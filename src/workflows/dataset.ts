@@ -221,19 +221,19 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   // Datasets started before the watch (v1–v5 histories) replay without its timer.
   if (patched('dataset-watches-inherited-children')) void watchInheritedChildren();
 
+  // The persona list stays in the parent's input: children get only their own persona.
+  const { personas, ...childAsk } = input.ask;
   const launch = (index: number, seed: string | undefined) => {
     const id = `${datasetId}/${index}`;
     const turns = turnsFor(input, index);
-    // The persona list stays in the parent's input: children get only their own persona.
-    const { personas, ...ask } = input.ask;
-    const persona = ask.mode === 'prompted' ? personaFor(personas, input.randomSeed, index) : undefined;
+    const persona = childAsk.mode === 'prompted' ? personaFor(personas, input.randomSeed, index) : undefined;
     inFlight.add(index);
     startedHere.add(index);
     starting++;
     startChild(generateDialogue, {
       workflowId: id,
       args: [{
-        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer, persona,
+        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: childAsk, answer: input.answer, persona,
         llmTaskQueues: state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
       }],
       // Children outlive a run that continues as new; they report to the next one.
