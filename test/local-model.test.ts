@@ -74,7 +74,10 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     for (const c of record.conversations) assert.ok(c.value.trim().length > 0);
     assert.doesNotMatch(record.conversations[2].value, /^(user|human)\s*:/i, 'role prefixes are stripped from the question');
     assert.equal(result.usage.answer.calls, 2);
-    assert.equal(result.usage.ask.calls, 1);
+    // One ask call for the second question, plus one per question the filters sent back
+    // (the real model sometimes answers instead of asking): every call is accounted for.
+    const refiltered = Object.values(record.filterHits ?? {}).reduce((a, b) => a + b, 0);
+    assert.equal(result.usage.ask.calls, 1 + refiltered);
     assert.ok(result.usage.answer.completionTokens > 0 && result.usage.answer.completionTokens <= 96);
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);
