@@ -14,8 +14,10 @@ describe('question filters', () => {
     assert.equal(failedFilter("As an AI, I can explain more. What else?", earlier), 'assistantSpeak');
     assert.equal(failedFilter("Great question! I'm happy to help with that.", earlier), 'assistantSpeak');
     assert.equal(failedFilter('What about sorting?\nAssistant: You can use sorted().', earlier), 'roleLeak');
-    assert.equal(failedFilter(`${'This is a long explanation of lists '.repeat(10)}.`, earlier), 'assistantSpeak', 'answering instead of asking');
+    assert.equal(failedFilter(`Lists ${Array.from({ length: 64 }, (_, i) => `hold item${i}`).join(', ')}.`, earlier), 'assistantSpeak', 'answering instead of asking');
+    assert.equal(failedFilter('Hey there! How are you? '.repeat(4), earlier), 'repetitive', 'a model looping on one phrase');
     assert.equal(failedFilter('And what about sorting it in reverse?', earlier), undefined);
+    assert.equal(failedFilter('Can you compare the list, the tuple, the set and the dict, and say when I should pick the list over the tuple?', earlier), undefined, 'some repeated words are no loop');
     assert.equal(failedFilter('Why?', earlier, 1), undefined, 'minWords is configurable');
   });
 

@@ -4,7 +4,7 @@
 import { rougeL } from '../metrics/dialogue-metrics';
 import { words } from '../metrics/text-metrics';
 
-export const FILTER_NAMES = ['tooShort', 'nearDuplicate', 'assistantSpeak', 'roleLeak'] as const;
+export const FILTER_NAMES = ['tooShort', 'nearDuplicate', 'assistantSpeak', 'roleLeak', 'repetitive'] as const;
 export type QuestionFilter = (typeof FILTER_NAMES)[number];
 export type FilterHits = Partial<Record<QuestionFilter, number>>;
 
@@ -22,11 +22,25 @@ export const NEAR_DUPLICATE_ROUGE_L = 0.8;
 /** Answering instead of asking: this many words with no question mark. */
 const ANSWER_LIKE_WORDS = 60;
 
+/**
+ * Degenerate repetition inside one question (small models loop: "Hey there! Hey there! ..."): at
+ * least this many words, and under this share of its word trigrams distinct.
+ */
+const REPETITIVE_MIN_WORDS = 12;
+const REPETITIVE_DISTINCT_TRIGRAMS = 0.5;
+
+export function isRepetitive(tokens: string[]): boolean {
+  if (tokens.length < REPETITIVE_MIN_WORDS) return false;
+  const trigrams = tokens.slice(2).map((t, i) => `${tokens[i]} ${tokens[i + 1]} ${t}`);
+  return new Set(trigrams).size / trigrams.length < REPETITIVE_DISTINCT_TRIGRAMS;
+}
+
 /** The first filter a question fails, or undefined if it passes them all. */
 export function failedFilter(question: string, earlier: string[], minWords = 2): QuestionFilter | undefined {
   const tokens = words(question);
   if (tokens.length < minWords) return 'tooShort';
   if (ROLE_LEAK.test(question)) return 'roleLeak';
+  if (isRepetitive(tokens)) return 'repetitive';
   if (ASSISTANT_SPEAK.some((re) => re.test(question))) return 'assistantSpeak';
   if (tokens.length >= ANSWER_LIKE_WORDS && !question.includes('?')) return 'assistantSpeak';
   if (earlier.some((q) => rougeL(tokens, words(q)) >= NEAR_DUPLICATE_ROUGE_L)) return 'nearDuplicate';
