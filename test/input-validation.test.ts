@@ -25,12 +25,13 @@ describe('dataset input validation', () => {
     });
     it('lists every bad field at once, by path', () => {
       assert.throws(
-        () => parseDatasetInput({ ...valid, count: 0, turns: { min: 5, max: 2 }, ask: { ...valid.ask, temprature: 1 }, colour: 'red' }),
+        () => parseDatasetInput({ ...valid, count: 0, turns: { min: 5, max: 2 }, ask: { ...valid.ask, temprature: 1 }, colour: 'red', license: 'Apache 2.0' }),
         (err: Error) => {
           assert.match(err.message, /count: .*>=1/);
           assert.match(err.message, /turns: min must not exceed max/);
           assert.match(err.message, /ask\.temprature: unknown field/);
           assert.match(err.message, /colour: unknown field/);
+          assert.match(err.message, /license: must be a Hugging Face license id/);
           return true;
         },
       );

@@ -21,8 +21,9 @@ describe('dataset report and card (fake LLM server)', () => {
   const s = useFakeLlmSuite('report');
   const results: Record<string, DatasetResult> = {};
 
-  const run = async (mode: 'prompted' | 'parrot-ask', count: number) => {
+  const run = async (mode: 'prompted' | 'parrot-ask', count: number, license?: string) => {
     const input: DatasetInputJson = {
+      license,
       count, turns: { histogram: { 2: 1, 4: 2 } }, randomSeed: 5, concurrency: 4, output: pathToFileURL(path.join(s.outDir, mode)).href,
       ask: { endpoint: 'fake', model: FAKE_MODEL, mode }, answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
@@ -31,14 +32,16 @@ describe('dataset report and card (fake LLM server)', () => {
 
   it('writes report.html and a Hugging Face dataset card beside the data, in each Ask mode', async () => {
     await run('prompted', 12);
-    await run('parrot-ask', 3);
+    await run('parrot-ask', 3, 'apache-2.0');
     for (const [mode, result] of Object.entries(results)) {
       const html = fs.readFileSync(fileURLToPath(result.export.reportUri!), 'utf8');
       assert.match(html, new RegExp(`<h1>report-${mode}</h1>`));
       assert.match(html, /<td>8\.71<\/td>/, 'the Parrot-40K reference number is beside ours');
       assert.match(html, new RegExp(`${mode} mode`));
       const card = fs.readFileSync(fileURLToPath(result.export.cardUri!), 'utf8');
-      assert.match(card, /^---\npretty_name: "report-[a-z-]+"\nlicense: other\n/);
+      const license = mode === 'parrot-ask' ? 'apache-2.0' : 'other';
+      assert.match(card, new RegExp(`^---\\npretty_name: "report-${mode}"\\nlicense: ${license}\\n`), 'the license the input named, else "other"');
+      assert.match(card, mode === 'parrot-ask' ? /Licensed `apache-2.0`/ : /Set the license before publishing \(input field `license`\)/);
       assert.match(card, /\nconfigs:\n- config_name: default\n {2}data_files: "data\/\*\.jsonl"\n---\n/);
       assert.match(card, /\n- n<1K\n/);
       assert.match(card, new RegExp(`\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`));

@@ -118,6 +118,11 @@ export const datasetInputSchema = z.strictObject({
    * fails, and so does its dialogue (resumable); a dead provider does not hold a run forever.
    */
   llmRetryBudgetSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  /**
+   * The dataset card's license, a Hugging Face license id ("apache-2.0", "cc-by-4.0", ...); it must
+   * fit the terms of the seeds and of both models. Absent: "other", with a note to set it.
+   */
+  license: z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, 'must be a Hugging Face license id such as "apache-2.0" or "cc-by-4.0"').optional(),
   /** The workflow ID of an earlier dataset with the same output: only its missing and failed dialogues are run again. */
   resumeFrom: z.string().min(1).optional(),
   /**

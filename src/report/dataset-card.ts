@@ -25,7 +25,7 @@ export function renderDatasetCard(d: ReportData): string {
   ].join('\n');
   return `---
 pretty_name: ${yamlString(d.datasetId)}
-license: other
+license: ${d.input.license ?? 'other'}
 language:
 - en
 task_categories:
@@ -61,13 +61,15 @@ input and the token usage; \`report.html\` has the charts.
 ${metricsTable}
 
 Reference numbers are those reported in the Parrot paper (Sun et al., 2023); its data was never
-published, so they could not be recomputed with the same code. Context-dependence here is a
-heuristic (anaphora and ellipsis), not the paper's LLM judge.
+published, so they could not be recomputed with the same code. ${m.judgedDialogues
+    ? `Context-dependence is given twice: by a heuristic (anaphora and ellipsis) over every dialogue, and by an LLM judge (\`${d.input.metrics?.judge?.model}\`) over ${m.judgedDialogues} sampled dialogues.`
+    : 'Context-dependence here is a heuristic (anaphora and ellipsis), not the paper\'s LLM judge (set `metrics.judge` in the input for that).'}
 
 ## License and limitations
 
-Set the license before publishing: it follows the terms of the seed questions and of the models
-that wrote the text. The dialogues are machine-generated and unreviewed: they can be wrong,
+${d.input.license
+    ? `Licensed \`${d.input.license}\` by whoever ran it; that license must fit the terms of the seed questions and of the models that wrote the text.`
+    : 'Set the license before publishing (input field `license`): it follows the terms of the seed questions and of the models that wrote the text.'} The dialogues are machine-generated and unreviewed: they can be wrong,
 repetitive or unsafe, and inherit the biases of both models.
 `;
 }
