@@ -20,7 +20,7 @@ import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 describe('rate gate (one worker, per endpoint)', () => {
   it('holds the tokens of the last 60 s under the tokens-per-minute limit, settled to real usage', () => {
     let now = 0;
-    const gate = new RateGate(1000, () => now);
+    const gate = new RateGate({ tpm: 1000 }, () => now);
     const first = gate.reserve(600);
     assert.ok('ticket' in first);
     now = 10_000;
@@ -32,9 +32,22 @@ describe('rate gate (one worker, per endpoint)', () => {
     assert.deepEqual(gate.reserve(5000), { waitMs: 61_000 }, 'a call over the whole limit waits for an empty window');
   });
 
+  it('holds the calls of the last 60 s under the requests-per-minute limit', () => {
+    let now = 0;
+    const gate = new RateGate({ rpm: 2 }, () => now);
+    assert.ok('ticket' in gate.reserve(1));
+    now = 20_000;
+    assert.ok('ticket' in gate.reserve(1));
+    now = 30_000;
+    assert.deepEqual(gate.reserve(1), { waitMs: 31_000 }, 'the third call waits until the first leaves the window');
+    now = 61_000;
+    assert.ok('ticket' in gate.reserve(1));
+    assert.deepEqual(gate.reserve(1), { waitMs: 20_000 });
+  });
+
   it('makes every call wait out a 429 once one came', () => {
     let now = 0;
-    const gate = new RateGate(undefined, () => now);
+    const gate = new RateGate({}, () => now);
     assert.ok('ticket' in gate.reserve(1));
     gate.coolDown(3_000);
     assert.deepEqual(gate.reserve(1), { waitMs: 3_000 });

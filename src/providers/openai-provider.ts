@@ -21,7 +21,7 @@ export class LlmProvider {
 
   private gate(endpoint: EndpointConfig): RateGate {
     let g = this.gates.get(endpoint.name);
-    if (!g) this.gates.set(endpoint.name, (g = new RateGate(endpoint.tpm)));
+    if (!g) this.gates.set(endpoint.name, (g = new RateGate(endpoint)));
     return g;
   }
 

@@ -5,7 +5,10 @@
 //   first minute);
 // - a cool-down after a 429: every call to the endpoint waits until the provider's Retry-After
 //   has passed, instead of each one hitting the limit again on its own.
-// Requests per minute are held by the Temporal server across all workers (see src/workers.ts).
+// - requests per minute (the endpoint's `rpm`): at most that many calls sent in the last 60 s.
+//   For the dialogue activities the Temporal server already holds RPM across all workers (see
+//   src/workers.ts), so this one never binds there; it holds the metrics activity's embedding
+//   and judge calls, which run on the main task queue.
 
 export interface Ticket {
   at: number;
@@ -22,10 +25,16 @@ export class RateGate {
   /** Running mean of completion tokens: the estimate for calls with no maxTokens. */
   private meanCompletion = 256;
 
+  private readonly tpm: number | undefined;
+  private readonly rpm: number | undefined;
+
   constructor(
-    private readonly tpm: number | undefined,
+    limits: { tpm?: number; rpm?: number },
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tpm = limits.tpm;
+    this.rpm = limits.rpm;
+  }
 
   /** Estimated tokens of a call: prompt characters / 4, plus the completion it may write. */
   estimate(promptChars: number, maxTokens?: number): number {
@@ -37,6 +46,7 @@ export class RateGate {
     const now = this.now();
     if (now < this.coolUntil) return { waitMs: this.coolUntil - now };
     while (this.window.length && this.window[0].at <= now - WINDOW_MS) this.windowTokens -= this.window.shift()!.tokens;
+    if (this.rpm && this.window.length >= this.rpm) return { waitMs: this.window[this.window.length - this.rpm].at + WINDOW_MS - now };
     if (this.tpm) {
       const need = Math.min(tokens, this.tpm); // a call larger than the whole limit waits for an empty window
       let free = this.tpm - this.windowTokens;
