@@ -59,7 +59,8 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
       workflowId: 'local-model-e2e',
       args: [{
         count: 1, turns: 2, output: pathToFileURL(outDir).href,
-        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32 },
+        // The real model samples: room for re-asks, so a run of rejected questions cannot fail the test.
+        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, maxQuestionTries: 8 },
         answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
         metrics: { embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID }, judge: { endpoint: 'local', model: LOCAL_MODEL_ID } },
       }],
@@ -92,7 +93,7 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
       workflowId: 'local-model-parrot-ask',
       args: [{
         count: 1, turns: 2, output: pathToFileURL(out).href, randomSeed: 3,
-        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, mode: 'parrot-ask', temperature: 0.7 },
+        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, mode: 'parrot-ask', temperature: 0.7, maxQuestionTries: 8 },
         answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
       }],
     });
