@@ -14,6 +14,8 @@ describe('question filters', () => {
     assert.equal(failedFilter("As an AI, I can explain more. What else?", earlier), 'assistantSpeak');
     assert.equal(failedFilter("Great question! I'm happy to help with that.", earlier), 'assistantSpeak');
     assert.equal(failedFilter('What about sorting?\nAssistant: You can use sorted().', earlier), 'roleLeak');
+    assert.equal(failedFilter('The user is a language enthusiast who loves learning languages.', earlier), 'roleLeak', 'narrating the user');
+    assert.equal(failedFilter('The user table has an email column: how do I index it?', earlier), undefined, 'a question about a "user" thing');
     assert.equal(failedFilter(`Lists ${Array.from({ length: 64 }, (_, i) => `hold item${i}`).join(', ')}.`, earlier), 'assistantSpeak', 'answering instead of asking');
     assert.equal(failedFilter('Hey there! How are you? '.repeat(4), earlier), 'repetitive', 'a model looping on one phrase');
     assert.equal(failedFilter('And what about sorting it in reverse?', earlier), undefined);

@@ -16,6 +16,8 @@ const ASSISTANT_SPEAK = [
 ];
 /** A turn marker left inside the text: the model wrote (part of) another turn. */
 const ROLE_LEAK = /(^|\n)\s*\**\s*(assistant|ai|gpt|chatgpt|human|user)\s*\**\s*[:：]/i;
+/** Narrating the user instead of speaking as them ("The user is a student who wants..."): small models do. */
+const NARRATION = /^\W*the (user|human)(?:'s| (?:is|was|has|wants|would|asks|says|then|now)\b)/i;
 
 /** Near-duplicate: ROUGE-L F1 with an earlier question of the same dialogue at least this. */
 export const NEAR_DUPLICATE_ROUGE_L = 0.8;
@@ -39,7 +41,7 @@ export function isRepetitive(tokens: string[]): boolean {
 export function failedFilter(question: string, earlier: string[], minWords = 2): QuestionFilter | undefined {
   const tokens = words(question);
   if (tokens.length < minWords) return 'tooShort';
-  if (ROLE_LEAK.test(question)) return 'roleLeak';
+  if (ROLE_LEAK.test(question) || NARRATION.test(question)) return 'roleLeak';
   if (isRepetitive(tokens)) return 'repetitive';
   if (ASSISTANT_SPEAK.some((re) => re.test(question))) return 'assistantSpeak';
   if (tokens.length >= ANSWER_LIKE_WORDS && !question.includes('?')) return 'assistantSpeak';
