@@ -17,6 +17,7 @@ describe('prompted user', () => {
     ['**Human:** and in Python?', 'and in Python?'],
     ['“Can you show an example?”', 'Can you show an example?'],
     ['Follow-up question: why?\nAssistant: Because...', 'why?'],
+    ['The user: Hey there! How do I start?', 'Hey there! How do I start?'],
     ['how does that scale?', 'how does that scale?'],
     ['User: ""', ''],
   ];

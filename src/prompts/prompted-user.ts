@@ -18,7 +18,7 @@ export function promptedUserMessages(dialogue: ChatMessage[], instruction = DEFA
   return [{ role: 'user', content: `${transcript}\n\n---\n${instruction}${who}` }];
 }
 
-const ROLE_PREFIX = /^\s*(?:\*\*)?\s*(?:user|human|me|you|question|q|follow[- ]?up(?: question)?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*/i;
+const ROLE_PREFIX = /^\s*(?:\*\*)?\s*(?:(?:the )?user|human|me|you|question|q|follow[- ]?up(?: question)?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*/i;
 const NEXT_TURN = /\n\s*(?:\*\*)?\s*(?:assistant|ai|gpt|bot|answer|a)\s*(?:\*\*)?\s*[:：]/i;
 const QUOTES: [string, string][] = [['"', '"'], ['“', '”'], ["'", "'"], ['«', '»']];
 
