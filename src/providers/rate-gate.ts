@@ -25,16 +25,10 @@ export class RateGate {
   /** Running mean of completion tokens: the estimate for calls with no maxTokens. */
   private meanCompletion = 256;
 
-  private readonly tpm: number | undefined;
-  private readonly rpm: number | undefined;
-
   constructor(
-    limits: { tpm?: number; rpm?: number },
+    private readonly limits: { tpm?: number; rpm?: number },
     private readonly now: () => number = Date.now,
-  ) {
-    this.tpm = limits.tpm;
-    this.rpm = limits.rpm;
-  }
+  ) {}
 
   /** Estimated tokens of a call: prompt characters / 4, plus the completion it may write. */
   estimate(promptChars: number, maxTokens?: number): number {
@@ -46,10 +40,11 @@ export class RateGate {
     const now = this.now();
     if (now < this.coolUntil) return { waitMs: this.coolUntil - now };
     while (this.window.length && this.window[0].at <= now - WINDOW_MS) this.windowTokens -= this.window.shift()!.tokens;
-    if (this.rpm && this.window.length >= this.rpm) return { waitMs: this.window[this.window.length - this.rpm].at + WINDOW_MS - now };
-    if (this.tpm) {
-      const need = Math.min(tokens, this.tpm); // a call larger than the whole limit waits for an empty window
-      let free = this.tpm - this.windowTokens;
+    const { rpm, tpm } = this.limits;
+    if (rpm && this.window.length >= rpm) return { waitMs: this.window[this.window.length - rpm].at + WINDOW_MS - now };
+    if (tpm) {
+      const need = Math.min(tokens, tpm); // a call larger than the whole limit waits for an empty window
+      let free = tpm - this.windowTokens;
       if (free < need) {
         for (const t of this.window) {
           free += t.tokens;
