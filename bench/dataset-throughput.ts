@@ -1,31 +1,86 @@
-// `npm run bench -- count=1000 turns=8 concurrency=200 [latencyMs=0 jitterMs=0 tokensPerSec=0
-//  rpm=0 tpm=0 errorRate=0 maxEventsPerRun=8000 endpointRpm=<rpm> endpointTpm=<tpm> workers=1]`
-// rpm/tpm are the fake provider's limits; endpointRpm/endpointTpm what the worker's endpoint
-// config declares (the same by default; 0 to run without them).
-// A dataset run against a FAKE OpenAI-compatible provider (bench/fake-provider.ts), with a real
-// Temporal dev server (or TEMPORAL_ADDRESS, if set) and a worker in its own process. Prints LLM
-// calls/s, dialogues/s, activity latency and the provider's share of it, the largest parent
-// history, and the worker's RSS over time.
-import { spawn } from 'node:child_process';
+// A dataset run against a FAKE OpenAI-compatible provider (bench/fake-provider.ts) with realistic
+// (lognormal) latency, a real Temporal dev server (or TEMPORAL_ADDRESS, if set) and workers in
+// their own processes.
+//
+//   npm run bench -- [--count 1000] [--turns 8] [--concurrency N|auto] [--dialogues-per-workflow N]
+//     [--max-events-per-run N] [--latency-median-ms 0] [--latency-sigma 0.5] [--latency-min-ms MS]
+//     [--latency-max-ms MS] [--tokens-per-sec 0] [--rpm 0] [--tpm 0] [--error-rate 0]
+//     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--workers 1] [--server-pid PID]
+//   e.g. npm run bench -- --count 3000 --turns 3 --latency-median-ms 5000 --latency-sigma 0.5 --latency-min-ms 200 --latency-max-ms 20000
+//
+// Latency: median × exp(sigma × N(0,1)), clamped to [min, max]; sigma 0 = fixed. --rpm/--tpm are
+// the fake provider's limits; --endpoint-rpm/--endpoint-tpm what the worker's endpoint config
+// declares (the same by default; 0 to run without them). --concurrency auto (or absent),
+// --dialogues-per-workflow and --max-events-per-run absent: the workflow's defaults. --server-pid:
+// the Temporal server to measure CPU of when TEMPORAL_ADDRESS points at an external one.
+//
+// Prints LLM calls/s (generation phase and whole run), calls in flight at the provider, its held
+// time, the 429 share, worker RSS, CPU ms per LLM call of server, workers and this process
+// (from /proc/<pid>/stat), the export read back, the parent's runs and largest history; and last
+// a line `BENCH {json}` for scripts.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PARROT_DATASET, PARROT_PHASE } from '../src/workflows/search-attributes';
+import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import type { DatasetProgress } from '../src/workflows/dataset';
 import { startFakeProvider } from './fake-provider';
 
 const ROOT = path.resolve(__dirname, '..');
-const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
-const num = (k: string, d: number) => (arg[k] === undefined ? d : Number(arg[k]));
+// The usage is the header comment's, from `npm run bench --` to the example.
+const HEADER = fs.readFileSync(__filename, 'utf8').split('\n');
+const USAGE = HEADER.slice(HEADER.findIndex((l) => l.includes('npm run bench --')), HEADER.findIndex((l) => l.includes('e.g. npm run')) + 1).map((l) => l.slice(3)).join('\n');
+
+function fail(message: string): never {
+  console.error(`${message}\nusage:\n${USAGE}`);
+  process.exit(2);
+}
+
+const KNOBS = [
+  'count', 'turns', 'concurrency', 'dialogues-per-workflow', 'max-events-per-run', 'latency-median-ms', 'latency-sigma', 'latency-min-ms',
+  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid',
+] as const;
+let values: Partial<Record<(typeof KNOBS)[number] | 'help', string | boolean>>;
+try {
+  ({ values } = parseArgs({
+    args: process.argv.slice(2), strict: true, allowPositionals: false,
+    options: { ...Object.fromEntries(KNOBS.map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+if (values.help) {
+  console.log(`usage:\n${USAGE}`);
+  process.exit(0);
+}
+
+/** `--name` as a number ≥ min (an integer if `int`), or `d` when absent. */
+function num(name: (typeof KNOBS)[number], d: number, { min = 0, int = false } = {}): number {
+  const raw = values[name] as string | undefined;
+  if (raw === undefined) return d;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || (int && !Number.isInteger(n))) {
+    fail(`--${name} must be ${int ? 'an integer' : 'a number'} ≥ ${min}${name === 'concurrency' ? " or 'auto'" : ''}, got '${raw}'`);
+  }
+  return n;
+}
+const opt = (name: (typeof KNOBS)[number], o: { min?: number; int?: boolean } = {}) => (values[name] === undefined ? undefined : num(name, 0, o));
+
 const cfg = {
-  count: num('count', 1000), turns: num('turns', 8), concurrency: num('concurrency', 200), maxEventsPerRun: num('maxEventsPerRun', 8000),
-  latencyMs: num('latencyMs', 0), jitterMs: num('jitterMs', 0), tokensPerSec: num('tokensPerSec', 0), rpm: num('rpm', 0), tpm: num('tpm', 0), errorRate: num('errorRate', 0),
-  endpointRpm: num('endpointRpm', num('rpm', 0)), endpointTpm: num('endpointTpm', num('tpm', 0)),
-  historySample: num('historySample', 100), workers: num('workers', 1),
+  count: num('count', 1000, { min: 1, int: true }), turns: num('turns', 8, { min: 1, int: true }),
+  concurrency: values.concurrency === 'auto' ? undefined : opt('concurrency', { min: 1, int: true }),
+  dialoguesPerWorkflow: opt('dialogues-per-workflow', { min: 1, int: true }), maxEventsPerRun: opt('max-events-per-run', { min: 1, int: true }),
+  latencyMedianMs: num('latency-median-ms', 0), latencySigma: num('latency-sigma', 0.5), latencyMinMs: opt('latency-min-ms'), latencyMaxMs: opt('latency-max-ms'),
+  tokensPerSec: num('tokens-per-sec', 0), rpm: num('rpm', 0, { int: true }), tpm: num('tpm', 0, { int: true }), errorRate: num('error-rate', 0),
+  endpointRpm: num('endpoint-rpm', num('rpm', 0), { int: true }), endpointTpm: num('endpoint-tpm', num('tpm', 0), { int: true }),
+  workers: num('workers', 1, { min: 1, int: true }), serverPid: opt('server-pid', { min: 1, int: true }),
 };
+if (cfg.errorRate > 1) fail('--error-rate must be a share in [0, 1]');
+if (cfg.latencyMinMs !== undefined && cfg.latencyMaxMs !== undefined && cfg.latencyMinMs > cfg.latencyMaxMs) fail('--latency-min-ms must be ≤ --latency-max-ms');
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -33,6 +88,9 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const fix = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+/** For the JSON line: rounded, and null where not measured. */
+const r = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
 
 /** Successful requests (or their tokens) per 60 s window, windows every 10 s inside the run's busy span: the median. */
 function sustainedPerMinute(okAt: number[], weights?: number[]): number {
@@ -43,6 +101,49 @@ function sustainedPerMinute(okAt: number[], weights?: number[]): number {
   return pct(counts, 50);
 }
 
+// CPU time from /proc/<pid>/stat: utime + stime (fields 14, 15, in clock ticks), all threads.
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": f[0] is field 3
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const rssMb = (pid: number | undefined) => {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return NaN;
+  }
+};
+
+/** The `temporal server start-dev` that TestWorkflowEnvironment started for us: our binary, our port (other dev servers may run). */
+function findDevServerPid(port: string): number | undefined {
+  const bin = path.join(ROOT, '.tools/bin/temporal');
+  const found: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv[0] === bin && argv.includes('start-dev') && (argv.includes(port) || argv.some((a) => a === `--port=${port}`))) found.push(Number(d));
+  }
+  return found.length === 1 ? found[0] : undefined;
+}
+
 async function main() {
   console.log('config', cfg);
   const provider = await startFakeProvider(cfg);
@@ -51,19 +152,21 @@ async function main() {
   if (!address) {
     env = await TestWorkflowEnvironment.createLocal({
       server: {
-        executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') }, searchAttributes: [PARROT_DATASET, PARROT_PHASE],
+        executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') }, searchAttributes: PARROT_SEARCH_ATTRIBUTES,
         // As infra/stack.sh runs it: eager activity dispatch on; BENCH_SERVER_ARGS adds to it.
         extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
       },
     });
     address = env.connection.options.address;
   }
+  const serverPid = cfg.serverPid ?? (env ? findDevServerPid(address.split(':').at(-1)!) : undefined);
+  if (!serverPid) console.log(`Temporal server process not found${env ? '' : ' (external server: --server-pid PID to measure it)'}: its CPU is reported n/a`);
   const client = new Client({ connection: await Connection.connect({ address }) });
   const taskQueue = `bench-${Date.now()}`;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-bench-'));
 
-  // Workers in their own processes (one node process each: tsx as a require hook), so RSS is
-  // theirs (the first one's is reported). Each gets the same RPM and its share of the TPM.
+  // Workers in their own processes (one node process each: tsx as a require hook), so RSS and
+  // CPU are theirs. Each gets the same RPM and its share of the TPM.
   const workers = await Promise.all(Array.from({ length: cfg.workers }, async () => {
     const w = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
       env: { ...process.env, PARROT_LOG_LEVEL: 'ERROR', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url,
@@ -76,52 +179,64 @@ async function main() {
     });
     return w;
   }));
-  const worker = workers[0];
-  const rss: { t: number; mb: number }[] = [];
-  const readRss = () => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  };
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const cpu = () => ({ server: cpuMs(serverPid), worker: sum(workers.map((w) => cpuMs(w.pid))), bench: cpuMs(process.pid) });
+  const rss: { t: number; mb: number }[] = []; // summed over workers
 
   const workflowId = `bench-${cfg.count}-${Date.now()}`;
+  const cpuStart = cpu();
   const started = Date.now();
   const handle = await client.workflow.start('generateDataset', {
     taskQueue, workflowId,
     args: [{
-      count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency, maxEventsPerRun: cfg.maxEventsPerRun, output: pathToFileURL(out).href,
-      ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+      count: cfg.count, turns: cfg.turns, output: pathToFileURL(out).href, ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+      ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }), ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
+      ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
     }],
   });
-  const sampler = setInterval(async () => {
-    rss.push({ t: (Date.now() - started) / 1000, mb: readRss() });
-    if (rss.length % 5 === 0) {
-      try {
-        const p = await handle.query<DatasetProgress>('progress');
-        console.log(`  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`);
-      } catch { /* a query can time out under load; the next one will do */ }
-    }
-  }, 2000);
-  const result: any = await handle.result();
-  const wall = (Date.now() - started) / 1000;
-  clearInterval(sampler);
 
-  // Activity latency (scheduled → completed, server clock) from a sample of dialogue histories.
-  const activityMs: number[] = [];
-  for (let i = 0; i < Math.min(cfg.historySample, cfg.count); i++) {
-    const index = Math.floor((i * cfg.count) / Math.min(cfg.historySample, cfg.count));
-    const history = await client.workflow.getHandle(`${workflowId}/${index}`).fetchHistory();
-    const scheduled = new Map<string, { type: string; at: number }>();
-    for (const e of history.events ?? []) {
-      const at = Number(e.eventTime!.seconds) * 1000 + e.eventTime!.nanos! / 1e6;
-      if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType!.name!, at });
-      const done = e.activityTaskCompletedEventAttributes;
-      if (done) {
-        const s = scheduled.get(String(done.scheduledEventId));
-        if (s && (s.type === 'ask' || s.type === 'answer')) activityMs.push(at - s.at);
+  // Each second: worker RSS, and whether generation is over (the phase search attribute, read
+  // from the server so no worker is asked); CPU is read again at the first second it is.
+  let genEnd: { at: number; cpu: ReturnType<typeof cpu> } | undefined;
+  let sampling = true;
+  const sampler = (async () => {
+    for (let tick = 1; sampling; tick++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      rss.push({ t: (Date.now() - started) / 1000, mb: sum(workers.map((w) => rssMb(w.pid))) });
+      if (!genEnd) {
+        try {
+          const d = await handle.describe();
+          const phase = d.typedSearchAttributes.get(PARROT_PHASE);
+          if ((phase && phase !== 'generating') || d.status.name !== 'RUNNING') genEnd = { at: Date.now(), cpu: cpu() };
+        } catch { /* a describe can fail under load; the next one will do */ }
+      }
+      if (tick % 10 === 0) {
+        handle.query<DatasetProgress>('progress').then(
+          (p) => console.log(`  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, provider holds ${provider.stats.inFlight}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`),
+          () => { /* a query can time out under load; the next one will do */ },
+        );
       }
     }
-  }
+  })();
+  const result: any = await handle.result();
+  const end = Date.now();
+  genEnd ??= { at: end, cpu: cpu() }; // finished before a sample saw the phase change
+  sampling = false;
+  await sampler;
+
   const calls = result.usage.ask.calls + result.usage.answer.calls;
+  // Generation ends with the last LLM answer (the phase is seen up to a second later).
+  const genOkAt = provider.stats.okAt.filter((t) => t <= genEnd!.at);
+  const genSeconds = ((genOkAt.at(-1) ?? genEnd.at) - started) / 1000;
+  const wall = (end - started) / 1000;
+  // Calls in flight at the provider: the per-second samples of the busy part (first to last non-zero in generation).
+  const series = provider.stats.inFlightSeries.filter((s) => s.at >= started && s.at <= genEnd!.at).map((s) => s.n);
+  const busy = series.slice(series.findIndex((n) => n > 0), series.findLastIndex((n) => n > 0) + 1);
+  const cpuPerCall = {
+    server: (genEnd.cpu.server - cpuStart.server) / calls, worker: (genEnd.cpu.worker - cpuStart.worker) / calls, bench: (genEnd.cpu.bench - cpuStart.bench) / calls,
+  };
+  const cores = (k: keyof typeof cpuStart) => (genEnd!.cpu[k] - cpuStart[k]) / (genEnd!.at - started);
+
   // The export read back: every dialogue once, and what the manifest says of it.
   const exportedIds = new Set<string>();
   let exportedRows = 0;
@@ -132,30 +247,50 @@ async function main() {
       exportedIds.add(JSON.parse(line).id);
     }
   }
-  const held = provider.stats.heldMs;
+  const { stats } = provider;
+  const held = stats.okHeldMs;
+  const share429 = stats.rateLimited / stats.requests;
+  const rssMbs = rss.map((x) => x.mb).filter(Number.isFinite);
+  const perWorkers = cfg.workers > 1 ? ` (sum of ${cfg.workers})` : '';
   const rows = {
     'dialogues (completed / requested)': `${result.completed} / ${cfg.count}`,
-    'LLM calls': calls,
+    'LLM calls (ok) / provider requests': `${calls} / ${stats.requests}`,
     'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.length}`,
-    'wall time': `${wall.toFixed(1)} s`,
-    'LLM calls per second': (calls / wall).toFixed(1),
-    'dialogues per second': (result.completed / wall).toFixed(2),
-    'activity latency p50 / p99': `${ms(pct(activityMs, 50))} / ${ms(pct(activityMs, 99))}`,
-    'provider time p50 / p99': `${ms(pct(held, 50))} / ${ms(pct(held, 99))}`,
-    'orchestration overhead p50 / p99 (activity − provider)': `${ms(pct(activityMs, 50) - pct(held, 50))} / ${ms(pct(activityMs, 99) - pct(held, 99))}`,
-    'provider answered 429 / 500': `${provider.stats.rateLimited} / ${provider.stats.errors} (429: ${((100 * provider.stats.rateLimited) / provider.stats.requests).toFixed(2)}% of requests)`,
-    ...(cfg.tpm && { 'sustained tokens per minute (median 60 s window) / tpm limit': `${sustainedPerMinute(provider.stats.okAt, provider.stats.okTokens).toFixed(0)} / ${cfg.tpm} = ${((100 * sustainedPerMinute(provider.stats.okAt, provider.stats.okTokens)) / cfg.tpm).toFixed(1)}%` }),
-    ...(cfg.rpm && { 'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(provider.stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(provider.stats.okAt)) / cfg.rpm).toFixed(1)}%` }),
+    'wall time: generation / whole run': `${genSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`,
+    'LLM calls per second: generation / whole run': `${(calls / genSeconds).toFixed(1)} / ${(calls / wall).toFixed(1)}`,
+    'dialogues per second (whole run)': (result.completed / wall).toFixed(2),
+    'provider held time of 200s p50 / p99': `${ms(pct(held, 50))} / ${ms(pct(held, 99))}`,
+    'calls in flight at the provider: peak / median (busy part)': `${stats.peakInFlight} / ${fix(pct(busy, 50), 0)}`,
+    'provider answered 429 / 500': `${stats.rateLimited} / ${stats.errors} (429: ${(100 * share429).toFixed(2)}% of requests)`,
+    ...(cfg.tpm && { 'sustained tokens per minute (median 60 s window) / tpm limit': `${sustainedPerMinute(stats.okAt, stats.okTokens).toFixed(0)} / ${cfg.tpm} = ${((100 * sustainedPerMinute(stats.okAt, stats.okTokens)) / cfg.tpm).toFixed(1)}%` }),
+    ...(cfg.rpm && { 'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(stats.okAt)) / cfg.rpm).toFixed(1)}%` }),
     'parent runs / largest parent history': `${result.runs} / ${result.maxHistoryLength} events`,
-    'worker RSS min / median / max': `${Math.min(...rss.map((r) => r.mb)).toFixed(0)} / ${pct(rss.map((r) => r.mb), 50).toFixed(0)} / ${Math.max(...rss.map((r) => r.mb)).toFixed(0)} MB`,
+    [`worker RSS${perWorkers} min / median / max`]: `${fix(Math.min(...rssMbs), 0)} / ${fix(pct(rssMbs, 50), 0)} / ${fix(Math.max(...rssMbs), 0)} MB`,
+    [`CPU ms per LLM call: server / worker${perWorkers} / server+worker / bench`]: `${fix(cpuPerCall.server, 2)} / ${fix(cpuPerCall.worker, 2)} / ${fix(cpuPerCall.server + cpuPerCall.worker, 2)} / ${fix(cpuPerCall.bench, 2)}`,
+    'CPU cores busy in generation: server / worker / bench': `${fix(cores('server'), 2)} / ${fix(cores('worker'), 2)} / ${fix(cores('bench'), 2)}`,
   };
   console.table(rows);
-  const quarters = [0.25, 0.5, 0.75, 1].map((q) => rss[Math.max(0, Math.ceil(q * rss.length) - 1)]);
-  console.log('worker RSS over time:', quarters.map((r) => `${r.t.toFixed(0)}s ${r.mb.toFixed(0)} MB`).join(', '));
+  if (rss.length) {
+    const quarters = [0.25, 0.5, 0.75, 1].map((q) => rss[Math.max(0, Math.ceil(q * rss.length) - 1)]);
+    console.log(`worker RSS${perWorkers} over time:`, quarters.map((x) => `${x.t.toFixed(0)}s ${x.mb.toFixed(0)} MB`).join(', '));
+  }
+  console.log(`BENCH ${JSON.stringify({
+    count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', dialoguesPerWorkflow: cfg.dialoguesPerWorkflow ?? null, workers: cfg.workers,
+    latencyMedianMs: cfg.latencyMedianMs, latencySigma: cfg.latencySigma, latencyMinMs: cfg.latencyMinMs ?? null, latencyMaxMs: cfg.latencyMaxMs ?? null,
+    rpm: cfg.rpm, tpm: cfg.tpm, errorRate: cfg.errorRate,
+    completed: result.completed, calls, requests: stats.requests, genSeconds: r(genSeconds), wallSeconds: r(wall),
+    callsPerSecGen: r(calls / genSeconds), callsPerSecWall: r(calls / wall), dialoguesPerSec: r(result.completed / wall),
+    heldP50Ms: r(pct(held, 50), 1), heldP99Ms: r(pct(held, 99), 1), inFlightPeak: stats.peakInFlight, inFlightMedian: r(pct(busy, 50), 1),
+    rateLimited: stats.rateLimited, errors: stats.errors, share429: r(share429, 4),
+    exportRows: exportedRows, exportUniqueIds: exportedIds.size, exportMissing: result.export.missing.length, runs: result.runs, maxHistoryLength: result.maxHistoryLength,
+    workerRssMaxMb: r(Math.max(...rssMbs), 0), workerRssMedianMb: r(pct(rssMbs, 50), 0),
+    cpuMsPerCallServer: r(cpuPerCall.server, 3), cpuMsPerCallWorker: r(cpuPerCall.worker, 3), cpuMsPerCallServerWorker: r(cpuPerCall.server + cpuPerCall.worker, 3),
+    cpuMsPerCallBench: r(cpuPerCall.bench, 3), serverPid: serverPid ?? null,
+  })}`);
 
   await Promise.all(workers.map((w) => {
     w.kill('SIGTERM');
-    return new Promise((r) => w.once('exit', r));
+    return new Promise((res) => w.once('exit', res));
   }));
   await client.connection.close();
   await env?.teardown();

@@ -1,11 +1,14 @@
 // A FAKE OpenAI-compatible provider for benchmarks: no model, configurable behaviour.
-//   latencyMs:    fixed base latency per request, plus `jitterMs` uniform jitter
-//   tokensPerSec: adds completion_tokens / tokensPerSec seconds (0: instant)
-//   rpm:          requests per minute; over it, 429 with Retry-After (sliding 60 s window)
-//   tpm:          tokens (prompt + completion) per minute, the same way
-//   errorRate:    share of requests answered 500
-//   burst(...):   for a while, answer every request 429 or 500, or hold it unanswered (a hang)
-// It records how long it held each request, so the benchmark can subtract it.
+//   latencyMedianMs: lognormal latency per request, median × exp(latencySigma × N(0,1)) (0: none),
+//                    clamped to [latencyMinMs, latencyMaxMs]; sigma 0 makes it fixed
+//   latencyMs:       fixed latency added to it, plus `jitterMs` uniform jitter
+//   tokensPerSec:    adds completion_tokens / tokensPerSec seconds (0: instant)
+//   rpm:             requests per minute; over it, 429 with Retry-After (sliding 60 s window)
+//   tpm:             tokens (prompt + completion) per minute, the same way
+//   errorRate:       share of requests answered 500
+//   burst(...):      for a while, answer every request 429 or 500, or hold it unanswered (a hang)
+// It records how long it held each request, so the benchmark can subtract it, and how many it
+// holds at once (now, peak, and sampled each second).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -16,6 +19,10 @@ const FOLLOW_UPS = [
 ];
 
 export interface FakeProviderOptions {
+  latencyMedianMs?: number;
+  latencySigma?: number;
+  latencyMinMs?: number;
+  latencyMaxMs?: number;
   latencyMs?: number;
   jitterMs?: number;
   tokensPerSec?: number;
@@ -27,24 +34,53 @@ export interface FakeProviderOptions {
 
 export type FaultBurst = { kind: 'status'; status: 429 | 500; retryAfterSeconds?: number } | { kind: 'hang' };
 
+export interface FakeProviderStats {
+  requests: number; ok: number; rateLimited: number; errors: number; hung: number;
+  /** How long each answered request was held (ms), and those answered 200 alone. */
+  heldMs: number[]; okHeldMs: number[];
+  /** Date.now() of each 200 and its tokens. */
+  okAt: number[]; okTokens: number[];
+  /** Requests held right now (hung ones until their connection closes), the most at once, and a sample each second. */
+  inFlight: number; peakInFlight: number; inFlightSeries: { at: number; n: number }[];
+}
+
 export interface FakeProvider {
   url: string;
-  stats: { requests: number; ok: number; rateLimited: number; errors: number; hung: number; heldMs: number[]; okAt: number[]; okTokens: number[] };
+  stats: FakeProviderStats;
   /** Every request for `ms` gets the fault. */
   burst(fault: FaultBurst, ms: number): void;
   close(): Promise<void>;
 }
 
+/** A standard normal draw (Box–Muller). */
+const gaussian = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+
+/** One request's latency (ms) under `opts`, tokens time aside. */
+export function drawLatencyMs(opts: FakeProviderOptions): number {
+  const median = opts.latencyMedianMs ?? 0;
+  const lognormal = median > 0
+    ? Math.min(opts.latencyMaxMs ?? Infinity, Math.max(opts.latencyMinMs ?? 0, median * Math.exp((opts.latencySigma ?? 0.5) * gaussian())))
+    : 0;
+  return lognormal + (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0);
+}
+
 export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise<FakeProvider> {
-  const stats: FakeProvider['stats'] = { requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okAt: [], okTokens: [] };
+  const stats: FakeProviderStats = {
+    requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okHeldMs: [], okAt: [], okTokens: [], inFlight: 0, peakInFlight: 0, inFlightSeries: [],
+  };
   const completionTokens = opts.completionTokens ?? 40;
   const window: number[] = [];
   const tokenWindow: { at: number; tokens: number }[] = [];
   let windowTokens = 0;
   let question = 0;
   let fault: { fault: FaultBurst; until: number } | undefined;
+  const sampler = setInterval(() => stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight }), 1000).unref();
 
   const server = http.createServer((req, res) => {
+    // Held from the request's arrival until answered or its connection gone ('close' fires once either way).
+    stats.inFlight++;
+    stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+    res.once('close', () => stats.inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -54,6 +90,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify(body));
         stats.heldMs.push(performance.now() - t0);
+        if (status === 200) stats.okHeldMs.push(performance.now() - t0);
       };
       if (fault && Date.now() < fault.until) {
         const f = fault.fault;
@@ -97,7 +134,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       const content = last.includes('suppose you are the user')
         ? `${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]} (${++question})`
         : `Fake answer (${last.length} chars in).`;
-      const delay = (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
+      const delay = drawLatencyMs(opts) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
       const reply = () => {
         stats.ok++;
         stats.okAt.push(Date.now());
@@ -122,6 +159,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       fault = { fault: f, until: Date.now() + ms };
     },
     async close() {
+      clearInterval(sampler);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },

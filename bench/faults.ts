@@ -39,7 +39,7 @@ interface Stack {
 function startTemporalServer(stack: Pick<Stack, 'temporalPort' | 'dbFile'>): ChildProcess {
   return spawn(requireTool(TEMPORAL_BIN), [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(stack.temporalPort), '--db-filename', stack.dbFile,
-    '--search-attribute', 'ParrotDataset=Keyword', '--search-attribute', 'ParrotPhase=Keyword', '--log-level', 'error',
+    '--search-attribute', 'ParrotDataset=Keyword', '--search-attribute', 'ParrotPhase=Keyword', '--search-attribute', 'ParrotDialogues=KeywordList', '--log-level', 'error',
     '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
   ], { stdio: 'ignore' });
 }

@@ -65,8 +65,8 @@ start() {
   done
   local t=("$root/.tools/bin/temporal" --address $address)
   "${t[@]}" operator namespace describe -n default >/dev/null 2>&1 || "${t[@]}" operator namespace create -n default --retention 72h >/dev/null
-  for attr in ParrotDataset ParrotPhase; do
-    "${t[@]}" operator search-attribute list -n default 2>/dev/null | grep -q "$attr" || "${t[@]}" operator search-attribute create -n default --name $attr --type Keyword >/dev/null
+  for attr in ParrotDataset:Keyword ParrotPhase:Keyword ParrotDialogues:KeywordList; do
+    "${t[@]}" operator search-attribute list -n default 2>/dev/null | grep -q "${attr%%:*}" || "${t[@]}" operator search-attribute create -n default --name "${attr%%:*}" --type "${attr##*:}" >/dev/null
   done
   say "Temporal server on PostgreSQL: ready at $address (TEMPORAL_ADDRESS=$address)"
 }

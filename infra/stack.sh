@@ -38,7 +38,7 @@ start() {
   launch temporal "$tools/bin/temporal" server start-dev \
     --ip 127.0.0.1 --port "${TEMPORAL_ADDRESS##*:}" --ui-port "$PARROT_UI_PORT" \
     --db-filename "$data/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" \
-    --search-attribute ParrotDataset=Keyword --search-attribute ParrotPhase=Keyword --log-level warn \
+    --search-attribute ParrotDataset=Keyword --search-attribute ParrotPhase=Keyword --search-attribute ParrotDialogues=KeywordList --log-level warn \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --dynamic-config-value system.enableActivityEagerExecution=true \
     ${PARROT_PAYLOAD_KEY:+--ui-codec-endpoint "http://127.0.0.1:${PARROT_CODEC_PORT:-8234}"}

@@ -14,12 +14,14 @@ export interface TokenUsage {
   calls: number;
 }
 
+/** One LLM call's reply: one HTTP request to the provider. */
 export interface LlmReply {
   text: string;
-  /** All the calls it took, those whose question a filter rejected included. */
   usage: TokenUsage;
-  /** Questions rejected by each filter before this one passed (ask only). */
-  filterHits?: FilterHits;
+  /** How long the provider took (ms): the dataset sizes its window from it (Little's law). */
+  ms?: number;
+  /** ask: the question filter that rejected this question; the workflow asks again. */
+  rejectedBy?: keyof FilterHits;
   /** ask: the simulated user took leave ("thanks, that's all") instead of asking. */
   userDone?: boolean;
 }
@@ -45,36 +47,48 @@ export interface DialogueRecord {
   filterHits?: FilterHits;
 }
 
-export type DialogueEnd = 'target' | 'user-done' | 'context';
+/** Why a dialogue ended: its target, the user taking leave, a context about to overflow, or every try at a question rejected by the filters. */
+export type DialogueEnd = 'target' | 'user-done' | 'context' | 'filtered';
 
-/** What a dialogue workflow returns to its parent: small, never the dialogue text. */
+/** What a dialogue reports to its dataset: small, never the dialogue text. */
 export interface DialogueSummary {
   id: string;
   index: number;
   status: 'completed';
   turns: number;
+  endedBy: DialogueEnd;
   usage: { ask: TokenUsage; answer: TokenUsage };
+  /** Provider time of its LLM calls, summed (ms). */
+  llmMs: number;
 }
 
-export interface DialogueInput {
+/** What every dialogue of a dataset shares. */
+export interface DialogueSettings {
   datasetId: string;
-  index: number;
-  turns: number;
-  /** prompted mode: who the simulated user is (absent in dialogues started before personas, and with `personas: false`). */
-  persona?: string;
-  /** The seed question, picked by the parent (absent in dialogues started before it did). */
-  seed?: string;
   seeds: string;
   randomSeed: number;
   output: string;
   ask: AskSettings;
   answer: AnswerSettings;
-  /** Task queues of rate-limited endpoints, by role (absent: the dialogue's own queue). */
+  /** Task queues of rate-limited endpoints, by role (absent: the workflow's own queue). */
   llmTaskQueues?: { ask?: string; answer?: string };
-  /** Absent in dialogues started before they were settings: 10 minutes / 10 attempts. */
+  /** One call's timeout, and all tries of one call together (defaults 600 s and 3,600 s). */
   llmCallTimeoutSeconds?: number;
   llmRetryBudgetSeconds?: number;
 }
+
+/** One dialogue of a dataset: which, how long, and who asks. */
+export interface DialogueSpec {
+  index: number;
+  turns: number;
+  /** prompted mode: who the simulated user is (absent with `personas: false` and in parrot-ask mode). */
+  persona?: string;
+  /** The seed question; absent: picked from `seeds` by index. */
+  seed?: string;
+}
+
+/** A single dialogue as its own workflow (generateDialogue). */
+export type DialogueInput = DialogueSettings & DialogueSpec;
 
 export interface DatasetMetrics {
   dialogues: number;

@@ -18,9 +18,17 @@ export interface ParrotWorkersOptions {
   dataConverter?: WorkerOptions['dataConverter'];
 }
 
+/**
+ * Activity slots per worker: LLM calls wait on the network, not the CPU, so a worker keeps
+ * thousands open (PARROT_MAX_CONCURRENT_ACTIVITIES overrides it); each endpoint's requests are
+ * held by its own limits (src/providers).
+ */
+export const DEFAULT_ACTIVITY_SLOTS = 4_000;
+
 export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
-  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning });
+  const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
+  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, maxConcurrentActivityTaskExecutions: slots });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
@@ -28,7 +36,7 @@ export async function createParrotWorkers({ connection, namespace, taskQueue, de
         connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
-        ...(tuning?.maxConcurrentActivityTaskExecutions && { maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions }),
+        maxConcurrentActivityTaskExecutions: slots,
       }),
     ),
   );

@@ -78,7 +78,7 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const handle = await t.env.client.workflow.start(generateDataset, {
       taskQueue: t.taskQueue, workflowId,
       args: [{
-        count, turns: 1, concurrency: 2, maxEventsPerRun: 100, stallCheckSeconds: 1, llmCallTimeoutSeconds: 3600,
+        count, turns: 1, concurrency: 2, dialoguesPerWorkflow: 1, maxEventsPerRun: 100, stallCheckSeconds: 1, llmCallTimeoutSeconds: 3600,
         output: pathToFileURL(path.join(outDir, 'terminated')).href,
         ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
       }],
@@ -92,7 +92,7 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     }
     let hung: string | undefined;
     while (!hung) {
-      for await (const w of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue" AND ExecutionStatus="Running"` })) hung = w.workflowId;
+      for await (const w of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues" AND ExecutionStatus="Running"` })) hung = w.workflowId;
     }
     await t.env.client.workflow.getHandle(hung).terminate('by hand, in a test');
     const result = await handle.result();

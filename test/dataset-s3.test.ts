@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
-import { generateDataset, progressQuery } from '../src/workflows';
+import { dialogueQuery, generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
 import { useTemporalWorker } from './helpers/temporal';
 import { testMinio } from './global-fixtures';
@@ -25,7 +25,7 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     return r.Body!.transformToString('utf8');
   }
 
-  it('runs every dialogue as a child and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
+  it('runs every dialogue in a group workflow and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
     const count = 7;
     const input: DatasetInputJson = {
       count, turns: { min: 1, max: 3 }, output: `s3://${bucket}/run-1`, concurrency: 3, randomSeed: 11,
@@ -59,11 +59,19 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     }
     assert.ok(turnCounts.size > 1, 'turns {min, max} should vary across dialogues');
 
-    // Each child's summary in the UI is its seed question: the first human turn it stored.
-    for (const row of rows.slice(0, 3)) {
-      const summary = await (await t.env.client.workflow.getHandle(row.id).describe()).staticSummary();
-      assert.equal(summary, row.conversations[0].value);
+    // A dialogue is found in the UI by dataset and index: its group, whose `dialogue` query shows it.
+    let groupIds: string[] = [];
+    for (let attempt = 0; attempt < 50 && groupIds.length !== 1; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 200));
+      groupIds = [];
+      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND ParrotDialogues="4"` })) groupIds.push(wf.workflowId);
     }
+    assert.deepEqual(groupIds, [`${workflowId}/3-5`]);
+    const group = t.env.client.workflow.getHandle(groupIds[0]);
+    assert.equal(await (await group.describe()).staticSummary(), `Dialogues 3–5 (3) of ${workflowId}`);
+    const shown = await group.query(dialogueQuery, 4);
+    const row4 = rows.find((r) => r.id === `${workflowId}/4`);
+    assert.deepEqual({ status: shown?.status, conversations: shown?.conversations.map((c) => ({ from: c.from, value: c.value })) }, { status: 'completed', conversations: row4.conversations });
 
     const manifest = JSON.parse(await readObject('run-1/manifest.json'));
     assert.equal(manifest.exported, count);
@@ -84,13 +92,13 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     assert.deepEqual({ phase: progress.phase, completed: progress.completed, remaining: progress.remaining }, { phase: 'done', completed: count, remaining: 0 });
     const desc = await handle.describe();
     assert.deepEqual(desc.searchAttributes.ParrotPhase, ['done']);
-    // Visibility is eventually consistent: poll until the children show up under the dataset's attribute.
+    // Visibility is eventually consistent: poll until the groups show up under the dataset's attribute.
     let children: string[] = [];
-    for (let attempt = 0; attempt < 50 && children.length < count; attempt++) {
+    for (let attempt = 0; attempt < 50 && children.length < 3; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 200));
       children = [];
-      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogue"` })) children.push(wf.workflowId);
+      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"` })) children.push(wf.workflowId);
     }
-    assert.equal(children.length, count);
+    assert.deepEqual(children.sort(), [`${workflowId}/0-2`, `${workflowId}/3-5`, `${workflowId}/6`], 'groups of the window (3) in flight');
   });
 });

@@ -21,7 +21,7 @@ describe('dataset input validation', () => {
   describe('parseDatasetInput', () => {
     it('fills defaults for a valid input', () => {
       const input = parseDatasetInput(valid);
-      assert.deepEqual({ seeds: input.seeds, concurrency: input.concurrency, mode: input.ask.mode }, { seeds: 'builtin', concurrency: 8, mode: 'prompted' });
+      assert.deepEqual({ seeds: input.seeds, concurrency: input.concurrency, mode: input.ask.mode }, { seeds: 'builtin', concurrency: 'auto', mode: 'prompted' });
     });
     it('lists every bad field at once, by path', () => {
       assert.throws(
@@ -36,8 +36,10 @@ describe('dataset input validation', () => {
         },
       );
     });
-    it('refuses a continue-as-new threshold too small for the dialogues in flight', () => {
-      assert.throws(() => parseDatasetInput({ ...valid, concurrency: 100, maxEventsPerRun: 200 }), /maxEventsPerRun: must leave room/);
+    it('takes concurrency as "auto" or a number, naming the field otherwise', () => {
+      assert.equal(parseDatasetInput({ ...valid, concurrency: 500 }).concurrency, 500);
+      assert.throws(() => parseDatasetInput({ ...valid, concurrency: 'fast' }), /concurrency: must be "auto" or a number of dialogues/);
+      assert.throws(() => parseDatasetInput({ ...valid, dialoguesPerWorkflow: 0 }), /dialoguesPerWorkflow: .*>=1/);
     });
   });
 

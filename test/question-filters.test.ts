@@ -1,6 +1,9 @@
 // The question filters on hand-made questions, and in a dialogue: rejected, asked again, counted.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { recordKey } from '../src/storage/dataset-layout';
 import { failedFilter, isUserDone } from '../src/prompts/question-filters';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
@@ -32,7 +35,7 @@ describe('question filters', () => {
 describe('question filters in a dataset (fake LLM server)', () => {
   const s = useFakeLlmSuite('filters');
 
-  it('asks again after an assistant-like question, counts the hit, and fails a dialogue whose questions never pass', async () => {
+  it('asks again after an assistant-like question, counts the hit, and ends a dialogue whose questions never pass with the turns it paid for', async () => {
     // The first ask of the run is answered with assistant-speak once; the retry passes.
     const input = (name: string, count: number) => ({
       count, turns: 2, concurrency: 1, output: pathToFileURL(`${s.outDir}/${name}`).href,
@@ -46,7 +49,10 @@ describe('question filters in a dataset (fake LLM server)', () => {
 
     s.fake.replyNext('ok', 3);
     const bad = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'filters-bad', args: [input('bad', 1)] });
-    assert.equal(bad.failedCount, 1);
-    assert.match(bad.failed[0].error, /3 questions in a row failed the question filters \(tooShort 3\)/);
+    assert.deepEqual({ completed: bad.completed, failed: bad.failedCount, askCalls: bad.usage.ask.calls, answerCalls: bad.usage.answer.calls }, { completed: 1, failed: 0, askCalls: 3, answerCalls: 1 });
+    assert.deepEqual(bad.metrics.dialoguesEndedBy, { filtered: 1 });
+    assert.deepEqual(bad.metrics.questionFilterHits, { tooShort: 3 });
+    const record = JSON.parse(fs.readFileSync(path.join(s.outDir, 'bad', recordKey(0)), 'utf8'));
+    assert.deepEqual({ turns: record.turns, endedBy: record.endedBy, from: record.conversations.map((c: { from: string }) => c.from) }, { turns: 1, endedBy: 'filtered', from: ['human', 'gpt'] });
   });
 });

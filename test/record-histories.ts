@@ -1,5 +1,7 @@
 // Records the workflow histories that test/replay.test.ts replays: run it (npm run
-// record-histories) only when a workflow change is meant to break replay, behind patched().
+// record-histories -- v<N>) after a workflow change that is meant to break replay, behind patched().
+// It records a dataset that continues as new and has a failed dialogue, a group of its dialogues,
+// and a second dataset that resumes it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +9,20 @@ import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
+import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL, startFakeLlmServer } from './helpers/fake-llm-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
 import { TEMPORAL_BIN } from './helpers/tools';
 
 export const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
+
+/** One recorded history: the file and the workflow ID it ran under (child IDs derive from it). */
+export interface RecordedHistory {
+  file: string;
+  workflowId: string;
+  workflowType: string;
+}
 
 async function main() {
   const version = process.argv[2];
@@ -21,27 +31,42 @@ async function main() {
   const [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
   const { worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
+  const input: DatasetInputJson = {
+    count: 24, turns: 2, output: pathToFileURL(out).href, concurrency: 4, dialoguesPerWorkflow: 2, maxEventsPerRun: 100,
+    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+  };
+  const recorded: RecordedHistory[] = [];
+  const address = env.connection.options.address;
+  const record = (workflowId: string, workflowType: string, runId?: string, name = workflowId) => {
+    // The CLI writes the proto3 JSON that historyFromJSON reads back.
+    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], { encoding: 'utf8' });
+    const history = JSON.parse(json);
+    const file = `${version}-${name.replace(/[^a-z0-9-]+/gi, '_')}.json`;
+    fs.writeFileSync(path.join(HISTORIES_DIR, file), JSON.stringify(history, null, 1) + '\n');
+    recorded.push({ file, workflowId, workflowType });
+    console.log(`recorded ${file} (${history.events.length} events)`);
+  };
   await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(generateDataset, {
-      taskQueue,
-      workflowId: 'recorded-dataset',
-      args: [{ count: 2, turns: 2, output: pathToFileURL(out).href, concurrency: 1, ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } }],
-    });
-    await handle.result();
+    fake.failNext({ status: 401, message: 'key revoked' }, 1); // dialogue 0 fails for good
+    const first = await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-a', args: [input] });
+    if (first.runs < 2 || first.failedCount !== 1) throw new Error(`expected a run that continued as new with one failure, got ${first.runs} runs, ${first.failedCount} failed`);
+    await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-b', args: [{ ...input, resumeFrom: 'recorded-a' }] });
+    fs.rmSync(HISTORIES_DIR, { recursive: true, force: true });
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-    for (const [id, name] of [['recorded-dataset', 'generateDataset'], ['recorded-dataset/0', 'generateDialogue']]) {
-      // The CLI writes the proto3 JSON that historyFromJSON reads back.
-      const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', env.connection.options.address, '--workflow-id', id, '--output', 'json'], { encoding: 'utf8' });
-      const history = JSON.parse(json);
-      fs.writeFileSync(path.join(HISTORIES_DIR, `${name}-${version}.json`), JSON.stringify(history, null, 1) + '\n');
-      console.log(`recorded ${name} (${history.events.length} events)`);
-    }
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId="recorded-a"` })) runs.push(wf.runId);
+    runs.reverse().forEach((runId, k) => record('recorded-a', 'generateDataset', runId, `recorded-a-run${k + 1}`));
+    record('recorded-a/2-3', 'generateDialogues');
+    record('recorded-b', 'generateDataset');
   });
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), JSON.stringify(recorded, null, 1) + '\n');
   await Promise.all([env.teardown(), fake.close()]);
   fs.rmSync(out, { recursive: true, force: true });
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,35 +1,35 @@
 // Replays recorded histories against today's workflow code: a change that would break running
-// workflows fails here unless it is guarded with patched().
+// workflows fails here unless it is guarded with patched(). The recordings (test/record-histories.ts)
+// cross continue-as-new, hold a failed dialogue, and include a resumed dataset.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from './helpers/temporal';
+import type { RecordedHistory } from './record-histories';
 
 const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
-// The workflow IDs the recordings ran under (test/record-histories.ts): child IDs derive from them.
-const RECORDED_IDS: Record<string, string> = {
-  generateDataset: 'recorded-dataset',
-  generateDialogue: 'recorded-dataset/0',
-};
 // Every version of the workflows that may still have runs in flight keeps its recordings.
-const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'];
-const workflowIdOf = (file: string) => RECORDED_IDS[file.replace(/-v\d+\.json$/, '')];
+const VERSIONS = ['v1'];
 
 describe('replay of recorded workflow histories', () => {
-  const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+  for (const version of VERSIONS) {
+    const index: RecordedHistory[] = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), 'utf8'));
 
-  it('has recorded histories of both workflows at every version', () => {
-    const expected = VERSIONS.flatMap((v) => Object.keys(RECORDED_IDS).map((name) => `${name}-${v}.json`));
-    assert.deepEqual(files.sort(), expected.sort());
-  });
-
-  for (const file of files) {
-    it(`replays ${file} without a determinism violation`, async () => {
-      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
-      assert.ok((history.events?.length ?? 0) > 10, 'the recording holds a whole run');
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowIdOf(file));
+    it(`${version}: holds a dataset across continue-as-new, a dialogue group and a resumed dataset`, () => {
+      const names = index.map((h) => h.file);
+      assert.ok(names.filter((f) => f.includes('recorded-a-run')).length >= 2, 'a dataset that continued as new');
+      assert.ok(index.some((h) => h.workflowType === 'generateDialogues'));
+      assert.ok(names.some((f) => f.includes('recorded-b')));
     });
+
+    for (const h of index) {
+      it(`${version}: replays ${h.file} without a determinism violation`, async () => {
+        const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, h.file), 'utf8')));
+        assert.ok((history.events?.length ?? 0) > 10, 'the recording holds a whole run');
+        await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, h.workflowId);
+      });
+    }
   }
 });

@@ -15,11 +15,12 @@ import type { TemporalTestContext } from './helpers/temporal';
 const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
 const codec = new AesGcmCodec(randomBytes(32));
 
-/** Every event of the dataset's and its dialogues' histories, as the server returns them. */
-async function wholeHistory(t: TemporalTestContext, workflowId: string, count: number): Promise<string> {
-  const ids = [workflowId, ...Array.from({ length: count }, (_, i) => `${workflowId}/${i}`)];
+/** Every event of the dataset's and its dialogue groups' histories, as the server returns them. */
+async function wholeHistory(t: TemporalTestContext, workflowId: string): Promise<{ json: string; workflows: number }> {
+  const ids: string[] = [];
+  for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}"` })) ids.push(wf.workflowId);
   const histories = await Promise.all(ids.map((id) => t.env.client.workflow.getHandle(id).fetchHistory()));
-  return JSON.stringify(histories);
+  return { json: JSON.stringify(histories), workflows: ids.length };
 }
 
 describe('secrets and payload encryption (fake LLM server)', () => {
@@ -34,7 +35,8 @@ describe('secrets and payload encryption (fake LLM server)', () => {
     const result = await client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'secret-scan', args: [input('scan', 3)] });
     assert.equal(result.completed, 3);
     assert.ok(s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`), 'the provider saw the key');
-    const history = await wholeHistory(s.t, 'secret-scan', 3);
+    const { json: history, workflows } = await wholeHistory(s.t, 'secret-scan');
+    assert.equal(workflows, 3, 'the dataset and its two dialogue groups (concurrency 2)');
     assert.ok(history.length > 10_000, 'the histories were fetched');
     assert.equal(history.includes(API_KEY), false);
     assert.equal(history.includes(Buffer.from(API_KEY).toString('base64')), false);

@@ -5,8 +5,7 @@ import type { AnswerSettings, AskSettings } from '../config/dataset-input';
 import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
-import { failedFilter, isUserDone, type FilterHits } from '../prompts/question-filters';
-import { addUsage, emptyUsage } from '../usage';
+import { failedFilter, isUserDone } from '../prompts/question-filters';
 import type { LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
@@ -60,16 +59,20 @@ export function endpointFor(endpoints: EndpointRegistry, field: string, name: st
   return e;
 }
 
+/** By input field: where a rate-limited endpoint's calls go, and its limit. */
+export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
+
 export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
   return {
     /**
      * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
-     * field, the task queue of each endpoint with a request limit (see src/workers.ts).
+     * field, the task queue and request limit of each endpoint that has one (see src/workers.ts).
      */
-    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<Record<string, string>> {
-      const routes: Record<string, string> = {};
+    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<EndpointRoutes> {
+      const routes: EndpointRoutes = {};
       for (const r of refs) {
-        if (endpointFor(endpoints, r.field, r.endpoint).rpm) routes[r.field] = llmTaskQueue(Context.current().info.taskQueue, r.endpoint);
+        const { rpm } = endpointFor(endpoints, r.field, r.endpoint);
+        if (rpm) routes[r.field] = { taskQueue: llmTaskQueue(Context.current().info.taskQueue, r.endpoint), rpm };
       }
       return routes;
     },
@@ -78,37 +81,24 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
       const reply = await heartbeating(() => provider.chat(endpointFor(endpoints, 'answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
       if (!reply.text.trim()) throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
-      return { text: reply.text.trim(), usage: reply.usage };
+      return { ...reply, text: reply.text.trim() };
     },
 
+    /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
       const signal = Context.current().cancellationSignal;
-      const filtering = settings.questionFilters !== false; // absent in dialogues started before filters: on
-      const tries = filtering ? settings.maxQuestionTries ?? 4 : 1;
-      const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
-      const filterHits: FilterHits = {};
-      let usage = emptyUsage();
-      let rejected = '';
-      for (let attempt = 1; attempt <= tries; attempt++) {
-        const reply = await heartbeating(() =>
-          settings.mode === 'parrot-ask'
-            ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
-            : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), signal),
-        );
-        usage = addUsage(usage, reply.usage);
-        const question = cleanUserReply(reply.text);
-        if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
-        if (isUserDone(question)) return { text: question, usage, filterHits, userDone: true };
-        const failed = filtering ? failedFilter(question, earlier, settings.minQuestionWords ?? 2) : undefined;
-        if (!failed) return { text: question, usage, filterHits };
-        filterHits[failed] = (filterHits[failed] ?? 0) + 1;
-        rejected = `${failed}: ${JSON.stringify(question.slice(0, 200))}`;
-      }
-      throw ApplicationFailure.nonRetryable(
-        `ask: ${tries} questions in a row failed the question filters (${Object.entries(filterHits).map(([k, v]) => `${k} ${v}`).join(', ')}); last ${rejected}`,
-        'FilteredQuestion',
+      const reply = await heartbeating(() =>
+        settings.mode === 'parrot-ask'
+          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
+          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), signal),
       );
+      const question = cleanUserReply(reply.text);
+      if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+      if (isUserDone(question)) return { ...reply, text: question, userDone: true };
+      const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
+      const rejectedBy = settings.questionFilters === false ? undefined : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
+      return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
     },
   };
 }

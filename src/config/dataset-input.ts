@@ -95,9 +95,6 @@ const seedsUri = z.string().refine(
   { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
 );
 
-/** History events a parent run keeps free for what arrives after it decides to continue as new. */
-export const historyTailRoom = (concurrency: number) => 5 * concurrency + 20;
-
 export const datasetInputSchema = z.strictObject({
   count: z.number().int().min(1).max(1_000_000),
   turns: turnsSchema,
@@ -107,8 +104,17 @@ export const datasetInputSchema = z.strictObject({
   seeds: seedsUri.default('builtin'),
   /** Seeds the choice of first questions and of turn counts, so a run can be repeated. */
   randomSeed: z.number().int().min(0).default(0),
-  /** Dialogues in flight at once. */
-  concurrency: z.number().int().min(1).max(1000).default(8),
+  /**
+   * Dialogues in flight at once. `auto` (the default): with an endpoint's RPM declared, what keeps
+   * it at its limit (Little's law on the latency observed); without, a large window whose HTTP
+   * requests each worker holds to what the provider takes (AIMD on 429s). A number pins it.
+   */
+  concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(100_000)], { error: 'must be "auto" or a number of dialogues, 1–100,000' }).default('auto'),
+  /**
+   * Dialogues one workflow runs (1 = a workflow per dialogue). Absent: as many as keep its history
+   * small (src/workflows/fan-out.ts), at most 50.
+   */
+  dialoguesPerWorkflow: z.number().int().min(1).max(200).optional(),
   /** The parent continues as new past this many history events (Temporal warns at 10,240). */
   maxEventsPerRun: z.number().int().min(100).max(10_000).default(8_000),
   /** One LLM call may take this long before it is retried. */
@@ -131,9 +137,6 @@ export const datasetInputSchema = z.strictObject({
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
   metrics: modelMetricsSchema.optional(),
-}).refine((i) => i.maxEventsPerRun >= historyTailRoom(i.concurrency) + 60, {
-  path: ['maxEventsPerRun'],
-  message: 'must leave room for the dialogues in flight: at least 5 × concurrency + 80',
 });
 
 export type DatasetInput = z.output<typeof datasetInputSchema>;

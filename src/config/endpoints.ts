@@ -1,6 +1,6 @@
 // Endpoint names in a dataset input map to a base URL, an API key and rate limits here, on the
 // worker, from its environment or a config file: keys never travel in workflow input or history.
-//   PARROT_ENDPOINT_<NAME>_URL / _API_KEY / _RPM / _TPM   (NAME upper-cased, '-' as '_')
+//   PARROT_ENDPOINT_<NAME>_URL / _API_KEY / _RPM / _TPM / _MAX_CONCURRENCY   (NAME upper-cased, '-' as '_')
 //   PARROT_ENDPOINTS_FILE=/path/endpoints.json
 //     {"openai": {"baseURL": "...", "apiKeyEnv": "OPENAI_API_KEY", "rpm": 500, "tpm": 200000}}
 // `local` is built in: the stack's local model server (PARROT_LOCAL_LLM_URL).
@@ -15,6 +15,8 @@ export interface EndpointConfig {
   rpm?: number;
   /** Tokens (prompt + completion) per minute, enforced by each worker for its share. */
   tpm?: number;
+  /** Requests one worker keeps open at most; absent: found by AIMD on 429s (src/providers/adaptive-concurrency.ts). */
+  maxConcurrency?: number;
 }
 
 export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
@@ -23,7 +25,7 @@ export const DEFAULT_LOCAL_LLM_URL = 'http://127.0.0.1:8788/v1';
 
 const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
 const perMinute = z.number().int().min(1);
-const fileEntry = z.strictObject({ baseURL: httpUrl, apiKeyEnv: z.string().min(1).optional(), rpm: perMinute.optional(), tpm: perMinute.optional() });
+const fileEntry = z.strictObject({ baseURL: httpUrl, apiKeyEnv: z.string().min(1).optional(), rpm: perMinute.optional(), tpm: perMinute.optional(), maxConcurrency: perMinute.optional() });
 const endpointsFile = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'), fileEntry);
 
 /** Reads the endpoints; throws one error listing every problem, each naming its variable or field. */
@@ -45,14 +47,14 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     } else {
       for (const [name, e] of Object.entries(checked.data)) {
         if (e.apiKeyEnv && !env[e.apiKeyEnv]) problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
-        endpoints.set(name, { name, baseURL: e.baseURL, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] ?? '' : 'none', rpm: e.rpm, tpm: e.tpm });
+        endpoints.set(name, { name, baseURL: e.baseURL, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] ?? '' : 'none', rpm: e.rpm, tpm: e.tpm, ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }) });
       }
     }
   }
 
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
-    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM)$/.exec(key);
+    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY)$/.exec(key);
     if (m) names.add(m[1]);
   }
   for (const NAME of names) {
@@ -63,14 +65,15 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
       continue;
     }
     if (!httpUrl.safeParse(url).success) problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
-    const limit = (suffix: 'RPM' | 'TPM') => {
+    const limit = (suffix: 'RPM' | 'TPM' | 'MAX_CONCURRENCY') => {
       const raw = v(suffix);
       if (raw === undefined || raw === '') return undefined;
       if (!perMinute.safeParse(Number(raw)).success) problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
       return Number(raw);
     };
     const name = NAME.toLowerCase().replace(/_/g, '-');
-    endpoints.set(name, { name, baseURL: url, apiKey: v('API_KEY') ?? 'none', rpm: limit('RPM'), tpm: limit('TPM') });
+    const maxConcurrency = limit('MAX_CONCURRENCY');
+    endpoints.set(name, { name, baseURL: url, apiKey: v('API_KEY') ?? 'none', rpm: limit('RPM'), tpm: limit('TPM'), ...(maxConcurrency && { maxConcurrency }) });
   }
   if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
   return endpoints;

@@ -7,6 +7,7 @@ import type { EndpointConfig } from '../config/endpoints';
 import { msToNumber as msOf } from '@temporalio/common/lib/time';
 import type { ChatMessage, LlmReply } from '../types';
 import { RateGate } from './rate-gate';
+import { AdaptiveConcurrency } from './adaptive-concurrency';
 
 export interface Sampling {
   model: string;
@@ -18,6 +19,14 @@ export interface Sampling {
 export class LlmProvider {
   private readonly clients = new Map<string, OpenAI>();
   private readonly gates = new Map<string, RateGate>();
+  private readonly windows = new Map<string, AdaptiveConcurrency>();
+
+  /** Requests open to each endpoint at most (AIMD on 429s); for the bench and tests. */
+  concurrency(endpoint: EndpointConfig): AdaptiveConcurrency {
+    let w = this.windows.get(endpoint.name);
+    if (!w) this.windows.set(endpoint.name, (w = new AdaptiveConcurrency({ initial: endpoint.maxConcurrency ?? 64, max: endpoint.maxConcurrency ?? 10_000 })));
+    return w;
+  }
 
   private gate(endpoint: EndpointConfig): RateGate {
     let g = this.gates.get(endpoint.name);
@@ -74,22 +83,36 @@ export class LlmProvider {
     call: () => Promise<{ text: string | null | undefined; usage?: { prompt_tokens?: number; completion_tokens?: number } | null }>,
   ): Promise<LlmReply> {
     const gate = this.gate(endpoint);
+    const window = this.concurrency(endpoint);
     const estimated = gate.estimate(promptChars, sampling.maxTokens);
-    const ticket = await gate.admit(estimated, signal);
+    await window.acquire(signal);
+    let ticket;
+    try {
+      ticket = await gate.admit(estimated, signal);
+    } catch (err) {
+      window.release('other');
+      throw err;
+    }
     let settled = false;
+    const started = performance.now();
     try {
       const r = await call();
+      const ms = Math.round(performance.now() - started);
+      window.release('ok', ms);
       const promptTokens = r.usage?.prompt_tokens ?? 0;
       const completionTokens = r.usage?.completion_tokens ?? 0;
       gate.settle(ticket, promptTokens + completionTokens, completionTokens);
       settled = true;
       // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
       if (typeof r.text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no text`, 'MalformedCompletion');
-      return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 } };
+      return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 }, ms };
     } catch (err) {
-      if (!settled) gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
+      if (settled) throw err;
+      gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
       const failure = toActivityFailure(endpoint.name, err);
-      if (failure instanceof ApplicationFailure && failure.type === 'RateLimited') gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
+      const rateLimited = failure instanceof ApplicationFailure && failure.type === 'RateLimited';
+      window.release(rateLimited ? 'rateLimited' : 'other');
+      if (rateLimited) gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
       throw failure;
     }
   }

@@ -1,45 +1,37 @@
-// The parent: validates its input, runs `count` dialogues as child workflows with deterministic
-// IDs (`<dataset id>/<index>`), a sliding window of them at a time, then computes metrics and
+// The parent: validates its input, runs `count` dialogues in group workflows with deterministic
+// IDs (`<dataset id>/<first>-<last>`), a window of them in flight, then computes metrics and
 // exports the dataset.
 //
-// Temporal's limits shape it: a history fails at 51,200 events (warns at 10,240), so the
-// parent continues as new every `maxEventsPerRun` events, carrying a cursor and counters.
-// Children are abandoned rather than terminated when a run continues, and report their
-// outcome by signal to the parent's workflow ID, which reaches the current run: nothing is
-// lost across continue-as-new.
+// Temporal's limits shape it: a history fails at 51,200 events (warns at 10,240) and a run may
+// hold 2,000 pending children, so each child runs a group of dialogues, and the parent continues
+// as new every `maxEventsPerRun` events carrying a cursor and counters. Groups are abandoned
+// rather than terminated when a run continues, and report by signal to the parent's workflow ID,
+// which reaches the current run: nothing is lost across continue-as-new.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, defineQuery, getExternalWorkflowHandle, ParentClosePolicy, patched,
-  proxyActivities, setCurrentDetails, setHandler, sleep, startChild, upsertSearchAttributes, workflowInfo,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
+  proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SeedReport } from '../seeds/seed-source';
-import { DatasetInputError, historyTailRoom, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
+import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
-import type { DatasetFailure, DatasetResult, TokenUsage } from '../types';
-import { generateDialogue } from './dialogue';
-import { addUsage, emptyUsage } from '../usage';
-import { nextOutside, type IndexRanges } from '../index-ranges';
+import type { DatasetResult, DialogueSettings, DialogueSpec } from '../types';
+import { nextOutside } from '../index-ranges';
 import { describeFailure } from './failures';
-import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
-import { areYouThereSignal, dialogueFinishedSignal, type DialogueOutcome } from './signals';
+import { generateDialogues } from './dialogue-group';
+import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
+import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
+import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
+
+export type { DatasetProgress, DatasetRunState };
 
 const { checkEndpoints } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5 },
 });
 
-const { pickSeeds, inspectSeeds } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
-});
-
-/** Dialogues whose seeds one pickSeeds call fetches: one activity per block keeps history small. */
-const SEED_BLOCK = 100;
-/** The seed question as a child's summary in the UI: its first characters. */
-const SUMMARY_CHARS = 200;
-
-const { openDataset } = proxyActivities<Activities>({
+const { inspectSeeds, openDataset } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
@@ -51,53 +43,124 @@ const { computeMetrics, exportDataset } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
-/** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
-const MAX_FAILURE_DETAILS = 1000;
-
-/** What one run of the parent hands the next when it continues as new. */
-export interface DatasetRunState {
-  /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
-  lineage: string[];
-  /** Dialogues already stored by resumed datasets: not run again. */
-  reused: IndexRanges;
-  reusedCount: number;
-  /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
-  reusedCalls: number;
-  nextIndex: number;
-  /** Dialogues started and not yet reported. */
-  inFlight: number[];
-  completed: number;
-  failedCount: number;
-  failures: DatasetFailure[];
-  usage: { ask: TokenUsage; answer: TokenUsage };
-  /** Workflow time (ms) when the dataset started, for rates and the ETA. */
-  startedAt: number;
-  runs: number;
-  /** The longest history of any run so far (events). */
-  maxHistoryLength: number;
-  /** The seed source's size and skipped lines (absent in datasets started before it was read up front). */
-  seeds?: SeedReport;
-  /** Task queues of rate-limited endpoints, from checkEndpoints (absent before they existed). */
-  llmTaskQueues?: { ask?: string; answer?: string };
-}
-
-export interface DatasetProgress {
-  phase: DatasetPhase;
-  requested: number;
-  started: number;
-  completed: number;
-  failed: number;
-  running: number;
-  remaining: number;
-  usage: { ask: TokenUsage; answer: TokenUsage };
-  llmCallsPerSecond: number;
-  dialoguesPerSecond: number;
-  etaSeconds: number | null;
-  runs: number;
-  historyLength: number;
-}
-
 export const progressQuery = defineQuery<DatasetProgress>('progress');
+
+export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
+  const input = parseInput(rawInput);
+  const datasetId = workflowInfo().workflowId;
+  const run = new DatasetRun(input, datasetId, carried ? { ...carried, runs: carried.runs + 1 } : await openRun(input, datasetId));
+  setHandler(progressQuery, () => run.progress());
+  setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
+  if (!carried) run.setPhase('generating');
+  void watchInheritedGroups(run);
+  await fanOut(run, rawInput);
+  return finish(run);
+}
+
+function parseInput(rawInput: unknown): DatasetInput {
+  try {
+    return parseDatasetInput(rawInput);
+  } catch (err) {
+    if (err instanceof DatasetInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
+    throw err;
+  }
+}
+
+/** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
+async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
+  const routes = await checkEndpoints([
+    { field: 'ask.endpoint', endpoint: input.ask.endpoint },
+    { field: 'answer.endpoint', endpoint: input.answer.endpoint },
+    ...(input.metrics?.embeddings ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }] : []),
+    ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
+  ]);
+  const seeds = await inspectSeeds({ seeds: input.seeds });
+  const opened = await openDataset({ datasetId, output: input.output, count: input.count, resumeFrom: input.resumeFrom });
+  const ask = routes['ask.endpoint'];
+  const answer = routes['answer.endpoint'];
+  return {
+    lineage: opened.lineage, reused: opened.finished, reusedCount: opened.finishedCount,
+    nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
+    usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
+    startedAt: Date.now(), runs: 1, maxHistoryLength: 0, seeds,
+    llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
+    limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
+    latencyMs: 0,
+  };
+}
+
+/** Keeps the window full until every dialogue has reported; continues as new when the run is full. */
+async function fanOut(run: DatasetRun, rawInput: unknown) {
+  const settings = dialogueSettings(run);
+  const maxGroups = maxGroupsInFlight(run.input.maxEventsPerRun);
+  // Room is kept for what can arrive after the decision: each group in flight starting or
+  // reporting (a few events each), the last workflow tasks and the continue-as-new itself.
+  const runIsFull = () => workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
+  while (run.hasWork) {
+    for (let room = run.window() - run.running; room > 0 && run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull(); room = run.window() - run.running) {
+      launchGroup(run, settings, nextIndices(run, Math.min(room, run.groupSize)));
+    }
+    run.showDetails();
+    if (runIsFull()) {
+      // Groups must have started before this run closes, and signal handlers finished.
+      await condition(() => run.starting === 0 && allHandlersFinished());
+      await continueAsNew<typeof generateDataset>(rawInput, run.carry());
+    }
+    const before = run.finished;
+    await condition(() => run.finished > before || runIsFull());
+  }
+}
+
+/** The next `n` indices to run, skipping those the resumed datasets already stored. */
+function nextIndices(run: DatasetRun, n: number): number[] {
+  const indices: number[] = [];
+  const s = run.state;
+  for (; s.nextIndex < run.input.count && indices.length < n; s.nextIndex = nextOutside(s.reused, s.nextIndex + 1)) indices.push(s.nextIndex);
+  return indices;
+}
+
+/** What every group gets: the persona list stays here, each dialogue gets only its own persona. */
+function dialogueSettings(run: DatasetRun): DialogueSettings {
+  const { input } = run;
+  const { personas: _, ...ask } = input.ask;
+  return {
+    datasetId: run.datasetId, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
+    llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+  };
+}
+
+function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]) {
+  const { input, datasetId } = run;
+  const first = indices[0];
+  const last = indices[indices.length - 1];
+  const id = indices.length === 1 ? `${datasetId}/${first}` : `${datasetId}/${first}-${last}`;
+  const dialogues: DialogueSpec[] = indices.map((index) => ({
+    index, turns: turnsFor(input, index),
+    persona: input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+  }));
+  run.started(id, indices);
+  run.starting++;
+  startChild(generateDialogues, {
+    workflowId: id,
+    args: [{ settings, dialogues }],
+    // Groups outlive a run that continues as new; they report to the next one.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_DIALOGUES, value: indices.map(String) }],
+    staticSummary: indices.length === 1 ? `Dialogue ${first} of ${datasetId}` : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
+  }).then(
+    (child) => {
+      run.starting--;
+      return child.result().then(
+        (outcome) => run.settle(outcome),
+        (err) => run.failGroup(id, describeFailure(err)),
+      );
+    },
+    (err) => {
+      run.starting--;
+      run.failGroup(id, `could not start: ${describeFailure(err)}`);
+    },
+  );
+}
 
 /** The target turns of dialogue `index`: fixed, or drawn from {min, max} or a histogram under the run's seed. */
 export function turnsFor(input: DatasetInput, index: number): number {
@@ -107,204 +170,39 @@ export function turnsFor(input: DatasetInput, index: number): number {
   return uniformInt(rand, input.turns.min, input.turns.max);
 }
 
-export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
-  let input: DatasetInput;
-  try {
-    input = parseDatasetInput(rawInput);
-  } catch (err) {
-    if (err instanceof DatasetInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
-    throw err;
+/**
+ * Groups of this run report by their result too; those inherited from earlier runs only by
+ * signal, which never comes from one that was terminated or timed out. When nothing has finished
+ * for stallCheckSeconds, ask each inherited group whether it still runs.
+ */
+async function watchInheritedGroups(run: DatasetRun) {
+  for (;;) {
+    const before = run.finished;
+    await sleep(`${run.input.stallCheckSeconds} seconds`);
+    if (run.finished !== before) continue;
+    const inherited = [...run.groups.keys()].filter((id) => !run.startedHere.has(id));
+    await Promise.all(inherited.map(async (id) => {
+      try {
+        await getExternalWorkflowHandle(id).signal(areYouThereSignal);
+      } catch (err) {
+        run.failGroup(id, `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}`);
+      }
+    }));
   }
-  const datasetId = workflowInfo().workflowId;
-  let state: DatasetRunState;
-  if (carried) {
-    state = { ...carried, runs: carried.runs + 1 };
-  } else {
-    // Histories from before rate limits recorded no routes (undefined): those dialogues use the parent's queue.
-    const routes = await checkEndpoints([
-      { field: 'ask.endpoint', endpoint: input.ask.endpoint },
-      { field: 'answer.endpoint', endpoint: input.answer.endpoint },
-      ...(input.metrics?.embeddings ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }] : []),
-      ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
-    ]);
-    // Datasets started before seeds were read up front (v1–v4 histories) did not inspect them.
-    const seedReport = patched('dataset-inspects-seeds') ? await inspectSeeds({ seeds: input.seeds }) : undefined;
-    // Datasets started before resume existed (v1, v2 histories) did not open their lineage.
-    const opened = patched('dataset-lineage-for-resume')
-      ? await openDataset({ datasetId, output: input.output, count: input.count, resumeFrom: input.resumeFrom })
-      : { lineage: [datasetId], finished: [], finishedCount: 0, finishedUsage: { ask: emptyUsage(), answer: emptyUsage() } };
-    state = {
-      lineage: opened.lineage, reused: opened.finished, reusedCount: opened.finishedCount,
-      nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
-      usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
-      startedAt: Date.now(), runs: 1, maxHistoryLength: 0,
-      seeds: seedReport,
-      llmTaskQueues: routes ? { ask: routes['ask.endpoint'], answer: routes['answer.endpoint'] } : undefined,
-    };
-  }
-  const inFlight = new Set(state.inFlight);
-  let starting = 0;
-  let phase: DatasetPhase = 'generating';
+}
 
-  const setPhase = (p: DatasetPhase) => {
-    phase = p;
-    upsertSearchAttributes([{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_PHASE, value: p }]);
-    setCurrentDetails(details(progress(), state.seeds));
-  };
-
-  const progress = (): DatasetProgress => {
-    const seconds = Math.max(0.001, (Date.now() - state.startedAt) / 1000);
-    const finished = state.completed + state.failedCount;
-    const dialoguesPerSecond = (finished - state.reusedCount) / seconds;
-    const remaining = input.count - finished;
-    return {
-      phase, requested: input.count, started: state.nextIndex, completed: state.completed, failed: state.failedCount,
-      running: inFlight.size, remaining, usage: state.usage,
-      llmCallsPerSecond: round((state.usage.ask.calls + state.usage.answer.calls - state.reusedCalls) / seconds),
-      dialoguesPerSecond: round(dialoguesPerSecond),
-      etaSeconds: remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
-      runs: state.runs, historyLength: workflowInfo().historyLength,
-    };
-  };
-  setHandler(progressQuery, progress);
-  if (!carried) setPhase('generating');
-
-  // Outcomes come by signal (from any run's children) and, for this run's children, as child
-  // results too; whichever comes first counts, once.
-  const settle = (outcome: DialogueOutcome) => {
-    if (!inFlight.delete(outcome.index)) return;
-    if (outcome.summary) {
-      state.completed++;
-      state.usage = { ask: addUsage(state.usage.ask, outcome.summary.usage.ask), answer: addUsage(state.usage.answer, outcome.summary.usage.answer) };
-    } else {
-      state.failedCount++;
-      if (state.failures.length < MAX_FAILURE_DETAILS) state.failures.push({ index: outcome.index, id: outcome.id, error: outcome.error ?? 'unknown error' });
-    }
-  };
-  setHandler(dialogueFinishedSignal, settle);
-
-  // Seeds are picked here, a block at a time, so that each child's summary is its seed question.
-  // Datasets started before that (v1–v3 histories) left the choice to the child.
-  const seeds = new Map<number, string>();
-  const seedFor = async (index: number): Promise<string | undefined> => {
-    if (!patched('dataset-picks-seeds')) return undefined;
-    if (!seeds.has(index)) {
-      seeds.clear();
-      const indexes: number[] = [];
-      for (let i = index; i < input.count && indexes.length < SEED_BLOCK; i = nextOutside(state.reused, i + 1)) indexes.push(i);
-      const picked = await pickSeeds({ seeds: input.seeds, randomSeed: input.randomSeed, indexes });
-      picked.forEach((seed, k) => seeds.set(indexes[k], seed));
-    }
-    return seeds.get(index);
-  };
-
-  // Children of this run report by their result too; those inherited from earlier runs only by
-  // signal, which never comes from one that was terminated or timed out. When nothing has
-  // finished for stallCheckSeconds, ask each inherited one whether it still runs.
-  const startedHere = new Set<number>();
-  const watchInheritedChildren = async () => {
-    for (;;) {
-      const before = state.completed + state.failedCount;
-      await sleep(`${input.stallCheckSeconds} seconds`);
-      if (state.completed + state.failedCount !== before) continue;
-      const inherited = [...inFlight].filter((index) => !startedHere.has(index));
-      await Promise.all(inherited.map(async (index) => {
-        const id = `${datasetId}/${index}`;
-        try {
-          await getExternalWorkflowHandle(id).signal(areYouThereSignal);
-        } catch (err) {
-          settle({ index, id, error: `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}` });
-        }
-      }));
-    }
-  };
-  // Datasets started before the watch (v1–v5 histories) replay without its timer.
-  if (patched('dataset-watches-inherited-children')) void watchInheritedChildren();
-
-  // The persona list stays in the parent's input: children get only their own persona.
-  const { personas, ...childAsk } = input.ask;
-  const launch = (index: number, seed: string | undefined) => {
-    const id = `${datasetId}/${index}`;
-    const turns = turnsFor(input, index);
-    const persona = childAsk.mode === 'prompted' ? personaFor(personas, input.randomSeed, index) : undefined;
-    inFlight.add(index);
-    startedHere.add(index);
-    starting++;
-    startChild(generateDialogue, {
-      workflowId: id,
-      args: [{
-        datasetId, index, turns, seed, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask: childAsk, answer: input.answer, persona,
-        llmTaskQueues: state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
-      }],
-      // Children outlive a run that continues as new; they report to the next one.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
-      staticSummary: seed === undefined ? `Dialogue ${index} of ${datasetId}: ${turns} turns` : summaryOf(seed),
-    })
-      .then(
-        (child) => {
-          starting--;
-          return child.result().then(
-            (summary) => settle({ index, id, summary }),
-            (err) => settle({ index, id, error: describeFailure(err) }),
-          );
-        },
-        (err) => {
-          starting--;
-          settle({ index, id, error: `could not start: ${describeFailure(err)}` });
-        },
-      );
-  };
-
-  // Room is kept for what can arrive after the decision: each in-flight child starting or
-  // reporting (a few events each), the last workflow tasks and the continue-as-new itself.
-  const tailRoom = historyTailRoom(input.concurrency);
-  const runIsFull = () => workflowInfo().historyLength + tailRoom >= input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
-
-  while (state.nextIndex < input.count || inFlight.size > 0) {
-    while (state.nextIndex < input.count && inFlight.size < input.concurrency && !runIsFull()) {
-      launch(state.nextIndex, await seedFor(state.nextIndex));
-      state.nextIndex = nextOutside(state.reused, state.nextIndex + 1);
-    }
-    setCurrentDetails(details(progress(), state.seeds));
-    if (runIsFull()) {
-      // Children must have started before this run closes, and signal handlers finished.
-      await condition(() => starting === 0 && allHandlersFinished());
-      state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
-      await continueAsNew<typeof generateDataset>(rawInput, { ...state, inFlight: [...inFlight] });
-    }
-    const before = state.completed + state.failedCount;
-    await condition(() => state.completed + state.failedCount > before || runIsFull());
-  }
+/** Metrics and export over every stored dialogue of the lineage, then the result. */
+async function finish(run: DatasetRun): Promise<DatasetResult> {
+  const { input, datasetId, state } = run;
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
-
-  setPhase('metrics');
+  run.setPhase('metrics');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
-  setPhase('exporting');
+  run.setPhase('exporting');
   const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures, seeds: state.seeds });
-  setPhase('done');
+  run.setPhase('done');
   return {
     datasetId, requested: input.count, completed: state.completed, reused: state.reusedCount, failedCount: state.failedCount, failed: state.failures,
     usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength, seeds: state.seeds,
   };
 }
-
-function details(p: DatasetProgress, seeds?: SeedReport): string {
-  const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
-  const skipped = seeds?.skippedLines
-    ? [`seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped.slice(0, 5).map((s) => s.line).join(', ')}; all in the result and manifest)`]
-    : [];
-  return [
-    `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running · ${p.remaining} remaining`,
-    `${p.llmCallsPerSecond} LLM calls/s · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
-    ...skipped,
-  ].join('\n\n');
-}
-
-function summaryOf(seed: string): string {
-  const oneLine = seed.replace(/\s+/g, ' ').trim();
-  return oneLine.length <= SUMMARY_CHARS ? oneLine : `${oneLine.slice(0, SUMMARY_CHARS - 1)}…`;
-}
-
-const round = (x: number) => Math.round(x * 100) / 100;

@@ -1,104 +1,116 @@
-// One dialogue: a seed question, then answer / ask in turn until the target number of turns.
-// The dialogue is stored by an activity; the parent gets back only a small summary.
-import { getExternalWorkflowHandle, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+// One dialogue: a seed question, then answer / ask in turn until its target turns. Each LLM call
+// is one activity (one HTTP request); a question the filters reject is asked again here, so the
+// history shows every call. The finished dialogue is stored by an activity; only a small summary
+// goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
+import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSummary } from '../types';
+import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSettings, DialogueSpec, DialogueSummary, LlmReply, TokenUsage } from '../types';
 import { addUsage, emptyUsage } from '../usage';
-import { describeFailure } from './failures';
 import { addHits, type FilterHits } from '../prompts/question-filters';
-import { dialogueFinishedSignal, type DialogueOutcome } from './signals';
 
 /** The LLM steps, on the endpoint's own task queue when it has a request limit. */
-function llmActivities(input: DialogueInput, role: 'ask' | 'answer') {
-  const budgeted = input.llmRetryBudgetSeconds !== undefined;
+function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
   return proxyActivities<Activities>({
-    taskQueue: input.llmTaskQueues?.[role],
-    startToCloseTimeout: `${input.llmCallTimeoutSeconds ?? 600} seconds`,
-    // Heartbeats every few seconds (src/activities/llm.ts): a dead worker shows within this.
-    heartbeatTimeout: budgeted ? '30 seconds' : undefined,
-    scheduleToCloseTimeout: budgeted ? `${input.llmRetryBudgetSeconds} seconds` : undefined,
-    // With a budget, tries are unlimited within it; without (older dialogues), 10 tries.
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', ...(budgeted ? {} : { maximumAttempts: 10 }) },
+    taskQueue: settings.llmTaskQueues?.[role],
+    startToCloseTimeout: `${settings.llmCallTimeoutSeconds ?? 600} seconds`,
+    // Calls heartbeat every few seconds (src/activities/llm.ts): a dead worker shows within this.
+    heartbeatTimeout: '30 seconds',
+    // Tries are unlimited within the budget: a dead provider fails the dialogue, resumably.
+    scheduleToCloseTimeout: `${settings.llmRetryBudgetSeconds ?? 3600} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
   });
 }
 
-const { pickSeed, storeDialogue } = proxyActivities<Activities>({
+const { pickSeeds, storeDialogue } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+  // Paid work is kept: storing retries as long as an LLM call may.
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
+export { pickSeeds };
 
-/** Runs one dialogue and, when it has a parent dataset, reports the outcome to it, failure included. */
-export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
-  const id = `${input.datasetId}/${input.index}`;
-  const parent = workflowInfo().parent;
-  const report = async (outcome: DialogueOutcome) => {
-    // Dialogues started before outcomes were signalled (v1 histories) replay without it.
-    if (!parent || !patched('dialogue-reports-outcome-to-parent')) return;
-    try {
-      await getExternalWorkflowHandle(parent.workflowId).signal(dialogueFinishedSignal, outcome);
-    } catch {
-      // The dataset is gone (cancelled, terminated): nobody is waiting for this outcome.
-    }
-  };
-  try {
-    const summary = await runDialogue(id, input);
-    await report({ index: input.index, id, summary });
-    return summary;
-  } catch (err) {
-    await report({ index: input.index, id, error: describeFailure(err) });
-    throw err;
+/** A dialogue as the `dialogue` query shows it while it runs. */
+export interface DialogueState {
+  index: number;
+  status: 'running' | 'completed' | 'failed';
+  targetTurns: number;
+  conversations: DialogueRecord['conversations'];
+  error?: string;
+}
+
+export const newDialogueState = (spec: DialogueSpec): DialogueState => ({ index: spec.index, status: 'running', targetTurns: spec.turns, conversations: [] });
+
+/** Tokens, calls and provider time of one dialogue so far. */
+class Tally {
+  ask: TokenUsage = emptyUsage();
+  answer: TokenUsage = emptyUsage();
+  llmMs = 0;
+  filterHits: FilterHits = {};
+
+  add(role: 'ask' | 'answer', reply: LlmReply) {
+    this[role] = addUsage(this[role], reply.usage);
+    this.llmMs += reply.ms ?? 0;
   }
 }
 
-async function runDialogue(id: string, input: DialogueInput): Promise<DialogueSummary> {
-  const { ask } = llmActivities(input, 'ask');
-  const { answer } = llmActivities(input, 'answer');
-  const seed = input.seed ?? await pickSeed({ seeds: input.seeds, randomSeed: input.randomSeed, index: input.index });
+/** Runs one dialogue and stores it; throws if it fails. `state` follows it for queries. */
+export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec, seed: string, state: DialogueState): Promise<DialogueSummary> {
+  const id = `${settings.datasetId}/${spec.index}`;
+  const { answer } = llmSteps(settings, 'answer');
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
-  const conversations: DialogueRecord['conversations'] = [{ from: 'human', value: seed }];
-  setCurrentDetails(`Seed question: ${seed}`);
-  let askUsage = emptyUsage();
-  let filterHits: FilterHits = {};
-  let answerUsage = emptyUsage();
-
-  // A dialogue ends after an answer: at its target, when the user takes leave, or when the next
-  // round would overflow a model's context (only with contextTokens set; older inputs never stop early).
+  const conversations = state.conversations;
+  conversations.push({ from: 'human', value: seed });
+  const tally = new Tally();
   let turns = 0;
   let endedBy: DialogueEnd = 'target';
-  for (let turn = 1; turn <= input.turns; turn++) {
-    const a = await answer({ settings: input.answer, dialogue });
+  for (let turn = 1; turn <= spec.turns; turn++) {
+    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [{ settings: settings.answer, dialogue }]);
+    tally.add('answer', a);
     dialogue.push({ role: 'assistant', content: a.text });
     conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
-    answerUsage = addUsage(answerUsage, a.usage);
     turns = turn;
-    if (turn === input.turns) break;
-    if (nextRoundOverflows(input, a.usage.promptTokens + a.usage.completionTokens)) {
+    if (turn === spec.turns) break;
+    if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens)) {
       endedBy = 'context';
       break;
     }
-
-    const q = await ask({ settings: input.ask, dialogue, persona: input.persona });
-    askUsage = addUsage(askUsage, q.usage);
-    filterHits = addHits(filterHits, q.filterHits);
-    if (q.userDone) {
-      endedBy = 'user-done';
+    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally);
+    if (!q || q.userDone) {
+      endedBy = q ? 'user-done' : 'filtered';
       break;
     }
     dialogue.push({ role: 'user', content: q.text });
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
-
-  const usage = { ask: askUsage, answer: answerUsage };
+  const usage = { ask: tally.ask, answer: tally.answer };
   await storeDialogue({
-    output: input.output,
+    output: settings.output,
     record: {
-      id, datasetId: input.datasetId, index: input.index, seed, conversations, turns, targetTurns: input.turns, endedBy, usage, persona: input.persona,
-      models: { ask: `${input.ask.endpoint}/${input.ask.model}`, answer: `${input.answer.endpoint}/${input.answer.model}` },
-      filterHits,
+      id, datasetId: settings.datasetId, index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
+      models: { ask: `${settings.ask.endpoint}/${settings.ask.model}`, answer: `${settings.answer.endpoint}/${settings.answer.model}` },
+      filterHits: tally.filterHits,
     },
   });
-  return { id, index: input.index, status: 'completed', turns, usage };
+  state.status = 'completed';
+  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs: tally.llmMs };
+}
+
+/**
+ * Asks for the next question, again while the filters reject it, up to `maxQuestionTries` calls.
+ * Undefined when every try was rejected: the dialogue then ends with the turns it has.
+ */
+async function askNextQuestion(settings: DialogueSettings, spec: DialogueSpec, dialogue: ChatMessage[], turn: number, tally: Tally): Promise<LlmReply | undefined> {
+  const { ask } = llmSteps(settings, 'ask');
+  const tries = settings.ask.questionFilters === false ? 1 : settings.ask.maxQuestionTries ?? 4;
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
+    const q = await ask.executeWithOptions({ summary }, [{ settings: settings.ask, dialogue, persona: spec.persona }]);
+    tally.add('ask', q);
+    if (!q.rejectedBy) return q;
+    tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });
+  }
+  return undefined;
 }
 
 /** Room kept for the ask instruction (prompted) or the transcript's system line (parrot-ask). */
@@ -108,11 +120,18 @@ const ASK_PROMPT_EXTRA_TOKENS = 160;
  * Whether another round (a question, then its answer) could overflow either model's context,
  * given the dialogue's size in tokens as the answerer last saw it.
  */
-export function nextRoundOverflows(input: DialogueInput, dialogueTokens: number): boolean {
-  const question = input.ask.maxTokens ?? 256;
-  const askLimit = input.ask.contextTokens;
-  const answerLimit = input.answer.contextTokens;
+export function nextRoundOverflows(settings: Pick<DialogueSettings, 'ask' | 'answer'>, dialogueTokens: number): boolean {
+  const question = settings.ask.maxTokens ?? 256;
+  const askLimit = settings.ask.contextTokens;
+  const answerLimit = settings.answer.contextTokens;
   if (askLimit !== undefined && dialogueTokens + ASK_PROMPT_EXTRA_TOKENS + question > askLimit) return true;
-  return answerLimit !== undefined && dialogueTokens + question + (input.answer.maxTokens ?? 512) > answerLimit;
+  return answerLimit !== undefined && dialogueTokens + question + (settings.answer.maxTokens ?? 512) > answerLimit;
 }
 
+/** One dialogue as a workflow of its own: for trying a setting, or a single dialogue by hand. */
+export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
+  const { index, turns, persona, seed: given, ...settings } = input;
+  const seed = given ?? (await pickSeeds({ seeds: settings.seeds, randomSeed: settings.randomSeed, indexes: [index] }))[0];
+  setCurrentDetails(`Seed question: ${seed}`);
+  return runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
+}

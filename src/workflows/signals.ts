@@ -1,5 +1,5 @@
-// How a dialogue reports its outcome to the dataset: by signal to the parent's workflow ID,
-// which reaches whichever run of the parent is current, across continue-as-new.
+// How dialogue groups report to their dataset: by signal to the dataset's workflow ID, which
+// reaches whichever run of it is current, across continue-as-new.
 import { defineSignal } from '@temporalio/workflow';
 import type { DialogueSummary } from '../types';
 
@@ -10,10 +10,16 @@ export interface DialogueOutcome {
   error?: string;
 }
 
-export const dialogueFinishedSignal = defineSignal<[DialogueOutcome]>('dialogueFinished');
+/** A finished group: its workflow ID and every dialogue's outcome. */
+export interface GroupOutcome {
+  id: string;
+  outcomes: DialogueOutcome[];
+}
+
+export const dialoguesFinishedSignal = defineSignal<[GroupOutcome]>('dialoguesFinished');
 
 /**
- * Sent by the dataset to a dialogue it has not heard from in a while, only to learn whether it
- * still runs: signalling a closed workflow fails. Dialogues need no handler for it.
+ * Sent by the dataset to a group it has not heard from in a while, only to learn whether it
+ * still runs: signalling a closed workflow fails. Groups need no handler for it.
  */
 export const areYouThereSignal = defineSignal('areYouThere');

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
-import { PARROT_DATASET, PARROT_PHASE } from '../../src/workflows/search-attributes';
+import { PARROT_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { requireTool, TEMPORAL_BIN } from './tools';
 
 export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
@@ -12,7 +12,7 @@ export function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: requireTool(TEMPORAL_BIN) },
-      searchAttributes: [PARROT_DATASET, PARROT_PHASE],
+      searchAttributes: PARROT_SEARCH_ATTRIBUTES,
     },
   });
 }

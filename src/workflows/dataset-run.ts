@@ -1,0 +1,179 @@
+// The state of one dataset while it runs: what a run of the parent carries to the next across
+// continue-as-new, the groups in flight, and the counters the progress query reads.
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DatasetInput } from '../config/dataset-input';
+import type { SeedReport } from '../seeds/seed-source';
+import type { DatasetFailure, DialogueSummary, TokenUsage } from '../types';
+import type { IndexRanges } from '../index-ranges';
+import { addUsage } from '../usage';
+import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
+import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
+import type { DialogueOutcome, GroupOutcome } from './signals';
+
+/** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
+const MAX_FAILURE_DETAILS = 1000;
+
+/** What one run of the parent hands the next when it continues as new. */
+export interface DatasetRunState {
+  /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
+  lineage: string[];
+  /** Dialogues already stored by resumed datasets: not run again. */
+  reused: IndexRanges;
+  reusedCount: number;
+  /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
+  reusedCalls: number;
+  nextIndex: number;
+  /** Groups started and not yet reported, with their dialogue indices. */
+  inFlight: { id: string; indices: number[] }[];
+  completed: number;
+  failedCount: number;
+  failures: DatasetFailure[];
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  /** Workflow time (ms) when the dataset started, for rates and the ETA. */
+  startedAt: number;
+  runs: number;
+  /** The longest history of any run so far (events). */
+  maxHistoryLength: number;
+  seeds: SeedReport;
+  /** Rate-limited endpoints: their task queues and limits, by role. */
+  llmTaskQueues: { ask?: string; answer?: string };
+  limits: RoleLimits;
+  /** Mean provider time of an LLM call so far (ms, moving average); 0 before the first. */
+  latencyMs: number;
+}
+
+export interface DatasetProgress {
+  phase: DatasetPhase;
+  requested: number;
+  started: number;
+  completed: number;
+  failed: number;
+  running: number;
+  remaining: number;
+  /** Dialogues the dataset keeps in flight now (`concurrency`, or what `auto` chose). */
+  window: number;
+  llmLatencyMs: number;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  llmCallsPerSecond: number;
+  dialoguesPerSecond: number;
+  etaSeconds: number | null;
+  runs: number;
+  historyLength: number;
+}
+
+export class DatasetRun {
+  readonly groups: Map<string, number[]>;
+  /** Groups this run started (the others were inherited from earlier runs). */
+  readonly startedHere = new Set<string>();
+  /** Groups whose start this run has asked for and not yet heard back about. */
+  starting = 0;
+  phase: DatasetPhase = 'generating';
+  readonly groupSize: number;
+
+  constructor(
+    readonly input: DatasetInput,
+    readonly datasetId: string,
+    readonly state: DatasetRunState,
+  ) {
+    this.groups = new Map(state.inFlight.map((g) => [g.id, g.indices]));
+    this.groupSize = dialoguesPerGroup(input);
+  }
+
+  get running(): number {
+    let n = 0;
+    for (const indices of this.groups.values()) n += indices.length;
+    return n;
+  }
+
+  get finished(): number {
+    return this.state.completed + this.state.failedCount;
+  }
+
+  get hasWork(): boolean {
+    return this.state.nextIndex < this.input.count || this.groups.size > 0;
+  }
+
+  window(): number {
+    return windowSize(this.input, this.state.limits, this.state.latencyMs, this.groupSize, this.input.maxEventsPerRun);
+  }
+
+  started(id: string, indices: number[]) {
+    this.groups.set(id, indices);
+    this.startedHere.add(id);
+  }
+
+  /** A group's outcomes, by signal or by result, whichever comes first: counted once. */
+  settle(outcome: GroupOutcome) {
+    if (!this.groups.delete(outcome.id)) return;
+    for (const o of outcome.outcomes) this.settleDialogue(o);
+  }
+
+  /** A group that ended without reporting: each of its dialogues counts as failed. */
+  failGroup(id: string, error: string) {
+    const indices = this.groups.get(id);
+    if (indices) this.settle({ id, outcomes: indices.map((index) => ({ index, id: `${this.datasetId}/${index}`, error })) });
+  }
+
+  private settleDialogue(o: DialogueOutcome) {
+    const s = this.state;
+    if (o.summary) {
+      s.completed++;
+      s.usage = { ask: addUsage(s.usage.ask, o.summary.usage.ask), answer: addUsage(s.usage.answer, o.summary.usage.answer) };
+      this.observeLatency(o.summary);
+    } else {
+      s.failedCount++;
+      if (s.failures.length < MAX_FAILURE_DETAILS) s.failures.push({ index: o.index, id: o.id, error: o.error ?? 'unknown error' });
+    }
+  }
+
+  private observeLatency(summary: DialogueSummary) {
+    const calls = summary.usage.ask.calls + summary.usage.answer.calls;
+    if (!calls || !summary.llmMs) return;
+    const mean = summary.llmMs / calls;
+    this.state.latencyMs = this.state.latencyMs ? 0.9 * this.state.latencyMs + 0.1 * mean : mean;
+  }
+
+  setPhase(phase: DatasetPhase) {
+    this.phase = phase;
+    upsertSearchAttributes([{ key: PARROT_DATASET, value: this.datasetId }, { key: PARROT_PHASE, value: phase }]);
+    this.showDetails();
+  }
+
+  progress(): DatasetProgress {
+    const s = this.state;
+    const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
+    const dialoguesPerSecond = (this.finished - s.reusedCount) / seconds;
+    const remaining = this.input.count - this.finished;
+    return {
+      phase: this.phase, requested: this.input.count, started: s.nextIndex, completed: s.completed, failed: s.failedCount,
+      running: this.running, remaining, window: this.window(), llmLatencyMs: Math.round(s.latencyMs), usage: s.usage,
+      llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),
+      dialoguesPerSecond: round(dialoguesPerSecond),
+      etaSeconds: remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
+      runs: s.runs, historyLength: workflowInfo().historyLength,
+    };
+  }
+
+  /** The parent's current details in the UI. */
+  showDetails() {
+    const p = this.progress();
+    const seeds = this.state.seeds;
+    const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
+    const skipped = seeds.skippedLines
+      ? [`seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped.slice(0, 5).map((l) => l.line).join(', ')}; all in the result and manifest)`]
+      : [];
+    setCurrentDetails([
+      `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
+      `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
+      ...skipped,
+    ].join('\n\n'));
+  }
+
+  /** What the next run starts from. */
+  carry(): DatasetRunState {
+    this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
+    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices })) };
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;

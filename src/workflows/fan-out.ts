@@ -1,0 +1,79 @@
+// How a dataset spreads its dialogues: how many one group workflow runs, how many are in flight,
+// and how many groups one parent run may hold. Pure functions: the workflow calls them.
+import type { DatasetInput } from '../config/dataset-input';
+
+/** A group's history stays well under Temporal's warning (10,240 events, 10 MB)... */
+const GROUP_EVENT_BUDGET = 8_000;
+const GROUP_BYTE_BUDGET = 4 * 1024 * 1024;
+/** ...and the group small enough that its slowest dialogue does not hold many finished ones back. */
+const MAX_AUTO_GROUP = 50;
+/** History events per turn: an answer, an ask (a re-ask now and then) and their workflow tasks. */
+const EVENTS_PER_TURN = 12;
+/** Bytes per token of text, as payloads carry it (JSON, UTF-8). */
+const BYTES_PER_TOKEN = 5;
+
+/** Without a declared RPM, `auto` keeps this many dialogues in flight; workers' AIMD holds the requests. */
+export const AUTO_WINDOW_UNLIMITED = 4_000;
+/** Before any call has finished, Little's law assumes this latency. */
+const ASSUMED_LATENCY_MS = 10_000;
+/** In flight beyond rate × latency: dialogues spend time between calls, and groups wait on their slowest. */
+const LITTLE_HEADROOM = 1.5;
+/** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
+const MAX_GROUPS_IN_FLIGHT = 1_000;
+
+export function maxTurns(turns: DatasetInput['turns']): number {
+  if (typeof turns === 'number') return turns;
+  if ('histogram' in turns) return Math.max(...Object.entries(turns.histogram).filter(([, w]) => w > 0).map(([k]) => Number(k)));
+  return turns.max;
+}
+
+/**
+ * Dialogues per group: the input's `dialoguesPerWorkflow`, or as many as fit the group's history
+ * budget. Every call's input carries the dialogue so far, so history bytes grow with the square of
+ * the turns.
+ */
+export function dialoguesPerGroup(input: DatasetInput): number {
+  if (input.dialoguesPerWorkflow) return input.dialoguesPerWorkflow;
+  const turns = maxTurns(input.turns);
+  const tokensPerTurn = (input.ask.maxTokens ?? 256) + (input.answer.maxTokens ?? 512);
+  const events = EVENTS_PER_TURN * turns + 12;
+  const bytes = turns * turns * tokensPerTurn * BYTES_PER_TOKEN;
+  return Math.max(1, Math.min(MAX_AUTO_GROUP, Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)));
+}
+
+/** Request limits of the endpoints, per minute, by role (from checkEndpoints). */
+export interface RoleLimits {
+  ask?: number;
+  answer?: number;
+  /** Whether ask and answer share one endpoint (and so one limit). */
+  shared: boolean;
+}
+
+/** LLM calls per second the declared limits allow, or undefined when none is declared. */
+export function callsPerSecondLimit(limits: RoleLimits): number | undefined {
+  const declared = [limits.ask, limits.answer].filter((x): x is number => x !== undefined);
+  if (!declared.length) return undefined;
+  // Ask and answer calls alternate: two endpoints together allow twice the slower one.
+  return ((limits.shared ? 1 : 2) * Math.min(...declared)) / 60;
+}
+
+/**
+ * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law (calls in
+ * flight = rate × latency, each dialogue has at most one) on the latency observed so far.
+ */
+export function windowSize(input: DatasetInput, limits: RoleLimits, observedLatencyMs: number, groupSize: number, maxEventsPerRun: number): number {
+  const cap = maxGroupsInFlight(maxEventsPerRun) * groupSize;
+  if (input.concurrency !== 'auto') return Math.min(input.concurrency, cap);
+  const rate = callsPerSecondLimit(limits);
+  if (rate === undefined) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
+  const latencyS = (observedLatencyMs > 0 ? observedLatencyMs : ASSUMED_LATENCY_MS) / 1000;
+  return Math.max(groupSize, Math.min(cap, Math.ceil(rate * latencyS * LITTLE_HEADROOM)));
+}
+
+/** History events a parent run keeps free for what arrives after it decides to continue as new. */
+export const historyTailRoom = (groupsInFlight: number) => 5 * groupsInFlight + 20;
+
+/** Groups in flight so that their late events still fit the run. */
+export function maxGroupsInFlight(maxEventsPerRun: number): number {
+  return Math.max(1, Math.min(MAX_GROUPS_IN_FLIGHT, Math.floor((maxEventsPerRun - 80) / 5)));
+}

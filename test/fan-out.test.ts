@@ -1,0 +1,79 @@
+// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts), and how a
+// worker probes an endpoint's concurrency (src/providers/adaptive-concurrency.ts): exact values.
+import assert from 'node:assert/strict';
+import { parseDatasetInput } from '../src/config/dataset-input';
+import { AUTO_WINDOW_UNLIMITED, callsPerSecondLimit, dialoguesPerGroup, maxGroupsInFlight, windowSize } from '../src/workflows/fan-out';
+import { AdaptiveConcurrency } from '../src/providers/adaptive-concurrency';
+
+const input = (extra: object = {}) => parseDatasetInput({
+  count: 40_000, turns: 8, output: 's3://parrot/x', ask: { endpoint: 'a', model: 'm' }, answer: { endpoint: 'a', model: 'm' }, ...extra,
+});
+const none = { shared: true };
+
+describe('fan-out sizing', () => {
+  it('groups as many dialogues as keep a group history small: fewer as dialogues grow longer', () => {
+    // 8 turns of 256 + 512 tokens: 8² × 768 × 5 bytes = 245,760 bytes a dialogue; 4 MiB / that = 17.
+    assert.equal(dialoguesPerGroup(input()), 17);
+    assert.equal(dialoguesPerGroup(input({ turns: 3 })), 50, 'capped');
+    assert.equal(dialoguesPerGroup(input({ turns: { min: 2, max: 100 } })), 1, '100 turns: a workflow each');
+    assert.equal(dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })), 50, 'weight 0 is never drawn');
+    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 7 })), 7);
+  });
+
+  it('keeps rate × latency × 1.5 in flight with an RPM declared, a large window without, a pinned number as given', () => {
+    assert.equal(windowSize(input(), none, 5_000, 17, 8_000), AUTO_WINDOW_UNLIMITED);
+    // 1,200 rpm = 20 calls/s; × 5 s × 1.5 = 150.
+    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, 5_000, 17, 8_000), 150);
+    // Before any latency is known, 10 s is assumed.
+    assert.equal(windowSize(input(), { answer: 1200, shared: false }, 0, 17, 8_000), 600);
+    assert.equal(windowSize(input(), { ask: 60, shared: true }, 100, 17, 8_000), 17, 'at least one group');
+    assert.equal(windowSize(input({ concurrency: 300 }), none, 5_000, 17, 8_000), 300);
+    // A pinned window still fits the groups a run may hold: (100 − 80) / 5 = 4 groups of 17.
+    assert.equal(windowSize(input({ concurrency: 300 }), none, 5_000, 17, 100), 68);
+    assert.equal(maxGroupsInFlight(8_000), 1_000);
+  });
+
+  it('counts ask and answer calls against one shared limit, or twice the slower of two', () => {
+    assert.equal(callsPerSecondLimit({ shared: true }), undefined);
+    assert.equal(callsPerSecondLimit({ ask: 600, answer: 600, shared: true }), 10);
+    assert.equal(callsPerSecondLimit({ ask: 600, answer: 1200, shared: false }), 20);
+  });
+});
+
+describe('adaptive concurrency (AIMD)', () => {
+  it('doubles per round trip while saturated, cuts to 70% once per round trip on 429s, then grows by one per round trip', async () => {
+    let now = 0;
+    const c = new AdaptiveConcurrency({ initial: 4, now: () => now });
+    // A backlog of calls, as a busy worker has: each freed place is taken at once.
+    for (let i = 0; i < 200; i++) void c.acquire();
+    const tick = () => new Promise((r) => setImmediate(r));
+    const round = async (outcome: 'ok' | 'rateLimited') => {
+      now += 1_000;
+      for (let n = c.active; n > 0; n--) c.release(outcome, 1_000);
+      await tick();
+      return c.limit;
+    };
+    await tick();
+    assert.equal(c.active, 4);
+    assert.deepEqual([await round('ok'), await round('ok')], [8, 16]);
+    assert.equal(await round('rateLimited'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
+    assert.equal(await round('ok'), 12, 'after the first cut, one more per round trip');
+    assert.equal(c.active, 12);
+  });
+
+  it('holds callers past the limit until a place frees, and lets an aborted wait go', async () => {
+    const c = new AdaptiveConcurrency({ initial: 1, max: 1 });
+    await c.acquire();
+    let second = false;
+    const waiting = c.acquire().then(() => (second = true));
+    const abort = new AbortController();
+    const third = c.acquire(abort.signal);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(second, false);
+    abort.abort(new Error('cancelled'));
+    await assert.rejects(third, /cancelled/);
+    c.release('ok');
+    await waiting;
+    assert.deepEqual({ second, active: c.active }, { second: true, active: 1 });
+  });
+});
