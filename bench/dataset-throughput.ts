@@ -5,7 +5,7 @@
 //   npm run bench -- [--count 1000] [--turns 8] [--concurrency N|auto] [--dialogues-per-workflow N]
 //     [--max-events-per-run N] [--latency-median-ms 0] [--latency-sigma 0.5] [--latency-min-ms MS]
 //     [--latency-max-ms MS] [--tokens-per-sec 0] [--rpm 0] [--tpm 0] [--error-rate 0]
-//     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--workers 1] [--server-pid PID]
+//     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--workers 1] [--server-pid PID] [--input '{"llmCalls":"local"}']
 //   e.g. npm run bench -- --count 3000 --turns 3 --latency-median-ms 5000 --latency-sigma 0.5 --latency-min-ms 200 --latency-max-ms 20000
 //
 // Latency: median × exp(sigma × N(0,1)), clamped to [min, max]; sigma 0 = fixed. --rpm/--tpm are
@@ -42,7 +42,7 @@ function fail(message: string): never {
 
 const KNOBS = [
   'count', 'turns', 'concurrency', 'dialogues-per-workflow', 'max-events-per-run', 'latency-median-ms', 'latency-sigma', 'latency-min-ms',
-  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid',
+  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid', 'input',
 ] as const;
 let values: Partial<Record<(typeof KNOBS)[number] | 'help', string | boolean>>;
 try {
@@ -69,6 +69,16 @@ function num(name: (typeof KNOBS)[number], d: number, { min = 0, int = false } =
   return n;
 }
 const opt = (name: (typeof KNOBS)[number], o: { min?: number; int?: boolean } = {}) => (values[name] === undefined ? undefined : num(name, 0, o));
+
+/** `--input`: more dataset input fields as JSON, checked by the workflow's own schema. */
+function extraInput(): Record<string, unknown> {
+  if (values.input === undefined) return {};
+  try {
+    return JSON.parse(values.input as string);
+  } catch (err) {
+    fail(`--input must be a JSON object: ${(err as Error).message}`);
+  }
+}
 
 const cfg = {
   count: num('count', 1000, { min: 1, int: true }), turns: num('turns', 8, { min: 1, int: true }),
@@ -190,6 +200,7 @@ async function main() {
     taskQueue, workflowId,
     args: [{
       count: cfg.count, turns: cfg.turns, output: pathToFileURL(out).href, ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+      ...extraInput(),
       ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }), ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
       ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
     }],
@@ -275,7 +286,7 @@ async function main() {
     console.log(`worker RSS${perWorkers} over time:`, quarters.map((x) => `${x.t.toFixed(0)}s ${x.mb.toFixed(0)} MB`).join(', '));
   }
   console.log(`BENCH ${JSON.stringify({
-    count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', dialoguesPerWorkflow: cfg.dialoguesPerWorkflow ?? null, workers: cfg.workers,
+    count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', dialoguesPerWorkflow: cfg.dialoguesPerWorkflow ?? null, input: extraInput(), workers: cfg.workers,
     latencyMedianMs: cfg.latencyMedianMs, latencySigma: cfg.latencySigma, latencyMinMs: cfg.latencyMinMs ?? null, latencyMaxMs: cfg.latencyMaxMs ?? null,
     rpm: cfg.rpm, tpm: cfg.tpm, errorRate: cfg.errorRate,
     completed: result.completed, calls, requests: stats.requests, genSeconds: r(genSeconds), wallSeconds: r(wall),

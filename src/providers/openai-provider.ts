@@ -16,6 +16,10 @@ export interface Sampling {
   maxTokens?: number;
 }
 
+/** Requests a worker opens to an endpoint before it knows better (AIMD doubles it each round trip), and at most. */
+const INITIAL_CONCURRENCY = 128;
+const MAX_CONCURRENCY = 10_000;
+
 export class LlmProvider {
   private readonly clients = new Map<string, OpenAI>();
   private readonly gates = new Map<string, RateGate>();
@@ -24,7 +28,11 @@ export class LlmProvider {
   /** Requests open to each endpoint at most (AIMD on 429s); for the bench and tests. */
   concurrency(endpoint: EndpointConfig): AdaptiveConcurrency {
     let w = this.windows.get(endpoint.name);
-    if (!w) this.windows.set(endpoint.name, (w = new AdaptiveConcurrency({ initial: endpoint.maxConcurrency ?? 64, max: endpoint.maxConcurrency ?? 10_000 })));
+    if (!w) {
+      // A declared RPM already holds the rate (the server dispatches no faster): start wide open.
+      const initial = endpoint.maxConcurrency ?? (endpoint.rpm ? MAX_CONCURRENCY : INITIAL_CONCURRENCY);
+      this.windows.set(endpoint.name, (w = new AdaptiveConcurrency({ initial, max: endpoint.maxConcurrency ?? MAX_CONCURRENCY })));
+    }
     return w;
   }
 

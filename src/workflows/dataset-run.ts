@@ -23,7 +23,7 @@ export interface DatasetRunState {
   /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
   reusedCalls: number;
   nextIndex: number;
-  /** Groups started and not yet reported, with their dialogue indices. */
+  /** Groups started and not yet done, with their dialogue indices not yet reported. */
   inFlight: { id: string; indices: number[] }[];
   completed: number;
   failedCount: number;
@@ -62,7 +62,8 @@ export interface DatasetProgress {
 }
 
 export class DatasetRun {
-  readonly groups: Map<string, number[]>;
+  /** Groups in flight, with their dialogues not yet reported. */
+  readonly groups: Map<string, Set<number>>;
   /** Groups this run started (the others were inherited from earlier runs). */
   readonly startedHere = new Set<string>();
   /** Groups whose start this run has asked for and not yet heard back about. */
@@ -75,13 +76,13 @@ export class DatasetRun {
     readonly datasetId: string,
     readonly state: DatasetRunState,
   ) {
-    this.groups = new Map(state.inFlight.map((g) => [g.id, g.indices]));
+    this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
     this.groupSize = dialoguesPerGroup(input);
   }
 
   get running(): number {
     let n = 0;
-    for (const indices of this.groups.values()) n += indices.length;
+    for (const indices of this.groups.values()) n += indices.size;
     return n;
   }
 
@@ -98,20 +99,22 @@ export class DatasetRun {
   }
 
   started(id: string, indices: number[]) {
-    this.groups.set(id, indices);
+    this.groups.set(id, new Set(indices));
     this.startedHere.add(id);
   }
 
-  /** A group's outcomes, by signal or by result, whichever comes first: counted once. */
+  /** Outcomes from a group, by signal as they come or all in its result: each dialogue counted once. */
   settle(outcome: GroupOutcome) {
-    if (!this.groups.delete(outcome.id)) return;
-    for (const o of outcome.outcomes) this.settleDialogue(o);
+    const waiting = this.groups.get(outcome.id);
+    if (!waiting) return;
+    for (const o of outcome.outcomes) if (waiting.delete(o.index)) this.settleDialogue(o);
+    if (waiting.size === 0) this.groups.delete(outcome.id);
   }
 
-  /** A group that ended without reporting: each of its dialogues counts as failed. */
+  /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
   failGroup(id: string, error: string) {
-    const indices = this.groups.get(id);
-    if (indices) this.settle({ id, outcomes: indices.map((index) => ({ index, id: `${this.datasetId}/${index}`, error })) });
+    const waiting = this.groups.get(id);
+    if (waiting) this.settle({ id, outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })) });
   }
 
   private settleDialogue(o: DialogueOutcome) {
@@ -172,7 +175,7 @@ export class DatasetRun {
   /** What the next run starts from. */
   carry(): DatasetRunState {
     this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
-    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices })) };
+    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices: [...indices] })) };
   }
 }
 

@@ -97,8 +97,13 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
   // reporting (a few events each), the last workflow tasks and the continue-as-new itself.
   const runIsFull = () => workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    for (let room = run.window() - run.running; room > 0 && run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull(); room = run.window() - run.running) {
-      launchGroup(run, settings, nextIndices(run, Math.min(room, run.groupSize)));
+    while (run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull()) {
+      // A group starts once the window has room for a whole one (or for all that are left).
+      const window = run.window();
+      const size = Math.min(run.groupSize, window);
+      const room = window - run.running;
+      if (room < Math.min(size, run.input.count - run.state.nextIndex)) break;
+      launchGroup(run, settings, nextIndices(run, size));
     }
     run.showDetails();
     if (runIsFull()) {

@@ -2,8 +2,10 @@
 // is still its own durable loop of ask and answer activities, summarised in the UI by dialogue
 // and turn; grouping lets completions that arrive together share a workflow task and lets one
 // workflow instance, not one per dialogue, sit in the worker's cache. The `dialogue` query shows
-// one dialogue; the search attribute ParrotDialogues finds the group of an index.
-import { defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+// one dialogue; the search attribute ParrotDialogues finds the group of an index. Finished
+// dialogues are reported to the dataset a few seconds after they finish, several to a signal,
+// so that its progress and window move with them rather than with the group's slowest dialogue.
+import { condition, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { newDialogueState, pickSeeds, runDialogue, type DialogueState } from './dialogue';
@@ -17,19 +19,27 @@ export interface DialogueGroupInput {
 export const dialogueQuery = defineQuery<DialogueState | undefined, [number]>('dialogue');
 export const dialoguesQuery = defineQuery<Omit<DialogueState, 'conversations'>[]>('dialogues');
 
-/** Runs every dialogue of the group at once, reports all outcomes to the dataset, and returns them. */
+/** Outcomes wait this long for others to share their signal to the dataset. */
+const REPORT_DELAY = '5 seconds';
+
+/** Runs every dialogue of the group at once, reports each outcome to the dataset, and returns them all. */
 export async function generateDialogues({ settings, dialogues }: DialogueGroupInput): Promise<GroupOutcome> {
   const states = new Map(dialogues.map((d) => [d.index, newDialogueState(d)]));
   setHandler(dialogueQuery, (index) => states.get(index));
   setHandler(dialoguesQuery, () => [...states.values()].map(({ conversations: _, ...s }) => s));
+  const reports = new Reports(workflowInfo().workflowId);
   const seeds = await seedsFor(settings, dialogues);
-  const outcomes = await Promise.all(dialogues.map((spec) => runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!, states)));
-  const outcome: GroupOutcome = { id: workflowInfo().workflowId, outcomes };
-  await reportToDataset(outcome);
-  return outcome;
+  const outcomes = await Promise.all(dialogues.map(async (spec) => {
+    const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
+    showProgress(states);
+    reports.add(outcome);
+    return outcome;
+  }));
+  await reports.flushed();
+  return { id: workflowInfo().workflowId, outcomes };
 }
 
-async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: string, state: DialogueState, all: Map<number, DialogueState>): Promise<DialogueOutcome> {
+async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: string, state: DialogueState): Promise<DialogueOutcome> {
   const id = `${settings.datasetId}/${spec.index}`;
   try {
     return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
@@ -37,8 +47,35 @@ async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: stri
     state.status = 'failed';
     state.error = describeFailure(err);
     return { index: spec.index, id, error: state.error };
-  } finally {
-    showProgress(all);
+  }
+}
+
+/** Outcomes on their way to the dataset: gathered for REPORT_DELAY, then sent in one signal. */
+class Reports {
+  private pending: DialogueOutcome[] = [];
+  private sending = false;
+
+  constructor(private readonly groupId: string) {}
+
+  add(outcome: DialogueOutcome) {
+    this.pending.push(outcome);
+    if (!this.sending) void this.send();
+  }
+
+  /** Once every outcome added so far has been sent. */
+  async flushed() {
+    await condition(() => !this.sending && this.pending.length === 0);
+  }
+
+  private async send() {
+    this.sending = true;
+    await sleep(REPORT_DELAY);
+    while (this.pending.length) {
+      const outcomes = this.pending;
+      this.pending = [];
+      await reportToDataset({ id: this.groupId, outcomes });
+    }
+    this.sending = false;
   }
 }
 

@@ -8,6 +8,8 @@ import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueS
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
 /** The LLM steps, on the endpoint's own task queue when it has a request limit. */
 function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
   return proxyActivities<Activities>({
@@ -17,7 +19,7 @@ function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
     heartbeatTimeout: '30 seconds',
     // Tries are unlimited within the budget: a dead provider fails the dialogue, resumably.
     scheduleToCloseTimeout: `${settings.llmRetryBudgetSeconds ?? 3600} seconds`,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    retry,
   });
 }
 
