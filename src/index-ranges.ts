@@ -23,3 +23,10 @@ export function nextOutside(ranges: IndexRanges, from: number): number {
   }
   return i;
 }
+
+/** How many indices in [from, to) the ranges hold. */
+export function countInside(ranges: IndexRanges, from: number, to: number): number {
+  let n = 0;
+  for (const [start, end] of ranges) n += Math.max(0, Math.min(end + 1, to) - Math.max(start, from));
+  return n;
+}

@@ -28,7 +28,7 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
   it('runs every dialogue in a group workflow and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
     const count = 7;
     const input: DatasetInputJson = {
-      count, turns: { min: 1, max: 3 }, output: `s3://${bucket}/run-1`, concurrency: 3, randomSeed: 11,
+      count, turns: { min: 1, max: 3 }, output: `s3://${bucket}/run-1`, concurrency: 8, dialoguesPerWorkflow: 2, randomSeed: 11,
       ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
     const workflowId = 'dataset-s3-test';
@@ -66,9 +66,9 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
       groupIds = [];
       for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND ParrotDialogues="4"` })) groupIds.push(wf.workflowId);
     }
-    assert.deepEqual(groupIds, [`${workflowId}/3-5`]);
+    assert.deepEqual(groupIds, [`${workflowId}/4-5`]);
     const group = t.env.client.workflow.getHandle(groupIds[0]);
-    assert.equal(await (await group.describe()).staticSummary(), `Dialogues 3–5 (3) of ${workflowId}`);
+    assert.equal(await (await group.describe()).staticSummary(), `Dialogues 4–5 (2) of ${workflowId}`);
     const shown = await group.query(dialogueQuery, 4);
     const row4 = rows.find((r) => r.id === `${workflowId}/4`);
     assert.deepEqual({ status: shown?.status, conversations: shown?.conversations.map((c) => ({ from: c.from, value: c.value })) }, { status: 'completed', conversations: row4.conversations });
@@ -99,6 +99,6 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
       children = [];
       for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"` })) children.push(wf.workflowId);
     }
-    assert.deepEqual(children.sort(), [`${workflowId}/0-2`, `${workflowId}/3-5`, `${workflowId}/6`], 'groups of the window (3) in flight');
+    assert.deepEqual(children.sort(), [`${workflowId}/0-1`, `${workflowId}/2-3`, `${workflowId}/4-5`, `${workflowId}/6`], 'groups of 2 (dialoguesPerWorkflow), all in flight at once (concurrency 8)');
   });
 });

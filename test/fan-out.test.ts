@@ -18,6 +18,8 @@ describe('fan-out sizing', () => {
     assert.equal(dialoguesPerGroup(input({ turns: { min: 2, max: 100 } })), 1, '100 turns: a workflow each');
     assert.equal(dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })), 50, 'weight 0 is never drawn');
     assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 7 })), 7);
+    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 200 })), 17, 'held to the history budget');
+    assert.equal(dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })), 120, 'past the default cap, within the budget');
   });
 
   it('keeps rate × latency × 1.5 in flight with an RPM declared, a large window without, a pinned number as given', () => {

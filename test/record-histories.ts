@@ -32,7 +32,7 @@ async function main() {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
   const { worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
   const input: DatasetInputJson = {
-    count: 24, turns: 2, output: pathToFileURL(out).href, concurrency: 4, dialoguesPerWorkflow: 2, maxEventsPerRun: 100,
+    count: 24, turns: 2, output: pathToFileURL(out).href, concurrency: 8, dialoguesPerWorkflow: 2, maxEventsPerRun: 100,
     ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
   };
   const recorded: RecordedHistory[] = [];
@@ -47,16 +47,17 @@ async function main() {
     console.log(`recorded ${file} (${history.events.length} events)`);
   };
   await worker.runUntil(async () => {
-    fake.failNext({ status: 401, message: 'key revoked' }, 1); // dialogue 0 fails for good
+    fake.failNext({ status: 401, message: 'key revoked' }, 1); // the first call's dialogue fails for good
     const first = await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-a', args: [input] });
     if (first.runs < 2 || first.failedCount !== 1) throw new Error(`expected a run that continued as new with one failure, got ${first.runs} runs, ${first.failedCount} failed`);
     await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-b', args: [{ ...input, resumeFrom: 'recorded-a' }] });
-    fs.rmSync(HISTORIES_DIR, { recursive: true, force: true });
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+    for (const f of fs.readdirSync(HISTORIES_DIR)) if (f.startsWith(`${version}-`)) fs.rmSync(path.join(HISTORIES_DIR, f));
     const runs: string[] = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId="recorded-a"` })) runs.push(wf.runId);
     runs.reverse().forEach((runId, k) => record('recorded-a', 'generateDataset', runId, `recorded-a-run${k + 1}`));
-    record('recorded-a/2-3', 'generateDialogues');
+    // The group of the failed dialogue.
+    for await (const wf of env.client.workflow.list({ query: `ParrotDataset="recorded-a" AND ParrotDialogues="${first.failed[0].index}"` })) record(wf.workflowId, 'generateDialogues');
     record('recorded-b', 'generateDataset');
   });
   fs.writeFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), JSON.stringify(recorded, null, 1) + '\n');

@@ -20,8 +20,11 @@ describe('replay of recorded workflow histories', () => {
     it(`${version}: holds a dataset across continue-as-new, a dialogue group and a resumed dataset`, () => {
       const names = index.map((h) => h.file);
       assert.ok(names.filter((f) => f.includes('recorded-a-run')).length >= 2, 'a dataset that continued as new');
-      assert.ok(index.some((h) => h.workflowType === 'generateDialogues'));
-      assert.ok(names.some((f) => f.includes('recorded-b')));
+      const group = index.find((h) => h.workflowType === 'generateDialogues');
+      assert.ok(group, 'a dialogue group');
+      const events = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, group.file), 'utf8'))).events ?? [];
+      assert.ok(events.some((e) => e.activityTaskFailedEventAttributes), 'the group holds a failed LLM call (its dialogue failed)');
+      assert.ok(names.some((f) => f.includes('recorded-b')), 'a dataset that resumed it');
     });
 
     for (const h of index) {

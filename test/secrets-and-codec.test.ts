@@ -36,7 +36,7 @@ describe('secrets and payload encryption (fake LLM server)', () => {
     assert.equal(result.completed, 3);
     assert.ok(s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`), 'the provider saw the key');
     const { json: history, workflows } = await wholeHistory(s.t, 'secret-scan');
-    assert.equal(workflows, 3, 'the dataset and its two dialogue groups (concurrency 2)');
+    assert.equal(workflows, 4, 'the dataset and a group per dialogue (a window of 2 takes groups of one)');
     assert.ok(history.length > 10_000, 'the histories were fetched');
     assert.equal(history.includes(API_KEY), false);
     assert.equal(history.includes(Buffer.from(API_KEY).toString('base64')), false);

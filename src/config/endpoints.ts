@@ -22,6 +22,7 @@ export interface EndpointConfig {
 export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
 
 export const DEFAULT_LOCAL_LLM_URL = 'http://127.0.0.1:8788/v1';
+const LOCAL_MAX_CONCURRENCY = 8;
 
 const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
 const perMinute = z.number().int().min(1);
@@ -32,7 +33,8 @@ const endpointsFile = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint 
 export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): EndpointRegistry {
   const endpoints = new Map<string, EndpointConfig>();
   const problems: string[] = [];
-  endpoints.set('local', { name: 'local', baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL, apiKey: 'local' });
+  // The local server queues rather than refuses, so AIMD would never learn its limit: a few open requests keep its sequences busy.
+  endpoints.set('local', { name: 'local', baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL, apiKey: 'local', maxConcurrency: LOCAL_MAX_CONCURRENCY });
 
   if (env.PARROT_ENDPOINTS_FILE) {
     let parsed: unknown;

@@ -3,6 +3,7 @@
 // about one per round trip; a 429 cuts it to 70%, at most once per round trip, since a burst of
 // 429s answers one overshoot. With no RPM declared this is what keeps parrot at the provider's
 // limit; with one declared the server's dispatch rate binds first and this only backs off.
+
 export interface AdaptiveConcurrencyOptions {
   initial?: number;
   min?: number;
@@ -12,6 +13,10 @@ export interface AdaptiveConcurrencyOptions {
 
 const DECREASE = 0.7;
 
+interface Waiter {
+  grant: () => void;
+}
+
 export class AdaptiveConcurrency {
   private limitValue: number;
   private inFlight = 0;
@@ -19,7 +24,8 @@ export class AdaptiveConcurrency {
   private lastCut = -Infinity;
   /** The latest round trip (ms): a cut counts once per round trip. */
   private roundTripMs = 1_000;
-  private readonly waiters: (() => void)[] = [];
+  /** Callers waiting for a place, first come first served. */
+  private readonly waiters: Waiter[] = [];
   private readonly min: number;
   private readonly max: number;
   private readonly now: () => number;
@@ -39,31 +45,35 @@ export class AdaptiveConcurrency {
     return this.inFlight;
   }
 
-  /** Waits (abortably) for a free place; the caller must call `release` once after. */
-  async acquire(signal?: AbortSignal): Promise<void> {
-    while (this.inFlight >= this.limit) {
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
+  /** Resolves with a place held (abortably while waiting); the caller must call `release` once after. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (this.waiters.length === 0 && this.inFlight < this.limit) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      // The place is handed over here, so no newcomer can take it first.
+      const waiter: Waiter = {
+        grant: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
-        };
-        const onAbort = () => {
-          const i = this.waiters.indexOf(wake);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(signal!.reason);
-        };
-        if (signal?.aborted) return reject(signal.reason);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.waiters.push(wake);
-      });
-    }
-    this.inFlight++;
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   /** After a call: `rateLimited` for a 429, `ok` for a reply; anything else leaves the limit alone. */
   release(outcome: 'ok' | 'rateLimited' | 'other', roundTripMs?: number): void {
     const wasSaturated = this.waiters.length > 0 || this.inFlight >= this.limit * 0.8;
-    this.inFlight--;
+    this.inFlight = Math.max(0, this.inFlight - 1);
     if (roundTripMs !== undefined) this.roundTripMs = 0.9 * this.roundTripMs + 0.1 * roundTripMs;
     if (outcome === 'rateLimited') {
       const now = this.now();
@@ -76,6 +86,9 @@ export class AdaptiveConcurrency {
       // Grown only while in use: an idle limit says nothing about the provider.
       this.limitValue = Math.min(this.max, this.limitValue + (this.slowStart ? 1 : 1 / this.limitValue));
     }
-    for (let free = this.limit - this.inFlight; free > 0 && this.waiters.length; free--) this.waiters.shift()!();
+    while (this.waiters.length && this.inFlight < this.limit) {
+      this.inFlight++;
+      this.waiters.shift()!.grant();
+    }
   }
 }

@@ -101,21 +101,11 @@ export class LlmProvider {
       window.release('other');
       throw err;
     }
-    let settled = false;
     const started = performance.now();
+    let r: Awaited<ReturnType<typeof call>>;
     try {
-      const r = await call();
-      const ms = Math.round(performance.now() - started);
-      window.release('ok', ms);
-      const promptTokens = r.usage?.prompt_tokens ?? 0;
-      const completionTokens = r.usage?.completion_tokens ?? 0;
-      gate.settle(ticket, promptTokens + completionTokens, completionTokens);
-      settled = true;
-      // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
-      if (typeof r.text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no text`, 'MalformedCompletion');
-      return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 }, ms };
+      r = await call();
     } catch (err) {
-      if (settled) throw err;
       gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
       const failure = toActivityFailure(endpoint.name, err);
       const rateLimited = failure instanceof ApplicationFailure && failure.type === 'RateLimited';
@@ -123,6 +113,14 @@ export class LlmProvider {
       if (rateLimited) gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
       throw failure;
     }
+    const ms = Math.round(performance.now() - started);
+    window.release('ok', ms);
+    const promptTokens = r.usage?.prompt_tokens ?? 0;
+    const completionTokens = r.usage?.completion_tokens ?? 0;
+    gate.settle(ticket, promptTokens + completionTokens, completionTokens);
+    // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
+    if (typeof r.text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no text`, 'MalformedCompletion');
+    return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 }, ms };
   }
 }
 

@@ -4,7 +4,7 @@ import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@tempor
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DialogueSummary, TokenUsage } from '../types';
-import type { IndexRanges } from '../index-ranges';
+import { countInside, type IndexRanges } from '../index-ranges';
 import { addUsage } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
@@ -88,6 +88,12 @@ export class DatasetRun {
 
   get finished(): number {
     return this.state.completed + this.state.failedCount;
+  }
+
+  /** Dialogues not yet started (those the resumed datasets stored left out). */
+  get toStart(): number {
+    const s = this.state;
+    return this.input.count - s.nextIndex - countInside(s.reused, s.nextIndex, this.input.count);
   }
 
   get hasWork(): boolean {

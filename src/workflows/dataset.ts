@@ -9,7 +9,7 @@
 // which reaches the current run: nothing is lost across continue-as-new.
 import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
-  proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery,
+  isCancellation, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
@@ -44,6 +44,9 @@ const { computeMetrics, exportDataset } = proxyActivities<Activities>({
 });
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
+
+/** A window holds at least this many groups: more, smaller groups when the window is small. */
+const SMALL_WINDOW_GROUPS = 4;
 
 export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
   const input = parseInput(rawInput);
@@ -98,11 +101,11 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
   const runIsFull = () => workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
     while (run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull()) {
-      // A group starts once the window has room for a whole one (or for all that are left).
+      // A group starts once the window has room for a whole one (or for all that are left); a
+      // small window takes small groups, so that it slides rather than waits for its slowest.
       const window = run.window();
-      const size = Math.min(run.groupSize, window);
-      const room = window - run.running;
-      if (room < Math.min(size, run.input.count - run.state.nextIndex)) break;
+      const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
+      if (window - run.running < Math.min(size, run.toStart)) break;
       launchGroup(run, settings, nextIndices(run, size));
     }
     run.showDetails();
@@ -181,6 +184,14 @@ export function turnsFor(input: DatasetInput, index: number): number {
  * for stallCheckSeconds, ask each inherited group whether it still runs.
  */
 async function watchInheritedGroups(run: DatasetRun) {
+  try {
+    await watchForever(run);
+  } catch (err) {
+    if (!isCancellation(err)) throw err; // the dataset was cancelled: its own cancellation ends it
+  }
+}
+
+async function watchForever(run: DatasetRun) {
   for (;;) {
     const before = run.finished;
     await sleep(`${run.input.stallCheckSeconds} seconds`);

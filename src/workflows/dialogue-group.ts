@@ -5,7 +5,7 @@
 // one dialogue; the search attribute ParrotDialogues finds the group of an index. Finished
 // dialogues are reported to the dataset a few seconds after they finish, several to a signal,
 // so that its progress and window move with them rather than with the group's slowest dialogue.
-import { condition, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { newDialogueState, pickSeeds, runDialogue, type DialogueState } from './dialogue';
@@ -35,7 +35,7 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
     reports.add(outcome);
     return outcome;
   }));
-  await reports.flushed();
+  await reports.close();
   return { id: workflowInfo().workflowId, outcomes };
 }
 
@@ -44,6 +44,7 @@ async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: stri
   try {
     return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
   } catch (err) {
+    if (isCancellation(err)) throw err; // the group is cancelled: not a dialogue's failure
     state.status = 'failed';
     state.error = describeFailure(err);
     return { index: spec.index, id, error: state.error };
@@ -54,6 +55,7 @@ async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: stri
 class Reports {
   private pending: DialogueOutcome[] = [];
   private sending = false;
+  private closed = false;
 
   constructor(private readonly groupId: string) {}
 
@@ -62,20 +64,27 @@ class Reports {
     if (!this.sending) void this.send();
   }
 
-  /** Once every outcome added so far has been sent. */
-  async flushed() {
+  /** Every dialogue has finished: sends what is left at once, and resolves when all is sent. */
+  async close() {
+    this.closed = true;
     await condition(() => !this.sending && this.pending.length === 0);
   }
 
   private async send() {
     this.sending = true;
-    await sleep(REPORT_DELAY);
-    while (this.pending.length) {
-      const outcomes = this.pending;
-      this.pending = [];
-      await reportToDataset({ id: this.groupId, outcomes });
+    try {
+      await condition(() => this.closed, REPORT_DELAY);
+      while (this.pending.length) {
+        const outcomes = this.pending;
+        this.pending = [];
+        await reportToDataset({ id: this.groupId, outcomes });
+      }
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      this.pending = []; // cancelled: the dataset is told by the group's end instead
+    } finally {
+      this.sending = false;
     }
-    this.sending = false;
   }
 }
 

@@ -33,12 +33,13 @@ export function maxTurns(turns: DatasetInput['turns']): number {
  * the turns.
  */
 export function dialoguesPerGroup(input: DatasetInput): number {
-  if (input.dialoguesPerWorkflow) return input.dialoguesPerWorkflow;
   const turns = maxTurns(input.turns);
   const tokensPerTurn = (input.ask.maxTokens ?? 256) + (input.answer.maxTokens ?? 512);
   const events = EVENTS_PER_TURN * turns + 12;
   const bytes = turns * turns * tokensPerTurn * BYTES_PER_TOKEN;
-  return Math.max(1, Math.min(MAX_AUTO_GROUP, Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)));
+  const fits = Math.max(1, Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)));
+  // A number given is held to the budget too: a group past Temporal's limits would be terminated with its dialogues.
+  return input.dialoguesPerWorkflow ? Math.min(input.dialoguesPerWorkflow, fits) : Math.min(MAX_AUTO_GROUP, fits);
 }
 
 /** Request limits of the endpoints, per minute, by role (from checkEndpoints). */
