@@ -20,6 +20,8 @@ export interface LlmReply {
   usage: TokenUsage;
   /** How long the provider took (ms): the dataset sizes its window from it (Little's law). */
   ms?: number;
+  /** How long the call waited before it started (ms): in a task queue, or backing off between tries. */
+  waitMs?: number;
   /** ask: the question filter that rejected this question; the workflow asks again. */
   rejectedBy?: keyof FilterHits;
   /** ask: the simulated user took leave ("thanks, that's all") instead of asking. */
@@ -60,6 +62,8 @@ export interface DialogueSummary {
   usage: { ask: TokenUsage; answer: TokenUsage };
   /** Provider time of its LLM calls, summed (ms). */
   llmMs: number;
+  /** Time its LLM calls waited to start, summed (ms): queued behind a rate limit, or backing off. */
+  waitMs: number;
 }
 
 /** What every dialogue of a dataset shares. */

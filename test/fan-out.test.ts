@@ -22,16 +22,19 @@ describe('fan-out sizing', () => {
     assert.equal(dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })), 120, 'past the default cap, within the budget');
   });
 
-  it('keeps rate × latency × 1.5 in flight with an RPM declared, a large window without, a pinned number as given', () => {
-    assert.equal(windowSize(input(), none, 5_000, 17, 8_000), AUTO_WINDOW_UNLIMITED);
+  it('keeps what the declared RPM needs in flight (Little\'s law), a large window without, a pinned number as given', () => {
+    const calls = (latencyMs: number) => ({ latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 });
+    assert.equal(windowSize(input(), none, calls(5_000), 17, 8_000), AUTO_WINDOW_UNLIMITED);
     // 1,200 rpm = 20 calls/s; × 5 s × 1.5 = 150.
-    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, 5_000, 17, 8_000), 150);
+    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, calls(5_000), 17, 8_000), 150);
     // Before any latency is known, 10 s is assumed.
-    assert.equal(windowSize(input(), { answer: 1200, shared: false }, 0, 17, 8_000), 600);
-    assert.equal(windowSize(input(), { ask: 60, shared: true }, 100, 17, 8_000), 17, 'at least one group');
-    assert.equal(windowSize(input({ concurrency: 300 }), none, 5_000, 17, 8_000), 300);
+    assert.equal(windowSize(input(), { answer: 1200, shared: false }, calls(0), 17, 8_000), 600);
+    assert.equal(windowSize(input(), { ask: 60, shared: true }, calls(100), 17, 8_000), 1, 'at least one');
+    // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 90 s in the window × 1.2 = 144.
+    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 90_000, callsPerDialogue: 15 }, 17, 8_000), 144);
+    assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 8_000), 300);
     // A pinned window still fits the groups a run may hold: (100 − 80) / 5 = 4 groups of 17.
-    assert.equal(windowSize(input({ concurrency: 300 }), none, 5_000, 17, 100), 68);
+    assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 100), 68);
     assert.equal(maxGroupsInFlight(8_000), 1_000);
   });
 

@@ -14,11 +14,12 @@ import { llmTaskQueue } from '../config/task-queues';
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
  * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request.
  */
-async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
+async function heartbeating<T extends LlmReply>(call: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
+  const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
   const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
-    return await call();
+    return { ...(await call()), waitMs };
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion') throw unusable(err.message, err.type);
     throw err;

@@ -23,8 +23,8 @@ export interface DatasetRunState {
   /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
   reusedCalls: number;
   nextIndex: number;
-  /** Groups started and not yet done, with their dialogue indices not yet reported. */
-  inFlight: { id: string; indices: number[] }[];
+  /** Groups started and not yet done: their dialogues not yet reported, and when they started (workflow time, ms). */
+  inFlight: { id: string; indices: number[]; launchedAt: number }[];
   completed: number;
   failedCount: number;
   failures: DatasetFailure[];
@@ -40,6 +40,9 @@ export interface DatasetRunState {
   limits: RoleLimits;
   /** Mean provider time of an LLM call so far (ms, moving average); 0 before the first. */
   latencyMs: number;
+  /** A dialogue's time in the window less its calls' waits to start (ms, moving average), and its calls; 0 before the first. */
+  dialogueServiceMs: number;
+  callsPerDialogue: number;
 }
 
 export interface DatasetProgress {
@@ -64,6 +67,7 @@ export interface DatasetProgress {
 export class DatasetRun {
   /** Groups in flight, with their dialogues not yet reported. */
   readonly groups: Map<string, Set<number>>;
+  private readonly launchedAt: Map<string, number>;
   /** Groups this run started (the others were inherited from earlier runs). */
   readonly startedHere = new Set<string>();
   /** Groups whose start this run has asked for and not yet heard back about. */
@@ -77,6 +81,7 @@ export class DatasetRun {
     readonly state: DatasetRunState,
   ) {
     this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
+    this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
     this.groupSize = dialoguesPerGroup(input);
   }
 
@@ -101,11 +106,13 @@ export class DatasetRun {
   }
 
   window(): number {
-    return windowSize(this.input, this.state.limits, this.state.latencyMs, this.groupSize, this.input.maxEventsPerRun);
+    const s = this.state;
+    return windowSize(this.input, s.limits, { latencyMs: s.latencyMs, dialogueServiceMs: s.dialogueServiceMs, callsPerDialogue: s.callsPerDialogue }, this.groupSize, this.input.maxEventsPerRun);
   }
 
   started(id: string, indices: number[]) {
     this.groups.set(id, new Set(indices));
+    this.launchedAt.set(id, Date.now());
     this.startedHere.add(id);
   }
 
@@ -113,8 +120,12 @@ export class DatasetRun {
   settle(outcome: GroupOutcome) {
     const waiting = this.groups.get(outcome.id);
     if (!waiting) return;
-    for (const o of outcome.outcomes) if (waiting.delete(o.index)) this.settleDialogue(o);
-    if (waiting.size === 0) this.groups.delete(outcome.id);
+    const inWindowMs = Date.now() - (this.launchedAt.get(outcome.id) ?? Date.now());
+    for (const o of outcome.outcomes) if (waiting.delete(o.index)) this.settleDialogue(o, inWindowMs);
+    if (waiting.size === 0) {
+      this.groups.delete(outcome.id);
+      this.launchedAt.delete(outcome.id);
+    }
   }
 
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
@@ -123,23 +134,27 @@ export class DatasetRun {
     if (waiting) this.settle({ id, outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })) });
   }
 
-  private settleDialogue(o: DialogueOutcome) {
+  private settleDialogue(o: DialogueOutcome, inWindowMs: number) {
     const s = this.state;
     if (o.summary) {
       s.completed++;
       s.usage = { ask: addUsage(s.usage.ask, o.summary.usage.ask), answer: addUsage(s.usage.answer, o.summary.usage.answer) };
-      this.observeLatency(o.summary);
+      this.observeLatency(o.summary, inWindowMs);
     } else {
       s.failedCount++;
       if (s.failures.length < MAX_FAILURE_DETAILS) s.failures.push({ index: o.index, id: o.id, error: o.error ?? 'unknown error' });
     }
   }
 
-  private observeLatency(summary: DialogueSummary) {
+  /** Moving averages for the window: a call's latency, and a dialogue's time in the window not spent waiting. */
+  private observeLatency(summary: DialogueSummary, inWindowMs: number) {
+    const s = this.state;
     const calls = summary.usage.ask.calls + summary.usage.answer.calls;
     if (!calls || !summary.llmMs) return;
-    const mean = summary.llmMs / calls;
-    this.state.latencyMs = this.state.latencyMs ? 0.9 * this.state.latencyMs + 0.1 * mean : mean;
+    const average = (old: number, x: number) => (old ? 0.95 * old + 0.05 * x : x);
+    s.latencyMs = average(s.latencyMs, summary.llmMs / calls);
+    s.callsPerDialogue = average(s.callsPerDialogue, calls);
+    s.dialogueServiceMs = average(s.dialogueServiceMs, Math.max(summary.llmMs, inWindowMs - summary.waitMs));
   }
 
   setPhase(phase: DatasetPhase) {
@@ -181,7 +196,7 @@ export class DatasetRun {
   /** What the next run starts from. */
   carry(): DatasetRunState {
     this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
-    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices: [...indices] })) };
+    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices: [...indices], launchedAt: this.launchedAt.get(id) ?? Date.now() })) };
   }
 }
 

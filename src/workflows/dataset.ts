@@ -88,7 +88,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     startedAt: Date.now(), runs: 1, maxHistoryLength: 0, seeds,
     llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
     limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
-    latencyMs: 0,
+    latencyMs: 0, dialogueServiceMs: 0, callsPerDialogue: 0,
   };
 }
 

@@ -48,11 +48,13 @@ class Tally {
   ask: TokenUsage = emptyUsage();
   answer: TokenUsage = emptyUsage();
   llmMs = 0;
+  waitMs = 0;
   filterHits: FilterHits = {};
 
   add(role: 'ask' | 'answer', reply: LlmReply) {
     this[role] = addUsage(this[role], reply.usage);
     this.llmMs += reply.ms ?? 0;
+    this.waitMs += reply.waitMs ?? 0;
   }
 }
 
@@ -95,7 +97,7 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
     },
   });
   state.status = 'completed';
-  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs: tally.llmMs };
+  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs: tally.llmMs, waitMs: tally.waitMs };
 }
 
 /**

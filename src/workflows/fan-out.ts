@@ -16,8 +16,10 @@ const BYTES_PER_TOKEN = 5;
 export const AUTO_WINDOW_UNLIMITED = 4_000;
 /** Before any call has finished, Little's law assumes this latency. */
 const ASSUMED_LATENCY_MS = 10_000;
-/** In flight beyond rate × latency: dialogues spend time between calls, and groups wait on their slowest. */
+/** Before dialogues have finished, in flight beyond rate × latency: dialogues spend time between calls. */
 const LITTLE_HEADROOM = 1.5;
+/** Once they have: dialogues in flight beyond what the observed service time needs. */
+const SERVICE_HEADROOM = 1.2;
 /** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
 const MAX_GROUPS_IN_FLIGHT = 1_000;
 
@@ -58,17 +60,30 @@ export function callsPerSecondLimit(limits: RoleLimits): number | undefined {
   return ((limits.shared ? 1 : 2) * Math.min(...declared)) / 60;
 }
 
+/** What the dataset has seen of its dialogues so far (0 = nothing yet). */
+export interface Observed {
+  /** Mean provider time of an LLM call. */
+  latencyMs: number;
+  /** Mean time a dialogue holds a place in the window, less the time its calls waited to start (queued behind the rate limit, backing off). */
+  dialogueServiceMs: number;
+  callsPerDialogue: number;
+}
+
 /**
- * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law (calls in
- * flight = rate × latency, each dialogue has at most one) on the latency observed so far.
+ * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law: dialogues
+ * in flight = dialogues a second the limit allows × a dialogue's time in the window. Time spent
+ * queued behind the limit is left out, or the window would grow with its own queue. Before any
+ * dialogue has finished: calls in flight = rate × latency, each dialogue having at most one.
  */
-export function windowSize(input: DatasetInput, limits: RoleLimits, observedLatencyMs: number, groupSize: number, maxEventsPerRun: number): number {
+export function windowSize(input: DatasetInput, limits: RoleLimits, observed: Observed, groupSize: number, maxEventsPerRun: number): number {
   const cap = maxGroupsInFlight(maxEventsPerRun) * groupSize;
   if (input.concurrency !== 'auto') return Math.min(input.concurrency, cap);
   const rate = callsPerSecondLimit(limits);
   if (rate === undefined) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
-  const latencyS = (observedLatencyMs > 0 ? observedLatencyMs : ASSUMED_LATENCY_MS) / 1000;
-  return Math.max(groupSize, Math.min(cap, Math.ceil(rate * latencyS * LITTLE_HEADROOM)));
+  const wanted = observed.dialogueServiceMs && observed.callsPerDialogue
+    ? (rate / observed.callsPerDialogue) * (observed.dialogueServiceMs / 1000) * SERVICE_HEADROOM
+    : rate * ((observed.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
+  return Math.max(1, Math.min(cap, Math.ceil(wanted)));
 }
 
 /** History events a parent run keeps free for what arrives after it decides to continue as new. */
