@@ -68,6 +68,11 @@ start() {
   for attr in ParrotDataset:Keyword ParrotPhase:Keyword ParrotDialogues:KeywordList; do
     "${t[@]}" operator search-attribute list -n default 2>/dev/null | grep -q "${attr%%:*}" || "${t[@]}" operator search-attribute create -n default --name "${attr%%:*}" --type "${attr##*:}" >/dev/null
   done
+  # New search attributes reach the server's cache within a minute (no test-only forced refresh here).
+  for _ in $(seq 1 90); do
+    "${t[@]}" workflow list -q 'ParrotDialogues="0"' --limit 1 >/dev/null 2>&1 && break
+    sleep 1
+  done
   say "Temporal server on PostgreSQL: ready at $address (TEMPORAL_ADDRESS=$address)"
 }
 

@@ -30,8 +30,9 @@ describe('fan-out sizing', () => {
     // Before any latency is known, 10 s is assumed.
     assert.equal(windowSize(input(), { answer: 1200, shared: false }, calls(0), 17, 8_000), 600);
     assert.equal(windowSize(input(), { ask: 60, shared: true }, calls(100), 17, 8_000), 1, 'at least one');
-    // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 90 s in the window × 1.2 = 144.
-    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 90_000, callsPerDialogue: 15 }, 17, 8_000), 144);
+    // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 120 s in the window × 1.2 = 192, above 20 × 5 s × 1.5 = 150.
+    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 120_000, callsPerDialogue: 15 }, 17, 8_000), 192);
+    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 60_000, callsPerDialogue: 15 }, 17, 8_000), 150);
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 8_000), 300);
     // A pinned window still fits the groups a run may hold: (100 − 80) / 5 = 4 groups of 17.
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 100), 68);

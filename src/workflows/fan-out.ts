@@ -70,19 +70,24 @@ export interface Observed {
 }
 
 /**
- * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law: dialogues
- * in flight = dialogues a second the limit allows × a dialogue's time in the window. Time spent
- * queued behind the limit is left out, or the window would grow with its own queue. Before any
- * dialogue has finished: calls in flight = rate × latency, each dialogue having at most one.
+ * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law, on calls
+ * (rate × latency) and on dialogues (dialogues a second the limit allows × a dialogue's time in
+ * the window, less the time its calls queued behind the limit, or the window would grow with its
+ * own queue).
  */
 export function windowSize(input: DatasetInput, limits: RoleLimits, observed: Observed, groupSize: number, maxEventsPerRun: number): number {
   const cap = maxGroupsInFlight(maxEventsPerRun) * groupSize;
   if (input.concurrency !== 'auto') return Math.min(input.concurrency, cap);
   const rate = callsPerSecondLimit(limits);
   if (rate === undefined) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
-  const wanted = observed.dialogueServiceMs && observed.callsPerDialogue
+  // Calls in flight = rate × latency, each dialogue having at most one; and, once dialogues have
+  // finished, what their time between calls needs too. The larger: calls queued behind the
+  // limit cost only latency, while too few leave the limit unused.
+  const byCalls = rate * ((observed.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
+  const byDialogues = observed.dialogueServiceMs && observed.callsPerDialogue
     ? (rate / observed.callsPerDialogue) * (observed.dialogueServiceMs / 1000) * SERVICE_HEADROOM
-    : rate * ((observed.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
+    : 0;
+  const wanted = Math.max(byCalls, byDialogues);
   return Math.max(1, Math.min(cap, Math.ceil(wanted)));
 }
 
