@@ -25,14 +25,14 @@ describe('fan-out sizing', () => {
   it('keeps what the declared RPM needs in flight (Little\'s law), a large window without, a pinned number as given', () => {
     const calls = (latencyMs: number) => ({ latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 });
     assert.equal(windowSize(input(), none, calls(5_000), 17, 8_000), AUTO_WINDOW_UNLIMITED);
-    // 1,200 rpm = 20 calls/s; × 5 s × 1.5 = 150.
-    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, calls(5_000), 17, 8_000), 150);
-    // Before any latency is known, 10 s is assumed.
-    assert.equal(windowSize(input(), { answer: 1200, shared: false }, calls(0), 17, 8_000), 600);
+    // 1,200 rpm = 20 calls/s; × 5 s × 2 = 200.
+    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, calls(5_000), 17, 8_000), 200);
+    // Before any latency is known, 10 s is assumed: 40 calls/s (two endpoints) × 10 s × 2.
+    assert.equal(windowSize(input(), { answer: 1200, shared: false }, calls(0), 17, 8_000), 800);
     assert.equal(windowSize(input(), { ask: 60, shared: true }, calls(100), 17, 8_000), 1, 'at least one');
-    // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 120 s in the window × 1.2 = 192, above 20 × 5 s × 1.5 = 150.
-    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 120_000, callsPerDialogue: 15 }, 17, 8_000), 192);
-    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 60_000, callsPerDialogue: 15 }, 17, 8_000), 150);
+    // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 180 s in the window × 1.2 = 288, above 20 × 5 s × 2 = 200.
+    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 180_000, callsPerDialogue: 15 }, 17, 8_000), 288);
+    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 60_000, callsPerDialogue: 15 }, 17, 8_000), 200);
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 8_000), 300);
     // A pinned window still fits the groups a run may hold: (100 − 80) / 5 = 4 groups of 17.
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 100), 68);

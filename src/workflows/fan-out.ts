@@ -17,7 +17,7 @@ export const AUTO_WINDOW_UNLIMITED = 4_000;
 /** Before any call has finished, Little's law assumes this latency. */
 const ASSUMED_LATENCY_MS = 10_000;
 /** Before dialogues have finished, in flight beyond rate × latency: dialogues spend time between calls. */
-const LITTLE_HEADROOM = 1.5;
+const LITTLE_HEADROOM = 2;
 /** Once they have: dialogues in flight beyond what the observed service time needs. */
 const SERVICE_HEADROOM = 1.2;
 /** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
