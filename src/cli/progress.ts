@@ -18,7 +18,7 @@ async function main() {
   }
 
   const bar = new SingleBar({
-    format: '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running · {rate} calls/s · ETA {eta_text}',
+    format: '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -33,7 +33,7 @@ async function main() {
       // No worker is polling right now: the query cannot be answered; keep the last figures.
     }
     if (p) {
-      const payload = { phase: p.phase.padEnd(10), failed: p.failed, running: p.running, rate: p.llmCallsPerSecond ?? '?', eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds) };
+      const payload = { phase: p.phase.padEnd(10), failed: p.failed, running: p.running, window: p.window, rate: p.llmCallsPerSecond ?? '?', eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds) };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
         started = true;
