@@ -27,13 +27,8 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
     async inspectSeeds({ seeds: uri }: { seeds: string }): Promise<SeedReport> {
       return seeds.inspect(uri);
     },
-    /** One dialogue's seed (dialogues started before the parent picked seeds call this). */
-    async pickSeed({ seeds: uri, randomSeed, index }: { seeds: string; randomSeed: number; index: number }): Promise<string> {
-      return seeds.pick(uri, randomSeed, index);
-    },
     /**
-     * Seeds for a block of dialogues, so that the parent can show each child's seed question as
-     * its summary. Returns a prefix of `indexes` (at least one) that fits SEED_BLOCK_BYTES, to keep
+     * Seeds for a block of dialogues (a group's). Returns a prefix of `indexes` (at least one) that fits SEED_BLOCK_BYTES, to keep
      * the payload far below Temporal's 2 MB limit however long the seeds are.
      */
     async pickSeeds({ seeds: uri, randomSeed, indexes }: { seeds: string; randomSeed: number; indexes: number[] }): Promise<string[]> {
