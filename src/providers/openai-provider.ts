@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EndpointConfig } from '../config/endpoints';
 import { msToNumber as msOf } from '@temporalio/common/lib/time';
 import type { ChatMessage, LlmReply } from '../types';
-import { RateGate } from './rate-gate';
+import { RateGate, type Ticket } from './rate-gate';
 import { AdaptiveConcurrency } from './adaptive-concurrency';
 
 export interface Sampling {
@@ -25,8 +25,8 @@ export class LlmProvider {
   private readonly gates = new Map<string, RateGate>();
   private readonly windows = new Map<string, AdaptiveConcurrency>();
 
-  /** Requests open to each endpoint at most (AIMD on 429s); for the bench and tests. */
-  concurrency(endpoint: EndpointConfig): AdaptiveConcurrency {
+  /** How many requests this worker keeps open to the endpoint (AIMD on 429s). */
+  private concurrency(endpoint: EndpointConfig): AdaptiveConcurrency {
     let w = this.windows.get(endpoint.name);
     if (!w) {
       // A declared RPM already holds the rate (the server dispatches no faster): start wide open.
@@ -94,7 +94,7 @@ export class LlmProvider {
     const window = this.concurrency(endpoint);
     const estimated = gate.estimate(promptChars, sampling.maxTokens);
     await window.acquire(signal);
-    let ticket;
+    let ticket: Ticket;
     try {
       ticket = await gate.admit(estimated, signal);
     } catch (err) {

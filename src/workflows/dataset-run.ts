@@ -106,8 +106,7 @@ export class DatasetRun {
   }
 
   window(): number {
-    const s = this.state;
-    return windowSize(this.input, s.limits, { latencyMs: s.latencyMs, dialogueServiceMs: s.dialogueServiceMs, callsPerDialogue: s.callsPerDialogue }, this.groupSize, this.input.maxEventsPerRun);
+    return windowSize(this.input, this.state.limits, this.state, this.groupSize, this.input.maxEventsPerRun);
   }
 
   started(id: string, indices: number[]) {
