@@ -32,6 +32,8 @@ export interface LlmReply {
 export interface DialogueRecord {
   id: string;
   datasetId: string;
+  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset. */
+  datasetRunId: string;
   index: number;
   seed: string;
   /** ShareGPT-style turns; `tokens` is the provider's completion count for generated text. */
@@ -69,6 +71,8 @@ export interface DialogueSummary {
 /** What every dialogue of a dataset shares. */
 export interface DialogueSettings {
   datasetId: string;
+  /** The dataset's first run ID (workflowInfo().firstExecutionRunId), stamped on its records; absent: the dialogue's own. */
+  datasetRunId?: string;
   seeds: string;
   randomSeed: number;
   output: string;
@@ -190,3 +194,9 @@ export interface DatasetResult {
 }
 
 export type { DatasetInput };
+
+/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new. */
+export interface DatasetRunRef {
+  datasetId: string;
+  runId: string;
+}

@@ -45,7 +45,7 @@ describe('dialogue metrics', () => {
 
   it('adds them to the dataset metrics', () => {
     const record = (id: string, turns: [string, string][]): DialogueRecord => ({
-      id, datasetId: 'd', index: 0, seed: turns[0][0], turns: turns.length, models: { ask: 'a', answer: 'b' },
+      id, datasetId: 'd', datasetRunId: 'r', index: 0, seed: turns[0][0], turns: turns.length, models: { ask: 'a', answer: 'b' },
       usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
       conversations: turns.flatMap(([q, a]) => [{ from: 'human' as const, value: q }, { from: 'gpt' as const, value: a }]),
     });
@@ -68,7 +68,7 @@ describe('dialogue metrics', () => {
   it('buckets lengths, the last bucket open, and sums generated tokens per dialogue', () => {
     const acc = new DatasetMetricsAccumulator();
     acc.add({
-      id: 'x', datasetId: 'd', index: 0, seed: 'q', turns: 2, models: { ask: 'a', answer: 'b' }, endedBy: 'user-done',
+      id: 'x', datasetId: 'd', datasetRunId: 'r', index: 0, seed: 'q', turns: 2, models: { ask: 'a', answer: 'b' }, endedBy: 'user-done',
       usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
       conversations: [
         { from: 'human', value: 'seed question' }, { from: 'gpt', value: 'a', tokens: 49 },

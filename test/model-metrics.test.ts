@@ -15,7 +15,7 @@ import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 const record = (questions: string[]): DialogueRecord => ({
-  id: 'd/0', datasetId: 'd', index: 0, seed: questions[0], turns: questions.length, models: { ask: 'a', answer: 'b' },
+  id: 'd/0', datasetId: 'd', datasetRunId: 'r', index: 0, seed: questions[0], turns: questions.length, models: { ask: 'a', answer: 'b' },
   usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
   conversations: questions.flatMap((q, i) => [{ from: 'human' as const, value: q }, { from: 'gpt' as const, value: `answer ${i}` }]),
 });

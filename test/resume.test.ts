@@ -4,13 +4,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { nextOutside, rangesFromSorted } from '../src/index-ranges';
-import { generateDataset } from '../src/workflows';
+import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+const execFileAsync = promisify(execFile);
 
 describe('index ranges', () => {
   it('compacts sorted indices and skips over them', () => {
@@ -57,6 +61,55 @@ describe('resuming a dataset (fake LLM server)', () => {
     // Usage counts the whole dataset: 6 dialogues × 2 answers.
     assert.equal(second.usage.answer.calls, 12);
   });
+
+  it('refuses to resume a dataset that still runs, and stops the groups a terminated one left running', async () => {
+    const out = pathToFileURL(path.join(outDir, 'fence')).href;
+    s.fake.failNext({ status: 0, hang: true }); // dialogue 0's first call never returns
+    const first = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue, workflowId: 'fence-a', args: [input({ output: out, turns: 1, concurrency: 2, dialoguesPerWorkflow: 1, llmCallTimeoutSeconds: 3600 })],
+    });
+    while (((await first.query(progressQuery).catch(() => undefined))?.completed ?? 0) < 5) await new Promise((r) => setTimeout(r, 200));
+
+    await assert.rejects(run('fence-b', input({ output: out, turns: 1, resumeFrom: 'fence-a' })), (err: unknown) => {
+      const failure = err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure ? err.cause.cause : undefined;
+      assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable);
+      assert.match(failure.message, /resumeFrom: dataset 'fence-a' is still running/);
+      return true;
+    });
+
+    // Starting it again by hand is refused without suggesting a resume, which would be refused too.
+    const file = path.join(outDir, 'fence-input.json');
+    fs.writeFileSync(file, JSON.stringify(input({ output: out })));
+    const cli = await execFileAsync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../src/cli/start.ts'), file, '--workflow-id', 'fence-a', '--task-queue', t.taskQueue], {
+      env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
+    }).then(() => assert.fail('start succeeded'), (err: { code: number; stderr: string }) => err);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /a dataset with ID 'fence-a' is still running/);
+    assert.doesNotMatch(cli.stderr, /resume it/);
+
+    // Terminated, the dataset leaves its hung group running; resuming it cancels that group first.
+    await first.terminate('by hand, in a test');
+    assert.equal(await runningGroups('fence-a'), 1);
+    const resumed = await run('fence-c', input({ output: out, turns: 1, resumeFrom: 'fence-a' }));
+    assert.equal(resumed.completed, 6);
+    assert.equal(resumed.reused, 5);
+    assert.equal(await runningGroups('fence-a'), 0);
+  });
+
+  it('does not count the records of an earlier dataset that used the same workflow ID', async () => {
+    const out = pathToFileURL(path.join(outDir, 'reused-id')).href;
+    const first = await run('reused-id', input({ output: out, count: 3, turns: 1 }));
+    assert.equal(first.export.exported, 3);
+    s.fake.failNext({ status: 401, message: 'key revoked' }); // the second dataset's dialogue 0 fails
+    const second = await run('reused-id', input({ output: out, count: 3, turns: 1 }));
+    assert.equal(second.completed, 2);
+    assert.equal(second.export.exported, 2);
+    assert.deepEqual(second.export.missing, [0]);
+  });
+
+  async function runningGroups(datasetId: string): Promise<number> {
+    return (await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`)).count;
+  }
 
   it('fails at once, naming resumeFrom, when the earlier dataset is unknown at that output', async () => {
     await assert.rejects(run('resume-c', input({ resumeFrom: 'never-ran' })), (err: unknown) => {

@@ -40,9 +40,9 @@ describe('text metrics', () => {
   it('accumulates dataset metrics over records', () => {
     const m = new DatasetMetricsAccumulator();
     const usage = { promptTokens: 0, completionTokens: 0, calls: 0 };
-    m.add({ id: 'd/0', datasetId: 'd', index: 0, seed: 'q one', turns: 1, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
+    m.add({ id: 'd/0', datasetId: 'd', datasetRunId: 'r', index: 0, seed: 'q one', turns: 1, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
       conversations: [{ from: 'human', value: 'q one' }, { from: 'gpt', value: 'a b c', tokens: 4 }] });
-    m.add({ id: 'd/1', datasetId: 'd', index: 1, seed: 'q', turns: 2, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
+    m.add({ id: 'd/1', datasetId: 'd', datasetRunId: 'r', index: 1, seed: 'q', turns: 2, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
       conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'a', tokens: 2 }, { from: 'human', value: 'q two', tokens: 3 }, { from: 'gpt', value: 'b', tokens: 1 }] });
     const r = m.result();
     assert.deepEqual(

@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { openBlobStore } from '../storage/blob-store';
+import { fenceDatasets } from './dataset-fence';
 import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY, shardKey } from '../storage/dataset-layout';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
 import { renderDatasetCard } from '../report/dataset-card';
@@ -13,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
-import type { DatasetFailure, DatasetMetrics, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetMetrics, DatasetRunRef, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
 
 export const HEARTBEAT_EVERY = 200;
 /** Dialogues the report shows in full. */
@@ -24,18 +25,20 @@ export interface DatasetRef {
   output: string;
   count: number;
   /** Datasets whose records count as this one's: itself first, then those it resumed. */
-  lineage: string[];
+  lineage: DatasetRunRef[];
 }
 
 export interface OpenDatasetInput {
   datasetId: string;
+  /** Its first run ID: records and lineage are keyed by it, so a workflow ID used again starts afresh. */
+  runId: string;
   output: string;
   count: number;
   resumeFrom?: string;
 }
 
 export interface OpenedDataset {
-  lineage: string[];
+  lineage: DatasetRunRef[];
   /** Dialogues already stored by the datasets resumed, and their token usage. */
   finished: IndexRanges;
   finishedCount: number;
@@ -63,16 +66,19 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
      * Records which datasets this one continues, and finds the dialogues they already stored,
      * so a resumed run redoes only the missing and failed ones.
      */
-    async openDataset({ datasetId, output, count, resumeFrom }: OpenDatasetInput): Promise<OpenedDataset> {
+    async openDataset({ datasetId, runId, output, count, resumeFrom }: OpenDatasetInput): Promise<OpenedDataset> {
       const store = openBlobStore(output);
-      const lineage = [datasetId];
+      const lineage: DatasetRunRef[] = [{ datasetId, runId }];
       if (resumeFrom) {
+        // The lineage of the latest dataset with that workflow ID (each writes its own on start).
         const previous = await store.get(lineageKey(resumeFrom));
         if (previous === undefined) {
           throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
         }
-        lineage.push(...(JSON.parse(previous) as string[]).filter((id) => id !== datasetId));
+        lineage.push(...(JSON.parse(previous) as DatasetRunRef[]).filter((ref) => ref.runId !== runId));
       }
+      // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
+      await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
       await store.put(lineageKey(datasetId), JSON.stringify(lineage));
       const finishedIndices: number[] = [];
       const usage = { ask: emptyUsage(), answer: emptyUsage() };
@@ -121,7 +127,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       }
       const manifest = {
         datasetId,
-        resumed: lineage.slice(1),
+        resumed: lineage.slice(1).map((r) => r.datasetId),
         format: 'sharegpt-jsonl',
         requested: count,
         exported,

@@ -38,7 +38,9 @@ async function main(): Promise<number> {
   try {
     await client.workflow.start('generateDataset', { taskQueue: values['task-queue']!, workflowId, args: [raw] });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`a workflow with ID '${workflowId}' is already running: pick another --workflow-id, or resume it with "resumeFrom"`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new Error(`a dataset with ID '${workflowId}' is still running: watch it (npm run progress -- ${workflowId}), cancel it, or pick another --workflow-id. "resumeFrom" takes it once it has closed`);
+    }
     throw err;
   }
   console.log(`started ${workflowId}\n  watch: npm run progress -- ${workflowId}\n  UI:    http://localhost:8233/namespaces/${client.options.namespace}/workflows/${encodeURIComponent(workflowId)}`);

@@ -4,8 +4,8 @@
 //   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
 //   report.html              charts and metrics beside the paper's, sample dialogues (self-contained)
 //   README.md                dataset card with a Hugging Face YAML header
-//   lineage/<id>.json        the datasets whose records a dataset counts as its own (itself and
-//                            those it resumed), written when it starts
+//   lineage/<id>.json        the datasets (workflow ID and first run ID) whose records a dataset
+//                            counts as its own: itself and those it resumed, written when it starts
 export const DIALOGUES_PER_SHARD = 5000;
 
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;

@@ -1,6 +1,6 @@
 // Reading a dataset's stored dialogues back in index order, a few objects at a time, so metrics
 // and export stream over any number of dialogues in bounded memory.
-import type { DialogueRecord } from '../types';
+import type { DatasetRunRef, DialogueRecord } from '../types';
 import type { BlobStore } from './blob-store';
 import { recordKey } from './dataset-layout';
 
@@ -8,23 +8,26 @@ const READ_AHEAD = 16;
 
 /**
  * Yields the records of dialogues 0..count-1 that exist and were written by a dataset of
- * `lineage` (this one and those it resumed): a record left by an unrelated run under the same
- * output prefix is not ours. `missing` gets the other indices.
+ * `lineage` (this one and those it resumed), matched by workflow ID and first run ID: a record
+ * left under the same output prefix by an unrelated dataset, or by an earlier one that used the
+ * same workflow ID, is not ours. `missing` gets the other indices.
  */
 export async function* readDatasetRecords(
   store: BlobStore,
-  lineage: readonly string[],
+  lineage: readonly DatasetRunRef[],
   count: number,
   missing: number[] = [],
 ): AsyncGenerator<DialogueRecord> {
-  const ours = new Set(lineage);
+  const ours = new Set(lineage.map(runKey));
   for (let start = 0; start < count; start += READ_AHEAD) {
     const indices = Array.from({ length: Math.min(READ_AHEAD, count - start) }, (_, i) => start + i);
     const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
     for (let k = 0; k < indices.length; k++) {
       const record = texts[k] === undefined ? undefined : (JSON.parse(texts[k]!) as DialogueRecord);
-      if (record && ours.has(record.datasetId)) yield record;
+      if (record && ours.has(runKey({ datasetId: record.datasetId, runId: record.datasetRunId }))) yield record;
       else missing.push(indices[k]);
     }
   }
 }
+
+const runKey = (ref: DatasetRunRef) => `${ref.datasetId}\n${ref.runId}`;

@@ -3,7 +3,7 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import type { DatasetFailure, DialogueSummary, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
 import { countInside, type IndexRanges } from '../index-ranges';
 import { addUsage } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
@@ -16,7 +16,7 @@ const MAX_FAILURE_DETAILS = 1000;
 /** What one run of the parent hands the next when it continues as new. */
 export interface DatasetRunState {
   /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
-  lineage: string[];
+  lineage: DatasetRunRef[];
   /** Dialogues already stored by resumed datasets: not run again. */
   reused: IndexRanges;
   reusedCount: number;

@@ -8,8 +8,8 @@
 // rather than terminated when a run continues, and report by signal to the parent's workflow ID,
 // which reaches the current run: nothing is lost across continue-as-new.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
-  isCancellation, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery,
+  allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
+  isCancellation, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
@@ -56,8 +56,23 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   if (!carried) run.setPhase('generating');
   void watchInheritedGroups(run);
-  await fanOut(run, rawInput);
+  try {
+    await fanOut(run, rawInput);
+  } catch (err) {
+    if (isCancellation(err)) await CancellationScope.nonCancellable(() => cancelGroups(run));
+    throw err;
+  }
   return finish(run);
+}
+
+/**
+ * The dataset is cancelled: so is every group in flight. The SDK cancels the children this run
+ * started; those inherited from earlier runs (abandoned by them when they continued as new) are
+ * cancelled here by ID, and every group is asked again, which is harmless.
+ */
+async function cancelGroups(run: DatasetRun) {
+  run.setPhase('cancelled');
+  await Promise.all([...run.groups.keys()].map((id) => getExternalWorkflowHandle(id).cancel().catch(() => undefined /* already closed */)));
 }
 
 function parseInput(rawInput: unknown): DatasetInput {
@@ -78,7 +93,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
   ]);
   const seeds = await inspectSeeds({ seeds: input.seeds });
-  const opened = await openDataset({ datasetId, output: input.output, count: input.count, resumeFrom: input.resumeFrom });
+  const opened = await openDataset({ datasetId, runId: workflowInfo().firstExecutionRunId, output: input.output, count: input.count, resumeFrom: input.resumeFrom });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
   return {
@@ -132,7 +147,7 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
   const { input } = run;
   const { personas: _, ...ask } = input.ask;
   return {
-    datasetId: run.datasetId, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
+    datasetId: run.datasetId, datasetRunId: workflowInfo().firstExecutionRunId, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
   };
 }
@@ -153,6 +168,9 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
     args: [{ settings, dialogues }],
     // Groups outlive a run that continues as new; they report to the next one.
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    // A dataset that reuses a workflow ID reuses its groups' IDs: closed ones may start again.
+    // One still running (left by a terminated dataset) was fenced by openDataset.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_DIALOGUES, value: indices.map(String) }],
     staticSummary: indices.length === 1 ? `Dialogue ${first} of ${datasetId}` : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
   }).then(

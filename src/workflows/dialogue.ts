@@ -2,7 +2,7 @@
 // is one activity (one HTTP request); a question the filters reject is asked again here, so the
 // history shows every call. The finished dialogue is stored by an activity; only a small summary
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
-import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSettings, DialogueSpec, DialogueSummary, LlmReply, TokenUsage } from '../types';
 import { addUsage, emptyUsage } from '../usage';
@@ -91,7 +91,7 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
   await storeDialogue({
     output: settings.output,
     record: {
-      id, datasetId: settings.datasetId, index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
+      id, datasetId: settings.datasetId, datasetRunId: settings.datasetRunId ?? workflowInfo().firstExecutionRunId, index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
       models: { ask: `${settings.ask.endpoint}/${settings.ask.model}`, answer: `${settings.answer.endpoint}/${settings.answer.model}` },
       filterHits: tally.filterHits,
     },

@@ -1,0 +1,52 @@
+// Cancelling a dataset stops every dialogue group it started, also those an earlier run of it
+// started before continuing as new, and the provider gets no further requests.
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { generateDataset, progressQuery } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+
+describe('cancelling a dataset (fake LLM server)', () => {
+  const s = useFakeLlmSuite('cancel');
+  const { t, outDir } = s;
+
+  it('cancels the groups inherited across continue-as-new, and no request follows', async () => {
+    const count = 12;
+    const workflowId = 'cancel-across-runs';
+    s.fake.failNext({ status: 0, hang: true }, 2); // two dialogues of the first run never get an answer
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue, workflowId,
+      args: [{
+        count, turns: 1, concurrency: 4, dialoguesPerWorkflow: 1, maxEventsPerRun: 100, llmCallTimeoutSeconds: 3600,
+        output: pathToFileURL(path.join(outDir, 'across-runs')).href,
+        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      }],
+    });
+    // The two hung groups are inherited by a later run once the others are done.
+    for (;;) {
+      const p = await handle.query(progressQuery).catch(() => undefined); // none between runs
+      if (p && p.completed === count - 2 && p.runs > 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(await runningGroups(workflowId), 2);
+
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    const deadline = Date.now() + 30_000;
+    while ((await runningGroups(workflowId)) > 0) {
+      assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const requests = s.fake.requests.length;
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(s.fake.requests.length, requests, 'the provider got requests after the cancel');
+  });
+
+  async function runningGroups(datasetId: string): Promise<number> {
+    const { count } = await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`);
+    return count;
+  }
+});
