@@ -4,6 +4,7 @@ import type { EndpointRegistry } from '../config/endpoints';
 import { LlmProvider } from '../providers/openai-provider';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
+import { createGroupRecoveryActivities } from './group-recovery';
 import { createLlmActivities } from './llm';
 import { createMetricsActivities } from './metrics';
 
@@ -23,6 +24,7 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
     ...createLlmActivities(endpoints, provider),
     ...createDatasetStorageActivities(dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider),
+    ...createGroupRecoveryActivities(),
     /** Reads the seed source once at the start: a missing or empty one fails the run at once. */
     async inspectSeeds({ seeds: uri }: { seeds: string }): Promise<SeedReport> {
       return seeds.inspect(uri);

@@ -109,6 +109,12 @@ export class DatasetRun {
     return windowSize(this.input, this.state.limits, this.state, this.groupSize, this.input.maxEventsPerRun);
   }
 
+  /** Groups in flight that started at least `ms` ago. */
+  groupsInFlightFor(ms: number): string[] {
+    const now = Date.now();
+    return [...this.groups.keys()].filter((id) => now - (this.launchedAt.get(id) ?? now) >= ms);
+  }
+
   started(id: string, indices: number[]) {
     this.groups.set(id, new Set(indices));
     this.launchedAt.set(id, Date.now());

@@ -9,7 +9,7 @@
 // which reaches the current run: nothing is lost across continue-as-new.
 import {
   allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
-  isCancellation, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
+  isCancellation, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
@@ -35,6 +35,13 @@ const { inspectSeeds, openDataset } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
 });
 
 const { computeMetrics, exportDataset } = proxyActivities<Activities>({
@@ -178,7 +185,7 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
       run.starting--;
       return child.result().then(
         (outcome) => run.settle(outcome),
-        (err) => run.failGroup(id, describeFailure(err)),
+        (err) => recoverGroupOutcomes(run, id, describeFailure(err)),
       );
     },
     (err) => {
@@ -199,7 +206,9 @@ export function turnsFor(input: DatasetInput, index: number): number {
 /**
  * Groups of this run report by their result too; those inherited from earlier runs only by
  * signal, which never comes from one that was terminated or timed out. When nothing has finished
- * for stallCheckSeconds, ask each inherited group whether it still runs.
+ * for stallCheckSeconds, ask each inherited group whether it still runs. Every stallCheckSeconds,
+ * a group whose workflow task has kept failing that long (a bad deploy) is terminated, so that
+ * the dataset still finishes; what it had stored counts.
  */
 async function watchInheritedGroups(run: DatasetRun) {
   try {
@@ -213,15 +222,40 @@ async function watchForever(run: DatasetRun) {
   for (;;) {
     const before = run.finished;
     await sleep(`${run.input.stallCheckSeconds} seconds`);
+    if (patched('stuck-groups')) await terminateStuckGroups(run);
     if (run.finished !== before) continue;
     const inherited = [...run.groups.keys()].filter((id) => !run.startedHere.has(id));
     await Promise.all(inherited.map(async (id) => {
       try {
         await getExternalWorkflowHandle(id).signal(areYouThereSignal);
       } catch (err) {
-        run.failGroup(id, `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}`);
+        await recoverGroupOutcomes(run, id, `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}`);
       }
     }));
+  }
+}
+
+async function terminateStuckGroups(run: DatasetRun) {
+  const stuckSeconds = run.input.stallCheckSeconds;
+  const ids = run.groupsInFlightFor(stuckSeconds * 1000);
+  if (!ids.length) return;
+  for (const { id, reason } of await findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
+}
+
+/**
+ * A group that cannot report (closed, or stuck and terminated here): its dialogues that are
+ * stored count as completed, the others as failed with `reason`.
+ */
+async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string, terminate = false) {
+  const indices = run.groups.get(id);
+  if (!indices) return;
+  if (!patched('recover-groups')) return run.failGroup(id, reason);
+  try {
+    const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
+    run.settle(await recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
   }
 }
 

@@ -4,10 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
-import type { ParrotWorkersOptions } from '../../src/workers';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server';
-import { useTemporalWorker, type TemporalTestContext } from './temporal';
+import { useTemporalWorker, type TemporalTestContext, type TestWorkerOptions } from './temporal';
 
 export interface FakeLlmSuite {
   /** Set in the suite's `before` hook. */
@@ -16,7 +15,7 @@ export interface FakeLlmSuite {
   t: TemporalTestContext;
 }
 
-export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps>; worker?: Pick<ParrotWorkersOptions, 'dataConverter'> } = {}): FakeLlmSuite {
+export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps>; worker?: TestWorkerOptions } = {}): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
     suite.fake = await startFakeLlmServer();

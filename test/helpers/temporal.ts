@@ -28,9 +28,12 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 let queues = 0;
 
 /** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
-export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: Pick<ParrotWorkersOptions, 'dataConverter'> = {}) {
+/** `workflows` replaces the shared bundle (a test that adds workflow interceptors, say). */
+export type TestWorkerOptions = Partial<Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning'>>;
+
+export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: TestWorkerOptions = {}) {
   const taskQueue = `test-${process.pid}-${++queues}`;
-  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() }, ...options });
+  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, ...options, workflows: options.workflows ?? { workflowBundle: await workflowBundle() } });
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
@@ -57,7 +60,7 @@ export interface TemporalTestContext {
  * suite, and stop both after. `deps` is called in the hook, after earlier `before` hooks (a
  * fake LLM server, say) have run.
  */
-export function useTemporalWorker(deps: () => ActivityDeps, options: Pick<ParrotWorkersOptions, 'dataConverter'> = {}): TemporalTestContext {
+export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerOptions = {}): TemporalTestContext {
   const ctx = {} as TemporalTestContext;
   let worker: Awaited<ReturnType<typeof createTestWorker>>['worker'] | undefined;
   let running: Promise<void> | undefined;
