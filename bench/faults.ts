@@ -1,18 +1,22 @@
-// `npm run faults [-- only=worker-sigkill,server-restart count=40 turns=4]`
+// `npm run faults [-- --only worker-sigkill,server-restart --count 40 --turns 4]`
 // Scripted, repeatable fault injection against real parts: a Temporal dev server on a file
 // database (so it can be stopped and started again), MinIO, the worker in its own process, and
 // the FAKE OpenAI-compatible provider (bench/fake-provider.ts) with 100–200 ms latency.
-// Each scenario runs one dataset, injects its fault once a third of the dialogues are done
-// (the S3 export one: just before the end), lets the run finish, then reads the export back
-// from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
+// Each scenario runs one dataset, small enough per run that it continues as new several times,
+// injects its fault once a third of the dialogues are done (the S3 export one: just before the
+// end), lets the run finish (the cancel and terminate ones: resumes it), then reads the export
+// back from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
 // provider but not in the dataset's usage; calls the provider refused or left hanging were
-// retried too, but cost no tokens).
+// retried too, but cost no tokens). Calls redone must stay within what the fault could cost:
+// the calls in flight when it hit, or, when the dataset was stopped, its dialogues in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import type { DatasetProgress } from '../src/workflows/dataset';
 import type { DatasetResult } from '../src/types';
 import { freePort, startMinio, type MinioServer } from '../test/helpers/minio-server';
@@ -20,9 +24,14 @@ import { MINIO_BIN, requireTool, TEMPORAL_BIN } from '../test/helpers/tools';
 import { startFakeProvider, type FakeProvider } from './fake-provider';
 
 const ROOT = path.resolve(__dirname, '..');
-const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
-const COUNT = Number(arg.count ?? 40);
-const TURNS = Number(arg.turns ?? 4);
+const { values: arg } = parseArgs({
+  options: { only: { type: 'string' }, count: { type: 'string', default: '40' }, turns: { type: 'string', default: '4' } },
+  strict: true,
+});
+const COUNT = Number(arg.count);
+const TURNS = Number(arg.turns);
+/** Small, so that every scenario's dataset continues as new a few times. */
+const MAX_EVENTS_PER_RUN = 200;
 const BUCKET = 'faults';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,8 +90,24 @@ async function stopProcess(p: ChildProcess | undefined, signal: NodeJS.Signals):
   await exited;
 }
 
-/** Each fault: what it does to the stack, and when (a share of the dialogues done). */
-const SCENARIOS: Record<string, { at: number; inject: (s: Stack) => Promise<void> }> = {
+/** The dataset a scenario runs, and how to start one that resumes it. */
+interface Run {
+  handle: WorkflowHandle;
+  resume(): Promise<WorkflowHandle>;
+}
+
+/**
+ * Each fault: what it does to the stack, and when (a share of the dialogues done). `stops`: it
+ * stops the dataset, whose dialogues in flight are then lost work, and it returns the dataset
+ * that resumes it.
+ */
+interface Scenario {
+  at: number;
+  stops?: boolean;
+  inject(s: Stack, run: Run): Promise<WorkflowHandle | void>;
+}
+
+const SCENARIOS: Record<string, Scenario> = {
   'worker-sigkill': { at: 1 / 3, async inject(s) {
     await stopProcess(s.worker, 'SIGKILL');
     await sleep(2000);
@@ -109,7 +134,32 @@ const SCENARIOS: Record<string, { at: number; inject: (s: Stack) => Promise<void
     await sleep(10_000);
     s.minio = await startMinio({ port, dir });
   } },
+  // Cancelled: every group stops (also those of earlier runs), the provider hears no more; then resumed.
+  'cancel-then-resume': { at: 1 / 3, stops: true, async inject(s, run) {
+    await run.handle.cancel();
+    await run.handle.result().then(() => { throw new Error('the cancelled dataset completed'); }, (err) => {
+      if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
+    });
+    await untilNoGroupRuns(s.client, run.handle.workflowId);
+    const requests = s.provider.stats.requests;
+    await sleep(2000);
+    if (s.provider.stats.requests !== requests) throw new Error('the provider got requests after the dataset was cancelled');
+    return run.resume();
+  } },
+  // Terminated: its groups run on; resuming it at once fences them (cancels them) before it counts what is stored.
+  'terminate-then-resume': { at: 1 / 3, stops: true, async inject(s, run) {
+    await run.handle.terminate('fault script');
+    return run.resume();
+  } },
 };
+
+async function untilNoGroupRuns(client: Client, datasetId: string) {
+  const deadline = Date.now() + 60_000;
+  while ((await client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running"`)).count > 0) {
+    if (Date.now() > deadline) throw new Error(`groups of ${datasetId} still run a minute after it was cancelled`);
+    await sleep(250);
+  }
+}
 
 async function readExport(minio: MinioServer, prefix: string, result: DatasetResult): Promise<string[]> {
   const ids: string[] = [];
@@ -126,31 +176,38 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   const refused = () => stack.provider.stats.rateLimited + stack.provider.stats.errors + stack.provider.stats.hung;
   const refusedBefore = refused();
   const workflowId = `faults-${name}-${Date.now()}`;
-  const handle = await stack.client.workflow.start('generateDataset', {
-    taskQueue: 'faults', workflowId,
-    args: [{
-      count: COUNT, turns: TURNS, concurrency: 8, output: `s3://${BUCKET}/${name}`, llmCallTimeoutSeconds: 3, llmRetryBudgetSeconds: 600,
-      ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
-    }],
-  });
+  const input = {
+    count: COUNT, turns: TURNS, concurrency: 8, maxEventsPerRun: MAX_EVENTS_PER_RUN, output: `s3://${BUCKET}/${name}`, llmCallTimeoutSeconds: 3, llmRetryBudgetSeconds: 600,
+    ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+  };
+  const start = (id: string, extra = {}) => stack.client.workflow.start('generateDataset', { taskQueue: 'faults', workflowId: id, args: [{ ...input, ...extra }] });
+  const handle = await start(workflowId);
   const started = Date.now();
+  let running = 0;
   for (;;) {
     const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
-    if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT)) break;
+    if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT)) {
+      running = p.running;
+      break;
+    }
     await sleep(250);
   }
   const injectedAt = (Date.now() - started) / 1000;
-  await scenario.inject(stack);
+  const callsInFlight = stack.provider.stats.inFlight;
+  const resumed = await scenario.inject(stack, { handle, resume: () => start(`${workflowId}-resumed`, { resumeFrom: workflowId }) });
   // The client's connection rides out a server restart: result() long-polls and retries.
-  const result = (await handle.result()) as DatasetResult;
+  const result = (await (resumed ?? handle).result()) as DatasetResult;
   const ids = await readExport(stack.minio, name, result);
   const unique = new Set(ids);
   const made = stack.provider.stats.ok - okBefore;
   const recorded = result.usage.ask.calls + result.usage.answer.calls;
+  // What the fault may cost: the calls in flight, or every call of the dialogues it stopped.
+  const allowed = scenario.stops ? running * (2 * TURNS - 1) : callsInFlight;
   return {
     fault: name,
     'injected at': `${injectedAt.toFixed(1)} s`,
     'wall': `${((Date.now() - started) / 1000).toFixed(1)} s`,
+    'parent runs': result.runs,
     'dialogues exported': `${result.export.exported} / ${COUNT}`,
     'failed': result.failedCount,
     'lost': COUNT - unique.size,
@@ -158,11 +215,12 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     'LLM calls made / in dataset': `${made} / ${recorded}`,
     'calls refused or hung': refused() - refusedBefore,
     'calls redone': made - recorded,
+    'redone allowed': allowed,
   };
 }
 
 async function main() {
-  const only = arg.only ? String(arg.only).split(',') : Object.keys(SCENARIOS);
+  const only = arg.only ? arg.only.split(',') : Object.keys(SCENARIOS);
   for (const n of only) if (!SCENARIOS[n]) throw new Error(`unknown scenario '${n}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
   requireTool(MINIO_BIN);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-faults-'));
@@ -191,9 +249,13 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
-  const bad = rows.filter((r) => r.lost !== 0 || r.duplicates !== 0 || r.failed !== 0);
+  const bad = rows.filter((r) => r.lost !== 0 || r.duplicates !== 0 || r.failed !== 0 || Number(r['calls redone']) > Number(r['redone allowed']));
   if (bad.length) {
-    console.error(`FAILED: ${bad.map((r) => r.fault).join(', ')} lost, duplicated or failed dialogues`);
+    console.error(`FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone than the fault could cost`);
+    process.exit(1);
+  }
+  if (!rows.some((r) => Number(r['parent runs']) > 1)) {
+    console.error('FAILED: no scenario crossed continue-as-new');
     process.exit(1);
   }
 }

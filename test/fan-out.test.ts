@@ -12,13 +12,15 @@ const none = { shared: true };
 
 describe('fan-out sizing', () => {
   it('groups as many dialogues as keep a group history small: fewer as dialogues grow longer', () => {
-    // 8 turns of 256 + 512 tokens: 8² × 768 × 5 bytes = 245,760 bytes a dialogue; 4 MiB / that = 17.
-    assert.equal(dialoguesPerGroup(input()), 17);
+    // 8 turns of 256 + 512 tokens: 8² × 768 × 5 bytes = 245,760 bytes a dialogue; 8 MiB / that = 34.
+    assert.equal(dialoguesPerGroup(input()), 34);
+    // A run's 1,000 groups then hold 34,000 dialogues of 8 turns in flight: past 20,000.
+    assert.equal(maxGroupsInFlight(8_000) * dialoguesPerGroup(input()), 34_000);
     assert.equal(dialoguesPerGroup(input({ turns: 3 })), 50, 'capped');
     assert.equal(dialoguesPerGroup(input({ turns: { min: 2, max: 100 } })), 1, '100 turns: a workflow each');
     assert.equal(dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })), 50, 'weight 0 is never drawn');
     assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 7 })), 7);
-    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 200 })), 17, 'held to the history budget');
+    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 200 })), 34, 'held to the history budget');
     assert.equal(dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })), 120, 'past the default cap, within the budget');
   });
 

@@ -2,9 +2,13 @@
 // and how many groups one parent run may hold. Pure functions: the workflow calls them.
 import type { DatasetInput } from '../config/dataset-input';
 
-/** A group's history stays well under Temporal's warning (10,240 events, 10 MB)... */
+/**
+ * A group's history stays under Temporal's warnings (10,240 events, 10 MB), far from its limits
+ * (51,200 events, 50 MB), on the worst case of every reply at its maxTokens. 8 MiB lets a
+ * group hold 34 dialogues of 8 turns, so 1,000 groups hold 34,000 in flight.
+ */
 const GROUP_EVENT_BUDGET = 8_000;
-const GROUP_BYTE_BUDGET = 4 * 1024 * 1024;
+const GROUP_BYTE_BUDGET = 8 * 1024 * 1024;
 /** ...and the group small enough that its slowest dialogue does not hold many finished ones back. */
 const MAX_AUTO_GROUP = 50;
 /** History events per turn: an answer, an ask (a re-ask now and then) and their workflow tasks. */
