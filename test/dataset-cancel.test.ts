@@ -45,6 +45,32 @@ describe('cancelling a dataset (fake LLM server)', () => {
     assert.equal(s.fake.requests.length, requests, 'the provider got requests after the cancel');
   });
 
+  it('closes as cancelled when the groups it started itself are cancelled with it', async () => {
+    const workflowId = 'cancel-own-groups';
+    // Many groups in flight, so that some close while the dataset is still cancelling them.
+    s.fake.failNext({ status: 0, hang: true }, 16);
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue, workflowId,
+      args: [{
+        count: 18, turns: 1, concurrency: 18, dialoguesPerWorkflow: 1, llmCallTimeoutSeconds: 3600,
+        output: pathToFileURL(path.join(outDir, 'own-groups')).href,
+        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      }],
+    });
+    for (;;) {
+      const p = await handle.query(progressQuery).catch(() => undefined);
+      if (p && p.completed === 2 && p.running === 16) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    const deadline = Date.now() + 30_000;
+    while ((await runningGroups(workflowId)) > 0) {
+      assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
   async function runningGroups(datasetId: string): Promise<number> {
     const { count } = await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`);
     return count;

@@ -254,7 +254,7 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
     run.settle(await recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
   }
 }
