@@ -16,6 +16,8 @@ export interface QueuedFailure {
 export interface FakeLlmServer {
   url: string;
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
+  /** Hung requests the client gave up on (closed the connection), with when. */
+  abandoned: { at: number }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
@@ -59,6 +61,7 @@ export function fakeEmbedding(text: string): number[] {
 
 export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const requests: FakeLlmServer['requests'] = [];
+  const abandoned: FakeLlmServer['abandoned'] = [];
   const failures: QueuedFailure[] = [];
   const scripted: string[] = [];
   let questions = 0;
@@ -93,7 +96,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
-    if (failure?.hang) return; // held open until the client gives up
+    if (failure?.hang) return void res.on('close', () => abandoned.push({ at: Date.now() })); // held open until the client gives up
     if (failure) return send(failure.status, { error: { message: failure.message ?? `fake failure ${failure.status}`, type: 'fake' } }, failure.headers);
 
     const messages: { role: string; content: string }[] = body.messages;
@@ -114,6 +117,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    abandoned,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
