@@ -25,20 +25,22 @@ async function main() {
   await connection.close();
 }
 
-/** Optional slot counts (PARROT_MAX_CONCURRENT_ACTIVITIES, PARROT_MAX_CONCURRENT_WORKFLOW_TASKS). */
+/** Optional slot counts (PARROT_MAX_CONCURRENT_ACTIVITIES, PARROT_MAX_CONCURRENT_WORKFLOW_TASKS) and shutdown grace (PARROT_SHUTDOWN_GRACE_SECONDS). */
 export function workerTuningFromEnv(env: NodeJS.ProcessEnv): Partial<WorkerOptions> {
-  const read = (name: string) => {
+  const read = (name: string, min: number) => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 2) throw new Error(`${name} must be an integer ≥ 2, got '${raw}'`);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got '${raw}'`);
     return n;
   };
-  const activities = read('PARROT_MAX_CONCURRENT_ACTIVITIES');
-  const workflowTasks = read('PARROT_MAX_CONCURRENT_WORKFLOW_TASKS');
+  const activities = read('PARROT_MAX_CONCURRENT_ACTIVITIES', 2);
+  const workflowTasks = read('PARROT_MAX_CONCURRENT_WORKFLOW_TASKS', 2);
+  const graceSeconds = read('PARROT_SHUTDOWN_GRACE_SECONDS', 0);
   return {
     ...(activities && { maxConcurrentActivityTaskExecutions: activities }),
     ...(workflowTasks && { maxConcurrentWorkflowTaskExecutions: workflowTasks }),
+    ...(graceSeconds !== undefined && { shutdownGraceTime: `${graceSeconds} seconds` }),
   };
 }
 

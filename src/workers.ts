@@ -25,10 +25,19 @@ export interface ParrotWorkersOptions {
  */
 export const DEFAULT_ACTIVITY_SLOTS = 4_000;
 
+/**
+ * How long a worker told to stop (SIGTERM, SIGINT: a deploy) keeps running its activities before
+ * cancelling them: an LLM call's default timeout (llmCallTimeoutSeconds), so the calls in flight
+ * finish and their paid work is kept (PARROT_SHUTDOWN_GRACE_SECONDS overrides it). It polls for no
+ * new tasks meanwhile.
+ */
+export const DEFAULT_SHUTDOWN_GRACE = '10 minutes';
+
 export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
-  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, maxConcurrentActivityTaskExecutions: slots });
+  const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
+  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
@@ -36,7 +45,7 @@ export async function createParrotWorkers({ connection, namespace, taskQueue, de
         connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
-        maxConcurrentActivityTaskExecutions: slots,
+        maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
       }),
     ),
   );

@@ -20,6 +20,8 @@ export interface FakeLlmServer {
   abandoned: { at: number }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` chat requests are answered as usual, after `ms`. */
+  slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
   replyNext(content: string, times?: number): void;
   /** Drops the failures still queued. */
@@ -64,6 +66,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const abandoned: FakeLlmServer['abandoned'] = [];
   const failures: QueuedFailure[] = [];
   const scripted: string[] = [];
+  const delays: number[] = [];
   let questions = 0;
 
   const server = http.createServer(async (req, res) => {
@@ -99,6 +102,8 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     if (failure?.hang) return void res.on('close', () => abandoned.push({ at: Date.now() })); // held open until the client gives up
     if (failure) return send(failure.status, { error: { message: failure.message ?? `fake failure ${failure.status}`, type: 'fake' } }, failure.headers);
 
+    const delay = delays.shift();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
     const asUser = last.includes('suppose you are the user');
@@ -120,6 +125,9 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     abandoned,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    slowNext(ms, times = 1) {
+      for (let i = 0; i < times; i++) delays.push(ms);
     },
     replyNext(content, times = 1) {
       for (let i = 0; i < times; i++) scripted.push(content);

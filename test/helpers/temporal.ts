@@ -30,7 +30,9 @@ let queues = 0;
 /** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
 export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: Pick<ParrotWorkersOptions, 'dataConverter'> = {}) {
   const taskQueue = `test-${process.pid}-${++queues}`;
-  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() }, ...options });
+  // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
+  const tuning = { shutdownGraceTime: '1 second' };
+  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, workflows: { workflowBundle: await workflowBundle() }, tuning, ...options });
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
