@@ -7,6 +7,7 @@ import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
+import { workerDeploymentFromEnv } from './config/worker-deployment';
 
 
 async function main() {
@@ -15,12 +16,14 @@ async function main() {
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const deployment = workerDeploymentFromEnv(process.env);
   const workers = await createParrotWorkers({
     connection, namespace: config.namespace ?? 'default', taskQueue,
     deps: { endpoints }, workflows: { workflowsPath: require.resolve('./workflows') }, tuning: workerTuningFromEnv(process.env),
-    dataConverter: dataConverterFromEnv(),
+    dataConverter: dataConverterFromEnv(), deployment,
   });
-  console.log(`parrot worker ready on task queue '${taskQueue}' (endpoints: ${describeEndpoints(endpoints)})`);
+  const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
+  console.log(`parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`);
   await runWorkers(workers);
   await connection.close();
 }

@@ -3,8 +3,10 @@
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
 // the Temporal server dispatches at most the limit across all workers together.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
+import { versioningOptions } from './config/worker-deployment';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -16,6 +18,8 @@ export interface ParrotWorkersOptions {
   tuning?: Partial<WorkerOptions>;
   /** With the payload codec when PARROT_PAYLOAD_KEY is set (src/codec). */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** The deployment version these workers belong to (src/config/worker-deployment.ts); none: unversioned. */
+  deployment?: WorkerDeploymentVersion;
 }
 
 /**
@@ -33,16 +37,20 @@ export const DEFAULT_ACTIVITY_SLOTS = 4_000;
  */
 export const DEFAULT_SHUTDOWN_GRACE = '10 minutes';
 
-export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter }: ParrotWorkersOptions): Promise<Worker[]> {
+export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter, deployment }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
-  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime });
+  const versioning = versioningOptions(deployment); // all of a process's queues belong to its version
+  const main = await Worker.create({
+    connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, ...versioning,
+    maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
+  });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
       Worker.create({
-        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter,
+        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter, ...versioning,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
         maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,

@@ -24,7 +24,7 @@ export interface FakeLlmServer {
   slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
   replyNext(content: string, times?: number): void;
-  /** Drops the failures still queued. */
+  /** Drops the failures and delays still queued. */
   clearFailures(): void;
   close(): Promise<void>;
 }
@@ -134,6 +134,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     },
     clearFailures() {
       failures.length = 0;
+      delays.length = 0;
     },
     async close() {
       server.closeAllConnections();
