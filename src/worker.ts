@@ -7,6 +7,7 @@ import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
+import { workerDeploymentFromEnv } from './config/worker-deployment';
 
 
 async function main() {
@@ -15,30 +16,34 @@ async function main() {
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const deployment = workerDeploymentFromEnv(process.env);
   const workers = await createParrotWorkers({
     connection, namespace: config.namespace ?? 'default', taskQueue,
     deps: { endpoints }, workflows: { workflowsPath: require.resolve('./workflows') }, tuning: workerTuningFromEnv(process.env),
-    dataConverter: dataConverterFromEnv(),
+    dataConverter: dataConverterFromEnv(), deployment,
   });
-  console.log(`parrot worker ready on task queue '${taskQueue}' (endpoints: ${describeEndpoints(endpoints)})`);
+  const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
+  console.log(`parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`);
   await runWorkers(workers);
   await connection.close();
 }
 
-/** Optional slot counts (PARROT_MAX_CONCURRENT_ACTIVITIES, PARROT_MAX_CONCURRENT_WORKFLOW_TASKS). */
+/** Optional slot counts (PARROT_MAX_CONCURRENT_ACTIVITIES, PARROT_MAX_CONCURRENT_WORKFLOW_TASKS) and shutdown grace (PARROT_SHUTDOWN_GRACE_SECONDS). */
 export function workerTuningFromEnv(env: NodeJS.ProcessEnv): Partial<WorkerOptions> {
-  const read = (name: string) => {
+  const read = (name: string, min: number) => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 2) throw new Error(`${name} must be an integer ≥ 2, got '${raw}'`);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got '${raw}'`);
     return n;
   };
-  const activities = read('PARROT_MAX_CONCURRENT_ACTIVITIES');
-  const workflowTasks = read('PARROT_MAX_CONCURRENT_WORKFLOW_TASKS');
+  const activities = read('PARROT_MAX_CONCURRENT_ACTIVITIES', 2);
+  const workflowTasks = read('PARROT_MAX_CONCURRENT_WORKFLOW_TASKS', 2);
+  const graceSeconds = read('PARROT_SHUTDOWN_GRACE_SECONDS', 0);
   return {
     ...(activities && { maxConcurrentActivityTaskExecutions: activities }),
     ...(workflowTasks && { maxConcurrentWorkflowTaskExecutions: workflowTasks }),
+    ...(graceSeconds !== undefined && { shutdownGraceTime: `${graceSeconds} seconds` }),
   };
 }
 

@@ -3,8 +3,10 @@
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
 // the Temporal server dispatches at most the limit across all workers together.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
+import { versioningOptions } from './config/worker-deployment';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -16,6 +18,8 @@ export interface ParrotWorkersOptions {
   tuning?: Partial<WorkerOptions>;
   /** With the payload codec when PARROT_PAYLOAD_KEY is set (src/codec). */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** The deployment version these workers belong to (src/config/worker-deployment.ts); none: unversioned. */
+  deployment?: WorkerDeploymentVersion;
 }
 
 /**
@@ -25,18 +29,31 @@ export interface ParrotWorkersOptions {
  */
 export const DEFAULT_ACTIVITY_SLOTS = 4_000;
 
-export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter }: ParrotWorkersOptions): Promise<Worker[]> {
+/**
+ * How long a worker told to stop (SIGTERM, SIGINT: a deploy) keeps running its activities before
+ * cancelling them: an LLM call's default timeout (llmCallTimeoutSeconds), so the calls in flight
+ * finish and their paid work is kept (PARROT_SHUTDOWN_GRACE_SECONDS overrides it). It polls for no
+ * new tasks meanwhile.
+ */
+export const DEFAULT_SHUTDOWN_GRACE = '10 minutes';
+
+export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter, deployment }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
-  const main = await Worker.create({ connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, maxConcurrentActivityTaskExecutions: slots });
+  const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
+  const versioning = versioningOptions(deployment); // all of a process's queues belong to its version
+  const main = await Worker.create({
+    connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, ...versioning,
+    maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
+  });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
       Worker.create({
-        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter,
+        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter, ...versioning,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
-        maxConcurrentActivityTaskExecutions: slots,
+        maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
       }),
     ),
   );

@@ -6,20 +6,22 @@ import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
-import type { LlmProvider } from '../providers/openai-provider';
+import type { CallLimits, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 
 /**
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
- * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request.
+ * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request. The request
+ * ends at the activity's start-to-close timeout (llmCallTimeoutSeconds), when Temporal gives up on it.
  */
-async function heartbeating<T extends LlmReply>(call: () => Promise<T>): Promise<T> {
+async function heartbeating<T extends LlmReply>(call: (limits: CallLimits) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
+  const limits = { signal: ctx.cancellationSignal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs };
   const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
-    return { ...(await call()), waitMs };
+    return { ...(await call(limits)), waitMs };
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion') throw unusable(err.message, err.type);
     throw err;
@@ -80,7 +82,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
-      const reply = await heartbeating(() => provider.chat(endpointFor(endpoints, 'answer.endpoint', settings.endpoint), settings, messages, Context.current().cancellationSignal));
+      const reply = await heartbeating((limits) => provider.chat(endpointFor(endpoints, 'answer.endpoint', settings.endpoint), settings, messages, limits));
       if (!reply.text.trim()) throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
       return { ...reply, text: reply.text.trim() };
     },
@@ -88,11 +90,10 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
-      const signal = Context.current().cancellationSignal;
-      const reply = await heartbeating(() =>
+      const reply = await heartbeating((limits) =>
         settings.mode === 'parrot-ask'
-          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), signal)
-          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), signal),
+          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), limits)
+          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), limits),
       );
       const question = cleanUserReply(reply.text);
       if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');

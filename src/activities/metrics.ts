@@ -62,7 +62,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const endpoint = endpointFor(endpoints, 'metrics.embeddings.endpoint', name);
         let embedded = 0;
         const topics = await embeddingTopicMetrics(embedSample.items, async (texts) => {
-          const { vectors } = await withLocalRetries(() => provider.embed(endpoint, model, texts, ctx.cancellationSignal));
+          const { vectors } = await withLocalRetries(() => provider.embed(endpoint, model, texts, { signal: ctx.cancellationSignal }));
           ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
           return vectors;
         }, topicShiftThreshold, randomSeed);
@@ -73,7 +73,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const endpoint = endpointFor(endpoints, 'metrics.judge.endpoint', name);
         let judged = 0;
         const verdicts = await judgeContextDependence(judgeSample.items, async (messages) => {
-          const reply = await withLocalRetries(() => provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, ctx.cancellationSignal));
+          const reply = await withLocalRetries(() => provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, { signal: ctx.cancellationSignal }));
           ctx.heartbeat({ seen, judged: ++judged });
           return reply.text;
         });

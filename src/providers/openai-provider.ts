@@ -9,6 +9,12 @@ import type { ChatMessage, LlmReply } from '../types';
 import { RateGate, type Ticket } from './rate-gate';
 import { AdaptiveConcurrency } from './adaptive-concurrency';
 
+/** How a call may end early: cancelled, or at the activity's deadline (epoch ms), past which its answer is wasted. */
+export interface CallLimits {
+  signal?: AbortSignal;
+  deadline?: number;
+}
+
 export interface Sampling {
   model: string;
   temperature?: number;
@@ -46,38 +52,39 @@ export class LlmProvider {
     let c = this.clients.get(endpoint.name);
     if (!c) {
       // Retries are Temporal's job (visible in history, durable), so the client's own are off.
-      c = new OpenAI({ baseURL: endpoint.baseURL, apiKey: endpoint.apiKey, maxRetries: 0, timeout: 10 * 60_000 });
+      // Calls with a deadline time out at it (requestOptions); the rest after the client's default.
+      c = new OpenAI({ baseURL: endpoint.baseURL, apiKey: endpoint.apiKey, maxRetries: 0 });
       this.clients.set(endpoint.name, c);
     }
     return c;
   }
 
-  async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], signal?: AbortSignal): Promise<LlmReply> {
-    return this.gated(endpoint, sampling, messages.reduce((n, m) => n + m.content.length, 0), signal, async () => {
+  async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], limits: CallLimits = {}): Promise<LlmReply> {
+    return this.gated(endpoint, sampling, messages.reduce((n, m) => n + m.content.length, 0), limits.signal, async () => {
       const r = await this.client(endpoint).chat.completions.create(
         { model: sampling.model, messages, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
-        { signal },
+        requestOptions(limits),
       );
       return { text: r.choices?.[0]?.message?.content, usage: r.usage };
     });
   }
 
   /** Raw text completion (`/v1/completions`), for models served without a chat template. */
-  async complete(endpoint: EndpointConfig, sampling: Sampling, prompt: string, stop: string[], signal?: AbortSignal): Promise<LlmReply> {
-    return this.gated(endpoint, sampling, prompt.length, signal, async () => {
+  async complete(endpoint: EndpointConfig, sampling: Sampling, prompt: string, stop: string[], limits: CallLimits = {}): Promise<LlmReply> {
+    return this.gated(endpoint, sampling, prompt.length, limits.signal, async () => {
       const r = await this.client(endpoint).completions.create(
         { model: sampling.model, prompt, stop, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
-        { signal },
+        requestOptions(limits),
       );
       return { text: r.choices?.[0]?.text, usage: r.usage };
     });
   }
 
   /** Embeddings (`/v1/embeddings`), in the order of `inputs`. */
-  async embed(endpoint: EndpointConfig, model: string, inputs: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; usage: LlmReply['usage'] }> {
+  async embed(endpoint: EndpointConfig, model: string, inputs: string[], limits: CallLimits = {}): Promise<{ vectors: number[][]; usage: LlmReply['usage'] }> {
     let vectors: number[][] = [];
-    const reply = await this.gated(endpoint, { model, maxTokens: 0 }, inputs.reduce((n, s) => n + s.length, 0), signal, async () => {
-      const r = await this.client(endpoint).embeddings.create({ model, input: inputs, encoding_format: 'float' }, { signal });
+    const reply = await this.gated(endpoint, { model, maxTokens: 0 }, inputs.reduce((n, s) => n + s.length, 0), limits.signal, async () => {
+      const r = await this.client(endpoint).embeddings.create({ model, input: inputs, encoding_format: 'float' }, requestOptions(limits));
       vectors = [...r.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       if (vectors.length !== inputs.length) throw ApplicationFailure.retryable(`${endpoint.name}: ${vectors.length} embeddings for ${inputs.length} inputs`, 'MalformedCompletion');
       return { text: '', usage: { prompt_tokens: r.usage?.prompt_tokens } };
@@ -124,16 +131,24 @@ export class LlmProvider {
   }
 }
 
+/** The HTTP request ends at the deadline (time spent waiting at the gate counts), with a timeout error. */
+function requestOptions({ signal, deadline }: CallLimits): { signal?: AbortSignal; timeout?: number } {
+  return { signal, ...(deadline !== undefined && { timeout: Math.max(1, deadline - Date.now()) }) };
+}
+
 /** The provider refused the call outright (a 4xx): it counted no tokens. */
 const isRejection = (err: unknown) => err instanceof OpenAI.APIError && err.status !== undefined && err.status >= 400 && err.status < 500;
 
-const PERMANENT_STATUS = new Set([400, 401, 403, 404, 422]);
+/** 4xx answers that may succeed if asked again: request timeout, conflict, rate limit. Every other 4xx is permanent. */
+const RETRYABLE_4XX = new Set([408, 409, 429]);
+
+const isPermanent = (status: number) => status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
 
 export function toActivityFailure(endpointName: string, err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof OpenAI.APIError && err.status !== undefined) {
     const message = `${endpointName}: HTTP ${err.status}: ${err.message}`;
-    if (PERMANENT_STATUS.has(err.status)) return ApplicationFailure.nonRetryable(message, `Http${err.status}`);
+    if (isPermanent(err.status)) return ApplicationFailure.nonRetryable(message, `Http${err.status}`);
     if (err.status === 429) {
       const delayMs = retryAfterMs(err.headers);
       return ApplicationFailure.create({ message, type: 'RateLimited', nextRetryDelay: delayMs ?? undefined });

@@ -16,11 +16,15 @@ export interface QueuedFailure {
 export interface FakeLlmServer {
   url: string;
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
+  /** Hung requests the client gave up on (closed the connection), with when. */
+  abandoned: { at: number }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` chat requests are answered as usual, after `ms`. */
+  slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
   replyNext(content: string, times?: number): void;
-  /** Drops the failures still queued. */
+  /** Drops the failures and delays still queued. */
   clearFailures(): void;
   close(): Promise<void>;
 }
@@ -59,8 +63,10 @@ export function fakeEmbedding(text: string): number[] {
 
 export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const requests: FakeLlmServer['requests'] = [];
+  const abandoned: FakeLlmServer['abandoned'] = [];
   const failures: QueuedFailure[] = [];
   const scripted: string[] = [];
+  const delays: number[] = [];
   let questions = 0;
 
   const server = http.createServer(async (req, res) => {
@@ -93,9 +99,11 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
-    if (failure?.hang) return; // held open until the client gives up
+    if (failure?.hang) return void res.on('close', () => abandoned.push({ at: Date.now() })); // held open until the client gives up
     if (failure) return send(failure.status, { error: { message: failure.message ?? `fake failure ${failure.status}`, type: 'fake' } }, failure.headers);
 
+    const delay = delays.shift();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
     const asUser = last.includes('suppose you are the user');
@@ -114,14 +122,19 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    abandoned,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    slowNext(ms, times = 1) {
+      for (let i = 0; i < times; i++) delays.push(ms);
     },
     replyNext(content, times = 1) {
       for (let i = 0; i < times; i++) scripted.push(content);
     },
     clearFailures() {
       failures.length = 0;
+      delays.length = 0;
     },
     async close() {
       server.closeAllConnections();

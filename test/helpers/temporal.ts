@@ -33,7 +33,10 @@ export type TestWorkerOptions = Partial<Pick<ParrotWorkersOptions, 'dataConverte
 
 export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: TestWorkerOptions = {}) {
   const taskQueue = `test-${process.pid}-${++queues}`;
-  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, ...options, workflows: options.workflows ?? { workflowBundle: await workflowBundle() } });
+  // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
+  const tuning = { shutdownGraceTime: '1 second', ...options.tuning };
+  const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
+  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, ...options, workflows, tuning });
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
