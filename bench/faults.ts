@@ -8,7 +8,8 @@
 // back from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
 // provider but not in the dataset's usage; calls the provider refused or left hanging were
 // retried too, but cost no tokens). Calls redone must stay within what the fault could cost:
-// the calls in flight when it hit, or, when the dataset was stopped, its dialogues in flight.
+// the calls in flight when it hit (one at most a dialogue in flight), or, when the dataset was
+// stopped, every call of its dialogues in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
@@ -193,7 +194,6 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     await sleep(250);
   }
   const injectedAt = (Date.now() - started) / 1000;
-  const callsInFlight = stack.provider.stats.inFlight;
   const resumed = await scenario.inject(stack, { handle, resume: () => start(`${workflowId}-resumed`, { resumeFrom: workflowId }) });
   // The client's connection rides out a server restart: result() long-polls and retries.
   const result = (await (resumed ?? handle).result()) as DatasetResult;
@@ -201,8 +201,9 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   const unique = new Set(ids);
   const made = stack.provider.stats.ok - okBefore;
   const recorded = result.usage.ask.calls + result.usage.answer.calls;
-  // What the fault may cost: the calls in flight, or every call of the dialogues it stopped.
-  const allowed = scenario.stops ? running * (2 * TURNS - 1) : callsInFlight;
+  // What the fault may cost: the calls in flight (a dialogue has at most one), or every call of
+  // the dialogues it stopped.
+  const allowed = scenario.stops ? running * (2 * TURNS - 1) : running;
   return {
     fault: name,
     'injected at': `${injectedAt.toFixed(1)} s`,
