@@ -2,6 +2,7 @@
 // reported by number without stopping the run; a missing file stops it at once.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -9,6 +10,7 @@ import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sharegpt-file';
 
 describe('seed files (fake LLM server)', () => {
   const s = useFakeLlmSuite('seeds');
@@ -44,5 +46,33 @@ describe('seed files (fake LLM server)', () => {
         return true;
       },
     );
+  });
+
+  describe('a ShareGPT JSON array of a few hundred MB', () => {
+    const file = path.join(os.tmpdir(), `parrot-sharegpt-${process.pid}.json`);
+    const SIZE = 300 * 1024 * 1024;
+    let rows = 0;
+    before(async () => {
+      rows = await writeShareGptFile(file, SIZE);
+    });
+    after(() => fs.rmSync(file, { force: true }));
+
+    it('is read streaming into chunks, with the heap it keeps far below the file size, and dialogues start from its first human turns', async () => {
+      const heap = sampleRetainedHeap(); // the worker runs in this process
+      const started = Date.now();
+      const result = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-large', args: [input('large', pathToFileURL(file).href)] });
+      const growth = heap.stop();
+      assert.equal(result.completed, 3);
+      assert.equal(result.seeds?.seeds, rows);
+      assert.ok(growth < 32 * 1024 * 1024, `the heap kept ${(growth / 2 ** 20).toFixed(0)} MB reading a ${(SIZE / 2 ** 20).toFixed(0)} MB file`);
+      assert.equal(result.seeds?.chunks?.sourceBytes, fs.statSync(file).size);
+      const chunkFiles = fs.readdirSync(path.join(s.outDir, 'large', 'seeds', 'seeds-large'));
+      assert.equal(chunkFiles.length, Math.ceil(rows / 1000) + 1, 'chunks of 1,000 seeds and an index');
+      const manifest = JSON.parse(fs.readFileSync(path.join(s.outDir, 'large/manifest.json'), 'utf8'));
+      const firsts = fs.readFileSync(path.join(s.outDir, 'large', manifest.shards[0].key), 'utf8').trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+      const questions = new Set(Array.from({ length: rows }, (_, i) => questionOf(i)));
+      assert.ok(firsts.length === 3 && firsts.every((q: string) => questions.has(q)), firsts.join(' | '));
+      console.log(`      ${rows} rows, ${(SIZE / 2 ** 20).toFixed(0)} MB: ${Date.now() - started} ms, retained heap growth ${(growth / 2 ** 20).toFixed(0)} MB`);
+    });
   });
 });
