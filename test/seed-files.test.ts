@@ -1,15 +1,19 @@
 // A user's seed file, read once at the start of a dataset: malformed lines are counted and
 // reported by number without stopping the run; a missing file stops it at once.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
+import { SeedSource } from '../src/seeds/seed-source';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { testMinio } from './global-fixtures';
 import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sharegpt-file';
 
 describe('seed files (fake LLM server)', () => {
@@ -46,6 +50,28 @@ describe('seed files (fake LLM server)', () => {
         return true;
       },
     );
+  });
+
+  it('reads a JSON array from S3 and writes its chunks beside an S3 output, picking across chunks', async () => {
+    const bucket = 'seed-files-test';
+    await testMinio().createBucket(bucket);
+    const client = testMinio().client();
+    const rows = Array.from({ length: 1500 }, (_, i) => ({ conversations: [{ from: 'human', value: questionOf(i) }, { from: 'gpt', value: 'a' }] }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/sharegpt.json', Body: JSON.stringify(rows) }));
+    const result = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue, workflowId: 'seeds-s3',
+      args: [{ ...input('unused', `s3://${bucket}/in/sharegpt.json`), count: 6, output: `s3://${bucket}/out` }],
+    });
+    assert.equal(result.completed, 6);
+    assert.equal(result.seeds?.seeds, 1500);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out/seeds/' }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), ['out/seeds/seeds-s3/00000.jsonl', 'out/seeds/seeds-s3/00001.jsonl', 'out/seeds/seeds-s3/index.json']);
+    const index = JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/seeds/seeds-s3/index.json' }))).Body!.transformToString());
+    assert.equal(index.chunks.sourceSha256, createHash('sha256').update(JSON.stringify(rows)).digest('hex'));
+    const shard = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/data/part-00000.jsonl' }))).Body!.transformToString();
+    const firsts = shard.trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+    const expected = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => new SeedSource().pick('unused', 0, i, result.seeds?.chunks)));
+    assert.deepEqual(firsts.sort(), expected.sort());
   });
 
   describe('a ShareGPT JSON array of a few hundred MB', () => {
