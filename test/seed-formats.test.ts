@@ -113,6 +113,16 @@ describe('seed selection from normalised chunks', () => {
     });
   }
 
+  it('visits the built-in seeds without replacement, in an order fixed by the random seed', async () => {
+    const { chunks } = await new SeedSource().normalize('builtin', output, 'builtin-order');
+    const source = new SeedSource();
+    const firstRun = await Promise.all(Array.from({ length: 50 }, (_, i) => source.pick('builtin', 1, i, chunks)));
+    assert.equal(new Set(firstRun).size, 50, 'no seed repeats before all were used');
+    assert.deepEqual(await Promise.all(Array.from({ length: 50 }, (_, i) => new SeedSource().pick('builtin', 1, i, chunks))), firstRun);
+    const other = await Promise.all(Array.from({ length: 50 }, (_, i) => source.pick('builtin', 2, i, chunks)));
+    assert.notDeepEqual(other, firstRun);
+  });
+
   it('writes fixed-size chunks and an index with the source size and sha256, and picks across chunks', async () => {
     const lines = Array.from({ length: 2500 }, (_, i) => `question ${i}?`);
     const text = lines.join('\n') + '\n';
