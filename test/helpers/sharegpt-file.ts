@@ -41,7 +41,7 @@ export async function writeShareGptFile(file: string, bytes: number): Promise<nu
  * Samples the heap that stays reachable (a full collection before each sample, so that garbage
  * not yet collected does not count) until stopped: the largest growth over the start.
  */
-export function sampleRetainedHeap(everyMs = 250): { stop(): number } {
+export function sampleRetainedHeap(everyMs = 1000): { stop(): number } {
   const gc = collectGarbage();
   const retained = () => {
     gc();
