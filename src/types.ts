@@ -1,5 +1,6 @@
 // Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
 import type { AnswerSettings, AskSettings, DatasetInput } from './config/dataset-input';
+import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
 
@@ -74,6 +75,8 @@ export interface DialogueSettings {
   /** The dataset's first run ID (workflowInfo().firstExecutionRunId), stamped on its records; absent: the dialogue's own. */
   datasetRunId?: string;
   seeds: string;
+  /** The dataset's normalised seeds (absent: each worker reads `seeds` whole). */
+  seedChunks?: SeedChunks;
   randomSeed: number;
   output: string;
   ask: AskSettings;

@@ -1,14 +1,20 @@
 // A user's seed file, read once at the start of a dataset: malformed lines are counted and
 // reported by number without stopping the run; a missing file stops it at once.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
+import { SeedSource } from '../src/seeds/seed-source';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { testMinio } from './global-fixtures';
+import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sharegpt-file';
 
 describe('seed files (fake LLM server)', () => {
   const s = useFakeLlmSuite('seeds');
@@ -44,5 +50,55 @@ describe('seed files (fake LLM server)', () => {
         return true;
       },
     );
+  });
+
+  it('reads a JSON array from S3 and writes its chunks beside an S3 output, picking across chunks', async () => {
+    const bucket = 'seed-files-test';
+    await testMinio().createBucket(bucket);
+    const client = testMinio().client();
+    const rows = Array.from({ length: 1500 }, (_, i) => ({ conversations: [{ from: 'human', value: questionOf(i) }, { from: 'gpt', value: 'a' }] }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/sharegpt.json', Body: JSON.stringify(rows) }));
+    const result = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue, workflowId: 'seeds-s3',
+      args: [{ ...input('unused', `s3://${bucket}/in/sharegpt.json`), count: 6, output: `s3://${bucket}/out` }],
+    });
+    assert.equal(result.completed, 6);
+    assert.equal(result.seeds?.seeds, 1500);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out/seeds/' }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), ['out/seeds/seeds-s3/00000.jsonl', 'out/seeds/seeds-s3/00001.jsonl', 'out/seeds/seeds-s3/index.json']);
+    const index = JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/seeds/seeds-s3/index.json' }))).Body!.transformToString());
+    assert.equal(index.chunks.sourceSha256, createHash('sha256').update(JSON.stringify(rows)).digest('hex'));
+    const shard = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/data/part-00000.jsonl' }))).Body!.transformToString();
+    const firsts = shard.trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+    const expected = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => new SeedSource().pick('unused', 0, i, result.seeds?.chunks)));
+    assert.deepEqual(firsts.sort(), expected.sort());
+  });
+
+  describe('a ShareGPT JSON array of a few hundred MB', () => {
+    const file = path.join(os.tmpdir(), `parrot-sharegpt-${process.pid}.json`);
+    const SIZE = 300 * 1024 * 1024;
+    let rows = 0;
+    before(async () => {
+      rows = await writeShareGptFile(file, SIZE);
+    });
+    after(() => fs.rmSync(file, { force: true }));
+
+    it('is read streaming into chunks, with the heap it keeps far below the file size, and dialogues start from its first human turns', async () => {
+      const heap = sampleRetainedHeap(); // the worker runs in this process
+      const started = Date.now();
+      const result = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-large', args: [input('large', pathToFileURL(file).href)] });
+      const growth = heap.stop();
+      assert.equal(result.completed, 3);
+      assert.equal(result.seeds?.seeds, rows);
+      assert.ok(growth < 32 * 1024 * 1024, `the heap kept ${(growth / 2 ** 20).toFixed(0)} MB reading a ${(SIZE / 2 ** 20).toFixed(0)} MB file`);
+      assert.equal(result.seeds?.chunks?.sourceBytes, fs.statSync(file).size);
+      const chunkFiles = fs.readdirSync(path.join(s.outDir, 'large', 'seeds', 'seeds-large'));
+      assert.equal(chunkFiles.length, Math.ceil(rows / 1000) + 1, 'chunks of 1,000 seeds and an index');
+      const manifest = JSON.parse(fs.readFileSync(path.join(s.outDir, 'large/manifest.json'), 'utf8'));
+      const firsts = fs.readFileSync(path.join(s.outDir, 'large', manifest.shards[0].key), 'utf8').trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+      const questions = new Set(Array.from({ length: rows }, (_, i) => questionOf(i)));
+      assert.ok(firsts.length === 3 && firsts.every((q: string) => questions.has(q)), firsts.join(' | '));
+      console.log(`      ${rows} rows, ${(SIZE / 2 ** 20).toFixed(0)} MB: ${Date.now() - started} ms, retained heap growth ${(growth / 2 ** 20).toFixed(0)} MB`);
+    });
   });
 });

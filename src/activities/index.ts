@@ -1,7 +1,9 @@
 // All activities of a parrot worker, built from their dependencies (samples-typescript's
 // factory idiom). Workflows import only the type.
+import { Context } from '@temporalio/activity';
 import type { EndpointRegistry } from '../config/endpoints';
 import { LlmProvider } from '../providers/openai-provider';
+import type { SeedChunks } from '../seeds/seed-chunks';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { createGroupRecoveryActivities } from './group-recovery';
@@ -25,19 +27,25 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
     ...createDatasetStorageActivities(dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider),
     ...createGroupRecoveryActivities(),
-    /** Reads the seed source once at the start: a missing or empty one fails the run at once. */
-    async inspectSeeds({ seeds: uri }: { seeds: string }): Promise<SeedReport> {
-      return seeds.inspect(uri);
+    /**
+     * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
+     * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.
+     * Without `output` (runs started before seeds were normalised) it only counts them.
+     */
+    async inspectSeeds({ seeds: uri, output, datasetId }: { seeds: string; output?: string; datasetId?: string }): Promise<SeedReport> {
+      if (output === undefined || datasetId === undefined) return seeds.inspect(uri);
+      const ctx = Context.current();
+      return seeds.normalize(uri, output, datasetId, { onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }), signal: ctx.cancellationSignal });
     },
     /**
      * Seeds for a block of dialogues (a group's). Returns a prefix of `indexes` (at least one) that fits SEED_BLOCK_BYTES, to keep
      * the payload far below Temporal's 2 MB limit however long the seeds are.
      */
-    async pickSeeds({ seeds: uri, randomSeed, indexes }: { seeds: string; randomSeed: number; indexes: number[] }): Promise<string[]> {
+    async pickSeeds({ seeds: uri, seedChunks, randomSeed, indexes }: { seeds: string; seedChunks?: SeedChunks; randomSeed: number; indexes: number[] }): Promise<string[]> {
       const picked: string[] = [];
       let bytes = 0;
       for (const index of indexes) {
-        const seed = await seeds.pick(uri, randomSeed, index);
+        const seed = await seeds.pick(uri, randomSeed, index, seedChunks);
         bytes += Buffer.byteLength(seed);
         if (picked.length > 0 && bytes > SEED_BLOCK_BYTES) break;
         picked.push(seed);

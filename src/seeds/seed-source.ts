@@ -1,97 +1,23 @@
-// First questions for dialogues: the built-in set, or a user's file on disk or in S3.
-// Formats, by extension: .jsonl (ShareGPT, UltraChat or OpenAI-messages rows: the first user
-// turn), .json (an array of such rows), .csv (a column: `file.csv#column`, default the first),
-// anything else plain text, one question a line.
+// First questions for dialogues: the built-in set, or a user's file on disk or in S3 (formats in
+// seed-formats.ts). A dataset streams its source once into chunks in its output (seed-chunks.ts);
+// workers then read only the chunks of the seeds they pick.
 // A run visits the seeds in a permutation fixed by its randomSeed: without replacement
 // until every seed has been used once.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { permutation, prng } from '../random';
 import { openBlobStore } from '../storage/blob-store';
+import { SeedChunkCache, SeedChunkWriter, seedChunksFolder, seedIndexKey, type SeedChunks } from './seed-chunks';
+import { jsonErrorPosition, readSeedItems, SeedFileError, seedFormatOf, type SeedItem, type SkippedLine } from './seed-formats';
+
+export type { SkippedLine };
 
 const BUILTIN_PATH = path.join(__dirname, 'builtin-seeds.txt');
-
-export interface SkippedLine {
-  line: number;
-  reason: string;
-}
-
-export type SeedFormat = 'text' | 'jsonl' | 'json' | 'csv';
-
-/** The format of a seed file, from its extension (`#column` picks a CSV column). */
-export function seedFormatOf(uri: string): SeedFormat {
-  const path = uri.replace(/#.*$/, '');
-  if (/\.jsonl$/i.test(path)) return 'jsonl';
-  if (/\.json$/i.test(path)) return 'json';
-  if (/\.csv$/i.test(path)) return 'csv';
-  return 'text';
-}
-
-/**
- * The first user turn of a dataset row: ShareGPT (`conversations`, from human/user), UltraChat
- * (`data`: [question, answer, ...]) or OpenAI messages (`messages`, role user).
- */
-function firstUserTurn(row: any): string | undefined {
-  const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-  if (Array.isArray(row?.conversations)) return pick(row.conversations.find((t: any) => t?.from === 'human' || t?.from === 'user')?.value);
-  if (Array.isArray(row?.data)) return pick(row.data[0]);
-  if (Array.isArray(row?.messages)) return pick(row.messages.find((m: any) => m?.role === 'user')?.content);
-  return undefined;
-}
-
-const NO_USER_TURN = 'no first user turn (ShareGPT "conversations", UltraChat "data" or OpenAI "messages")';
-
-/** The seeds of a file, and the lines (or JSON items, CSV records) that held none, with why: counted, not fatal. */
-export function parseSeeds(text: string, format: SeedFormat, csvColumn?: string): { seeds: string[]; skipped: SkippedLine[] } {
-  const seeds: string[] = [];
-  const skipped: SkippedLine[] = [];
-  if (format === 'text') return { seeds: text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean), skipped };
-  if (format === 'json') {
-    let rows: unknown;
-    try {
-      rows = JSON.parse(text);
-    } catch (err) {
-      return { seeds, skipped: [{ line: 1, reason: `not JSON (${(err as Error).message})` }] };
-    }
-    if (!Array.isArray(rows)) return { seeds, skipped: [{ line: 1, reason: 'a .json seed file must hold an array of rows' }] };
-    rows.forEach((row, i) => {
-      const q = firstUserTurn(row);
-      if (q) seeds.push(q);
-      else skipped.push({ line: i + 1, reason: `item ${i + 1}: ${NO_USER_TURN}` });
-    });
-    return { seeds, skipped };
-  }
-  if (format === 'csv') {
-    let records: Record<string, string>[];
-    try {
-      records = parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true });
-    } catch (err) {
-      return { seeds, skipped: [{ line: (err as { lines?: number }).lines ?? 1, reason: `not CSV (${(err as Error).message})` }] };
-    }
-    const column = csvColumn ?? (records[0] && Object.keys(records[0])[0]);
-    records.forEach((r, i) => {
-      const q = column ? r[column]?.trim() : undefined;
-      if (q) seeds.push(q);
-      else skipped.push({ line: i + 2, reason: `no value in column '${column}'` }); // line 1 is the header
-    });
-    return { seeds, skipped };
-  }
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (!line.trim()) return;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch (err) {
-      return void skipped.push({ line: i + 1, reason: `not JSON (${(err as Error).message})` });
-    }
-    const q = firstUserTurn(row);
-    if (q) seeds.push(q);
-    else skipped.push({ line: i + 1, reason: NO_USER_TURN });
-  });
-  return { seeds, skipped };
-}
+/** Skipped lines a report lists (all are counted). */
+const LISTED_SKIPS = 20;
 
 /** What a run's seed source holds: shown in the run's result, manifest and UI. */
 export interface SeedReport {
@@ -100,53 +26,139 @@ export interface SeedReport {
   skippedLines: number;
   /** The first skipped lines, with their reasons. */
   firstSkipped: SkippedLine[];
+  /** Where the normalised seeds are (absent in runs that read the source in every worker). */
+  chunks?: SeedChunks;
+}
+
+/** How a long read reports that it is alive, and learns that it should stop. */
+export interface ReadProgress {
+  onBytes?(bytesRead: number): void;
+  signal?: AbortSignal;
 }
 
 export class SeedSource {
-  private readonly cache = new Map<string, Promise<{ seeds: string[]; skipped: SkippedLine[] }>>();
+  private readonly chunks = new SeedChunkCache();
   private readonly orders = new Map<string, Uint32Array>();
+  private readonly wholeSources = new Map<string, Promise<WholeSource>>();
 
-  private load(uri: string): Promise<{ seeds: string[]; skipped: SkippedLine[] }> {
-    let p = this.cache.get(uri);
-    if (!p) {
-      p = this.read(uri);
-      p.catch(() => this.cache.delete(uri));
-      this.cache.set(uri, p);
+  /** Streams the source once into chunks under `output`; a missing, empty or unreadable source fails for good. */
+  async normalize(uri: string, output: string, datasetId: string, progress: ReadProgress = {}): Promise<SeedReport> {
+    const store = openBlobStore(output);
+    const folder = seedChunksFolder(datasetId);
+    const writer = new SeedChunkWriter(store, folder);
+    const skipped = new SkippedLines();
+    const source = await openSource(uri, progress);
+    for await (const item of itemsOf(uri, source.bytes)) {
+      if ('seed' in item) await writer.add(item.seed);
+      else skipped.add(item.skipped);
     }
-    return p;
+    await writer.close();
+    if (writer.count === 0) throw noQuestions(uri, skipped.listed);
+    const chunks: SeedChunks = { output, folder, count: writer.count, perChunk: writer.perChunk, ...source.digest() };
+    const report: SeedReport = { uri, seeds: writer.count, skippedLines: skipped.count, firstSkipped: skipped.listed, chunks };
+    await store.put(seedIndexKey(folder), JSON.stringify(report));
+    return report;
   }
 
-  private async read(uri: string): Promise<{ seeds: string[]; skipped: SkippedLine[] }> {
-    let text: string | undefined;
-    if (uri === 'builtin') text = await fs.promises.readFile(BUILTIN_PATH, 'utf8');
-    else {
-      const path = uri.replace(/#.*$/, ''); // a CSV's #column is not part of the key
-      const slash = path.lastIndexOf('/');
-      text = await openBlobStore(path.slice(0, slash)).get(path.slice(slash + 1));
-    }
-    if (text === undefined) throw ApplicationFailure.nonRetryable(`seeds: ${uri} does not exist`, 'InvalidInput');
-    const column = /#(.+)$/.exec(uri)?.[1];
-    const parsed = parseSeeds(text, seedFormatOf(uri), column && decodeURIComponent(column));
-    if (parsed.seeds.length === 0) {
-      const why = parsed.skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
-      throw ApplicationFailure.nonRetryable(`seeds: ${uri} holds no questions${why ? ` (${why})` : ''}`, 'InvalidInput');
-    }
-    return parsed;
+  /** Seed `index` of a run: the `index`-th of the permutation fixed by `randomSeed`. */
+  async pick(uri: string, randomSeed: number, index: number, chunks?: SeedChunks): Promise<string> {
+    if (!chunks) return this.pickFromWholeSource(uri, randomSeed, index);
+    return this.chunks.seed(chunks, this.order(chunks.count, randomSeed)[index % chunks.count]);
   }
 
+  /** For runs started before seeds were normalised: the whole source, streamed into memory. */
   async inspect(uri: string): Promise<SeedReport> {
-    const { seeds, skipped } = await this.load(uri);
-    return { uri, seeds: seeds.length, skippedLines: skipped.length, firstSkipped: skipped.slice(0, 20) };
+    const { seeds, skipped } = await this.wholeSource(uri);
+    return { uri, seeds: seeds.length, skippedLines: skipped.count, firstSkipped: skipped.listed };
   }
 
-  async pick(uri: string, randomSeed: number, index: number): Promise<string> {
-    const { seeds } = await this.load(uri);
-    const key = `${uri}#${randomSeed}`;
+  private async pickFromWholeSource(uri: string, randomSeed: number, index: number): Promise<string> {
+    const { seeds } = await this.wholeSource(uri);
+    return seeds[this.order(seeds.length, randomSeed)[index % seeds.length]];
+  }
+
+  private order(count: number, randomSeed: number): Uint32Array {
+    const key = `${count}#${randomSeed}`;
     let order = this.orders.get(key);
     if (!order) {
-      order = permutation(seeds.length, prng(randomSeed));
+      order = permutation(count, prng(randomSeed));
       this.orders.set(key, order);
     }
-    return seeds[order[index % seeds.length]];
+    return order;
+  }
+
+  private wholeSource(uri: string): Promise<WholeSource> {
+    let seeds = this.wholeSources.get(uri);
+    if (!seeds) {
+      seeds = readWholeSource(uri);
+      seeds.catch(() => this.wholeSources.delete(uri));
+      this.wholeSources.set(uri, seeds);
+    }
+    return seeds;
+  }
+}
+
+interface WholeSource {
+  seeds: string[];
+  skipped: SkippedLines;
+}
+
+async function readWholeSource(uri: string): Promise<WholeSource> {
+  const seeds: string[] = [];
+  const skipped = new SkippedLines();
+  for await (const item of itemsOf(uri, (await openSource(uri)).bytes)) {
+    if ('seed' in item) seeds.push(item.seed);
+    else skipped.add(item.skipped);
+  }
+  if (seeds.length === 0) throw noQuestions(uri, skipped.listed);
+  return { seeds, skipped };
+}
+
+/** The source's items; a source broken past some point fails the run, naming where. */
+async function* itemsOf(uri: string, bytes: Readable): AsyncGenerator<SeedItem> {
+  const column = /#(.+)$/.exec(uri)?.[1];
+  try {
+    yield* readSeedItems(bytes, seedFormatOf(uri), column && decodeURIComponent(column));
+  } catch (err) {
+    if (!(err instanceof SeedFileError)) throw err;
+    const where = seedFormatOf(uri) === 'json' ? await jsonErrorPosition((await openSource(uri)).bytes) : undefined;
+    throw ApplicationFailure.nonRetryable(`seeds file ${uri} ${where ?? err.where}: ${err.reason}`, 'InvalidInput');
+  } finally {
+    bytes.destroy(); // a reader that stopped early leaves the source open otherwise
+  }
+}
+
+/** The source's bytes, hashed and counted as they are read; cancelled by `progress.signal`. */
+async function openSource(uri: string, progress: ReadProgress = {}) {
+  const key = uri.replace(/#.*$/, ''); // a CSV's #column is not part of the key
+  const slash = key.lastIndexOf('/');
+  const raw = uri === 'builtin' ? fs.createReadStream(BUILTIN_PATH) : await openBlobStore(key.slice(0, slash)).getStream(key.slice(slash + 1));
+  if (!raw) throw ApplicationFailure.nonRetryable(`seeds: ${uri} does not exist`, 'InvalidInput');
+  const hash = createHash('sha256');
+  let bytesRead = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytesRead += chunk.length;
+      progress.onBytes?.(bytesRead);
+      done(null, chunk);
+    },
+  });
+  const bytes = pipeline(raw, tap, () => undefined); // errors reach the reader through `tap`
+  if (progress.signal) addAbortSignal(progress.signal, bytes);
+  return { bytes, digest: () => ({ sourceSha256: hash.digest('hex'), sourceBytes: bytesRead }) };
+}
+
+function noQuestions(uri: string, skipped: SkippedLine[]) {
+  const why = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
+  return ApplicationFailure.nonRetryable(`seeds: ${uri} holds no questions${why ? ` (${why})` : ''}`, 'InvalidInput');
+}
+
+/** Lines that held no seed: all counted, the first few kept with their reasons. */
+class SkippedLines {
+  count = 0;
+  readonly listed: SkippedLine[] = [];
+  add(line: SkippedLine) {
+    if (this.count++ < LISTED_SKIPS) this.listed.push(line);
   }
 }

@@ -11,6 +11,8 @@ export interface BlobStore {
   put(key: string, body: string): Promise<void>;
   /** The object's text, or undefined when there is none. */
   get(key: string): Promise<string | undefined>;
+  /** The object's bytes as a stream, or undefined when there is none: for objects too large to hold. */
+  getStream(key: string): Promise<Readable | undefined>;
   /** Writes a stream of unknown length (multipart on S3), so exports never sit whole in memory. */
   putStream(key: string, body: Readable): Promise<void>;
 }

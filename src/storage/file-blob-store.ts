@@ -32,6 +32,15 @@ export class FileBlobStore implements BlobStore {
       throw err;
     }
   }
+  async getStream(key: string): Promise<Readable | undefined> {
+    try {
+      const file = await fs.promises.open(this.pathOf(key));
+      return file.createReadStream({ highWaterMark: 1024 * 1024 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
   async putStream(key: string, body: Readable): Promise<void> {
     const target = this.pathOf(key);
     await fs.promises.mkdir(path.dirname(target), { recursive: true });

@@ -51,6 +51,16 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async getStream(key: string): Promise<Readable | undefined> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return r.Body as Readable; // on Node the SDK's body is a Readable
+    } catch (err) {
+      if (err instanceof NoSuchKey) return undefined;
+      throw err;
+    }
+  }
+
   async putStream(key: string, body: Readable): Promise<void> {
     // lib-storage splits the stream into multipart parts (a single PUT when it is small).
     await new Upload({

@@ -99,7 +99,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     ...(input.metrics?.embeddings ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }] : []),
     ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
   ]);
-  const seeds = await inspectSeeds({ seeds: input.seeds });
+  const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
   const opened = await openDataset({ datasetId, runId: workflowInfo().firstExecutionRunId, output: input.output, count: input.count, resumeFrom: input.resumeFrom });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
@@ -154,7 +154,8 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
   const { input } = run;
   const { personas: _, ...ask } = input.ask;
   return {
-    datasetId: run.datasetId, datasetRunId: workflowInfo().firstExecutionRunId, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
+    datasetId: run.datasetId, datasetRunId: workflowInfo().firstExecutionRunId, seeds: input.seeds, seedChunks: run.state.seeds?.chunks,
+    randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
   };
 }

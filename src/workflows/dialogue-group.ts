@@ -94,7 +94,7 @@ async function seedsFor(settings: DialogueSettings, dialogues: DialogueSpec[]): 
   for (const d of dialogues) if (d.seed !== undefined) seeds.set(d.index, d.seed);
   let missing = dialogues.filter((d) => d.seed === undefined).map((d) => d.index);
   while (missing.length) {
-    const picked = await pickSeeds({ seeds: settings.seeds, randomSeed: settings.randomSeed, indexes: missing });
+    const picked = await pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: missing });
     picked.forEach((seed, k) => seeds.set(missing[k], seed));
     missing = missing.slice(picked.length);
   }

@@ -135,7 +135,7 @@ export function nextRoundOverflows(settings: Pick<DialogueSettings, 'ask' | 'ans
 /** One dialogue as a workflow of its own: for trying a setting, or a single dialogue by hand. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
   const { index, turns, persona, seed: given, ...settings } = input;
-  const seed = given ?? (await pickSeeds({ seeds: settings.seeds, randomSeed: settings.randomSeed, indexes: [index] }))[0];
+  const seed = given ?? (await pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: [index] }))[0];
   setCurrentDetails(`Seed question: ${seed}`);
   return runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
 }
