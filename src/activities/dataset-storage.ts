@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY, shardKey } from '../storage/dataset-layout';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
 import { renderDatasetCard } from '../report/dataset-card';

@@ -9,7 +9,7 @@ import type { EndpointRegistry } from '../config/endpoints';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { embeddingTopicMetrics, judgeContextDependence, questionsOf, Reservoir } from '../metrics/model-metrics';
 import type { LlmProvider } from '../providers/openai-provider';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetMetrics, DialogueRecord } from '../types';
 import { HEARTBEAT_EVERY, type DatasetRef } from './dataset-storage';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { permutation, prng } from '../random';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 
 const BUILTIN_PATH = path.join(__dirname, 'builtin-seeds.txt');
 
