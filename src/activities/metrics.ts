@@ -49,7 +49,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
       const embedSample = models?.embeddings ? new Reservoir<string[]>(models.embeddings.sampleDialogues, randomSeed ^ 0x656d62) : undefined;
       const judgeSample = models?.judge ? new Reservoir<DialogueRecord>(models.judge.sampleDialogues, randomSeed ^ 0x6a7564) : undefined;
       let seen = 0;
-      for await (const record of readDatasetRecords(openBlobStore(output), lineage, count)) {
+      for await (const record of readDatasetRecords(openBlobStore(output, { signal: ctx.cancellationSignal }), lineage, count)) {
         metrics.add(record);
         embedSample?.add(questionsOf(record));
         judgeSample?.add(record);

@@ -11,4 +11,16 @@ export interface BlobStore {
   get(key: string): Promise<string | undefined>;
   /** Writes a stream of unknown length (multipart on S3), so exports never sit whole in memory. */
   putStream(key: string, body: Readable): Promise<void>;
+  /** The keys under `prefix` (relative to the store, like every key here). */
+  list(prefix: string): Promise<string[]>;
+  /** Removes these objects; one already gone is no error. */
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+/**
+ * How a store is opened: `signal` (an activity's cancellation signal) aborts its requests and
+ * writes in flight, so a cancelled or timed-out activity stops writing.
+ */
+export interface BlobStoreOptions {
+  signal?: AbortSignal;
 }
