@@ -21,27 +21,20 @@ import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
 
 export type { DatasetProgress, DatasetRunState };
 
-const { checkEndpoints } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5 },
-});
-
-const { inspectSeeds, openDataset } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
-
-const { computeMetrics, exportDataset } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+/** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
+function parentSteps(input: DatasetInput) {
+  const retry = untilBudget(storageRetryBudgetSeconds(input));
+  const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
+  const { inspectSeeds, openDataset } = proxyActivities<Activities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', ...retry });
+  const { computeMetrics, exportDataset } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', ...retry });
+  return { checkEndpoints, inspectSeeds, openDataset, computeMetrics, exportDataset };
+}
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
 
@@ -71,6 +64,7 @@ function parseInput(rawInput: unknown): DatasetInput {
 
 /** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
+  const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint },
     { field: 'answer.endpoint', endpoint: input.answer.endpoint },
@@ -134,6 +128,7 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
   return {
     datasetId: run.datasetId, seeds: input.seeds, randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+    storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
   };
 }
 
@@ -210,6 +205,7 @@ async function watchForever(run: DatasetRun) {
 /** Metrics and export over every stored dialogue of the lineage, then the result. */
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
+  const { computeMetrics, exportDataset } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
   run.setPhase('metrics');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
