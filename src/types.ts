@@ -86,6 +86,8 @@ export interface DialogueSettings {
   /** One call's timeout, and all tries of one call together (defaults 600 s and 3,600 s). */
   llmCallTimeoutSeconds?: number;
   llmRetryBudgetSeconds?: number;
+  /** All tries of one storage step together (default 6 h, never less than llmRetryBudgetSeconds). */
+  storageRetryBudgetSeconds?: number;
 }
 
 /** One dialogue of a dataset: which, how long, and who asks. */

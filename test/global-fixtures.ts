@@ -10,6 +10,15 @@ export function testMinio(): MinioServer {
   return minio;
 }
 
+/** Takes the shared MinIO down, keeping its data; the function returned brings it back on the same port. */
+export async function stopTestMinio(): Promise<() => Promise<void>> {
+  const { port, dir } = testMinio();
+  await testMinio().stop({ keepData: true });
+  return async () => {
+    minio = await startMinio({ port, dir });
+  };
+}
+
 export async function mochaGlobalSetup() {
   // Worker logs only when something is wrong; the test output stays readable.
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -10,6 +10,7 @@ import { parseDatasetInput } from '../src/config/dataset-input';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset } from '../src/workflows';
 import { turnsFor } from '../src/workflows/dataset';
+import { storageRetryBudgetSeconds, untilBudget } from '../src/workflows/retry-budget';
 import { useTemporalWorker } from './helpers/temporal';
 
 const valid = {
@@ -40,6 +41,15 @@ describe('dataset input validation', () => {
       assert.equal(parseDatasetInput({ ...valid, concurrency: 500 }).concurrency, 500);
       assert.throws(() => parseDatasetInput({ ...valid, concurrency: 'fast' }), /concurrency: must be "auto" or a number of dialogues/);
       assert.throws(() => parseDatasetInput({ ...valid, dialoguesPerWorkflow: 0 }), /dialoguesPerWorkflow: .*>=1/);
+    });
+    it('takes a storage retry budget of 10 s to 7 days, 6 h by default, and never shorter than the LLM budget', () => {
+      assert.equal(parseDatasetInput(valid).storageRetryBudgetSeconds, 21_600);
+      assert.throws(() => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 5 }), /storageRetryBudgetSeconds: .*>=10/);
+      assert.throws(() => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 1.5 }), /storageRetryBudgetSeconds: .*int/);
+      assert.equal(storageRetryBudgetSeconds(parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 60 })), 3_600, 'the LLM budget (default 1 h) when longer');
+      assert.equal(storageRetryBudgetSeconds(parseDatasetInput({ ...valid, llmRetryBudgetSeconds: 30, storageRetryBudgetSeconds: 60 })), 60);
+      assert.deepEqual(untilBudget(21_600), { scheduleToCloseTimeout: 21_600_000, retry: { initialInterval: 1_000, backoffCoefficient: 2, maximumInterval: 60_000 } });
+      assert.deepEqual(untilBudget(30), { scheduleToCloseTimeout: 30_000, retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 500 } });
     });
   });
 

@@ -42,7 +42,8 @@ describe('dataset report and card (fake LLM server)', () => {
       const license = mode === 'parrot-ask' ? 'apache-2.0' : 'other';
       assert.match(card, new RegExp(`^---\\npretty_name: "report-${mode}"\\nlicense: ${license}\\n`), 'the license the input named, else "other"');
       assert.match(card, mode === 'parrot-ask' ? /Licensed `apache-2.0`/ : /Set the license before publishing \(input field `license`\)/);
-      assert.match(card, /\nconfigs:\n- config_name: default\n {2}data_files: "data\/\*\.jsonl"\n---\n/);
+      const shardLines = result.export.shards.map((sh) => `    - "${sh.key}"\n`).join('');
+      assert.ok(card.includes(`\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path:\n${shardLines}---\n`), 'the card lists exactly the shards written');
       assert.match(card, /\n- n<1K\n/);
       assert.match(card, new RegExp(`\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`));
     }

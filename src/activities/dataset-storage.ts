@@ -1,20 +1,20 @@
 // Activities that write and read a dataset's objects: one record per dialogue, then metrics
 // and the export streamed over those records.
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
-import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY, shardKey } from '../storage/dataset-layout';
+import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY } from '../storage/dataset-layout';
+import { removeStaleShards, writeShards } from '../storage/export-shards';
+import { heartbeatWhile } from './heartbeats';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
 import { renderDatasetCard } from '../report/dataset-card';
 import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
-import type { DatasetFailure, DatasetMetrics, DatasetRunRef, DialogueRecord, ExportedShard, ExportResult, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetMetrics, DatasetRunRef, DialogueRecord, ExportResult, TokenUsage } from '../types';
 
 export const HEARTBEAT_EVERY = 200;
 /** Dialogues the report shows in full. */
@@ -56,10 +56,12 @@ export interface ExportInput extends DatasetRef {
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
   return {
     async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
-      const store = openBlobStore(output);
-      const key = recordKey(record.index);
-      await store.put(key, JSON.stringify(record));
-      return store.uriOf(key);
+      return heartbeatWhile(async (signal) => {
+        const store = openBlobStore(output, { signal });
+        const key = recordKey(record.index);
+        await store.put(key, JSON.stringify(record));
+        return store.uriOf(key);
+      });
     },
 
     /**
@@ -67,86 +69,62 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
      * so a resumed run redoes only the missing and failed ones.
      */
     async openDataset({ datasetId, runId, output, count, resumeFrom }: OpenDatasetInput): Promise<OpenedDataset> {
-      const store = openBlobStore(output);
-      const lineage: DatasetRunRef[] = [{ datasetId, runId }];
-      if (resumeFrom) {
-        // The lineage of the latest dataset with that workflow ID (each writes its own on start).
-        const previous = await store.get(lineageKey(resumeFrom));
-        if (previous === undefined) {
-          throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
+      return heartbeatWhile(async (signal) => {
+        const store = openBlobStore(output, { signal });
+        const lineage: DatasetRunRef[] = [{ datasetId, runId }];
+        if (resumeFrom) {
+          // The lineage of the latest dataset with that workflow ID (each writes its own on start).
+          const previous = await store.get(lineageKey(resumeFrom));
+          if (previous === undefined) {
+            throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
+          }
+          lineage.push(...(JSON.parse(previous) as DatasetRunRef[]).filter((ref) => ref.runId !== runId));
         }
-        lineage.push(...(JSON.parse(previous) as DatasetRunRef[]).filter((ref) => ref.runId !== runId));
-      }
-      // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
-      await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
-      await store.put(lineageKey(datasetId), JSON.stringify(lineage));
-      const finishedIndices: number[] = [];
-      const usage = { ask: emptyUsage(), answer: emptyUsage() };
-      if (resumeFrom) {
-        let seen = 0;
-        for await (const record of readDatasetRecords(store, lineage, count)) {
-          finishedIndices.push(record.index);
-          usage.ask = addUsage(usage.ask, record.usage.ask);
-          usage.answer = addUsage(usage.answer, record.usage.answer);
-          if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
-        }
-      }
-      return { lineage, finished: rangesFromSorted(finishedIndices), finishedCount: finishedIndices.length, finishedUsage: usage };
-    },
-
-    /** Writes ShareGPT-style JSONL shards and a manifest that lists them with counts and sha256. */
-    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures, seeds }: ExportInput): Promise<ExportResult> {
-      const store = openBlobStore(output);
-      const missing: number[] = [];
-      const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
-      const shards: ExportedShard[] = [];
-      const samples: DialogueRecord[] = [];
-      let exported = 0;
-      let pending = await records.next();
-      while (!pending.done) {
-        const shard: ExportedShard = { key: shardKey(shards.length), uri: '', dialogues: 0, bytes: 0, sha256: '' };
-        shard.uri = store.uriOf(shard.key);
-        const hash = createHash('sha256');
-        async function* lines() {
-          while (!pending.done && shard.dialogues < shardSize) {
-            const r = pending.value;
-            if (samples.length < REPORT_SAMPLES) samples.push(r);
-            const line = Buffer.from(JSON.stringify({ id: r.id, conversations: r.conversations.map(({ from, value }) => ({ from, value })) }) + '\n');
-            hash.update(line);
-            shard.bytes += line.length;
-            shard.dialogues++;
-            yield line;
-            pending = await records.next();
-            if ((exported + shard.dialogues) % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ exported: exported + shard.dialogues });
+        // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
+        await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
+        await store.put(lineageKey(datasetId), JSON.stringify(lineage));
+        const finishedIndices: number[] = [];
+        const usage = { ask: emptyUsage(), answer: emptyUsage() };
+        if (resumeFrom) {
+          let seen = 0;
+          for await (const record of readDatasetRecords(store, lineage, count)) {
+            finishedIndices.push(record.index);
+            usage.ask = addUsage(usage.ask, record.usage.ask);
+            usage.answer = addUsage(usage.answer, record.usage.answer);
+            if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
           }
         }
-        await store.putStream(shard.key, Readable.from(lines()));
-        shard.sha256 = hash.digest('hex');
-        exported += shard.dialogues;
-        shards.push(shard);
-      }
-      const manifest = {
-        datasetId,
-        resumed: lineage.slice(1).map((r) => r.datasetId),
-        format: 'sharegpt-jsonl',
-        requested: count,
-        exported,
-        missing,
-        failures,
-        seeds,
-        shards,
-        metrics,
-        usage,
-        input,
-      };
-      await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
-      const report: ReportData = {
-        datasetId, generatedAt: new Date().toISOString(), input, exported, missing: missing.length, failed: failures.length,
-        metrics, usage, samples, dataFiles: shards.map((s) => s.key),
-      };
-      await store.put(REPORT_KEY, renderHtmlReport(report));
-      await store.put(CARD_KEY, renderDatasetCard(report));
-      return { manifestUri: store.uriOf(MANIFEST_KEY), reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY), exported, missing, shards };
+        return { lineage, finished: rangesFromSorted(finishedIndices), finishedCount: finishedIndices.length, finishedUsage: usage };
+      });
+    },
+
+    /**
+     * Writes ShareGPT-style JSONL shards, removes those an earlier export left beyond them, then
+     * a manifest, report and card that list exactly the shards written.
+     */
+    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures, seeds }: ExportInput): Promise<ExportResult> {
+      return heartbeatWhile(async (signal) => {
+        const store = openBlobStore(output, { signal });
+        const missing: number[] = [];
+        const samples: DialogueRecord[] = [];
+        const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
+        const shards = await writeShards(store, records, shardSize, (record, written) => {
+          if (samples.length < REPORT_SAMPLES) samples.push(record);
+          if (written % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ exported: written });
+        });
+        await removeStaleShards(store, shards);
+        const exported = shards.reduce((n, s) => n + s.dialogues, 0);
+        const resumed = lineage.slice(1).map((r) => r.datasetId);
+        const manifest = { datasetId, resumed, format: 'sharegpt-jsonl', requested: count, exported, missing, failures, seeds, shards, metrics, usage, input };
+        await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
+        const report: ReportData = {
+          datasetId, generatedAt: new Date().toISOString(), input, exported, missing: missing.length, failed: failures.length,
+          metrics, usage, samples, dataFiles: shards.map((s) => s.key),
+        };
+        await store.put(REPORT_KEY, renderHtmlReport(report));
+        await store.put(CARD_KEY, renderDatasetCard(report));
+        return { manifestUri: store.uriOf(MANIFEST_KEY), reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY), exported, missing, shards };
+      });
     },
   };
 }

@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { recordKey } from '../storage/dataset-layout';
 import type { DatasetRunRef, DialogueRecord } from '../types';
 import type { DialogueOutcome, GroupOutcome } from '../workflows/signals';

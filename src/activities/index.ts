@@ -7,6 +7,7 @@ import type { SeedChunks } from '../seeds/seed-chunks';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { createGroupRecoveryActivities } from './group-recovery';
+import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
 import { createMetricsActivities } from './metrics';
 
@@ -33,7 +34,7 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
      * Without `output` (runs started before seeds were normalised) it only counts them.
      */
     async inspectSeeds({ seeds: uri, output, datasetId }: { seeds: string; output?: string; datasetId?: string }): Promise<SeedReport> {
-      if (output === undefined || datasetId === undefined) return seeds.inspect(uri);
+      if (output === undefined || datasetId === undefined) return heartbeatWhile(() => seeds.inspect(uri));
       const ctx = Context.current();
       return seeds.normalize(uri, output, datasetId, { onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }), signal: ctx.cancellationSignal });
     },
@@ -42,15 +43,18 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
      * the payload far below Temporal's 2 MB limit however long the seeds are.
      */
     async pickSeeds({ seeds: uri, seedChunks, randomSeed, indexes }: { seeds: string; seedChunks?: SeedChunks; randomSeed: number; indexes: number[] }): Promise<string[]> {
-      const picked: string[] = [];
-      let bytes = 0;
-      for (const index of indexes) {
-        const seed = await seeds.pick(uri, randomSeed, index, seedChunks);
-        bytes += Buffer.byteLength(seed);
-        if (picked.length > 0 && bytes > SEED_BLOCK_BYTES) break;
-        picked.push(seed);
-      }
-      return picked;
+      // Without chunks, the first pick in a worker reads the whole seed file, which may take longer than the heartbeat timeout.
+      return heartbeatWhile(async () => {
+        const picked: string[] = [];
+        let bytes = 0;
+        for (const index of indexes) {
+          const seed = await seeds.pick(uri, randomSeed, index, seedChunks);
+          bytes += Buffer.byteLength(seed);
+          if (picked.length > 0 && bytes > SEED_BLOCK_BYTES) break;
+          picked.push(seed);
+        }
+        return picked;
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { failedFilter, isUserDone } from '../prompts/question-filters';
 import type { CallLimits, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
+import { heartbeatWhile } from './heartbeats';
 
 /**
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
@@ -18,19 +19,13 @@ import { llmTaskQueue } from '../config/task-queues';
 async function heartbeating<T extends LlmReply>(call: (limits: CallLimits) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
-  const limits = { signal: ctx.cancellationSignal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs };
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
-    return { ...(await call(limits)), waitMs };
+    return { ...(await heartbeatWhile((signal) => call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs }))), waitMs };
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion') throw unusable(err.message, err.type);
     throw err;
-  } finally {
-    clearInterval(timer);
   }
 }
-
-export const HEARTBEAT_EVERY_MS = 5_000;
 
 /** Tries a call may return empty or unusable text before its dialogue fails (sampling may fix it; a broken model will not). */
 export const MAX_UNUSABLE_TRIES = 5;

@@ -9,7 +9,7 @@ import type { EndpointRegistry } from '../config/endpoints';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import { embeddingTopicMetrics, judgeContextDependence, questionsOf, Reservoir } from '../metrics/model-metrics';
 import type { LlmProvider } from '../providers/openai-provider';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetMetrics, DialogueRecord } from '../types';
 import { HEARTBEAT_EVERY, type DatasetRef } from './dataset-storage';
@@ -49,7 +49,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
       const embedSample = models?.embeddings ? new Reservoir<string[]>(models.embeddings.sampleDialogues, randomSeed ^ 0x656d62) : undefined;
       const judgeSample = models?.judge ? new Reservoir<DialogueRecord>(models.judge.sampleDialogues, randomSeed ^ 0x6a7564) : undefined;
       let seen = 0;
-      for await (const record of readDatasetRecords(openBlobStore(output), lineage, count)) {
+      for await (const record of readDatasetRecords(openBlobStore(output, { signal: ctx.cancellationSignal }), lineage, count)) {
         metrics.add(record);
         embedSample?.add(questionsOf(record));
         judgeSample?.add(record);

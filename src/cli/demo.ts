@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { REPORT_KEY } from '../storage/dataset-layout';
 import type { DatasetResult } from '../types';
 import type { DatasetProgress } from '../workflows/dataset';

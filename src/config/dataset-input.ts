@@ -125,6 +125,12 @@ export const datasetInputSchema = z.strictObject({
    */
   llmRetryBudgetSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
   /**
+   * All tries of one storage step together (storing a dialogue, reading seeds, metrics, export),
+   * never less than llmRetryBudgetSeconds: S3 down for less than this loses nothing. Tries are
+   * unlimited within it; a missing bucket or denied access fails at once.
+   */
+  storageRetryBudgetSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(6 * 3600),
+  /**
    * The dataset card's license, a Hugging Face license id ("apache-2.0", "cc-by-4.0", ...); it must
    * fit the terms of the seeds and of both models. Absent: "other", with a note to set it.
    */

@@ -1,5 +1,5 @@
 // A dataset card: README.md with the Hugging Face YAML header, so the export folder can be
-// pushed to the Hub as it is (the `configs` entry points the viewer at the JSONL shards).
+// pushed to the Hub as it is (the `configs` entry lists the JSONL shards the export wrote).
 import type { ReportData } from './html-report';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
 
@@ -14,6 +14,9 @@ function sizeCategory(n: number): string {
 /** YAML scalars we write are plain words or quoted with JSON's escaping, which YAML reads too. */
 const yamlString = (s: string) => JSON.stringify(s);
 const cell = (x: number | string | undefined) => (x === undefined ? '–' : String(x)).replace(/\|/g, '\\|');
+
+/** The shards this export wrote, by name: a glob would also take in files that are not ours. */
+const dataFilesYaml = (files: string[]) => (files.length ? files.map((f) => `\n    - ${yamlString(f)}`).join('') : ' []');
 
 export function renderDatasetCard(d: ReportData): string {
   const m = d.metrics;
@@ -39,7 +42,9 @@ size_categories:
 - ${sizeCategory(d.exported)}
 configs:
 - config_name: default
-  data_files: "data/*.jsonl"
+  data_files:
+  - split: train
+    path:${dataFilesYaml(d.dataFiles)}
 ---
 
 # ${d.datasetId}

@@ -3,7 +3,8 @@
 //   seeds/<dataset id>/00000.jsonl   seeds 0 … SEEDS_PER_CHUNK-1, one JSON string a line
 //   seeds/<dataset id>/index.json    the SeedChunks below plus the source's skipped lines
 import { ApplicationFailure } from '@temporalio/common';
-import { openBlobStore, type BlobStore } from '../storage/blob-store';
+import type { BlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 
 export const SEEDS_PER_CHUNK = 1000;
 

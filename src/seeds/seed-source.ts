@@ -9,7 +9,7 @@ import path from 'node:path';
 import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { permutation, prng } from '../random';
-import { openBlobStore } from '../storage/blob-store';
+import { openBlobStore } from '../storage/open-blob-store';
 import { SeedChunkCache, SeedChunkWriter, seedChunksFolder, seedIndexKey, type SeedChunks } from './seed-chunks';
 import { jsonErrorPosition, readSeedItems, SeedFileError, seedFormatOf, type SeedItem, type SkippedLine } from './seed-formats';
 

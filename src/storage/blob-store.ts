@@ -1,8 +1,6 @@
-// Where dialogues and exports are written: an S3 bucket prefix or a local folder, behind one
-// small interface so activities do not care which.
+// The one small interface that S3 and local-folder stores share, so activities do not care
+// which (src/storage/open-blob-store.ts picks one from a URI).
 import type { Readable } from 'node:stream';
-import { FileBlobStore } from './file-blob-store';
-import { S3BlobStore } from './s3-blob-store';
 
 export interface BlobStore {
   /** The location this store writes under, as the user gave it (s3://… or file:///…). */
@@ -15,10 +13,16 @@ export interface BlobStore {
   getStream(key: string): Promise<Readable | undefined>;
   /** Writes a stream of unknown length (multipart on S3), so exports never sit whole in memory. */
   putStream(key: string, body: Readable): Promise<void>;
+  /** The keys under `prefix` (relative to the store, like every key here). */
+  list(prefix: string): Promise<string[]>;
+  /** Removes these objects; one already gone is no error. */
+  delete(keys: readonly string[]): Promise<void>;
 }
 
-export function openBlobStore(uri: string): BlobStore {
-  if (uri.startsWith('s3://')) return S3BlobStore.fromUri(uri);
-  if (uri.startsWith('file:///')) return new FileBlobStore(uri);
-  throw new Error(`output: unsupported URI '${uri}' (use s3://bucket/prefix or file:///absolute/path)`);
+/**
+ * How a store is opened: `signal` (an activity's cancellation signal) aborts its requests and
+ * writes in flight, so a cancelled or timed-out activity stops writing.
+ */
+export interface BlobStoreOptions {
+  signal?: AbortSignal;
 }

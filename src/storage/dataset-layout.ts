@@ -10,6 +10,9 @@ export const DIALOGUES_PER_SHARD = 5000;
 
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
 export const shardKey = (shard: number) => `data/part-${String(shard).padStart(5, '0')}.jsonl`;
+export const SHARDS_PREFIX = 'data/';
+/** Whether a key is one of ours in `data/` (an export shard), as opposed to a file someone else put there. */
+export const isShardKey = (key: string) => /^data\/part-\d{5,}\.jsonl$/.test(key);
 export const MANIFEST_KEY = 'manifest.json';
 export const REPORT_KEY = 'report.html';
 export const CARD_KEY = 'README.md';

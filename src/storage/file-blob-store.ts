@@ -1,13 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { BlobStore } from './blob-store';
+import type { BlobStore, BlobStoreOptions } from './blob-store';
+import { fileFailure } from './storage-errors';
 
 export class FileBlobStore implements BlobStore {
   private readonly dir: string;
-  constructor(readonly uri: string) {
+  constructor(readonly uri: string, private readonly options: BlobStoreOptions = {}) {
     this.dir = fileURLToPath(uri);
   }
   uriOf(key: string): string {
@@ -17,19 +19,14 @@ export class FileBlobStore implements BlobStore {
     return path.join(this.dir, key);
   }
   async put(key: string, body: string): Promise<void> {
-    // Write then rename, so a reader never sees half a file.
-    const target = this.pathOf(key);
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await fs.promises.writeFile(tmp, body);
-    await fs.promises.rename(tmp, target);
+    await this.putStream(key, Readable.from([body]));
   }
   async get(key: string): Promise<string | undefined> {
     try {
-      return await fs.promises.readFile(this.pathOf(key), 'utf8');
+      return await fs.promises.readFile(this.pathOf(key), { encoding: 'utf8', signal: this.options.signal });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw fileFailure(err, this.pathOf(key));
     }
   }
   async getStream(key: string): Promise<Readable | undefined> {
@@ -42,10 +39,35 @@ export class FileBlobStore implements BlobStore {
     }
   }
   async putStream(key: string, body: Readable): Promise<void> {
+    // Write then rename, so a reader never sees half a file. The temporary name is unique: two
+    // attempts writing one key at once (a retry beside a stalled try) never share a file.
     const target = this.pathOf(key);
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await pipeline(body, fs.createWriteStream(tmp));
-    await fs.promises.rename(tmp, target);
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await pipeline(body, fs.createWriteStream(tmp), { signal: this.options.signal });
+      await fs.promises.rename(tmp, target);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined); // the error that matters is the write's
+      throw fileFailure(err, target);
+    }
+  }
+  async list(prefix: string): Promise<string[]> {
+    try {
+      const entries = await fs.promises.readdir(this.pathOf(prefix), { recursive: true, withFileTypes: true });
+      return entries.filter((e) => e.isFile()).map((e) => path.relative(this.dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fileFailure(err, this.pathOf(prefix));
+    }
+  }
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await fs.promises.rm(this.pathOf(key), { force: true });
+      } catch (err) {
+        throw fileFailure(err, this.pathOf(key));
+      }
+    }
   }
 }

@@ -1,7 +1,8 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from './blob-store';
+import type { BlobStore, BlobStoreOptions } from './blob-store';
+import { s3Failure } from './storage-errors';
 
 /**
  * S3 client settings from the environment: the usual AWS_* credentials and region, plus
@@ -17,20 +18,24 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
 
 let sharedClient: S3Client | undefined;
 
+/** DeleteObjects takes at most this many keys a request. */
+const DELETE_BATCH = 1000;
+
 export class S3BlobStore implements BlobStore {
   constructor(
     readonly uri: string,
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
+    private readonly options: BlobStoreOptions = {},
   ) {}
 
-  static fromUri(uri: string, client?: S3Client): S3BlobStore {
+  static fromUri(uri: string, options: BlobStoreOptions & { client?: S3Client } = {}): S3BlobStore {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!m) throw new Error(`output: '${uri}' is not an s3://bucket/prefix URI`);
     const prefix = m[2].replace(/\/+$/, '');
     sharedClient ??= s3ClientFromEnv();
-    return new S3BlobStore(uri, client ?? sharedClient, m[1], prefix ? `${prefix}/` : '');
+    return new S3BlobStore(uri, options.client ?? sharedClient, m[1], prefix ? `${prefix}/` : '', options);
   }
 
   uriOf(key: string): string {
@@ -38,12 +43,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) }));
+    await this.send(key, (o) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) }), o));
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const r = await this.send(key, (o) => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), o));
       return await r.Body!.transformToString('utf8');
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
@@ -62,13 +67,55 @@ export class S3BlobStore implements BlobStore {
   }
 
   async putStream(key: string, body: Readable): Promise<void> {
-    // lib-storage splits the stream into multipart parts (a single PUT when it is small).
-    await new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) },
-      queueSize: 2,
-      partSize: 8 * 1024 * 1024,
-    }).done();
+    // lib-storage splits the stream into multipart parts (a single PUT when it is small), and
+    // takes a controller rather than a signal.
+    const abortController = new AbortController();
+    const { signal } = this.options;
+    const abort = () => abortController.abort(signal?.reason);
+    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted) abort();
+    try {
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) },
+        queueSize: 2,
+        partSize: 8 * 1024 * 1024,
+        abortController,
+      }).done();
+    } catch (err) {
+      throw s3Failure(err, this.bucket, this.uriOf(key));
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.send(prefix, (o) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken }), o));
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return keys;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      const r = await this.send(batch[0], (o) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }), o));
+      const failed = r.Errors?.[0];
+      if (failed) throw s3Failure(Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code ?? 'DeleteFailed' }), this.bucket, this.uriOf(failed.Key?.slice(this.prefix.length) ?? batch[0]));
+    }
+  }
+
+  /** Sends with the store's signal; a configuration error becomes a non-retryable failure. */
+  private async send<R>(key: string, request: (options: { abortSignal?: AbortSignal }) => Promise<R>): Promise<R> {
+    try {
+      return await request({ abortSignal: this.options.signal });
+    } catch (err) {
+      throw s3Failure(err, this.bucket, this.uriOf(key));
+    }
   }
 }
 

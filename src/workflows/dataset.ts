@@ -21,34 +21,21 @@ import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
 
 export type { DatasetProgress, DatasetRunState };
 
-const { checkEndpoints } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5 },
-});
-
-const { inspectSeeds, openDataset } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
-
-const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  scheduleToCloseTimeout: '6 hours',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
-});
-
-const { computeMetrics, exportDataset } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+/** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
+function parentSteps(input: DatasetInput) {
+  const retry = untilBudget(storageRetryBudgetSeconds(input));
+  const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
+  const { inspectSeeds, openDataset } = proxyActivities<Activities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', ...retry });
+  const { computeMetrics, exportDataset } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', ...retry });
+  const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', ...retry });
+  return { checkEndpoints, inspectSeeds, openDataset, computeMetrics, exportDataset, findStuckGroups, recoverGroup };
+}
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
 
@@ -93,6 +80,7 @@ function parseInput(rawInput: unknown): DatasetInput {
 
 /** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
+  const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint },
     { field: 'answer.endpoint', endpoint: input.answer.endpoint },
@@ -157,6 +145,7 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
     datasetId: run.datasetId, datasetRunId: workflowInfo().firstExecutionRunId, seeds: input.seeds, seedChunks: run.state.seeds?.chunks,
     randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+    storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
   };
 }
 
@@ -240,7 +229,7 @@ async function terminateStuckGroups(run: DatasetRun) {
   const stuckSeconds = run.input.stallCheckSeconds;
   const ids = run.groupsInFlightFor(stuckSeconds * 1000);
   if (!ids.length) return;
-  for (const { id, reason } of await findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
+  for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
 }
 
 /**
@@ -253,7 +242,7 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
   if (!patched('recover-groups')) return run.failGroup(id, reason);
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
-    run.settle(await recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
+    run.settle(await parentSteps(run.input).recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
   } catch (err) {
     if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
@@ -263,6 +252,7 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
 /** Metrics and export over every stored dialogue of the lineage, then the result. */
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
+  const { computeMetrics, exportDataset } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
   run.setPhase('metrics');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };

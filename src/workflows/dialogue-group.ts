@@ -8,7 +8,7 @@
 import { condition, defineQuery, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
-import { newDialogueState, pickSeeds, runDialogue, type DialogueState } from './dialogue';
+import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
 import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
@@ -94,7 +94,7 @@ async function seedsFor(settings: DialogueSettings, dialogues: DialogueSpec[]): 
   for (const d of dialogues) if (d.seed !== undefined) seeds.set(d.index, d.seed);
   let missing = dialogues.filter((d) => d.seed === undefined).map((d) => d.index);
   while (missing.length) {
-    const picked = await pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: missing });
+    const picked = await storageSteps(settings).pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: missing });
     picked.forEach((seed, k) => seeds.set(missing[k], seed));
     missing = missing.slice(picked.length);
   }

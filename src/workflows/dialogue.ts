@@ -7,6 +7,7 @@ import type { Activities } from '../activities';
 import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSettings, DialogueSpec, DialogueSummary, LlmReply, TokenUsage } from '../types';
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
+import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 
@@ -23,14 +24,15 @@ function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
   });
 }
 
-const { pickSeeds, storeDialogue } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  // Paid work is kept: storing retries as long as an LLM call may.
-  scheduleToCloseTimeout: '6 hours',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-
-export { pickSeeds };
+/** Reading seeds and storing dialogues: paid work is kept, tries go on within the storage retry budget. */
+export function storageSteps(settings: Pick<DialogueSettings, 'storageRetryBudgetSeconds' | 'llmRetryBudgetSeconds'>) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    // Storage activities heartbeat while they wait on S3: a cancellation reaches them.
+    heartbeatTimeout: '30 seconds',
+    ...untilBudget(storageRetryBudgetSeconds(settings)),
+  });
+}
 
 /** A dialogue as the `dialogue` query shows it while it runs. */
 export interface DialogueState {
@@ -88,7 +90,7 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
   const usage = { ask: tally.ask, answer: tally.answer };
-  await storeDialogue({
+  await storageSteps(settings).storeDialogue({
     output: settings.output,
     record: {
       id, datasetId: settings.datasetId, datasetRunId: settings.datasetRunId ?? workflowInfo().firstExecutionRunId, index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
@@ -135,7 +137,7 @@ export function nextRoundOverflows(settings: Pick<DialogueSettings, 'ask' | 'ans
 /** One dialogue as a workflow of its own: for trying a setting, or a single dialogue by hand. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
   const { index, turns, persona, seed: given, ...settings } = input;
-  const seed = given ?? (await pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: [index] }))[0];
+  const seed = given ?? (await storageSteps(settings).pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: [index] }))[0];
   setCurrentDetails(`Seed question: ${seed}`);
   return runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
 }

@@ -1,0 +1,146 @@
+// Paid work survives S3 outages: with S3 down past 20 tries (the old cap of the parent's storage
+// steps) while a dataset opens, and again while its dialogues are stored, the dataset completes
+// with every dialogue exported exactly once. The retry budget is compressed to 30 s (backoff
+// capped at 500 ms) so that 20 tries take seconds. A missing bucket fails the run at once.
+// FAKE LLM server; a real dev server and the shared real MinIO, stopped and restarted.
+import assert from 'node:assert/strict';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { STORAGE_CONFIG_ERROR } from '../src/storage/storage-errors';
+import { generateDataset } from '../src/workflows';
+import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { useTemporalWorker } from './helpers/temporal';
+import { stopTestMinio, testMinio } from './global-fixtures';
+
+const BUDGET_SECONDS = 30;
+/** Tries of the parent's storage steps before this change (maximumAttempts). */
+const OLD_ATTEMPT_CAP = 20;
+
+describe('S3 outages and storage configuration errors (fake LLM server)', () => {
+  let fake: FakeLlmServer;
+  const bucket = 'outage-test';
+  before(async () => {
+    [fake] = await Promise.all([startFakeLlmServer(), testMinio().createBucket(bucket)]);
+  });
+  after(async () => fake?.close());
+  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+
+  const input = (output: string): DatasetInputJson => ({
+    count: 4, turns: 1, output, concurrency: 16, dialoguesPerWorkflow: 4,
+    llmRetryBudgetSeconds: BUDGET_SECONDS, storageRetryBudgetSeconds: BUDGET_SECONDS,
+    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+  });
+
+  /** Polls until `activity` is pending in the workflow past `attempts` tries. */
+  async function untilRetriedPast(handle: WorkflowHandle, activity: string, attempts: number) {
+    const deadline = Date.now() + (BUDGET_SECONDS - 5) * 1000;
+    for (;;) {
+      const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities ?? [];
+      if (pending.some((a) => a.activityType?.name === activity && (a.attempt ?? 0) > attempts)) return;
+      assert.ok(Date.now() < deadline, `${activity} never passed ${attempts} tries`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** By activity type: the most tries one took, and the retry policies it was scheduled with. */
+  async function activitiesOf(handle: WorkflowHandle) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const typeOf = new Map<number, string>();
+    const seen: Record<string, { maxAttempt: number; maximumAttempts: Set<number>; scheduleToCloseSeconds: Set<number> }> = {};
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) {
+        const name = s.activityType!.name!;
+        typeOf.set(Number(e.eventId), name);
+        seen[name] ??= { maxAttempt: 0, maximumAttempts: new Set(), scheduleToCloseSeconds: new Set() };
+        seen[name].maximumAttempts.add(s.retryPolicy?.maximumAttempts ?? 0);
+        seen[name].scheduleToCloseSeconds.add(Number(s.scheduleToCloseTimeout?.seconds ?? 0));
+      }
+      const started = e.activityTaskStartedEventAttributes;
+      if (started) {
+        const name = typeOf.get(Number(started.scheduledEventId))!;
+        seen[name].maxAttempt = Math.max(seen[name].maxAttempt, started.attempt ?? 0);
+      }
+    }
+    return seen;
+  }
+
+  it('completes with every dialogue exported exactly once after S3 is down past 20 tries, twice', async () => {
+    const workflowId = 'outage';
+    const minio = testMinio();
+    let restart = await stopTestMinio();
+    try {
+      // Down from the start: the dataset cannot record its lineage.
+      const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input(`s3://${bucket}/outage`)] });
+      await untilRetriedPast(handle, 'openDataset', OLD_ATTEMPT_CAP);
+      // Each dialogue's answer fails twice (1 s, then 2 s of backoff): S3 goes down again before any is stored.
+      fake.failNext({ status: 500 }, 8);
+      await restart();
+      await waitForObject(`outage/lineage/${workflowId}.json`);
+      restart = await stopTestMinio();
+      const group = t.env.client.workflow.getHandle(`${workflowId}/0-3`);
+      await untilRetriedPast(group, 'storeDialogue', OLD_ATTEMPT_CAP);
+      await restart();
+      restart = async () => {};
+      const result = await handle.result();
+
+      assert.deepEqual(result.failed, []);
+      assert.equal(result.completed, 4);
+      assert.deepEqual(result.export.shards.map((s) => [s.key, s.dialogues]), [['data/part-00000.jsonl', 4]]);
+      const rows = (await readObject('outage/data/part-00000.jsonl')).trim().split('\n').map((l) => JSON.parse(l).id);
+      assert.deepEqual(rows, [0, 1, 2, 3].map((i) => `${workflowId}/${i}`), 'each dialogue once');
+      const manifest = JSON.parse(await readObject('outage/manifest.json'));
+      assert.deepEqual({ exported: manifest.exported, missing: manifest.missing, failures: manifest.failures }, { exported: 4, missing: [], failures: [] });
+
+      // The tries it took, and that every storage step (metrics and export too) has no cap but the budget.
+      const parent = await activitiesOf(handle);
+      const groupSteps = await activitiesOf(group);
+      assert.ok(parent.openDataset.maxAttempt > OLD_ATTEMPT_CAP, `openDataset: ${parent.openDataset.maxAttempt} tries`);
+      assert.ok(groupSteps.storeDialogue.maxAttempt > OLD_ATTEMPT_CAP, `storeDialogue: ${groupSteps.storeDialogue.maxAttempt} tries`);
+      const steps = { ...parent, pickSeeds: groupSteps.pickSeeds, storeDialogue: groupSteps.storeDialogue };
+      assert.deepEqual(Object.keys(steps).sort(), ['checkEndpoints', 'computeMetrics', 'exportDataset', 'inspectSeeds', 'openDataset', 'pickSeeds', 'storeDialogue']);
+      for (const [name, s] of Object.entries(steps)) {
+        assert.deepEqual({ name, maximumAttempts: [...s.maximumAttempts], scheduleToClose: [...s.scheduleToCloseSeconds] }, { name, maximumAttempts: [0], scheduleToClose: [BUDGET_SECONDS] });
+      }
+    } finally {
+      await restart();
+    }
+    assert.notEqual(testMinio(), minio, 'MinIO was restarted');
+  });
+
+  it('fails at once, non-retryable, naming the bucket, when the output bucket does not exist', async () => {
+    const started = Date.now();
+    const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId: 'no-bucket', args: [input('s3://no-such-bucket-parrot/x')] });
+    await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
+      const cause = err.cause?.cause;
+      assert.ok(cause instanceof ApplicationFailure, String(err.cause));
+      assert.deepEqual({ type: cause.type, nonRetryable: cause.nonRetryable, message: cause.message }, {
+        type: STORAGE_CONFIG_ERROR, nonRetryable: true,
+        message: "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/lineage/no-bucket.json)",
+      });
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
+    const open = (await activitiesOf(handle)).openDataset;
+    assert.equal(open.maxAttempt, 1, 'tried once');
+  });
+
+  async function readObject(key: string): Promise<string> {
+    const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return r.Body!.transformToString('utf8');
+  }
+
+  async function waitForObject(key: string) {
+    for (let i = 0; ; i++) {
+      try {
+        return await readObject(key);
+      } catch (err) {
+        if (i > 300) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+});
