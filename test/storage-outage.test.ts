@@ -1,5 +1,5 @@
 // Paid work survives S3 outages: with S3 down past 20 tries (the old cap of the parent's storage
-// steps) while a dataset opens, and again while its dialogues are stored, the dataset completes
+// steps) while a dataset opens (writes its seeds into its output), and again while its dialogues are stored, the dataset completes
 // with every dialogue exported exactly once. The retry budget is compressed to 30 s (backoff
 // capped at 500 ms) so that 20 tries take seconds. A missing bucket fails the run at once.
 // FAKE LLM server; a real dev server and the shared real MinIO, stopped and restarted.
@@ -73,13 +73,16 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
     const minio = testMinio();
     let restart = await stopTestMinio();
     try {
-      // Down from the start: the dataset cannot record its lineage.
+      // Down from the start: the dataset cannot write its seeds into its output.
       const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input(`s3://${bucket}/outage`)] });
-      await untilRetriedPast(handle, 'openDataset', OLD_ATTEMPT_CAP);
+      await untilRetriedPast(handle, 'inspectSeeds', OLD_ATTEMPT_CAP);
       // Each dialogue's answer fails twice (1 s, then 2 s of backoff): S3 goes down again before any is stored.
       fake.failNext({ status: 500 }, 8);
       await restart();
       await waitForObject(`outage/lineage/${workflowId}.json`);
+      // Once the group has read its seeds (from the output) and called the provider.
+      const requests = fake.requests.length;
+      while (fake.requests.length === requests) await new Promise((r) => setTimeout(r, 50));
       restart = await stopTestMinio();
       const group = t.env.client.workflow.getHandle(`${workflowId}/0-3`);
       await untilRetriedPast(group, 'storeDialogue', OLD_ATTEMPT_CAP);
@@ -98,7 +101,7 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       // The tries it took, and that every storage step (metrics and export too) has no cap but the budget.
       const parent = await activitiesOf(handle);
       const groupSteps = await activitiesOf(group);
-      assert.ok(parent.openDataset.maxAttempt > OLD_ATTEMPT_CAP, `openDataset: ${parent.openDataset.maxAttempt} tries`);
+      assert.ok(parent.inspectSeeds.maxAttempt > OLD_ATTEMPT_CAP, `inspectSeeds: ${parent.inspectSeeds.maxAttempt} tries`);
       assert.ok(groupSteps.storeDialogue.maxAttempt > OLD_ATTEMPT_CAP, `storeDialogue: ${groupSteps.storeDialogue.maxAttempt} tries`);
       const steps = { ...parent, pickSeeds: groupSteps.pickSeeds, storeDialogue: groupSteps.storeDialogue };
       assert.deepEqual(Object.keys(steps).sort(), ['checkEndpoints', 'computeMetrics', 'exportDataset', 'inspectSeeds', 'openDataset', 'pickSeeds', 'storeDialogue']);
@@ -119,13 +122,13 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       assert.ok(cause instanceof ApplicationFailure, String(err.cause));
       assert.deepEqual({ type: cause.type, nonRetryable: cause.nonRetryable, message: cause.message }, {
         type: STORAGE_CONFIG_ERROR, nonRetryable: true,
-        message: "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/lineage/no-bucket.json)",
+        message: "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/seeds/no-bucket/00000.jsonl)",
       });
       return true;
     });
     assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
-    const open = (await activitiesOf(handle)).openDataset;
-    assert.equal(open.maxAttempt, 1, 'tried once');
+    const first = (await activitiesOf(handle)).inspectSeeds; // the first step that writes to the output
+    assert.equal(first.maxAttempt, 1, 'tried once');
   });
 
   async function readObject(key: string): Promise<string> {
