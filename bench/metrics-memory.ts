@@ -1,10 +1,11 @@
 // Heap and time of the dataset metrics over synthetic records (bench/synthetic-dialogues.ts),
 // streamed through the same accumulator the metrics activity uses. Node runs with --expose-gc so
-// the heap is measured after a full collection: what the metrics retain, not garbage.
+// memory is measured after a full collection: what the metrics retain, not garbage. Memory is the
+// JS heap plus ArrayBuffers (typed arrays' contents live outside the heap).
 //
 //   npm run bench:metrics-memory -- [--count 40000]
 //
-// Prints heap used before and after (and at every tenth of the run), the time, and the metrics
+// Prints memory before and after (and at every tenth of the run), the time, and the metrics
 // that grow with the data (distinct-n, near-duplicates: the true count is floor(count / 100));
 // last a line `BENCH {json}` for scripts.
 import { parseArgs } from 'node:util';
@@ -20,9 +21,11 @@ const { values } = parseArgs({ args: process.argv.slice(2), strict: true, option
 const count = Number(values.count);
 if (!Number.isInteger(count) || count <= 0) throw new Error(`--count must be a positive integer, got ${values.count}`);
 
+/** Heap used plus ArrayBuffers, after a full collection, in MiB. */
 function heapMb(): number {
   gc!();
-  return process.memoryUsage().heapUsed / 2 ** 20;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return (heapUsed + arrayBuffers) / 2 ** 20;
 }
 
 const baseline = heapMb();
@@ -34,7 +37,7 @@ for (let i = 0; i < count; i++) {
   for (const turn of record.conversations) words += turn.value.split(' ').length;
   metrics.add(record);
   if ((i + 1) % Math.max(1, Math.floor(count / 10)) === 0) {
-    console.log(`${i + 1} records  heap ${(heapMb() - baseline).toFixed(1)} MB above baseline  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${i + 1} records  heap+buffers ${(heapMb() - baseline).toFixed(1)} MiB above baseline  ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 const result = metrics.result();
@@ -47,7 +50,7 @@ const report = {
   distinct1Answers: result.distinct1Answers, distinct2Answers: result.distinct2Answers,
   nearDuplicateDialogues: result.nearDuplicateDialogues, trueNearDuplicates: Math.floor(count / 100),
 };
-console.log(`${count} records, ${words} words in ${report.seconds} s (${report.recordsPerSecond}/s); metrics retain ${report.retainedHeapMb} MB of heap after gc`);
+console.log(`${count} records, ${words} words in ${report.seconds} s (${report.recordsPerSecond}/s); metrics retain ${report.retainedHeapMb} MiB of heap and ArrayBuffers after gc`);
 console.log(`BENCH ${JSON.stringify(report)}`);
 // Keeps the accumulator alive until the last measurement.
 if (metrics.result().dialogues !== count) throw new Error('lost records');
