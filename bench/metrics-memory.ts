@@ -48,7 +48,8 @@ const report = {
   baselineHeapMb: Math.round(baseline * 10) / 10, retainedHeapMb: Math.round(retainedMb * 10) / 10,
   distinct1Questions: result.distinct1Questions, distinct2Questions: result.distinct2Questions,
   distinct1Answers: result.distinct1Answers, distinct2Answers: result.distinct2Answers,
-  nearDuplicateDialogues: result.nearDuplicateDialogues, trueNearDuplicates: Math.floor(count / 100),
+  nearDuplicateDialogues: result.nearDuplicateDialogues, standardError: result.nearDuplicateDialoguesStandardError ?? 0,
+  trueNearDuplicates: Math.floor(count / 100),
 };
 console.log(`${count} records, ${words} words in ${report.seconds} s (${report.recordsPerSecond}/s); metrics retain ${report.retainedHeapMb} MiB of heap and ArrayBuffers after gc`);
 console.log(`BENCH ${JSON.stringify(report)}`);

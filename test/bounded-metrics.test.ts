@@ -109,7 +109,7 @@ describe('dataset metrics memory', () => {
     for (let i = 2_000; i < 6_000; i++) metrics.add(syntheticRecord(i));
     const late = retainedMiB() - baseline;
     assert.equal(metrics.result().dialogues, 6_000);
-    // The bound: ~14.3 MiB of near-duplicate sample, four exact sets of ≤ 16,384 hashes (< 1 MiB each).
+    // The bound: ~14.3 MiB of near-duplicate sample, four exact sets of ≤ 16,384 hashes (≤ 0.6 MiB each).
     assert.ok(late < 20, `${late.toFixed(1)} MiB retained`);
     assert.ok(late - early < 4, `grew ${(late - early).toFixed(1)} MiB from 2,000 to 6,000 dialogues`);
   });

@@ -1,5 +1,5 @@
 // Counts distinct items in bounded memory: exactly while there are at most EXACT_LIMIT of them (a
-// set of 53-bit hashes, ≤ ~1 MB), then by a HyperLogLog sketch (16 KB, relative standard error
+// set of 53-bit hashes, ≤ 0.6 MiB), then by a HyperLogLog sketch (16 KiB, relative standard error
 // 0.81 %), which is fed all along so the switch loses nothing.
 import { HyperLogLog } from './hyperloglog';
 

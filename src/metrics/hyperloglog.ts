@@ -1,6 +1,6 @@
 // HyperLogLog (Flajolet et al. 2007) with Ertl's improved estimator ("New cardinality estimation
 // algorithms for HyperLogLog sketches", 2017, algorithm 6): unbiased from 0 to billions without
-// empirical bias tables. With 2^14 one-byte registers (16 KB) the relative standard error is
+// empirical bias tables. With 2^14 one-byte registers (16 KiB) the relative standard error is
 // 1.04 / √16384 ≈ 0.81 %, so an estimate is within ±2.5 % of the truth 99.7 % of the time.
 // npm's maintained HyperLogLogs hash strings themselves (and bring several dependencies); this one
 // takes the two 32-bit hashes the metrics already have.

@@ -12,7 +12,7 @@ export function words(text: string): string[] {
 /**
  * Counts n-grams as texts stream past; distinct-n is over everything added. Each n keeps a
  * DistinctCount: exact up to 16,384 distinct n-grams, beyond that a HyperLogLog estimate
- * (relative standard error 0.81 %), so memory stays under ~1 MB per n however much is added.
+ * (relative standard error 0.81 %), so memory stays ≤ 0.6 MiB per n however much is added.
  */
 export class DistinctNgrams {
   private readonly distinctCounts: DistinctCount[];
