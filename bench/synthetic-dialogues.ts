@@ -4,16 +4,27 @@
 // known: floor(n / 100).
 import type { DialogueRecord } from '../src/types';
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/**
+ * sfc32 (Chris Doty-Humphrey's small fast counting PRNG), uniform in [0, 1). Its 128-bit state
+ * keeps records' streams apart: mulberry32's single 32-bit counter made records whose seeds sat a
+ * few hundred steps apart on its cycle replay each other's words (false near-duplicates at 10^6).
+ */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  let a = 0x9e3779b9;
+  let b = 0x243f6a88;
+  let c = 0xb7e15162;
+  let d = seed | 0;
+  const next = () => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
   };
+  for (let i = 0; i < 15; i++) next(); // mixes the seed into the whole state
+  return next;
 }
 
 const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'qu', 'do', 'fe', 'gi', 'ho', 'ju', 'bra', 'sto', 'ple', 'tri'];
@@ -63,7 +74,7 @@ function sentence(random: () => number, min: number, max: number, end: string): 
 }
 
 function original(index: number): DialogueRecord {
-  const random = prng(index * 0x9e3779b1 + 1);
+  const random = prng(index);
   const turns = 3 + Math.floor(random() * 4);
   const conversations: DialogueRecord['conversations'] = [];
   for (let t = 0; t < turns; t++) {
