@@ -120,8 +120,10 @@ export interface DatasetMetrics {
   selfRougeLQuestions?: number;
   /** Mean MTLD of each dialogue's questions (threshold 0.72); higher = richer vocabulary. */
   mtldQuestions?: number;
-  /** Dialogues whose text nearly repeats an earlier one (MinHash, estimated Jaccard ≥ 0.8). */
+  /** Dialogues whose text a later one nearly repeats (MinHash, estimated Jaccard ≥ 0.8): of a group of near-copies, all but the last. Counted up to 32,768 dialogues, estimated from a sample of that many beyond. */
   nearDuplicateDialogues?: number;
+  /** Standard error of nearDuplicateDialogues when it is estimated from the sample; absent when counted. */
+  nearDuplicateDialoguesStandardError?: number;
   /** Questions the filters rejected (and had asked again), by filter, over the dataset. */
   questionFilterHits?: FilterHits;
   /** Dialogues by why they ended: target turns reached, user took leave, context would overflow. */

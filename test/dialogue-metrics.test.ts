@@ -1,6 +1,7 @@
 // Parrot's dialogue measures on small hand-made inputs whose answers are known.
 import assert from 'node:assert/strict';
-import { estimatedJaccard, isContextDependent, minhash, mtld, NearDuplicateFinder, rougeL, selfRougeL } from '../src/metrics/dialogue-metrics';
+import { isContextDependent, mtld, rougeL, selfRougeL } from '../src/metrics/dialogue-metrics';
+import { estimatedJaccard, minhash, NearDuplicateFinder } from '../src/metrics/near-duplicates';
 import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
 import { words } from '../src/metrics/text-metrics';
 import type { DialogueRecord } from '../src/types';
@@ -37,10 +38,13 @@ describe('dialogue metrics', () => {
     const text = words('how do I sort a list of numbers in python without changing the original list and keep it fast');
     assert.equal(estimatedJaccard(minhash(text), minhash(text)), 1);
     const finder = new NearDuplicateFinder();
-    assert.equal(finder.add(text), false);
-    assert.equal(finder.add(words('how do I sort a list of numbers in python without changing the original list and keep it fast please')), true);
-    assert.equal(finder.add(words('what were the causes of the french revolution and how did it change european politics')), false);
+    finder.add(text);
+    assert.equal(finder.duplicates, 0);
+    finder.add(words('how do I sort a list of numbers in python without changing the original list and keep it fast please'));
+    assert.equal(finder.duplicates, 1, 'the first is nearly repeated by the second');
+    finder.add(words('what were the causes of the french revolution and how did it change european politics'));
     assert.equal(finder.duplicates, 1);
+    assert.equal(finder.isExact, true);
   });
 
   it('adds them to the dataset metrics', () => {

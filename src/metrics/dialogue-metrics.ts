@@ -1,6 +1,6 @@
 // Parrot's per-dialogue measures that need no model (../shared/PARROT.md, "Quality metrics"):
 // context-dependent questions (a heuristic; the paper used an LLM judge), Self-ROUGE-L of
-// questions, MTLD of user turns, and a MinHash signature for near-duplicate dialogues.
+// questions, and MTLD of user turns. Near-duplicate dialogues: near-duplicates.ts.
 import { words } from './text-metrics';
 
 // Words that point back to something said earlier (anaphora), and openings that leave out what
@@ -83,69 +83,4 @@ export function mtld(tokens: string[], threshold = 0.72): number | undefined {
     return factors === 0 ? seq.length : seq.length / factors;
   };
   return (pass(tokens) + pass([...tokens].reverse())) / 2;
-}
-
-const MINHASH_SIZE = 64;
-const SHINGLE = 3;
-
-/** 32-bit FNV-1a with a seed: the hash family of the MinHash signature. */
-function hash(s: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-/** MinHash signature of a text's word 3-shingles: similar signatures ≈ similar shingle sets. */
-export function minhash(tokens: string[]): Uint32Array {
-  const sig = new Uint32Array(MINHASH_SIZE).fill(0xffffffff);
-  const shingles = new Set<string>();
-  if (tokens.length < SHINGLE) shingles.add(tokens.join(' '));
-  for (let i = 0; i + SHINGLE <= tokens.length; i++) shingles.add(tokens.slice(i, i + SHINGLE).join(' '));
-  for (const s of shingles) {
-    for (let k = 0; k < MINHASH_SIZE; k++) {
-      const h = hash(s, k * 0x9e3779b1);
-      if (h < sig[k]) sig[k] = h;
-    }
-  }
-  return sig;
-}
-
-/** Estimated Jaccard similarity of two signatures' shingle sets. */
-export function estimatedJaccard(a: Uint32Array, b: Uint32Array): number {
-  let same = 0;
-  for (let k = 0; k < a.length; k++) if (a[k] === b[k]) same++;
-  return same / a.length;
-}
-
-/**
- * Finds dialogues whose text nearly repeats an earlier one (estimated Jaccard ≥ threshold),
- * with locality-sensitive hashing (16 bands of 4 rows): memory is one signature a dialogue.
- */
-export class NearDuplicateFinder {
-  private readonly buckets = new Map<string, number[]>();
-  private readonly signatures: Uint32Array[] = [];
-  duplicates = 0;
-
-  constructor(private readonly threshold = 0.8) {}
-
-  /** Adds a dialogue; true if it nearly duplicates one added before. */
-  add(tokens: string[]): boolean {
-    const sig = minhash(tokens);
-    const id = this.signatures.length;
-    this.signatures.push(sig);
-    let duplicate = false;
-    for (let band = 0; band < 16; band++) {
-      const key = `${band}:${Array.from(sig.subarray(band * 4, band * 4 + 4)).join(',')}`;
-      const bucket = this.buckets.get(key);
-      if (bucket) {
-        if (!duplicate && bucket.some((other) => estimatedJaccard(sig, this.signatures[other]) >= this.threshold)) duplicate = true;
-        bucket.push(id);
-      } else this.buckets.set(key, [id]);
-    }
-    if (duplicate) this.duplicates++;
-    return duplicate;
-  }
 }
