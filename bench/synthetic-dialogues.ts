@@ -82,7 +82,7 @@ function original(index: number): DialogueRecord {
     conversations.push({ from: 'gpt', value: `${sentence(random, 15, 45, '.')} ${sentence(random, 15, 45, '.')}`, tokens: 120 });
   }
   return {
-    id: `synthetic-${index}`, datasetId: 'synthetic', index, seed: conversations[0].value, turns, models: { ask: 'a', answer: 'b' },
+    id: `synthetic-${index}`, datasetId: 'synthetic', datasetRunId: 'synthetic', index, seed: conversations[0].value, turns, models: { ask: 'a', answer: 'b' },
     usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
     conversations,
   };
