@@ -6,6 +6,7 @@
 //     [--max-events-per-run N] [--latency-median-ms 0] [--latency-sigma 0.5] [--latency-min-ms MS]
 //     [--latency-max-ms MS] [--tokens-per-sec 0] [--rpm 0] [--tpm 0] [--error-rate 0]
 //     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--workers 1] [--server-pid PID] [--input '{"llmCalls":"local"}']
+//     [--cancel-after-s S]
 //   e.g. npm run bench -- --count 3000 --turns 3 --latency-median-ms 5000 --latency-sigma 0.5 --latency-min-ms 200 --latency-max-ms 20000
 //
 // Latency: median × exp(sigma × N(0,1)), clamped to [min, max]; sigma 0 = fixed. --rpm/--tpm are
@@ -17,18 +18,20 @@
 // Prints LLM calls/s (generation phase and whole run), calls in flight at the provider, its held
 // time, the 429 share, worker RSS, CPU ms per LLM call of server, workers and this process
 // (from /proc/<pid>/stat), the export read back, the parent's runs and largest history; and last
-// a line `BENCH {json}` for scripts.
+// a line `BENCH {json}` for scripts. --cancel-after-s: instead of running to the end, samples the
+// dialogues in flight for S seconds, then cancels the dataset and times how long until no group
+// runs and the provider holds no request (how many dialogues one dataset holds, and a cancel at scale).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import type { DatasetProgress } from '../src/workflows/dataset';
-import { startFakeProvider } from './fake-provider';
+import { startFakeProvider, type FakeProvider } from './fake-provider';
 
 const ROOT = path.resolve(__dirname, '..');
 // The usage is the header comment's, from `npm run bench --` to the example.
@@ -42,7 +45,7 @@ function fail(message: string): never {
 
 const KNOBS = [
   'count', 'turns', 'concurrency', 'dialogues-per-workflow', 'max-events-per-run', 'latency-median-ms', 'latency-sigma', 'latency-min-ms',
-  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid', 'input',
+  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid', 'input', 'cancel-after-s',
 ] as const;
 let values: Partial<Record<(typeof KNOBS)[number] | 'help', string | boolean>>;
 try {
@@ -88,6 +91,7 @@ const cfg = {
   tokensPerSec: num('tokens-per-sec', 0), rpm: num('rpm', 0, { int: true }), tpm: num('tpm', 0, { int: true }), errorRate: num('error-rate', 0),
   endpointRpm: num('endpoint-rpm', num('rpm', 0), { int: true }), endpointTpm: num('endpoint-tpm', num('tpm', 0), { int: true }),
   workers: num('workers', 1, { min: 1, int: true }), serverPid: opt('server-pid', { min: 1, int: true }),
+  cancelAfterS: opt('cancel-after-s', { min: 1 }),
 };
 if (cfg.errorRate > 1) fail('--error-rate must be a share in [0, 1]');
 if (cfg.latencyMinMs !== undefined && cfg.latencyMaxMs !== undefined && cfg.latencyMinMs > cfg.latencyMaxMs) fail('--latency-min-ms must be ≤ --latency-max-ms');
@@ -206,6 +210,16 @@ async function main() {
     }],
   });
 
+  if (cfg.cancelAfterS) {
+    await holdThenCancel(client, handle, provider, workers.map((w) => w.pid));
+    await Promise.all(workers.map((w) => new Promise((res) => { w.once('exit', res); w.kill('SIGTERM'); })));
+    await client.connection.close();
+    await env?.teardown();
+    await provider.close();
+    fs.rmSync(out, { recursive: true, force: true });
+    return;
+  }
+
   // Each second: worker RSS, and whether generation is over (the phase search attribute, read
   // from the server so no worker is asked); CPU is read again at the first second it is.
   let genEnd: { at: number; cpu: ReturnType<typeof cpu> } | undefined;
@@ -307,6 +321,40 @@ async function main() {
   await env?.teardown();
   await provider.close();
   fs.rmSync(out, { recursive: true, force: true });
+}
+
+/** --cancel-after-s: the most dialogues in flight, then a cancel and how long it takes to stop everything. */
+async function holdThenCancel(client: Client, handle: WorkflowHandle, provider: FakeProvider, workerPids: (number | undefined)[]) {
+  const started = Date.now();
+  let peak = { running: 0, window: 0, at: 0 };
+  let rssMax = 0;
+  while (Date.now() - started < cfg.cancelAfterS! * 1000) {
+    await new Promise((res) => setTimeout(res, 5000));
+    rssMax = Math.max(rssMax, workerPids.reduce<number>((n, pid) => n + rssMb(pid), 0));
+    const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
+    if (p && p.running > peak.running) peak = { running: p.running, window: p.window, at: (Date.now() - started) / 1000 };
+    if (p) console.log(`  t=${((Date.now() - started) / 1000).toFixed(0)}s ${p.running} dialogues in flight (window ${p.window}), ${p.completed} done, provider holds ${provider.stats.inFlight}, worker RSS ${rssMax.toFixed(0)} MB max`);
+  }
+  const cancelAt = Date.now();
+  await handle.cancel();
+  await handle.result().catch(() => undefined);
+  const datasetClosedS = (Date.now() - cancelAt) / 1000;
+  const running = async () => (await client.workflow.count(`ParrotDataset="${handle.workflowId}" AND ExecutionStatus="Running"`)).count;
+  while ((await running()) > 0) await new Promise((res) => setTimeout(res, 1000));
+  const groupsClosedS = (Date.now() - cancelAt) / 1000;
+  while (provider.stats.inFlight > 0) await new Promise((res) => setTimeout(res, 500));
+  const requestsClosedS = (Date.now() - cancelAt) / 1000;
+  const requestsAfter = provider.stats.requests;
+  await new Promise((res) => setTimeout(res, 5000));
+  const rows = {
+    'dialogues in flight, peak (window)': `${peak.running} (${peak.window}) at ${peak.at.toFixed(0)} s`,
+    'calls in flight at the provider, peak': provider.stats.peakInFlight,
+    'worker RSS max': `${rssMax.toFixed(0)} MB`,
+    'cancel: dataset closed / every group closed / provider holds nothing': `${datasetClosedS.toFixed(1)} s / ${groupsClosedS.toFixed(1)} s / ${requestsClosedS.toFixed(1)} s`,
+    'requests in the 5 s after': provider.stats.requests - requestsAfter,
+  };
+  console.table(rows);
+  console.log(`BENCH ${JSON.stringify({ count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', latencyMedianMs: cfg.latencyMedianMs, peakRunning: peak.running, peakWindow: peak.window, inFlightPeak: provider.stats.peakInFlight, workerRssMaxMb: Math.round(rssMax), datasetClosedS, groupsClosedS, requestsClosedS, requestsAfterCancel: provider.stats.requests - requestsAfter })}`);
 }
 
 main().catch((err) => {
