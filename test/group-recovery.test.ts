@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
-import { WORKFLOWS_PATH } from './helpers/temporal';
+import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
+import { loadEndpointRegistry } from '../src/config/endpoints';
 
 const models = { ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } };
 
@@ -50,5 +51,27 @@ describe('groups that cannot report (fake LLM server)', () => {
     assert.match(result.failed[0].error, /terminated/i);
     assert.equal(result.export.exported, 1);
     assert.equal(result.usage.answer.calls, 1, 'its usage is counted from its record');
+  });
+});
+
+describe('a group started after its dataset closed (fake LLM server)', () => {
+  const LEAVING_PARENT = require.resolve('./helpers/leaving-parent-workflows');
+  const s = useFakeLlmSuite('late-group', { worker: { workflows: { workflowsPath: LEAVING_PARENT } } });
+  const { t, outDir } = s;
+
+  it('runs none of its dialogues', async () => {
+    const settings = {
+      datasetId: 'gone', seeds: 'builtin:', randomSeed: 0, output: pathToFileURL(path.join(outDir, 'gone')).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' as const }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    };
+    // The group's queue gets a worker only once the parent has closed.
+    const late = await createTestWorker(t.env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) }, { workflows: { workflowsPath: LEAVING_PARENT } });
+    await t.env.client.workflow.execute('startsAGroupAndLeaves', {
+      taskQueue: t.taskQueue, workflowId: 'gone',
+      args: [{ settings, dialogues: [{ index: 0, turns: 1, seed: 'a seed question?' }, { index: 1, turns: 1, seed: 'another?' }] }, 'gone/0-1', late.taskQueue],
+    });
+    const outcome = await late.worker.runUntil(() => t.env.client.workflow.getHandle('gone/0-1').result());
+    assert.deepEqual(outcome, { id: 'gone/0-1', outcomes: [] });
+    assert.equal(s.fake.requests.length, 0, 'the provider got requests from a group whose dataset had closed');
   });
 });

@@ -48,6 +48,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const run = new DatasetRun(input, datasetId, carried ? { ...carried, runs: carried.runs + 1 } : await openRun(input, datasetId));
   setHandler(progressQuery, () => run.progress());
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
+  setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
   if (!carried) run.setPhase('generating');
   void watchInheritedGroups(run);
   try {

@@ -5,11 +5,11 @@
 // one dialogue; the search attribute ParrotDialogues finds the group of an index. Finished
 // dialogues are reported to the dataset a few seconds after they finish, several to a signal,
 // so that its progress and window move with them rather than with the group's slowest dialogue.
-import { condition, defineQuery, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, defineQuery, getExternalWorkflowHandle, isCancellation, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
-import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
+import { areYouThereSignal, dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
   settings: DialogueSettings;
@@ -27,6 +27,12 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
   const states = new Map(dialogues.map((d) => [d.index, newDialogueState(d)]));
   setHandler(dialogueQuery, (index) => states.get(index));
   setHandler(dialoguesQuery, () => [...states.values()].map(({ conversations: _, ...s }) => s));
+  if (patched('group-checks-dataset') && !(await datasetStillRuns())) {
+    // Started after its dataset closed (under load the server can carry out a start late, after
+    // the dataset was cancelled or terminated): nobody waits for these dialogues.
+    setCurrentDetails('Not run: its dataset had closed when this group started');
+    return { id: workflowInfo().workflowId, outcomes: [] };
+  }
   const reports = new Reports(workflowInfo().workflowId);
   const seeds = await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(dialogues.map(async (spec) => {
@@ -109,6 +115,18 @@ function showProgress(states: Map<number, DialogueState>) {
     if (s.status === 'failed') failed++;
   }
   setCurrentDetails(`${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one`);
+}
+
+/** Whether the dataset that started this group still runs: signalling a closed workflow fails. */
+async function datasetStillRuns(): Promise<boolean> {
+  const parent = workflowInfo().parent;
+  if (!parent) return true;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId).signal(areYouThereSignal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** By signal to the dataset's workflow ID, which reaches its current run across continue-as-new. */

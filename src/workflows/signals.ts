@@ -19,7 +19,8 @@ export interface GroupOutcome {
 export const dialoguesFinishedSignal = defineSignal<[GroupOutcome]>('dialoguesFinished');
 
 /**
- * Sent by the dataset to a group it has not heard from in a while, only to learn whether it
- * still runs: signalling a closed workflow fails. Groups need no handler for it.
+ * Sent only to learn whether a workflow still runs (signalling a closed one fails): by the
+ * dataset to a group it has not heard from in a while (groups need no handler for it), and by a
+ * group, as it starts, to its dataset.
  */
 export const areYouThereSignal = defineSignal('areYouThere');
