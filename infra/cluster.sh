@@ -65,8 +65,14 @@ start() {
   done
   local t=("$root/.tools/bin/temporal" --address $address)
   "${t[@]}" operator namespace describe -n default >/dev/null 2>&1 || "${t[@]}" operator namespace create -n default --retention 72h >/dev/null
+  # A namespace just created reaches the server's namespace cache within seconds: retry until then.
   for attr in ParrotDataset:Keyword ParrotPhase:Keyword ParrotDialogues:KeywordList; do
-    "${t[@]}" operator search-attribute list -n default 2>/dev/null | grep -q "${attr%%:*}" || "${t[@]}" operator search-attribute create -n default --name "${attr%%:*}" --type "${attr##*:}" >/dev/null
+    for try in $(seq 1 60); do
+      "${t[@]}" operator search-attribute list -n default 2>/dev/null | grep -q "${attr%%:*}" && break
+      "${t[@]}" operator search-attribute create -n default --name "${attr%%:*}" --type "${attr##*:}" >/dev/null 2>&1 && break
+      [ "$try" -lt 60 ] || { say "could not register search attribute ${attr%%:*}"; exit 1; }
+      sleep 1
+    done
   done
   # New search attributes reach the server's cache within a minute (no test-only forced refresh here).
   for _ in $(seq 1 90); do
