@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-llm-server';
@@ -33,13 +33,7 @@ describe('cancelling a dataset (fake LLM server)', () => {
     }
     assert.equal(await runningGroups(workflowId), 2);
 
-    await handle.cancel();
-    await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
-    const deadline = Date.now() + 30_000;
-    while ((await runningGroups(workflowId)) > 0) {
-      assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await cancelAndWaitForGroups(handle);
     const requests = s.fake.requests.length;
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(s.fake.requests.length, requests, 'the provider got requests after the cancel');
@@ -62,14 +56,19 @@ describe('cancelling a dataset (fake LLM server)', () => {
       if (p && p.completed === 2 && p.running === 16) break;
       await new Promise((r) => setTimeout(r, 200));
     }
+    await cancelAndWaitForGroups(handle);
+  });
+
+  /** Cancels the dataset, which must end cancelled, and waits (30 s at most) until none of its groups runs. */
+  async function cancelAndWaitForGroups(handle: WorkflowHandle) {
     await handle.cancel();
     await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
     const deadline = Date.now() + 30_000;
-    while ((await runningGroups(workflowId)) > 0) {
+    while ((await runningGroups(handle.workflowId)) > 0) {
       assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');
       await new Promise((r) => setTimeout(r, 250));
     }
-  });
+  }
 
   async function runningGroups(datasetId: string): Promise<number> {
     const { count } = await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`);
