@@ -33,8 +33,8 @@ export interface LlmReply {
 export interface DialogueRecord {
   id: string;
   datasetId: string;
-  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset. */
-  datasetRunId: string;
+  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset (absent in records written before it was kept). */
+  datasetRunId?: string;
   index: number;
   seed: string;
   /** ShareGPT-style turns; `tokens` is the provider's completion count for generated text. */
@@ -202,8 +202,19 @@ export interface DatasetResult {
 
 export type { DatasetInput };
 
-/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new. */
+/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new (absent: a lineage written before it was kept). */
 export interface DatasetRunRef {
   datasetId: string;
-  runId: string;
+  runId?: string;
+}
+
+/** A lineage entry as stored: a bare workflow ID in lineages written before run IDs were kept. */
+export const toRunRef = (entry: string | DatasetRunRef): DatasetRunRef => (typeof entry === 'string' ? { datasetId: entry } : entry);
+
+/**
+ * Whether a record belongs to a dataset of the lineage: same workflow ID and same first run ID;
+ * by workflow ID alone when either side predates run IDs.
+ */
+export function isRecordOf(record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>, lineage: readonly DatasetRunRef[]): boolean {
+  return lineage.some((ref) => ref.datasetId === record.datasetId && (!ref.runId || !record.datasetRunId || ref.runId === record.datasetRunId));
 }

@@ -10,6 +10,8 @@ import type { DatasetRunRef } from '../types';
 /** Cancelled groups get this long to close (their calls notice within a heartbeat) before they are terminated. */
 const CANCEL_GRACE_MS = 60_000;
 const POLL_MS = 1_000;
+/** Cancel and terminate requests in flight at once. */
+const BATCH = 32;
 
 /**
  * Fails, not to be retried, while a resumed dataset still runs; then cancels every dialogue group
@@ -27,17 +29,30 @@ export async function fenceDatasets(client: Client, self: string, resumed: Datas
   }
   const ids = [...new Set([self, ...resumed.map((r) => r.datasetId)])];
   const query = `ExecutionStatus = 'Running' AND WorkflowId != ${quote(self)} AND ParrotDataset IN (${ids.map(quote).join(', ')})`;
-  const leftovers = await runningIds(client, query);
-  await Promise.all(leftovers.map((id) => client.workflow.getHandle(id).cancel().catch(ignoreNotFound)));
+  // Cancelled groups close as their calls notice (a heartbeat); visibility lags a little, so the
+  // list is taken again until it has been empty twice, cancelling any group that shows up late.
+  const stopped = new Set<string>();
   const deadline = Date.now() + CANCEL_GRACE_MS;
-  let still = leftovers;
-  while (still.length && Date.now() < deadline) {
-    Context.current().heartbeat({ waitingFor: still.length });
+  let emptyLists = 0;
+  while (emptyLists < 2) {
+    const running = await runningIds(client, query);
+    emptyLists = running.length ? 0 : emptyLists + 1;
+    const fresh = running.filter((id) => !stopped.has(id));
+    fresh.forEach((id) => stopped.add(id));
+    if (Date.now() > deadline) {
+      await forEachBatch(running, (id) => client.workflow.getHandle(id).terminate('fenced: the dataset is resumed, and the group did not close when cancelled'));
+    } else {
+      await forEachBatch(fresh, (id) => client.workflow.getHandle(id).cancel());
+    }
+    Context.current().heartbeat({ running: running.length });
     await Context.current().sleep(POLL_MS);
-    still = (await Promise.all(still.map(async (id) => ((await isRunning(client, id)) ? [id] : [])))).flat();
   }
-  await Promise.all(still.map((id) => client.workflow.getHandle(id).terminate('fenced: the dataset is resumed, and the group did not close when cancelled').catch(ignoreNotFound)));
-  return leftovers;
+  return [...stopped];
+}
+
+/** Calls `fn` on every ID, a batch at a time; a workflow closed meanwhile is skipped. */
+async function forEachBatch(ids: string[], fn: (id: string) => Promise<unknown>) {
+  for (let i = 0; i < ids.length; i += BATCH) await Promise.all(ids.slice(i, i + BATCH).map((id) => fn(id).catch(ignoreNotFound)));
 }
 
 async function isRunning(client: Client, workflowId: string): Promise<boolean> {
@@ -59,9 +74,11 @@ function ignoreNotFound(err: unknown) {
   if (!(err instanceof WorkflowNotFoundError)) throw err;
 }
 
-/** A visibility-query string literal; IDs holding both quote characters are refused. */
+/** A visibility-query string literal; IDs holding a backslash or both quote characters are refused (the parser reads escapes). */
 function quote(value: string): string {
-  if (!value.includes("'")) return `'${value}'`;
-  if (!value.includes('"')) return `"${value}"`;
-  throw ApplicationFailure.nonRetryable(`workflow ID ${value} holds both quote characters; visibility queries cannot name it`, 'InvalidInput');
+  if (!value.includes('\\')) {
+    if (!value.includes("'")) return `'${value}'`;
+    if (!value.includes('"')) return `"${value}"`;
+  }
+  throw ApplicationFailure.nonRetryable(`workflow ID ${value} holds a backslash or both quote characters; visibility queries cannot name it`, 'InvalidInput');
 }

@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
-import type { DatasetFailure, DatasetMetrics, DatasetRunRef, DialogueRecord, ExportResult, TokenUsage } from '../types';
+import { toRunRef, type DatasetFailure, type DatasetMetrics, type DatasetRunRef, type DialogueRecord, type ExportResult, type TokenUsage } from '../types';
 
 export const HEARTBEAT_EVERY = 200;
 /** Dialogues the report shows in full. */
@@ -78,7 +78,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           if (previous === undefined) {
             throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
           }
-          lineage.push(...(JSON.parse(previous) as DatasetRunRef[]).filter((ref) => ref.runId !== runId));
+          lineage.push(...(JSON.parse(previous) as (string | DatasetRunRef)[]).map(toRunRef).filter((ref) => !(ref.datasetId === datasetId && ref.runId === runId)));
         }
         // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
         await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));

@@ -6,8 +6,9 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { openBlobStore } from '../storage/open-blob-store';
+import { heartbeatWhile } from './heartbeats';
 import { recordKey } from '../storage/dataset-layout';
-import type { DatasetRunRef, DialogueRecord } from '../types';
+import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
 import type { DialogueOutcome, GroupOutcome } from '../workflows/signals';
 
 /** Describe calls in flight at once: a check of a thousand groups stays gentle on the server. */
@@ -45,24 +46,41 @@ export function createGroupRecoveryActivities() {
     },
 
     /** Terminates a stuck group if asked, then reports each dialogue it stored as completed and the others as failed. */
-    async recoverGroup({ id, indices, output, dataset, reason, terminate }: RecoverGroupInput): Promise<GroupOutcome> {
-      if (terminate) {
-        await Context.current().client.workflow.getHandle(id).terminate(`parrot: ${reason}`).catch((err) => {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        });
-      }
-      const store = openBlobStore(output);
-      const outcomes = await Promise.all(indices.map(async (index): Promise<DialogueOutcome> => {
-        const text = await store.get(recordKey(index));
-        const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
-        const ours = record && record.datasetId === dataset.datasetId && record.datasetRunId === dataset.runId;
-        if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
-        const { turns, endedBy = 'target', usage } = record;
-        return { index, id: record.id, summary: { id: record.id, index, status: 'completed', turns, endedBy, usage, llmMs: 0, waitMs: 0 } };
-      }));
-      return { id, outcomes };
+    async recoverGroup(input: RecoverGroupInput): Promise<GroupOutcome> {
+      return heartbeatWhile((signal) => recover(input, signal));
     },
   };
+}
+
+/** Terminates a stuck group if asked, then reads which of its dialogues were stored. */
+async function recover({ id, indices, output, dataset, reason, terminate }: RecoverGroupInput, signal: AbortSignal): Promise<GroupOutcome> {
+  if (terminate) {
+    await Context.current().client.workflow.getHandle(id).terminate(`parrot: ${reason}`).catch((err) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
+  }
+  const store = openBlobStore(output, { signal });
+  const outcomes = await Promise.all(indices.map(async (index): Promise<DialogueOutcome> => {
+    const text = await store.get(recordKey(index));
+    const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
+    const ours = record && isRecordOf(record, [dataset]);
+    if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
+    const { turns, endedBy = 'target', usage } = record;
+    return { index, id: record.id, summary: { id: record.id, index, status: 'completed', turns, endedBy, usage, llmMs: 0, waitMs: 0 } };
+  }));
+  return { id, outcomes };
+}
+
+/** The message of the group's last workflow task failure, if its last workflow task outcome was a failure. */
+async function lastWorkflowTaskFailure(client: Client, id: string): Promise<string | undefined> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: client.options.namespace, execution: { workflowId: id }, maximumPageSize: 20,
+  });
+  for (const e of history?.events ?? []) {
+    if (e.workflowTaskFailedEventAttributes) return e.workflowTaskFailedEventAttributes.failure?.message ?? 'no message';
+    if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskCompletedEventAttributes) return undefined;
+  }
+  return undefined;
 }
 
 async function stuckReason(client: Client, id: string, stuckSeconds: number): Promise<string | undefined> {
@@ -70,10 +88,13 @@ async function stuckReason(client: Client, id: string, stuckSeconds: number): Pr
     const { raw } = await client.workflow.getHandle(id).describe();
     const task = raw.pendingWorkflowTask;
     const since = task?.originalScheduledTime?.seconds;
-    if (!task || (task.attempt ?? 0) < 2 || since == null) return undefined;
+    if (!task || (task.attempt ?? 0) < 3 || since == null) return undefined;
     const failingFor = Date.now() / 1000 - Number(since);
     if (failingFor < stuckSeconds) return undefined;
-    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (see the group's history in the UI); terminated`;
+    // Timed-out tasks (workers down, say) are not a stuck group: only a task that failed is.
+    const failure = await lastWorkflowTaskFailure(client, id);
+    if (failure === undefined) return undefined;
+    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (${failure}); terminated`;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

@@ -1,6 +1,6 @@
 // Reading a dataset's stored dialogues back in index order, a few objects at a time, so metrics
 // and export stream over any number of dialogues in bounded memory.
-import type { DatasetRunRef, DialogueRecord } from '../types';
+import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
 import type { BlobStore } from './blob-store';
 import { recordKey } from './dataset-layout';
 
@@ -18,16 +18,13 @@ export async function* readDatasetRecords(
   count: number,
   missing: number[] = [],
 ): AsyncGenerator<DialogueRecord> {
-  const ours = new Set(lineage.map(runKey));
   for (let start = 0; start < count; start += READ_AHEAD) {
     const indices = Array.from({ length: Math.min(READ_AHEAD, count - start) }, (_, i) => start + i);
     const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
     for (let k = 0; k < indices.length; k++) {
       const record = texts[k] === undefined ? undefined : (JSON.parse(texts[k]!) as DialogueRecord);
-      if (record && ours.has(runKey({ datasetId: record.datasetId, runId: record.datasetRunId }))) yield record;
+      if (record && isRecordOf(record, lineage)) yield record;
       else missing.push(indices[k]);
     }
   }
 }
-
-const runKey = (ref: DatasetRunRef) => `${ref.datasetId}\n${ref.runId}`;

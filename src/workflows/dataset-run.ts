@@ -72,6 +72,8 @@ export class DatasetRun {
   readonly startedHere = new Set<string>();
   /** Groups whose start this run has asked for and not yet heard back about. */
   starting = 0;
+  /** Recoveries of groups that cannot report (activities) under way: the run does not continue as new before they end. */
+  recovering = 0;
   phase: DatasetPhase = 'generating';
   readonly groupSize: number;
 

@@ -9,13 +9,13 @@
 // which reaches the current run: nothing is lost across continue-as-new.
 import {
   allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
-  isCancellation, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
+  isCancellation, log, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
-import type { DatasetResult, DialogueSettings, DialogueSpec } from '../types';
+import { toRunRef, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
 import { nextOutside } from '../index-ranges';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
@@ -45,7 +45,8 @@ const SMALL_WINDOW_GROUPS = 4;
 export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
   const input = parseInput(rawInput);
   const datasetId = workflowInfo().workflowId;
-  const run = new DatasetRun(input, datasetId, carried ? { ...carried, runs: carried.runs + 1 } : await openRun(input, datasetId));
+  // A carried lineage may predate run IDs (bare workflow IDs).
+  const run = new DatasetRun(input, datasetId, carried ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 } : await openRun(input, datasetId));
   setHandler(progressQuery, () => run.progress());
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
@@ -61,9 +62,9 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
 }
 
 /**
- * The dataset is cancelled: so is every group in flight. The SDK cancels the children this run
- * started; those inherited from earlier runs (abandoned by them when they continued as new) are
- * cancelled here by ID, and every group is asked again, which is harmless.
+ * The dataset is cancelled: so is every group in flight, by ID, those started by this run as
+ * well as those inherited from earlier runs (abandoned by them when they continued as new): the
+ * dataset closes before the SDK's own cancellation of its children would be sent.
  */
 async function cancelGroups(run: DatasetRun) {
   run.setPhase('cancelled');
@@ -121,8 +122,8 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     }
     run.showDetails();
     if (runIsFull()) {
-      // Groups must have started before this run closes, and signal handlers finished.
-      await condition(() => run.starting === 0 && allHandlersFinished());
+      // Groups must have started before this run closes, recoveries and signal handlers finished.
+      await condition(() => run.starting === 0 && run.recovering === 0 && allHandlersFinished());
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
     const before = run.finished;
@@ -230,7 +231,15 @@ async function terminateStuckGroups(run: DatasetRun) {
   const stuckSeconds = run.input.stallCheckSeconds;
   const ids = run.groupsInFlightFor(stuckSeconds * 1000);
   if (!ids.length) return;
-  for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
+  run.recovering++;
+  try {
+    for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', { error: describeFailure(err) });
+  } finally {
+    run.recovering--;
+  }
 }
 
 /**
@@ -241,12 +250,15 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
   const indices = run.groups.get(id);
   if (!indices) return;
   if (!patched('recover-groups')) return run.failGroup(id, reason);
+  run.recovering++;
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
     run.settle(await parentSteps(run.input).recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
   } catch (err) {
     if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
+  } finally {
+    run.recovering--;
   }
 }
 

@@ -93,7 +93,7 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
   await storageSteps(settings).storeDialogue({
     output: settings.output,
     record: {
-      id, datasetId: settings.datasetId, datasetRunId: settings.datasetRunId ?? workflowInfo().firstExecutionRunId, index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
+      id, datasetId: settings.datasetId, datasetRunId: settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId), index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
       models: { ask: `${settings.ask.endpoint}/${settings.ask.model}`, answer: `${settings.answer.endpoint}/${settings.answer.model}` },
       filterHits: tally.filterHits,
     },
