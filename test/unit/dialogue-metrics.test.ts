@@ -1,10 +1,10 @@
 // Parrot's dialogue measures on small hand-made inputs whose answers are known.
 import assert from 'node:assert/strict';
-import { isContextDependent, mtld, rougeL, selfRougeL } from '../src/metrics/dialogue-metrics';
-import { estimatedJaccard, minhash, NearDuplicateFinder } from '../src/metrics/near-duplicates';
-import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
-import { words } from '../src/metrics/text-metrics';
-import type { DialogueRecord } from '../src/types';
+import { isContextDependent, mtld, rougeL, selfRougeL } from '../../src/metrics/dialogue-metrics';
+import { estimatedJaccard, minhash, NearDuplicateFinder } from '../../src/metrics/near-duplicates';
+import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
+import { words } from '../../src/metrics/text-metrics';
+import type { DialogueRecord } from '../../src/types';
 
 describe('dialogue metrics', () => {
   it('tells questions that lean on earlier turns from self-contained ones', () => {
