@@ -8,6 +8,7 @@ import { requireTool, TEMPORAL_BIN } from './tools';
 
 export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 
+/** A dev server with parrot's search attributes: the global fixture's, or a suite's own. */
 export function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
