@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadEndpointRegistry } from '../src/config/endpoints';
-import type { DatasetInputJson } from '../src/config/dataset-input';
+import { parseDatasetInput, type DatasetInputJson } from '../src/config/dataset-input';
+import { turnsFor } from '../src/workflows/dataset';
 import { dialogueQuery, generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
 import { useTemporalWorker } from './helpers/temporal';
@@ -49,7 +50,8 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     for (const row of rows) {
       assert.deepEqual(Object.keys(row), ['id', 'conversations']);
       const turns = row.conversations.length / 2;
-      assert.ok(Number.isInteger(turns) && turns >= 1 && turns <= 3, `${row.id}: ${row.conversations.length} messages`);
+      // Each dialogue's length is drawn from the run's seed and its index: known before the run.
+      assert.equal(turns, turnsFor(parseDatasetInput(input), Number(row.id.split('/').at(-1))), `${row.id}: ${row.conversations.length} messages`);
       turnCounts.add(turns);
       row.conversations.forEach((c: { from: string; value: string }, i: number) => {
         assert.equal(c.from, i % 2 === 0 ? 'human' : 'gpt');

@@ -1,9 +1,20 @@
-// Mocha global fixtures: one real MinIO for the whole run. The S3 settings go into the
-// environment, where the worker's storage code reads them, as it does in production.
+// Mocha global fixtures: one real MinIO and one real Temporal dev server for the whole run.
+// Suites share the server and keep apart by task queue (each worker gets a fresh one) and by
+// workflow IDs that no other suite uses. The S3 settings go into the environment, where the
+// worker's storage code reads them, as it does in production.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startMinio, type MinioServer } from './helpers/minio-server';
+import { startTemporal } from './helpers/temporal';
 
 let minio: MinioServer | undefined;
+let temporal: TestWorkflowEnvironment | undefined;
+
+/** The dev server every suite shares (a suite that needs its own calls startTemporal). */
+export function testTemporal(): TestWorkflowEnvironment {
+  if (!temporal) throw new Error('Temporal is not running: the global fixture did not start it');
+  return temporal;
+}
 
 export function testMinio(): MinioServer {
   if (!minio) throw new Error('MinIO is not running: the global fixture did not start it');
@@ -22,7 +33,7 @@ export async function stopTestMinio(): Promise<() => Promise<void>> {
 export async function mochaGlobalSetup() {
   // Worker logs only when something is wrong; the test output stays readable.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  minio = await startMinio();
+  [minio, temporal] = await Promise.all([startMinio(), startTemporal()]);
   Object.assign(process.env, {
     PARROT_S3_ENDPOINT: minio.endpoint,
     AWS_ACCESS_KEY_ID: minio.accessKeyId,
@@ -33,5 +44,5 @@ export async function mochaGlobalSetup() {
 }
 
 export async function mochaGlobalTeardown() {
-  await minio?.stop();
+  await Promise.all([minio?.stop(), temporal?.teardown()]);
 }

@@ -20,6 +20,9 @@ describe('deploying workers (fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
   let fake: FakeLlmServer;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-deploy-'));
+  // Its own dev server, not the shared one: it sets current versions of worker deployments and
+  // lets old workers drain, state that outlives the suite on a server and that no other suite
+  // should find there.
   before(async () => {
     [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
   });

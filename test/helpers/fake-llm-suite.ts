@@ -1,5 +1,5 @@
 // The usual set-up of a workflow test: a FAKE LLM server as endpoint `fake`, a scratch output
-// folder, and a dev server with a worker (see useTemporalWorker); all torn down after.
+// folder, and a worker on the shared dev server (see useTemporalWorker); all torn down after.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

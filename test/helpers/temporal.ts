@@ -8,6 +8,7 @@ import { requireTool, TEMPORAL_BIN } from './tools';
 
 export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 
+/** A dev server with parrot's search attributes: the global fixture's, or a suite's own. */
 export function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
@@ -59,16 +60,17 @@ export interface TemporalTestContext {
 }
 
 /**
- * Registers mocha hooks that start a dev server and a worker on its own task queue before the
- * suite, and stop both after. `deps` is called in the hook, after earlier `before` hooks (a
- * fake LLM server, say) have run.
+ * Registers mocha hooks that start a worker on its own task queue before the suite, and stop it
+ * after, on the dev server the global fixture shares (test/global-fixtures.ts). `deps` is called
+ * in the hook, after earlier `before` hooks (a fake LLM server, say) have run.
  */
 export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerOptions = {}): TemporalTestContext {
   const ctx = {} as TemporalTestContext;
   let worker: Awaited<ReturnType<typeof createTestWorker>>['worker'] | undefined;
   let running: Promise<void> | undefined;
   before(async () => {
-    ctx.env = await startTemporal();
+    // Required here, not imported: the fixture imports this module.
+    ctx.env = (require('../global-fixtures') as typeof import('../global-fixtures')).testTemporal();
     ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps(), options));
     running = worker.run().catch((err) => {
       console.error('test worker failed:', err);
@@ -77,7 +79,6 @@ export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerO
   after(async () => {
     worker?.shutdown();
     await running;
-    await ctx.env?.teardown();
   });
   return ctx;
 }

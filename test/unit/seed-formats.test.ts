@@ -7,9 +7,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { readSeedItems, seedFormatOf, type SeedFormat, type SkippedLine } from '../src/seeds/seed-formats';
-import { seedChunkKey, seedIndexKey } from '../src/seeds/seed-chunks';
-import { SeedSource } from '../src/seeds/seed-source';
+import { readSeedItems, seedFormatOf, type SeedFormat, type SkippedLine } from '../../src/seeds/seed-formats';
+import { seedChunkKey, seedIndexKey } from '../../src/seeds/seed-chunks';
+import { SeedSource } from '../../src/seeds/seed-source';
 
 async function parseSeeds(text: string, format: SeedFormat, column?: string): Promise<{ seeds: string[]; skipped: SkippedLine[] }> {
   const seeds: string[] = [];

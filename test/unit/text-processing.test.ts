@@ -1,8 +1,8 @@
 // Unit tests of the pure text pieces: question cleaning, distinct-n, seed parsing and order.
 import assert from 'node:assert/strict';
-import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
-import { DistinctNgrams, words } from '../src/metrics/text-metrics';
-import { cleanUserReply, promptedUserMessages } from '../src/prompts/prompted-user';
+import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
+import { DistinctNgrams, words } from '../../src/metrics/text-metrics';
+import { cleanUserReply, promptedUserMessages } from '../../src/prompts/prompted-user';
 
 describe('prompted user', () => {
   it('shows the dialogue, then appends the instruction after it', () => {

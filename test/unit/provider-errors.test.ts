@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../src/activities';
-import { loadEndpointRegistry } from '../src/config/endpoints';
-import { LlmProvider } from '../src/providers/openai-provider';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { createActivities } from '../../src/activities';
+import { loadEndpointRegistry } from '../../src/config/endpoints';
+import { LlmProvider } from '../../src/providers/openai-provider';
+import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server';
 
 const PROXY_AUTH = 407;
 

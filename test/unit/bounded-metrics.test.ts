@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { prng, syntheticRecord } from '../bench/synthetic-dialogues';
-import { DatasetMetricsAccumulator } from '../src/metrics/dataset-metrics';
-import { DistinctCount, EXACT_LIMIT } from '../src/metrics/distinct-count';
-import { hashString } from '../src/metrics/hashing';
-import { HLL_RELATIVE_ERROR } from '../src/metrics/hyperloglog';
-import { estimatedJaccard, minhash, NearDuplicateFinder } from '../src/metrics/near-duplicates';
-import { DistinctNgrams, words } from '../src/metrics/text-metrics';
+import { prng, syntheticRecord } from '../../bench/synthetic-dialogues';
+import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
+import { DistinctCount, EXACT_LIMIT } from '../../src/metrics/distinct-count';
+import { hashString } from '../../src/metrics/hashing';
+import { HLL_RELATIVE_ERROR } from '../../src/metrics/hyperloglog';
+import { estimatedJaccard, minhash, NearDuplicateFinder } from '../../src/metrics/near-duplicates';
+import { DistinctNgrams, words } from '../../src/metrics/text-metrics';
 
 function distinctCountOf(items: number, repeats: number): DistinctCount {
   const count = new DistinctCount();

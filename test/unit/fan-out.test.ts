@@ -1,9 +1,9 @@
 // How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts), and how a
 // worker probes an endpoint's concurrency (src/providers/adaptive-concurrency.ts): exact values.
 import assert from 'node:assert/strict';
-import { parseDatasetInput } from '../src/config/dataset-input';
-import { AUTO_WINDOW_UNLIMITED, callsPerSecondLimit, dialoguesPerGroup, maxGroupsInFlight, windowSize } from '../src/workflows/fan-out';
-import { AdaptiveConcurrency } from '../src/providers/adaptive-concurrency';
+import { parseDatasetInput } from '../../src/config/dataset-input';
+import { AUTO_WINDOW_UNLIMITED, callsPerSecondLimit, dialoguesPerGroup, maxGroupsInFlight, windowSize } from '../../src/workflows/fan-out';
+import { AdaptiveConcurrency } from '../../src/providers/adaptive-concurrency';
 
 const input = (extra: object = {}) => parseDatasetInput({
   count: 40_000, turns: 8, output: 's3://parrot/x', ask: { endpoint: 'a', model: 'm' }, answer: { endpoint: 'a', model: 'm' }, ...extra,
