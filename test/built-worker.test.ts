@@ -8,14 +8,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { startTemporal } from './helpers/temporal';
 
 const root = path.resolve(__dirname, '..');
 
 describe('the compiled worker (npm run build, node dist/worker.js)', () => {
   let env: TestWorkflowEnvironment;
-  let fake: FakeLlmServer;
+  let fake: FakeOpenAiServer;
   let worker: ChildProcess | undefined;
   let log = '';
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-built-'));
@@ -23,7 +23,7 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
 
   before(async () => {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
+    [env, fake] = await Promise.all([startTemporal(), startFakeOpenAiServer()]);
   });
   after(async () => {
     if (worker && worker.exitCode === null) {

@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { withLocalRetries } from '../src/activities/metrics';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
-import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 const record = (questions: string[]): DialogueRecord => ({

@@ -14,7 +14,7 @@ import { llmTaskQueue, requestsPerSecond } from '../src/config/task-queues';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DialogueInput } from '../src/types';
 import { generateDataset, generateDialogue } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('rate gate (one worker, per endpoint)', () => {

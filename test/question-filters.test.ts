@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { recordKey } from '../src/storage/dataset-layout';
 import { failedFilter, isUserDone } from '../src/prompts/question-filters';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('question filters', () => {

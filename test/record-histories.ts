@@ -11,7 +11,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
 import { TEMPORAL_BIN } from './helpers/tools';
 
@@ -28,7 +28,7 @@ async function main() {
   const version = process.argv[2];
   if (!/^v\d+$/.test(version ?? '')) throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
+  const [env, fake] = await Promise.all([startTemporal(), startFakeOpenAiServer()]);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
   const { worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
   const input: DatasetInputJson = {
