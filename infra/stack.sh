@@ -58,7 +58,7 @@ start() {
   fi
   # The worker runs compiled, as in production: build it (into dist/) from the current source.
   (cd "$root" && npm run --silent build)
-  launch worker node "$root/dist/worker.js"
+  launch worker node --enable-source-maps "$root/dist/worker.js"
   wait_for worker 120 grep -q "parrot worker ready" "$logs/worker.log"
   say "Temporal UI: http://localhost:$PARROT_UI_PORT   (stop everything with: npm run stack:stop)"
 }
