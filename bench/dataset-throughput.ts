@@ -1,4 +1,4 @@
-// A dataset run against a FAKE OpenAI-compatible provider (bench/fake-provider.ts) with realistic
+// A dataset run against a FAKE OpenAI-compatible provider (test/helpers/fake-openai-server.ts) with realistic
 // (lognormal) latency, a real Temporal dev server (or TEMPORAL_ADDRESS, if set) and workers in
 // their own processes.
 //
@@ -31,7 +31,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import type { DatasetProgress } from '../src/workflows/dataset';
-import { startFakeProvider, type FakeProvider } from './fake-provider';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
 
 const ROOT = path.resolve(__dirname, '..');
 // The usage is the header comment's, from `npm run bench --` to the example.
@@ -160,7 +160,7 @@ function findDevServerPid(port: string): number | undefined {
 
 async function main() {
   console.log('config', cfg);
-  const provider = await startFakeProvider(cfg);
+  const provider = await startFakeOpenAiServer({ completionTokens: 40, recordRequests: false, ...cfg });
   let env: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
@@ -324,7 +324,7 @@ async function main() {
 }
 
 /** --cancel-after-s: the most dialogues in flight, then a cancel and how long it takes to stop everything. */
-async function holdThenCancel(client: Client, handle: WorkflowHandle, provider: FakeProvider, workerPids: (number | undefined)[]) {
+async function holdThenCancel(client: Client, handle: WorkflowHandle, provider: FakeOpenAiServer, workerPids: (number | undefined)[]) {
   const started = Date.now();
   let peak = { running: 0, window: 0, at: 0 };
   let rssMax = 0;

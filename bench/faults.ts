@@ -1,7 +1,7 @@
 // `npm run faults [-- --only worker-sigkill,server-restart --count 40 --turns 4]`
 // Scripted, repeatable fault injection against real parts: a Temporal dev server on a file
 // database (so it can be stopped and started again), MinIO, the worker in its own process, and
-// the FAKE OpenAI-compatible provider (bench/fake-provider.ts) with 100–200 ms latency.
+// the FAKE OpenAI-compatible provider (test/helpers/fake-openai-server.ts) with 100–200 ms latency.
 // Each scenario runs one dataset, small enough per run that it continues as new several times,
 // injects its fault once a third of the dialogues are done (the S3 export one: just before the
 // end), lets the run finish (the cancel and terminate ones: resumes it), then reads the export
@@ -22,7 +22,7 @@ import type { DatasetProgress } from '../src/workflows/dataset';
 import type { DatasetResult } from '../src/types';
 import { freePort, startMinio, type MinioServer } from '../test/helpers/minio-server';
 import { MINIO_BIN, requireTool, TEMPORAL_BIN } from '../test/helpers/tools';
-import { startFakeProvider, type FakeProvider } from './fake-provider';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: arg } = parseArgs({
@@ -42,7 +42,7 @@ interface Stack {
   dbFile: string;
   temporal?: ChildProcess;
   minio: MinioServer;
-  provider: FakeProvider;
+  provider: FakeOpenAiServer;
   worker?: ChildProcess;
   client: Client;
 }
@@ -230,7 +230,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-faults-'));
   const temporalPort = await freePort();
   const dbFile = path.join(dir, 'temporal.db');
-  const [minio, provider] = await Promise.all([startMinio(), startFakeProvider({ latencyMs: 100, jitterMs: 100 })]);
+  const [minio, provider] = await Promise.all([startMinio(), startFakeOpenAiServer({ latencyMs: 100, jitterMs: 100, recordRequests: false })]);
   await minio.createBucket(BUCKET);
   const temporal = startTemporalServer({ temporalPort, dbFile });
   await waitForServer(`127.0.0.1:${temporalPort}`);

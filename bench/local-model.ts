@@ -1,15 +1,24 @@
 // Throughput of the built-in local endpoint (SmolLM2-135M on llama.cpp, CPU), over real HTTP
 // through the openai client: completion tokens per second, one request at a time and with
 // several in flight (they share one context, batched over its sequences).
-//   npm run bench:local-model [-- requests=12 concurrency=4 maxTokens=128]
+//   npm run bench:local-model [-- --requests 12 --concurrency 4 --max-tokens 128]
+import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import { startLocalLlmServer } from '../src/providers/local-llm-server';
 import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/providers/local-model';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
-const requests = Number(args.requests ?? 12);
-const concurrency = Number(args.concurrency ?? 4);
-const maxTokens = Number(args.maxTokens ?? 128);
+const { values } = parseArgs({
+  args: process.argv.slice(2), strict: true,
+  options: { requests: { type: 'string', default: '12' }, concurrency: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '128' } },
+});
+const count = (name: keyof typeof values) => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${values[name]}'`);
+  return n;
+};
+const requests = count('requests');
+const concurrency = count('concurrency');
+const maxTokens = count('max-tokens');
 const questions = ['How do I make sourdough starter?', 'Explain recursion simply.', 'Why is the sky blue?', 'How do vaccines work?'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { SeedSource } from '../src/seeds/seed-source';
 import { writeShareGptFile } from '../test/helpers/sharegpt-file';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, picks: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { mib: { type: 'string', default: '1024' }, picks: { type: 'string', default: '10000' } } });
 const MiB = 2 ** 20;
 
 /** Peak RSS and heap while `step` runs, sampled every 20 ms. */

@@ -56,7 +56,9 @@ start() {
     # Payloads are encrypted: the UI decrypts through this codec server, which holds the key.
     PARROT_UI_ORIGIN="http://localhost:$PARROT_UI_PORT" launch codec "$tsx" "$root/src/cli/codec-server.ts"
   fi
-  launch worker "$tsx" "$root/src/worker.ts"
+  # The worker runs compiled, as in production: build it (into dist/) from the current source.
+  (cd "$root" && npm run --silent build)
+  launch worker node --enable-source-maps "$root/dist/worker.js"
   wait_for worker 120 grep -q "parrot worker ready" "$logs/worker.log"
   say "Temporal UI: http://localhost:$PARROT_UI_PORT   (stop everything with: npm run stack:stop)"
 }

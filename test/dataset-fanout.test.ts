@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('generateDataset fan-out across continue-as-new (fake LLM server)', () => {

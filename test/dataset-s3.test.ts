@@ -7,15 +7,15 @@ import { loadEndpointRegistry } from '../src/config/endpoints';
 import { parseDatasetInput, type DatasetInputJson } from '../src/config/dataset-input';
 import { turnsFor } from '../src/workflows/dataset';
 import { dialogueQuery, generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';
 import { testMinio } from './global-fixtures';
 
 describe('generateDataset to MinIO (fake LLM server)', () => {
-  let fake: FakeLlmServer;
+  let fake: FakeOpenAiServer;
   const bucket = 'dataset-test';
   before(async () => {
-    [fake] = await Promise.all([startFakeLlmServer(), testMinio().createBucket(bucket)]);
+    [fake] = await Promise.all([startFakeOpenAiServer(), testMinio().createBucket(bucket)]);
   });
   after(async () => fake?.close());
   // Small shards, so that the export of a few dialogues spans several multipart uploads.

@@ -9,7 +9,7 @@ import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueInput, DialogueRecord } from '../src/types';
 import { generateDialogue } from '../src/workflows';
 import { PARROT_ASK_STOP, SOCRATIC_SYSTEM_LINE } from '../src/prompts/parrot-ask';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('generateDialogue (fake LLM server)', () => {

@@ -8,7 +8,7 @@ import { questionsOf, Reservoir, topicMetrics } from '../src/metrics/model-metri
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
-import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL, fakeEmbedding } from './helpers/fake-llm-server';
+import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL, fakeEmbedding } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('model metrics', () => {

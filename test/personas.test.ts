@@ -8,7 +8,7 @@ import { personaFor } from '../src/prompts/personas';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('personas', () => {

@@ -7,7 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { llmTaskQueue } from '../src/config/task-queues';
 import type { DialogueInput } from '../src/types';
 import { generateDataset, generateDialogue } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('endpoint limits and faults (fake LLM server)', () => {

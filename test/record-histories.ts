@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
 import { TEMPORAL_BIN } from './helpers/tools';
 
@@ -25,10 +26,11 @@ export interface RecordedHistory {
 }
 
 async function main() {
-  const version = process.argv[2];
-  if (!/^v\d+$/.test(version ?? '')) throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
+  const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
+  const [version] = positionals;
+  if (positionals.length !== 1 || !/^v\d+$/.test(version)) throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
+  const [env, fake] = await Promise.all([startTemporal(), startFakeOpenAiServer()]);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
   const { worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
   const input: DatasetInputJson = {

@@ -11,7 +11,7 @@ import { REPORT_CHARTS } from '../src/report/html-report';
 import type { DatasetResult } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { launchChromium } from './helpers/chromium';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 /** Where the test leaves a screenshot of the report, for people to look at. */

@@ -11,7 +11,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { nextOutside, rangesFromSorted } from '../src/index-ranges';
 import { generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 const execFileAsync = promisify(execFile);

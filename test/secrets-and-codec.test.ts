@@ -8,7 +8,7 @@ import { AesGcmCodec, ENCRYPTED_ENCODING } from '../src/codec/aes-gcm-codec';
 import { startCodecServer } from '../src/codec/codec-server';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import type { TemporalTestContext } from './helpers/temporal';
 

@@ -11,7 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
 import { SeedSource } from '../src/seeds/seed-source';
-import { FAKE_MODEL } from './helpers/fake-llm-server';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { testMinio } from './global-fixtures';
 import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sharegpt-file';

@@ -11,7 +11,7 @@ import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { STORAGE_CONFIG_ERROR } from '../src/storage/storage-errors';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';
 import { stopTestMinio, testMinio } from './global-fixtures';
 
@@ -20,10 +20,10 @@ const BUDGET_SECONDS = 30;
 const OLD_ATTEMPT_CAP = 20;
 
 describe('S3 outages and storage configuration errors (fake LLM server)', () => {
-  let fake: FakeLlmServer;
+  let fake: FakeOpenAiServer;
   const bucket = 'outage-test';
   before(async () => {
-    [fake] = await Promise.all([startFakeLlmServer(), testMinio().createBucket(bucket)]);
+    [fake] = await Promise.all([startFakeOpenAiServer(), testMinio().createBucket(bucket)]);
   });
   after(async () => fake?.close());
   const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));

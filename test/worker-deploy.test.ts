@@ -13,18 +13,18 @@ import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../s
 import { generateDataset, generateDialogue, progressQuery } from '../src/workflows';
 import { promoteVersion } from '../src/cli/promote';
 import { versioningOptions, workerDeploymentFromEnv } from '../src/config/worker-deployment';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { startTemporal, workflowBundle } from './helpers/temporal';
 
 describe('deploying workers (fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
-  let fake: FakeLlmServer;
+  let fake: FakeOpenAiServer;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-deploy-'));
   // Its own dev server, not the shared one: it sets current versions of worker deployments and
   // lets old workers drain, state that outlives the suite on a server and that no other suite
   // should find there.
   before(async () => {
-    [env, fake] = await Promise.all([startTemporal(), startFakeLlmServer()]);
+    [env, fake] = await Promise.all([startTemporal(), startFakeOpenAiServer()]);
   });
   after(async () => {
     await fake?.close();

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { openBlobStore } from '../storage/open-blob-store';
 import { REPORT_KEY } from '../storage/dataset-layout';
 import type { DatasetResult } from '../types';
@@ -21,7 +22,9 @@ async function copyReport(root: string, workflowId: string, reportUri: string): 
 
 async function main() {
   const root = path.resolve(__dirname, '../..');
-  const inputFile = process.argv[2] ?? path.join(root, 'examples/quickstart.json');
+  const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
+  if (positionals.length > 1) throw new Error('usage: demo.ts [input.json]');
+  const inputFile = positionals[0] ?? path.join(root, 'examples/quickstart.json');
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const uiPort = process.env.PARROT_UI_PORT ?? '8233';
   const workflowId = `${path.basename(inputFile, '.json')}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;

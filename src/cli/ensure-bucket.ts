@@ -1,10 +1,12 @@
 // Creates the stack's S3 bucket if it is missing (used by infra/stack.sh).
+import { parseArgs } from 'node:util';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { s3ClientFromEnv } from '../storage/s3-blob-store';
 
 async function main() {
-  const bucket = process.argv[2];
-  if (!bucket) throw new Error('usage: ensure-bucket <bucket>');
+  const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
+  const [bucket] = positionals;
+  if (!bucket || positionals.length > 1) throw new Error('usage: ensure-bucket <bucket>');
   const s3 = s3ClientFromEnv();
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));

@@ -1,13 +1,15 @@
 // `npm run progress -- <dataset workflow id>`: a live progress bar with rate and ETA for a
 // running dataset, from its `progress` query; it ends when the dataset does.
+import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DatasetProgress } from '../workflows/dataset';
 import { connectClient } from './connection';
 
 async function main() {
-  const workflowId = process.argv[2];
-  if (!workflowId) throw new Error('usage: npm run progress -- <dataset workflow id>');
+  const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
+  const [workflowId] = positionals;
+  if (!workflowId || positionals.length > 1) throw new Error('usage: npm run progress -- <dataset workflow id>');
   const client = await connectClient();
   const handle = client.workflow.getHandle(workflowId);
   try {

@@ -4,6 +4,7 @@
 //   1. start the new version's workers (PARROT_DEPLOYMENT, PARROT_BUILD_ID=<new>) beside the old;
 //   2. `npm run promote -- <new>`: it waits until they poll every task queue the old version polls;
 //   3. stop the old version's workers (SIGTERM): they finish the LLM calls they hold, then exit.
+import { parseArgs } from 'node:util';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { connectClient } from './connection';
@@ -30,9 +31,10 @@ export async function promoteVersion(client: Client, version: WorkerDeploymentVe
 }
 
 async function main() {
-  const buildId = process.argv[2];
+  const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
+  const [buildId] = positionals;
   const deploymentName = process.env.PARROT_DEPLOYMENT;
-  if (!buildId || !deploymentName) throw new Error('usage: PARROT_DEPLOYMENT=<name> npm run promote -- <build id>');
+  if (!buildId || positionals.length > 1 || !deploymentName) throw new Error('usage: PARROT_DEPLOYMENT=<name> npm run promote -- <build id>');
   const previous = await promoteVersion(await connectClient(), { deploymentName, buildId });
   console.log(`${deploymentName}.${buildId} is current.${previous ? ` Stop the workers of ${deploymentName}.${previous} (SIGTERM): they finish their calls, then exit.` : ''}`);
 }

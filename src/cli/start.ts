@@ -11,7 +11,7 @@ import { connectClient } from './connection';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    allowPositionals: true,
+    args: process.argv.slice(2), strict: true, allowPositionals: true,
     options: { 'workflow-id': { type: 'string' }, 'task-queue': { type: 'string', default: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, check: { type: 'boolean', default: false } },
   });
   const file = positionals[0];

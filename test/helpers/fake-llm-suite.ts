@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
-import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './fake-openai-server';
 import { useTemporalWorker, type TemporalTestContext, type TestWorkerOptions } from './temporal';
 
 export interface FakeLlmSuite {
   /** Set in the suite's `before` hook. */
-  fake: FakeLlmServer;
+  fake: FakeOpenAiServer;
   outDir: string;
   t: TemporalTestContext;
 }
@@ -18,7 +18,7 @@ export interface FakeLlmSuite {
 export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps>; worker?: TestWorkerOptions } = {}): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
-    suite.fake = await startFakeLlmServer();
+    suite.fake = await startFakeOpenAiServer();
   });
   after(async () => {
     await suite.fake?.close();

@@ -6,14 +6,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { LlmProvider } from '../../src/providers/openai-provider';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
 
 const PROXY_AUTH = 407;
 
 describe('provider errors (fake LLM server)', () => {
-  let fake: FakeLlmServer;
+  let fake: FakeOpenAiServer;
   before(async () => {
-    fake = await startFakeLlmServer();
+    fake = await startFakeOpenAiServer();
   });
   after(() => fake.close());
   const endpoint = () => loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }).get('fake')!;

@@ -9,7 +9,7 @@ import { parseDurationMs, retryAfterMs } from '../../src/providers/openai-provid
 import { RateGate } from '../../src/providers/rate-gate';
 import { requestsPerSecond } from '../../src/config/task-queues';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
-import { FAKE_MODEL, startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
 
 describe('rate gate (one worker, per endpoint)', () => {
   it('holds the tokens of the last 60 s under the tokens-per-minute limit, settled to real usage', () => {
@@ -86,8 +86,8 @@ describe('endpoint configuration', () => {
 
 describe('empty and malformed completions', () => {
   // Activities called directly: a fake provider is all they need, no server or worker.
-  let fake: FakeLlmServer;
-  before(async () => { fake = await startFakeLlmServer(); });
+  let fake: FakeOpenAiServer;
+  before(async () => { fake = await startFakeOpenAiServer(); });
   after(async () => fake?.close());
   const answerInput = { settings: { endpoint: 'fake', model: FAKE_MODEL }, dialogue: [{ role: 'user' as const, content: 'hi?' }] };
   const activities = () => createActivities({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });

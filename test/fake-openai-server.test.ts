@@ -1,0 +1,65 @@
+// The fake server the tests and benchmarks share: its limits and faults must behave as the
+// benchmarks' figures assume (test/helpers/fake-openai-server.ts).
+import assert from 'node:assert/strict';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiOptions, type FakeOpenAiServer } from './helpers/fake-openai-server';
+
+describe('the fake OpenAI-compatible server', () => {
+  const servers: FakeOpenAiServer[] = [];
+  const start = async (opts?: FakeOpenAiOptions) => {
+    const s = await startFakeOpenAiServer(opts);
+    servers.push(s);
+    return s;
+  };
+  const chat = (s: FakeOpenAiServer, content = 'What is a hash map?', signal?: AbortSignal) =>
+    fetch(`${s.url}/chat/completions`, { method: 'POST', signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content }] }) });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('answers, counting a token a word, and keeps stats', async () => {
+    const s = await start();
+    const r = await chat(s);
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    assert.equal(body.choices[0].message.content, 'Fake answer to: What is a hash map?');
+    assert.deepEqual(body.usage, { prompt_tokens: 5, completion_tokens: 8, total_tokens: 0 });
+    assert.equal(s.stats.ok, 1);
+    assert.deepEqual(s.stats.okTokens, [13]);
+    assert.equal(s.requests.length, 1);
+  });
+
+  it('refuses past its requests per minute with a Retry-After, and past its tokens per minute with Retry-After-Ms', async () => {
+    const rpm = await start({ rpm: 2 });
+    assert.deepEqual([(await chat(rpm)).status, (await chat(rpm)).status], [200, 200]);
+    const refused = await chat(rpm);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 59, `retry-after ${refused.headers.get('retry-after')}`);
+    assert.equal(rpm.stats.rateLimited, 1);
+
+    const tpm = await start({ tpm: 60, completionTokens: 20 }); // 5 + 20 tokens a call: two fit
+    assert.deepEqual([(await chat(tpm)).status, (await chat(tpm)).status, (await chat(tpm)).status], [200, 200, 429]);
+    assert.ok(Number((await chat(tpm)).headers.get('retry-after-ms')) > 50_000);
+  });
+
+  it('fails, hangs and delays on demand, and times its latency', async () => {
+    const s = await start({ latencyMs: 150, recordRequests: false });
+    s.failNext({ status: 500, message: 'boom' });
+    assert.equal((await chat(s)).status, 500);
+    s.burst({ kind: 'status', status: 429, retryAfterSeconds: 7 }, 10_000);
+    const burst = await chat(s);
+    assert.deepEqual([burst.status, burst.headers.get('retry-after')], [429, '7']);
+    s.burst({ kind: 'hang' }, 10_000);
+    await assert.rejects(chat(s, 'hang', AbortSignal.timeout(300)), /aborted|timeout/i);
+    s.burst({ kind: 'hang' }, 0);
+    s.slowNext(200);
+    const t0 = Date.now();
+    assert.equal((await chat(s)).status, 200);
+    assert.ok(Date.now() - t0 >= 340, `answered after ${Date.now() - t0} ms, not 150 + 200`);
+    assert.ok(s.stats.okHeldMs[0] >= 340);
+    assert.deepEqual({ errors: s.stats.errors, rateLimited: s.stats.rateLimited, hung: s.stats.hung, ok: s.stats.ok }, { errors: 1, rateLimited: 1, hung: 1, ok: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.abandoned.length, 1, 'the hung request was given up by the client');
+    assert.equal(s.stats.inFlight, 0);
+    assert.equal(s.requests.length, 0, 'requests not recorded');
+  });
+});

@@ -1,0 +1,269 @@
+// A FAKE OpenAI-compatible server, for the tests and the benchmarks: it runs no model.
+// Answers echo the question; the simulated user (recognised by the prompted-user instruction)
+// replies with a numbered follow-up wrapped in a role prefix and quotes, as real models often do,
+// so the cleaning is exercised. Raw completions, embeddings and the context judge are faked too.
+//
+// Chat completions can be made to misbehave:
+//   failNext / slowNext / replyNext: queue a failure (or a hang), a delay or a scripted reply;
+//   burst(fault, ms):                for a while, answer every request 429 or 500, or hang;
+//   latencyMedianMs:                 lognormal latency, median × exp(latencySigma × N(0,1)),
+//                                    clamped to [latencyMinMs, latencyMaxMs]; sigma 0 makes it fixed
+//   latencyMs, jitterMs:             fixed latency added to it, plus uniform jitter
+//   tokensPerSec:                    adds completionTokens / tokensPerSec seconds
+//   rpm, tpm:                        over the sliding-minute limit, 429 with Retry-After (-ms)
+//   errorRate:                       share of requests answered 500
+// `stats` counts the outcomes, how long each request was held (so a benchmark can subtract it)
+// and how many are held at once (now, peak, and sampled each second).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeOpenAiOptions {
+  latencyMedianMs?: number;
+  latencySigma?: number;
+  latencyMinMs?: number;
+  latencyMaxMs?: number;
+  latencyMs?: number;
+  jitterMs?: number;
+  tokensPerSec?: number;
+  /** completion_tokens of every chat answer, as if it were that long (default: its text's). */
+  completionTokens?: number;
+  rpm?: number;
+  tpm?: number;
+  errorRate?: number;
+  /** Keep every request in `requests` (default true; a long benchmark turns it off to bound memory). */
+  recordRequests?: boolean;
+}
+
+export interface QueuedFailure {
+  /** 0 with `hang`: the request is never answered. */
+  status: number;
+  hang?: boolean;
+  headers?: Record<string, string>;
+  message?: string;
+}
+
+export type FaultBurst = { kind: 'status'; status: 429 | 500; retryAfterSeconds?: number } | { kind: 'hang' };
+
+export interface FakeOpenAiStats {
+  requests: number; ok: number; rateLimited: number; errors: number; hung: number;
+  /** How long each answered request was held (ms), and those answered 200 alone. */
+  heldMs: number[]; okHeldMs: number[];
+  /** Date.now() of each answered LLM call and its tokens. */
+  okAt: number[]; okTokens: number[];
+  /** Requests held right now (hung ones until their connection closes), the most at once, and a sample each second. */
+  inFlight: number; peakInFlight: number; inFlightSeries: { at: number; n: number }[];
+}
+
+export interface FakeOpenAiServer {
+  url: string;
+  stats: FakeOpenAiStats;
+  requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
+  /** Hung requests the client gave up on (closed the connection), with when. */
+  abandoned: { at: number }[];
+  /** The next `times` chat requests get this failure instead of an answer. */
+  failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` chat requests are answered as usual, after `ms`. */
+  slowNext(ms: number, times?: number): void;
+  /** The next `times` simulated-user replies (prompted asks) are this text. */
+  replyNext(content: string, times?: number): void;
+  /** Drops the failures and delays still queued. */
+  clearFailures(): void;
+  /** Every chat request for `ms` gets the fault. */
+  burst(fault: FaultBurst, ms: number): void;
+  close(): Promise<void>;
+}
+
+export const FAKE_MODEL = 'fake-model';
+
+/** Follow-ups by turn, different enough from each other to pass the near-duplicate filter. */
+export const FOLLOW_UPS = [
+  'and what about the second part?', 'why does that matter so much?', 'can you show a small example in Python?',
+  'how would this change for a million users?', 'what are the main downsides here?', 'is there a simpler way to do it?',
+  'how does it compare with the usual alternatives?', 'where could I read more about this topic?',
+];
+
+/** What the fake judge takes for a question that refers back. */
+export const FAKE_JUDGE_REFERS_BACK = /\b(that|it|this|second)\b/i;
+
+/** A token a word, so that a test can count a dialogue's tokens by hand. */
+const tokensIn = (...texts: string[]) => texts.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
+
+/** A fake embedding: words hashed into 64 dimensions, so texts sharing words are similar. */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(64).fill(0);
+  for (const w of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let h = 2166136261;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+    v[(h >>> 0) % 64] += 1;
+  }
+  return v;
+}
+
+/** A standard normal draw (Box–Muller). */
+const gaussian = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+
+/** One request's latency (ms) under `opts`, tokens time aside. */
+export function drawLatencyMs(opts: FakeOpenAiOptions): number {
+  const median = opts.latencyMedianMs ?? 0;
+  const lognormal = median > 0
+    ? Math.min(opts.latencyMaxMs ?? Infinity, Math.max(opts.latencyMinMs ?? 0, median * Math.exp((opts.latencySigma ?? 0.5) * gaussian())))
+    : 0;
+  return lognormal + (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0);
+}
+
+/** Sliding-minute request and token limits; each check says how long to wait, or admits the call. */
+function minuteLimits(opts: FakeOpenAiOptions) {
+  const calls: number[] = [];
+  const tokens: { at: number; n: number }[] = [];
+  let windowTokens = 0;
+  return (n: number): { header: string; value: string; message: string } | undefined => {
+    const now = Date.now();
+    if (opts.rpm) {
+      while (calls.length && calls[0] <= now - 60_000) calls.shift();
+      if (calls.length >= opts.rpm) return { header: 'retry-after', value: String(Math.max(1, Math.ceil((calls[0] + 60_000 - now) / 1000))), message: 'fake rate limit' };
+    }
+    if (opts.tpm) {
+      while (tokens.length && tokens[0].at <= now - 60_000) windowTokens -= tokens.shift()!.n;
+      if (windowTokens + n > opts.tpm) return { header: 'retry-after-ms', value: String(Math.max(50, tokens.length ? tokens[0].at + 60_000 - now : 1000)), message: 'fake token rate limit' };
+      tokens.push({ at: now, n });
+      windowTokens += n;
+    }
+    if (opts.rpm) calls.push(now);
+    return undefined;
+  };
+}
+
+let replies = 0;
+
+export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAiServer> {
+  const stats: FakeOpenAiStats = {
+    requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okHeldMs: [], okAt: [], okTokens: [], inFlight: 0, peakInFlight: 0, inFlightSeries: [],
+  };
+  const requests: FakeOpenAiServer['requests'] = [];
+  const abandoned: FakeOpenAiServer['abandoned'] = [];
+  const failures: QueuedFailure[] = [];
+  const scripted: string[] = [];
+  const delays: number[] = [];
+  const overLimit = minuteLimits(opts);
+  let burst: { fault: FaultBurst; until: number } | undefined;
+  let questions = 0;
+  const sampler = setInterval(() => stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight }), 1000).unref();
+
+  const server = http.createServer(async (req, res) => {
+    // Held from the request's arrival until answered or its connection gone ('close' fires once either way).
+    stats.inFlight++;
+    stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+    res.once('close', () => stats.inFlight--);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const t0 = performance.now();
+    stats.requests++;
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    if (opts.recordRequests ?? true) requests.push({ path: req.url ?? '', headers: req.headers, body });
+    const send = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(value));
+      stats.heldMs.push(performance.now() - t0);
+      if (status === 200) stats.okHeldMs.push(performance.now() - t0);
+    };
+    const refuse = (status: number, message: string, headers: Record<string, string> = {}) => {
+      if (status === 429) stats.rateLimited++;
+      else stats.errors++;
+      send(status, { error: { message, type: 'fake' } }, headers);
+    };
+    const hang = () => {
+      stats.hung++;
+      res.on('close', () => abandoned.push({ at: Date.now() })); // held open until the client gives up
+    };
+    const answered = (tokens: number) => {
+      stats.ok++;
+      stats.okAt.push(Date.now());
+      stats.okTokens.push(tokens);
+    };
+
+    if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (req.method === 'POST' && req.url === '/v1/completions') {
+      // Raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it
+      // runs on into the assistant's turn, and the server cuts at the first stop sequence.
+      let text = ` Fake raw question ${++questions}: and the second one?\nAssistant: a leaked answer`;
+      const stops: string[] = [body.stop ?? []].flat();
+      const cut = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0), text.length);
+      text = text.slice(0, cut);
+      answered(tokensIn(body.prompt, text));
+      return send(200, {
+        id: `fake-${++replies}`, object: 'text_completion', created: 0, model: body.model,
+        choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: tokensIn(body.prompt), completion_tokens: tokensIn(text), total_tokens: 0 },
+      });
+    }
+    if (req.method === 'POST' && req.url === '/v1/embeddings') {
+      const inputs: string[] = [body.input].flat();
+      return send(200, { object: 'list', model: body.model, data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })), usage: { prompt_tokens: tokensIn(...inputs), total_tokens: 0 } });
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
+
+    const failure = failures.shift();
+    if (failure?.hang) return hang();
+    if (failure) return refuse(failure.status, failure.message ?? `fake failure ${failure.status}`, failure.headers);
+    if (burst && Date.now() < burst.until) {
+      const f = burst.fault;
+      if (f.kind === 'hang') return hang(); // never answered: the client's timeout (the activity's) has to end it
+      return refuse(f.status, `fake burst of ${f.status}`, f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : {});
+    }
+    const messages: { role: string; content: string }[] = body.messages;
+    const last = messages[messages.length - 1].content;
+    const asUser = last.includes('suppose you are the user');
+    // The context judge: "no" (depends on context) when the latest message refers back.
+    const judged = /The user's latest message: (.*)\n/.exec(last);
+    const content = judged
+      ? (FAKE_JUDGE_REFERS_BACK.test(judged[1]) ? 'No.' : 'Yes')
+      : asUser && scripted.length
+      ? scripted.shift()!
+      : asUser
+      ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
+      : `Fake answer to: ${last}`;
+    const promptTokens = tokensIn(...messages.map((m) => m.content));
+    const completionTokens = opts.completionTokens ?? tokensIn(content);
+    const limited = overLimit(promptTokens + completionTokens);
+    if (limited) return refuse(429, limited.message, { [limited.header]: limited.value });
+    if (opts.errorRate && Math.random() < opts.errorRate) return refuse(500, 'fake server error');
+    const delay = (delays.shift() ?? 0) + drawLatencyMs(opts) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    answered(promptTokens + completionTokens);
+    send(200, {
+      id: `fake-${++replies}`, object: 'chat.completion', created: 0, model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: 0 },
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    stats,
+    requests,
+    abandoned,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    slowNext(ms, times = 1) {
+      for (let i = 0; i < times; i++) delays.push(ms);
+    },
+    replyNext(content, times = 1) {
+      for (let i = 0; i < times; i++) scripted.push(content);
+    },
+    clearFailures() {
+      failures.length = 0;
+      delays.length = 0;
+    },
+    burst(fault, ms) {
+      burst = { fault, until: Date.now() + ms };
+    },
+    async close() {
+      clearInterval(sampler);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
