@@ -14,7 +14,7 @@ import { generateDataset, generateDialogue, progressQuery } from '../src/workflo
 import { promoteVersion } from '../src/cli/promote';
 import { versioningOptions, workerDeploymentFromEnv } from '../src/config/worker-deployment';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
-import { startTemporal, workflowBundle } from './helpers/temporal';
+import { runWorkersUntil, startTemporal, workflowBundle } from './helpers/temporal';
 
 describe('deploying workers (fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
@@ -60,7 +60,7 @@ describe('deploying workers (fake LLM server)', () => {
     assert.equal(events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length, 0);
 
     const next = await parrotWorkers(taskQueue);
-    const summary = await runUntil(next, () => handle.result());
+    const summary = await runWorkersUntil(next, () => handle.result());
     assert.deepEqual({ turns: summary.turns, answerCalls: summary.usage.answer.calls }, { turns: 1, answerCalls: 1 });
     assert.equal(fake.requests.length - calls, 1, 'the answer was asked for once');
   });
@@ -88,7 +88,7 @@ describe('deploying workers (fake LLM server)', () => {
       });
       await untilAsync(async () => ((await handle.query(progressQuery).catch(() => undefined))?.completed ?? 0) >= 4);
 
-      result = await runUntil(await parrotWorkers(taskQueue, { deployment: version(to) }), async () => {
+      result = await runWorkersUntil(await parrotWorkers(taskQueue, { deployment: version(to) }), async () => {
         assert.equal(await promoteVersion(env.client, version(to)), from);
         old.forEach((w) => w.shutdown()); // the deploy stops the old workers: their calls in flight finish first
         await oldRunning;
@@ -150,15 +150,5 @@ async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
   while (!done()) {
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function runUntil<R>(workers: Worker[], fn: () => Promise<R>): Promise<R> {
-  const running = runWorkers(workers);
-  try {
-    return await fn();
-  } finally {
-    workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
-    await running;
   }
 }

@@ -1,6 +1,6 @@
 // A real Temporal dev server (the CLI that infra/install.sh builds) and workers for the tests.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
 import { PARROT_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
@@ -41,17 +41,20 @@ export async function createTestWorker(env: TestWorkflowEnvironment, deps: Activ
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
-    async runUntil<R>(fn: () => Promise<R>): Promise<R> {
-      const running = runWorkers(workers);
-      try {
-        return await fn();
-      } finally {
-        workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
-        await running;
-      }
-    },
+    runUntil: <R>(fn: () => Promise<R>) => runWorkersUntil(workers, fn),
   };
   return { worker, taskQueue };
+}
+
+/** Runs the workers while `fn` runs, then shuts them down and waits for them. */
+export async function runWorkersUntil<R>(workers: Worker[], fn: () => Promise<R>): Promise<R> {
+  const running = runWorkers(workers);
+  try {
+    return await fn();
+  } finally {
+    workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+    await running;
+  }
 }
 
 export interface TemporalTestContext {
