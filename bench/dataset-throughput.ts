@@ -210,14 +210,19 @@ async function main() {
     }],
   });
 
-  if (cfg.cancelAfterS) {
-    await holdThenCancel(client, handle, provider, workers.map((w) => w.pid));
-    await Promise.all(workers.map((w) => new Promise((res) => { w.once('exit', res); w.kill('SIGTERM'); })));
+  const tearDown = async () => {
+    await Promise.all(workers.map((w) => {
+      w.kill('SIGTERM');
+      return new Promise((res) => w.once('exit', res));
+    }));
     await client.connection.close();
     await env?.teardown();
     await provider.close();
     fs.rmSync(out, { recursive: true, force: true });
-    return;
+  };
+  if (cfg.cancelAfterS) {
+    await holdThenCancel(client, handle, provider, workers.map((w) => w.pid));
+    return tearDown();
   }
 
   // Each second: worker RSS, and whether generation is over (the phase search attribute, read
@@ -312,15 +317,7 @@ async function main() {
     cpuMsPerCallServer: r(cpuPerCall.server, 3), cpuMsPerCallWorker: r(cpuPerCall.worker, 3), cpuMsPerCallServerWorker: r(cpuPerCall.server + cpuPerCall.worker, 3),
     cpuMsPerCallBench: r(cpuPerCall.bench, 3), serverPid: serverPid ?? null,
   })}`);
-
-  await Promise.all(workers.map((w) => {
-    w.kill('SIGTERM');
-    return new Promise((res) => w.once('exit', res));
-  }));
-  await client.connection.close();
-  await env?.teardown();
-  await provider.close();
-  fs.rmSync(out, { recursive: true, force: true });
+  await tearDown();
 }
 
 /** --cancel-after-s: the most dialogues in flight, then a cancel and how long it takes to stop everything. */

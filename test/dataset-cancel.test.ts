@@ -8,6 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { runningGroups } from './helpers/temporal';
 
 describe('cancelling a dataset (fake LLM server)', () => {
   const s = useFakeLlmSuite('cancel');
@@ -31,7 +32,7 @@ describe('cancelling a dataset (fake LLM server)', () => {
       if (p && p.completed === count - 2 && p.runs > 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.equal(await runningGroups(workflowId), 2);
+    assert.equal(await runningGroups(t.env.client, workflowId), 2);
 
     await cancelAndWaitForGroups(handle);
     const requests = s.fake.requests.length;
@@ -64,14 +65,9 @@ describe('cancelling a dataset (fake LLM server)', () => {
     await handle.cancel();
     await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
     const deadline = Date.now() + 30_000;
-    while ((await runningGroups(handle.workflowId)) > 0) {
+    while ((await runningGroups(t.env.client, handle.workflowId)) > 0) {
       assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');
       await new Promise((r) => setTimeout(r, 250));
     }
-  }
-
-  async function runningGroups(datasetId: string): Promise<number> {
-    const { count } = await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`);
-    return count;
   }
 });

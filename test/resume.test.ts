@@ -13,6 +13,7 @@ import { nextOutside, rangesFromSorted } from '../src/index-ranges';
 import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { runningGroups } from './helpers/temporal';
 
 const execFileAsync = promisify(execFile);
 
@@ -89,11 +90,11 @@ describe('resuming a dataset (fake LLM server)', () => {
 
     // Terminated, the dataset leaves its hung group running; resuming it cancels that group first.
     await first.terminate('by hand, in a test');
-    assert.equal(await runningGroups('fence-a'), 1);
+    assert.equal(await runningGroups(t.env.client, 'fence-a'), 1);
     const resumed = await run('fence-c', input({ output: out, turns: 1, resumeFrom: 'fence-a' }));
     assert.equal(resumed.completed, 6);
     assert.equal(resumed.reused, 5);
-    assert.equal(await runningGroups('fence-a'), 0);
+    assert.equal(await runningGroups(t.env.client, 'fence-a'), 0);
   });
 
   it('does not count the records of an earlier dataset that used the same workflow ID', async () => {
@@ -128,10 +129,6 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.equal(s.fake.requests.length - requestsBefore, 2, 'only dialogues 4 and 5 ran');
     assert.deepEqual(resumed.export.missing, []);
   });
-
-  async function runningGroups(datasetId: string): Promise<number> {
-    return (await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`)).count;
-  }
 
   it('fails at once, naming resumeFrom, when the earlier dataset is unknown at that output', async () => {
     await assert.rejects(run('resume-c', input({ resumeFrom: 'never-ran' })), (err: unknown) => {

@@ -16,9 +16,9 @@ const BATCH = 32;
 /**
  * Fails, not to be retried, while a resumed dataset still runs; then cancels every dialogue group
  * still running for `self` (left by an earlier dataset with the same workflow ID) or for a resumed
- * dataset, and waits until they have closed. Returns the IDs of the groups it stopped.
+ * dataset, and waits until they have closed.
  */
-export async function fenceDatasets(client: Client, self: string, resumed: DatasetRunRef[]): Promise<string[]> {
+export async function fenceDatasets(client: Client, self: string, resumed: DatasetRunRef[]): Promise<void> {
   for (const { datasetId } of resumed) {
     if (datasetId !== self && (await isRunning(client, datasetId))) {
       throw ApplicationFailure.nonRetryable(
@@ -47,7 +47,6 @@ export async function fenceDatasets(client: Client, self: string, resumed: Datas
     Context.current().heartbeat({ running: running.length });
     await Context.current().sleep(POLL_MS);
   }
-  return [...stopped];
 }
 
 /** Calls `fn` on every ID, a batch at a time; a workflow closed meanwhile is skipped. */

@@ -1,4 +1,5 @@
 // A real Temporal dev server (the CLI that infra/install.sh builds) and workers for the tests.
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
@@ -84,4 +85,9 @@ export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerO
     await running;
   });
   return ctx;
+}
+
+/** Dialogue groups of a dataset that the server lists as running. */
+export async function runningGroups(client: Client, datasetId: string): Promise<number> {
+  return (await client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`)).count;
 }
