@@ -36,7 +36,12 @@ import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fa
 const ROOT = path.resolve(__dirname, '..');
 // The usage is the header comment's, from `npm run bench --` to the example.
 const HEADER = fs.readFileSync(__filename, 'utf8').split('\n');
-const USAGE = HEADER.slice(HEADER.findIndex((l) => l.includes('npm run bench --')), HEADER.findIndex((l) => l.includes('e.g. npm run')) + 1).map((l) => l.slice(3)).join('\n');
+const USAGE = HEADER.slice(
+  HEADER.findIndex((l) => l.includes('npm run bench --')),
+  HEADER.findIndex((l) => l.includes('e.g. npm run')) + 1,
+)
+  .map((l) => l.slice(3))
+  .join('\n');
 
 function fail(message: string): never {
   console.error(`${message}\nusage:\n${USAGE}`);
@@ -44,14 +49,36 @@ function fail(message: string): never {
 }
 
 const KNOBS = [
-  'count', 'turns', 'concurrency', 'dialogues-per-workflow', 'max-events-per-run', 'latency-median-ms', 'latency-sigma', 'latency-min-ms',
-  'latency-max-ms', 'tokens-per-sec', 'rpm', 'tpm', 'error-rate', 'endpoint-rpm', 'endpoint-tpm', 'workers', 'server-pid', 'input', 'cancel-after-s',
+  'count',
+  'turns',
+  'concurrency',
+  'dialogues-per-workflow',
+  'max-events-per-run',
+  'latency-median-ms',
+  'latency-sigma',
+  'latency-min-ms',
+  'latency-max-ms',
+  'tokens-per-sec',
+  'rpm',
+  'tpm',
+  'error-rate',
+  'endpoint-rpm',
+  'endpoint-tpm',
+  'workers',
+  'server-pid',
+  'input',
+  'cancel-after-s',
 ] as const;
 let values: Partial<Record<(typeof KNOBS)[number] | 'help', string | boolean>>;
 try {
   ({ values } = parseArgs({
-    args: process.argv.slice(2), strict: true, allowPositionals: false,
-    options: { ...Object.fromEntries(KNOBS.map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      ...Object.fromEntries(KNOBS.map((k) => [k, { type: 'string' as const }])),
+      help: { type: 'boolean' },
+    },
   }));
 } catch (err) {
   fail((err as Error).message);
@@ -67,11 +94,14 @@ function num(name: (typeof KNOBS)[number], d: number, { min = 0, int = false } =
   if (raw === undefined) return d;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || n < min || (int && !Number.isInteger(n))) {
-    fail(`--${name} must be ${int ? 'an integer' : 'a number'} ≥ ${min}${name === 'concurrency' ? " or 'auto'" : ''}, got '${raw}'`);
+    fail(
+      `--${name} must be ${int ? 'an integer' : 'a number'} ≥ ${min}${name === 'concurrency' ? " or 'auto'" : ''}, got '${raw}'`,
+    );
   }
   return n;
 }
-const opt = (name: (typeof KNOBS)[number], o: { min?: number; int?: boolean } = {}) => (values[name] === undefined ? undefined : num(name, 0, o));
+const opt = (name: (typeof KNOBS)[number], o: { min?: number; int?: boolean } = {}) =>
+  values[name] === undefined ? undefined : num(name, 0, o);
 
 /** `--input`: more dataset input fields as JSON, checked by the workflow's own schema. */
 function extraInput(): Record<string, unknown> {
@@ -84,17 +114,28 @@ function extraInput(): Record<string, unknown> {
 }
 
 const cfg = {
-  count: num('count', 1000, { min: 1, int: true }), turns: num('turns', 8, { min: 1, int: true }),
+  count: num('count', 1000, { min: 1, int: true }),
+  turns: num('turns', 8, { min: 1, int: true }),
   concurrency: values.concurrency === 'auto' ? undefined : opt('concurrency', { min: 1, int: true }),
-  dialoguesPerWorkflow: opt('dialogues-per-workflow', { min: 1, int: true }), maxEventsPerRun: opt('max-events-per-run', { min: 1, int: true }),
-  latencyMedianMs: num('latency-median-ms', 0), latencySigma: num('latency-sigma', 0.5), latencyMinMs: opt('latency-min-ms'), latencyMaxMs: opt('latency-max-ms'),
-  tokensPerSec: num('tokens-per-sec', 0), rpm: num('rpm', 0, { int: true }), tpm: num('tpm', 0, { int: true }), errorRate: num('error-rate', 0),
-  endpointRpm: num('endpoint-rpm', num('rpm', 0), { int: true }), endpointTpm: num('endpoint-tpm', num('tpm', 0), { int: true }),
-  workers: num('workers', 1, { min: 1, int: true }), serverPid: opt('server-pid', { min: 1, int: true }),
+  dialoguesPerWorkflow: opt('dialogues-per-workflow', { min: 1, int: true }),
+  maxEventsPerRun: opt('max-events-per-run', { min: 1, int: true }),
+  latencyMedianMs: num('latency-median-ms', 0),
+  latencySigma: num('latency-sigma', 0.5),
+  latencyMinMs: opt('latency-min-ms'),
+  latencyMaxMs: opt('latency-max-ms'),
+  tokensPerSec: num('tokens-per-sec', 0),
+  rpm: num('rpm', 0, { int: true }),
+  tpm: num('tpm', 0, { int: true }),
+  errorRate: num('error-rate', 0),
+  endpointRpm: num('endpoint-rpm', num('rpm', 0), { int: true }),
+  endpointTpm: num('endpoint-tpm', num('tpm', 0), { int: true }),
+  workers: num('workers', 1, { min: 1, int: true }),
+  serverPid: opt('server-pid', { min: 1, int: true }),
   cancelAfterS: opt('cancel-after-s', { min: 1 }),
 };
 if (cfg.errorRate > 1) fail('--error-rate must be a share in [0, 1]');
-if (cfg.latencyMinMs !== undefined && cfg.latencyMaxMs !== undefined && cfg.latencyMinMs > cfg.latencyMaxMs) fail('--latency-min-ms must be ≤ --latency-max-ms');
+if (cfg.latencyMinMs !== undefined && cfg.latencyMaxMs !== undefined && cfg.latencyMinMs > cfg.latencyMaxMs)
+  fail('--latency-min-ms must be ≤ --latency-max-ms');
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -104,14 +145,17 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const fix = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
 /** For the JSON line: rounded, and null where not measured. */
-const r = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+const r = (x: number | undefined, d = 2) =>
+  x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d));
 
 /** Successful requests (or their tokens) per 60 s window, windows every 10 s inside the run's busy span: the median. */
 function sustainedPerMinute(okAt: number[], weights?: number[]): number {
-  const sum = (from: number, to: number) => okAt.reduce((n, t, i) => (t >= from && t < to ? n + (weights ? weights[i] : 1) : n), 0);
+  const sum = (from: number, to: number) =>
+    okAt.reduce((n, t, i) => (t >= from && t < to ? n + (weights ? weights[i] : 1) : n), 0);
   if (!okAt.length || okAt.at(-1)! - okAt[0] < 60_000) return sum(-Infinity, Infinity);
   const counts: number[] = [];
-  for (let start = okAt[0]; start + 60_000 <= okAt.at(-1)!; start += 10_000) counts.push(sum(start, start + 60_000));
+  for (let start = okAt[0]; start + 60_000 <= okAt.at(-1)!; start += 10_000)
+    counts.push(sum(start, start + 60_000));
   return pct(counts, 50);
 }
 
@@ -153,7 +197,12 @@ function findDevServerPid(port: string): number | undefined {
     } catch {
       continue;
     }
-    if (argv[0] === bin && argv.includes('start-dev') && (argv.includes(port) || argv.some((a) => a === `--port=${port}`))) found.push(Number(d));
+    if (
+      argv[0] === bin &&
+      argv.includes('start-dev') &&
+      (argv.includes(port) || argv.some((a) => a === `--port=${port}`))
+    )
+      found.push(Number(d));
   }
   return found.length === 1 ? found[0] : undefined;
 }
@@ -166,62 +215,100 @@ async function main() {
   if (!address) {
     env = await TestWorkflowEnvironment.createLocal({
       server: {
-        executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') }, searchAttributes: PARROT_SEARCH_ATTRIBUTES,
+        executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal') },
+        searchAttributes: PARROT_SEARCH_ATTRIBUTES,
         // As infra/stack.sh runs it: eager activity dispatch on; BENCH_SERVER_ARGS adds to it.
-        extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
+        extraArgs: [
+          '--dynamic-config-value',
+          'system.enableActivityEagerExecution=true',
+          ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+        ],
       },
     });
     address = env.connection.options.address;
   }
   const serverPid = cfg.serverPid ?? (env ? findDevServerPid(address.split(':').at(-1)!) : undefined);
-  if (!serverPid) console.log(`Temporal server process not found${env ? '' : ' (external server: --server-pid PID to measure it)'}: its CPU is reported n/a`);
+  if (!serverPid)
+    console.log(
+      `Temporal server process not found${env ? '' : ' (external server: --server-pid PID to measure it)'}: its CPU is reported n/a`,
+    );
   const client = new Client({ connection: await Connection.connect({ address }) });
   const taskQueue = `bench-${Date.now()}`;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-bench-'));
 
   // Workers in their own processes (one node process each: tsx as a require hook), so RSS and
   // CPU are theirs. Each gets the same RPM and its share of the TPM.
-  const workers = await Promise.all(Array.from({ length: cfg.workers }, async () => {
-    const w = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
-      env: { ...process.env, PARROT_LOG_LEVEL: 'ERROR', TEMPORAL_ADDRESS: address, PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: provider.url,
-        ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }), ...(cfg.endpointTpm && { PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)) }) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      w.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
-      w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-    });
-    return w;
-  }));
+  const workers = await Promise.all(
+    Array.from({ length: cfg.workers }, async () => {
+      const w = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
+        env: {
+          ...process.env,
+          PARROT_LOG_LEVEL: 'ERROR',
+          TEMPORAL_ADDRESS: address,
+          PARROT_TASK_QUEUE: taskQueue,
+          PARROT_ENDPOINT_FAKE_URL: provider.url,
+          ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }),
+          ...(cfg.endpointTpm && {
+            PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)),
+          }),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        w.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
+        w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+      });
+      return w;
+    }),
+  );
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const cpu = () => ({ server: cpuMs(serverPid), worker: sum(workers.map((w) => cpuMs(w.pid))), bench: cpuMs(process.pid) });
+  const cpu = () => ({
+    server: cpuMs(serverPid),
+    worker: sum(workers.map((w) => cpuMs(w.pid))),
+    bench: cpuMs(process.pid),
+  });
   const rss: { t: number; mb: number }[] = []; // summed over workers
 
   const workflowId = `bench-${cfg.count}-${Date.now()}`;
   const cpuStart = cpu();
   const started = Date.now();
   const handle = await client.workflow.start('generateDataset', {
-    taskQueue, workflowId,
-    args: [{
-      count: cfg.count, turns: cfg.turns, output: pathToFileURL(out).href, ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
-      ...extraInput(),
-      ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }), ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
-      ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
-    }],
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        count: cfg.count,
+        turns: cfg.turns,
+        output: pathToFileURL(out).href,
+        ask: { endpoint: 'fake', model: 'fake' },
+        answer: { endpoint: 'fake', model: 'fake' },
+        ...extraInput(),
+        ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }),
+        ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
+        ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
+      },
+    ],
   });
 
   const tearDown = async () => {
-    await Promise.all(workers.map((w) => {
-      w.kill('SIGTERM');
-      return new Promise((res) => w.once('exit', res));
-    }));
+    await Promise.all(
+      workers.map((w) => {
+        w.kill('SIGTERM');
+        return new Promise((res) => w.once('exit', res));
+      }),
+    );
     await client.connection.close();
     await env?.teardown();
     await provider.close();
     fs.rmSync(out, { recursive: true, force: true });
   };
   if (cfg.cancelAfterS) {
-    await holdThenCancel(client, handle, provider, workers.map((w) => w.pid));
+    await holdThenCancel(
+      client,
+      handle,
+      provider,
+      workers.map((w) => w.pid),
+    );
     return tearDown();
   }
 
@@ -237,13 +324,21 @@ async function main() {
         try {
           const d = await handle.describe();
           const phase = d.typedSearchAttributes.get(PARROT_PHASE);
-          if ((phase && phase !== 'generating') || d.status.name !== 'RUNNING') genEnd = { at: Date.now(), cpu: cpu() };
-        } catch { /* a describe can fail under load; the next one will do */ }
+          if ((phase && phase !== 'generating') || d.status.name !== 'RUNNING')
+            genEnd = { at: Date.now(), cpu: cpu() };
+        } catch {
+          /* a describe can fail under load; the next one will do */
+        }
       }
       if (tick % 10 === 0) {
         handle.query<DatasetProgress>('progress').then(
-          (p) => console.log(`  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, provider holds ${provider.stats.inFlight}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`),
-          () => { /* a query can time out under load; the next one will do */ },
+          (p) =>
+            console.log(
+              `  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, provider holds ${provider.stats.inFlight}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`,
+            ),
+          () => {
+            /* a query can time out under load; the next one will do */
+          },
         );
       }
     }
@@ -260,10 +355,17 @@ async function main() {
   const genSeconds = ((genOkAt.at(-1) ?? genEnd.at) - started) / 1000;
   const wall = (end - started) / 1000;
   // Calls in flight at the provider: the per-second samples of the busy part (first to last non-zero in generation).
-  const series = provider.stats.inFlightSeries.filter((s) => s.at >= started && s.at <= genEnd!.at).map((s) => s.n);
-  const busy = series.slice(series.findIndex((n) => n > 0), series.findLastIndex((n) => n > 0) + 1);
+  const series = provider.stats.inFlightSeries
+    .filter((s) => s.at >= started && s.at <= genEnd!.at)
+    .map((s) => s.n);
+  const busy = series.slice(
+    series.findIndex((n) => n > 0),
+    series.findLastIndex((n) => n > 0) + 1,
+  );
   const cpuPerCall = {
-    server: (genEnd.cpu.server - cpuStart.server) / calls, worker: (genEnd.cpu.worker - cpuStart.worker) / calls, bench: (genEnd.cpu.bench - cpuStart.bench) / calls,
+    server: (genEnd.cpu.server - cpuStart.server) / calls,
+    worker: (genEnd.cpu.worker - cpuStart.worker) / calls,
+    bench: (genEnd.cpu.bench - cpuStart.bench) / calls,
   };
   const cores = (k: keyof typeof cpuStart) => (genEnd!.cpu[k] - cpuStart[k]) / (genEnd!.at - started);
 
@@ -292,8 +394,12 @@ async function main() {
     'provider held time of 200s p50 / p99': `${ms(pct(held, 50))} / ${ms(pct(held, 99))}`,
     'calls in flight at the provider: peak / median (busy part)': `${stats.peakInFlight} / ${fix(pct(busy, 50), 0)}`,
     'provider answered 429 / 500': `${stats.rateLimited} / ${stats.errors} (429: ${(100 * share429).toFixed(2)}% of requests)`,
-    ...(cfg.tpm && { 'sustained tokens per minute (median 60 s window) / tpm limit': `${sustainedPerMinute(stats.okAt, stats.okTokens).toFixed(0)} / ${cfg.tpm} = ${((100 * sustainedPerMinute(stats.okAt, stats.okTokens)) / cfg.tpm).toFixed(1)}%` }),
-    ...(cfg.rpm && { 'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(stats.okAt)) / cfg.rpm).toFixed(1)}%` }),
+    ...(cfg.tpm && {
+      'sustained tokens per minute (median 60 s window) / tpm limit': `${sustainedPerMinute(stats.okAt, stats.okTokens).toFixed(0)} / ${cfg.tpm} = ${((100 * sustainedPerMinute(stats.okAt, stats.okTokens)) / cfg.tpm).toFixed(1)}%`,
+    }),
+    ...(cfg.rpm && {
+      'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(stats.okAt)) / cfg.rpm).toFixed(1)}%`,
+    }),
     'parent runs / largest parent history': `${result.runs} / ${result.maxHistoryLength} events`,
     [`worker RSS${perWorkers} min / median / max`]: `${fix(Math.min(...rssMbs), 0)} / ${fix(pct(rssMbs, 50), 0)} / ${fix(Math.max(...rssMbs), 0)} MB`,
     [`CPU ms per LLM call: server / worker${perWorkers} / server+worker / bench`]: `${fix(cpuPerCall.server, 2)} / ${fix(cpuPerCall.worker, 2)} / ${fix(cpuPerCall.server + cpuPerCall.worker, 2)} / ${fix(cpuPerCall.bench, 2)}`,
@@ -302,41 +408,88 @@ async function main() {
   console.table(rows);
   if (rss.length) {
     const quarters = [0.25, 0.5, 0.75, 1].map((q) => rss[Math.max(0, Math.ceil(q * rss.length) - 1)]);
-    console.log(`worker RSS${perWorkers} over time:`, quarters.map((x) => `${x.t.toFixed(0)}s ${x.mb.toFixed(0)} MB`).join(', '));
+    console.log(
+      `worker RSS${perWorkers} over time:`,
+      quarters.map((x) => `${x.t.toFixed(0)}s ${x.mb.toFixed(0)} MB`).join(', '),
+    );
   }
-  console.log(`BENCH ${JSON.stringify({
-    count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', dialoguesPerWorkflow: cfg.dialoguesPerWorkflow ?? null, input: extraInput(), workers: cfg.workers,
-    latencyMedianMs: cfg.latencyMedianMs, latencySigma: cfg.latencySigma, latencyMinMs: cfg.latencyMinMs ?? null, latencyMaxMs: cfg.latencyMaxMs ?? null,
-    rpm: cfg.rpm, tpm: cfg.tpm, errorRate: cfg.errorRate,
-    completed: result.completed, calls, requests: stats.requests, genSeconds: r(genSeconds), wallSeconds: r(wall),
-    callsPerSecGen: r(calls / genSeconds), callsPerSecWall: r(calls / wall), dialoguesPerSec: r(result.completed / wall),
-    heldP50Ms: r(pct(held, 50), 1), heldP99Ms: r(pct(held, 99), 1), inFlightPeak: stats.peakInFlight, inFlightMedian: r(pct(busy, 50), 1),
-    rateLimited: stats.rateLimited, errors: stats.errors, share429: r(share429, 4),
-    exportRows: exportedRows, exportUniqueIds: exportedIds.size, exportMissing: result.export.missing.length, runs: result.runs, maxHistoryLength: result.maxHistoryLength,
-    workerRssMaxMb: r(Math.max(...rssMbs), 0), workerRssMedianMb: r(pct(rssMbs, 50), 0),
-    cpuMsPerCallServer: r(cpuPerCall.server, 3), cpuMsPerCallWorker: r(cpuPerCall.worker, 3), cpuMsPerCallServerWorker: r(cpuPerCall.server + cpuPerCall.worker, 3),
-    cpuMsPerCallBench: r(cpuPerCall.bench, 3), serverPid: serverPid ?? null,
-  })}`);
+  console.log(
+    `BENCH ${JSON.stringify({
+      count: cfg.count,
+      turns: cfg.turns,
+      concurrency: cfg.concurrency ?? 'auto',
+      dialoguesPerWorkflow: cfg.dialoguesPerWorkflow ?? null,
+      input: extraInput(),
+      workers: cfg.workers,
+      latencyMedianMs: cfg.latencyMedianMs,
+      latencySigma: cfg.latencySigma,
+      latencyMinMs: cfg.latencyMinMs ?? null,
+      latencyMaxMs: cfg.latencyMaxMs ?? null,
+      rpm: cfg.rpm,
+      tpm: cfg.tpm,
+      errorRate: cfg.errorRate,
+      completed: result.completed,
+      calls,
+      requests: stats.requests,
+      genSeconds: r(genSeconds),
+      wallSeconds: r(wall),
+      callsPerSecGen: r(calls / genSeconds),
+      callsPerSecWall: r(calls / wall),
+      dialoguesPerSec: r(result.completed / wall),
+      heldP50Ms: r(pct(held, 50), 1),
+      heldP99Ms: r(pct(held, 99), 1),
+      inFlightPeak: stats.peakInFlight,
+      inFlightMedian: r(pct(busy, 50), 1),
+      rateLimited: stats.rateLimited,
+      errors: stats.errors,
+      share429: r(share429, 4),
+      exportRows: exportedRows,
+      exportUniqueIds: exportedIds.size,
+      exportMissing: result.export.missing.length,
+      runs: result.runs,
+      maxHistoryLength: result.maxHistoryLength,
+      workerRssMaxMb: r(Math.max(...rssMbs), 0),
+      workerRssMedianMb: r(pct(rssMbs, 50), 0),
+      cpuMsPerCallServer: r(cpuPerCall.server, 3),
+      cpuMsPerCallWorker: r(cpuPerCall.worker, 3),
+      cpuMsPerCallServerWorker: r(cpuPerCall.server + cpuPerCall.worker, 3),
+      cpuMsPerCallBench: r(cpuPerCall.bench, 3),
+      serverPid: serverPid ?? null,
+    })}`,
+  );
   await tearDown();
 }
 
 /** --cancel-after-s: the most dialogues in flight, then a cancel and how long it takes to stop everything. */
-async function holdThenCancel(client: Client, handle: WorkflowHandle, provider: FakeOpenAiServer, workerPids: (number | undefined)[]) {
+async function holdThenCancel(
+  client: Client,
+  handle: WorkflowHandle,
+  provider: FakeOpenAiServer,
+  workerPids: (number | undefined)[],
+) {
   const started = Date.now();
   let peak = { running: 0, window: 0, at: 0 };
   let rssMax = 0;
   while (Date.now() - started < cfg.cancelAfterS! * 1000) {
     await new Promise((res) => setTimeout(res, 5000));
-    rssMax = Math.max(rssMax, workerPids.reduce<number>((n, pid) => n + rssMb(pid), 0));
+    rssMax = Math.max(
+      rssMax,
+      workerPids.reduce<number>((n, pid) => n + rssMb(pid), 0),
+    );
     const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
-    if (p && p.running > peak.running) peak = { running: p.running, window: p.window, at: (Date.now() - started) / 1000 };
-    if (p) console.log(`  t=${((Date.now() - started) / 1000).toFixed(0)}s ${p.running} dialogues in flight (window ${p.window}), ${p.completed} done, provider holds ${provider.stats.inFlight}, worker RSS ${rssMax.toFixed(0)} MB max`);
+    if (p && p.running > peak.running)
+      peak = { running: p.running, window: p.window, at: (Date.now() - started) / 1000 };
+    if (p)
+      console.log(
+        `  t=${((Date.now() - started) / 1000).toFixed(0)}s ${p.running} dialogues in flight (window ${p.window}), ${p.completed} done, provider holds ${provider.stats.inFlight}, worker RSS ${rssMax.toFixed(0)} MB max`,
+      );
   }
   const cancelAt = Date.now();
   await handle.cancel();
   await handle.result().catch(() => undefined);
   const datasetClosedS = (Date.now() - cancelAt) / 1000;
-  const running = async () => (await client.workflow.count(`ParrotDataset="${handle.workflowId}" AND ExecutionStatus="Running"`)).count;
+  const running = async () =>
+    (await client.workflow.count(`ParrotDataset="${handle.workflowId}" AND ExecutionStatus="Running"`)).count;
   while ((await running()) > 0) await new Promise((res) => setTimeout(res, 1000));
   const groupsClosedS = (Date.now() - cancelAt) / 1000;
   while (provider.stats.inFlight > 0) await new Promise((res) => setTimeout(res, 500));
@@ -351,7 +504,9 @@ async function holdThenCancel(client: Client, handle: WorkflowHandle, provider: 
     'requests in the 5 s after': provider.stats.requests - requestsAfter,
   };
   console.table(rows);
-  console.log(`BENCH ${JSON.stringify({ count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', latencyMedianMs: cfg.latencyMedianMs, peakRunning: peak.running, peakWindow: peak.window, inFlightPeak: provider.stats.peakInFlight, workerRssMaxMb: Math.round(rssMax), datasetClosedS, groupsClosedS, requestsClosedS, requestsAfterCancel: provider.stats.requests - requestsAfter })}`);
+  console.log(
+    `BENCH ${JSON.stringify({ count: cfg.count, turns: cfg.turns, concurrency: cfg.concurrency ?? 'auto', latencyMedianMs: cfg.latencyMedianMs, peakRunning: peak.running, peakWindow: peak.window, inFlightPeak: provider.stats.peakInFlight, workerRssMaxMb: Math.round(rssMax), datasetClosedS, groupsClosedS, requestsClosedS, requestsAfterCancel: provider.stats.requests - requestsAfter })}`,
+  );
 }
 
 main().catch((err) => {

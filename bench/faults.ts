@@ -26,7 +26,11 @@ import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fa
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: arg } = parseArgs({
-  options: { only: { type: 'string' }, count: { type: 'string', default: '40' }, turns: { type: 'string', default: '4' } },
+  options: {
+    only: { type: 'string' },
+    count: { type: 'string', default: '40' },
+    turns: { type: 'string', default: '4' },
+  },
   strict: true,
 });
 const COUNT = Number(arg.count);
@@ -48,11 +52,31 @@ interface Stack {
 }
 
 function startTemporalServer(stack: Pick<Stack, 'temporalPort' | 'dbFile'>): ChildProcess {
-  return spawn(requireTool(TEMPORAL_BIN), [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(stack.temporalPort), '--db-filename', stack.dbFile,
-    '--search-attribute', 'ParrotDataset=Keyword', '--search-attribute', 'ParrotPhase=Keyword', '--search-attribute', 'ParrotDialogues=KeywordList', '--log-level', 'error',
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
-  ], { stdio: 'ignore' });
+  return spawn(
+    requireTool(TEMPORAL_BIN),
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(stack.temporalPort),
+      '--db-filename',
+      stack.dbFile,
+      '--search-attribute',
+      'ParrotDataset=Keyword',
+      '--search-attribute',
+      'ParrotPhase=Keyword',
+      '--search-attribute',
+      'ParrotDialogues=KeywordList',
+      '--log-level',
+      'error',
+      '--dynamic-config-value',
+      'system.enableActivityEagerExecution=true',
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 async function waitForServer(address: string): Promise<void> {
@@ -72,9 +96,15 @@ async function waitForServer(address: string): Promise<void> {
 function startWorker(stack: Stack): Promise<ChildProcess> {
   const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
     env: {
-      ...process.env, PARROT_LOG_LEVEL: 'ERROR', TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`, PARROT_TASK_QUEUE: 'faults',
-      PARROT_ENDPOINT_FAKE_URL: stack.provider.url, PARROT_S3_ENDPOINT: stack.minio.endpoint,
-      AWS_ACCESS_KEY_ID: stack.minio.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.minio.secretAccessKey, AWS_REGION: 'us-east-1',
+      ...process.env,
+      PARROT_LOG_LEVEL: 'ERROR',
+      TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`,
+      PARROT_TASK_QUEUE: 'faults',
+      PARROT_ENDPOINT_FAKE_URL: stack.provider.url,
+      PARROT_S3_ENDPOINT: stack.minio.endpoint,
+      AWS_ACCESS_KEY_ID: stack.minio.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.minio.secretAccessKey,
+      AWS_REGION: 'us-east-1',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -110,55 +140,90 @@ interface Scenario {
 }
 
 const SCENARIOS: Record<string, Scenario> = {
-  'worker-sigkill': { at: 1 / 3, async inject(s) {
-    await stopProcess(s.worker, 'SIGKILL');
-    await sleep(2000);
-    await startWorker(s);
-  } },
-  'server-restart': { at: 1 / 3, async inject(s) {
-    await stopProcess(s.temporal, 'SIGKILL');
-    await sleep(3000);
-    s.temporal = startTemporalServer(s);
-    await waitForServer(`127.0.0.1:${s.temporalPort}`);
-  } },
-  'provider-429-burst': { at: 1 / 3, async inject(s) {
-    s.provider.burst({ kind: 'status', status: 429, retryAfterSeconds: 2 }, 6000);
-  } },
-  'provider-500-burst': { at: 1 / 3, async inject(s) {
-    s.provider.burst({ kind: 'status', status: 500 }, 6000);
-  } },
-  'provider-hangs': { at: 1 / 3, async inject(s) {
-    s.provider.burst({ kind: 'hang' }, 6000); // calls time out after llmCallTimeoutSeconds (3 s) and are retried
-  } },
-  's3-down-during-export': { at: 0.95, async inject(s) {
-    const { port, dir } = s.minio;
-    await s.minio.stop({ keepData: true });
-    await sleep(10_000);
-    s.minio = await startMinio({ port, dir });
-  } },
+  'worker-sigkill': {
+    at: 1 / 3,
+    async inject(s) {
+      await stopProcess(s.worker, 'SIGKILL');
+      await sleep(2000);
+      await startWorker(s);
+    },
+  },
+  'server-restart': {
+    at: 1 / 3,
+    async inject(s) {
+      await stopProcess(s.temporal, 'SIGKILL');
+      await sleep(3000);
+      s.temporal = startTemporalServer(s);
+      await waitForServer(`127.0.0.1:${s.temporalPort}`);
+    },
+  },
+  'provider-429-burst': {
+    at: 1 / 3,
+    async inject(s) {
+      s.provider.burst({ kind: 'status', status: 429, retryAfterSeconds: 2 }, 6000);
+    },
+  },
+  'provider-500-burst': {
+    at: 1 / 3,
+    async inject(s) {
+      s.provider.burst({ kind: 'status', status: 500 }, 6000);
+    },
+  },
+  'provider-hangs': {
+    at: 1 / 3,
+    async inject(s) {
+      s.provider.burst({ kind: 'hang' }, 6000); // calls time out after llmCallTimeoutSeconds (3 s) and are retried
+    },
+  },
+  's3-down-during-export': {
+    at: 0.95,
+    async inject(s) {
+      const { port, dir } = s.minio;
+      await s.minio.stop({ keepData: true });
+      await sleep(10_000);
+      s.minio = await startMinio({ port, dir });
+    },
+  },
   // Cancelled: every group stops (also those of earlier runs), the provider hears no more; then resumed.
-  'cancel-then-resume': { at: 1 / 3, stops: true, async inject(s, run) {
-    await run.handle.cancel();
-    await run.handle.result().then(() => { throw new Error('the cancelled dataset completed'); }, (err) => {
-      if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
-    });
-    await untilNoGroupRuns(s.client, run.handle.workflowId);
-    const requests = s.provider.stats.requests;
-    await sleep(2000);
-    if (s.provider.stats.requests !== requests) throw new Error('the provider got requests after the dataset was cancelled');
-    return run.resume();
-  } },
+  'cancel-then-resume': {
+    at: 1 / 3,
+    stops: true,
+    async inject(s, run) {
+      await run.handle.cancel();
+      await run.handle.result().then(
+        () => {
+          throw new Error('the cancelled dataset completed');
+        },
+        (err) => {
+          if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
+        },
+      );
+      await untilNoGroupRuns(s.client, run.handle.workflowId);
+      const requests = s.provider.stats.requests;
+      await sleep(2000);
+      if (s.provider.stats.requests !== requests)
+        throw new Error('the provider got requests after the dataset was cancelled');
+      return run.resume();
+    },
+  },
   // Terminated: its groups run on; resuming it at once fences them (cancels them) before it counts what is stored.
-  'terminate-then-resume': { at: 1 / 3, stops: true, async inject(s, run) {
-    await run.handle.terminate('fault script');
-    return run.resume();
-  } },
+  'terminate-then-resume': {
+    at: 1 / 3,
+    stops: true,
+    async inject(s, run) {
+      await run.handle.terminate('fault script');
+      return run.resume();
+    },
+  },
 };
 
 async function untilNoGroupRuns(client: Client, datasetId: string) {
   const deadline = Date.now() + 60_000;
-  while ((await client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running"`)).count > 0) {
-    if (Date.now() > deadline) throw new Error(`groups of ${datasetId} still run a minute after it was cancelled`);
+  while (
+    (await client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running"`)).count > 0
+  ) {
+    if (Date.now() > deadline)
+      throw new Error(`groups of ${datasetId} still run a minute after it was cancelled`);
     await sleep(250);
   }
 }
@@ -166,8 +231,11 @@ async function untilNoGroupRuns(client: Client, datasetId: string) {
 async function readExport(minio: MinioServer, prefix: string, result: DatasetResult): Promise<string[]> {
   const ids: string[] = [];
   for (const shard of result.export.shards) {
-    const r = await minio.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${shard.key}` }));
-    for (const line of (await r.Body!.transformToString('utf8')).split('\n')) if (line.trim()) ids.push(JSON.parse(line).id);
+    const r = await minio
+      .client()
+      .send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${shard.key}` }));
+    for (const line of (await r.Body!.transformToString('utf8')).split('\n'))
+      if (line.trim()) ids.push(JSON.parse(line).id);
   }
   return ids;
 }
@@ -175,14 +243,27 @@ async function readExport(minio: MinioServer, prefix: string, result: DatasetRes
 async function runScenario(stack: Stack, name: string): Promise<Record<string, string | number>> {
   const scenario = SCENARIOS[name];
   const okBefore = stack.provider.stats.ok;
-  const refused = () => stack.provider.stats.rateLimited + stack.provider.stats.errors + stack.provider.stats.hung;
+  const refused = () =>
+    stack.provider.stats.rateLimited + stack.provider.stats.errors + stack.provider.stats.hung;
   const refusedBefore = refused();
   const workflowId = `faults-${name}-${Date.now()}`;
   const input = {
-    count: COUNT, turns: TURNS, concurrency: CONCURRENCY, maxEventsPerRun: MAX_EVENTS_PER_RUN, output: `s3://${BUCKET}/${name}`, llmCallTimeoutSeconds: 3, llmRetryBudgetSeconds: 600,
-    ask: { endpoint: 'fake', model: 'fake' }, answer: { endpoint: 'fake', model: 'fake' },
+    count: COUNT,
+    turns: TURNS,
+    concurrency: CONCURRENCY,
+    maxEventsPerRun: MAX_EVENTS_PER_RUN,
+    output: `s3://${BUCKET}/${name}`,
+    llmCallTimeoutSeconds: 3,
+    llmRetryBudgetSeconds: 600,
+    ask: { endpoint: 'fake', model: 'fake' },
+    answer: { endpoint: 'fake', model: 'fake' },
   };
-  const start = (id: string, extra = {}) => stack.client.workflow.start('generateDataset', { taskQueue: 'faults', workflowId: id, args: [{ ...input, ...extra }] });
+  const start = (id: string, extra = {}) =>
+    stack.client.workflow.start('generateDataset', {
+      taskQueue: 'faults',
+      workflowId: id,
+      args: [{ ...input, ...extra }],
+    });
   const handle = await start(workflowId);
   const started = Date.now();
   let running = 0;
@@ -195,7 +276,10 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     await sleep(250);
   }
   const injectedAt = (Date.now() - started) / 1000;
-  const resumed = await scenario.inject(stack, { handle, resume: () => start(`${workflowId}-resumed`, { resumeFrom: workflowId }) });
+  const resumed = await scenario.inject(stack, {
+    handle,
+    resume: () => start(`${workflowId}-resumed`, { resumeFrom: workflowId }),
+  });
   // The client's connection rides out a server restart: result() long-polls and retries.
   const result = (await (resumed ?? handle).result()) as DatasetResult;
   const ids = await readExport(stack.minio, name, result);
@@ -210,12 +294,12 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   return {
     fault: name,
     'injected at': `${injectedAt.toFixed(1)} s`,
-    'wall': `${((Date.now() - started) / 1000).toFixed(1)} s`,
+    wall: `${((Date.now() - started) / 1000).toFixed(1)} s`,
     'parent runs': result.runs,
     'dialogues exported': `${result.export.exported} / ${COUNT}`,
-    'failed': result.failedCount,
-    'lost': COUNT - unique.size,
-    'duplicates': ids.length - unique.size,
+    failed: result.failedCount,
+    lost: COUNT - unique.size,
+    duplicates: ids.length - unique.size,
     'LLM calls made / in dataset': `${made} / ${recorded}`,
     'calls refused or hung': refused() - refusedBefore,
     'calls redone': made - recorded,
@@ -225,16 +309,28 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
 
 async function main() {
   const only = arg.only ? arg.only.split(',') : Object.keys(SCENARIOS);
-  for (const n of only) if (!SCENARIOS[n]) throw new Error(`unknown scenario '${n}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  for (const n of only)
+    if (!SCENARIOS[n])
+      throw new Error(`unknown scenario '${n}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
   requireTool(MINIO_BIN);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-faults-'));
   const temporalPort = await freePort();
   const dbFile = path.join(dir, 'temporal.db');
-  const [minio, provider] = await Promise.all([startMinio(), startFakeOpenAiServer({ latencyMs: 100, jitterMs: 100, recordRequests: false })]);
+  const [minio, provider] = await Promise.all([
+    startMinio(),
+    startFakeOpenAiServer({ latencyMs: 100, jitterMs: 100, recordRequests: false }),
+  ]);
   await minio.createBucket(BUCKET);
   const temporal = startTemporalServer({ temporalPort, dbFile });
   await waitForServer(`127.0.0.1:${temporalPort}`);
-  const stack: Stack = { temporalPort, dbFile, temporal, minio, provider, client: new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) }) };
+  const stack: Stack = {
+    temporalPort,
+    dbFile,
+    temporal,
+    minio,
+    provider,
+    client: new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) }),
+  };
   await startWorker(stack);
 
   const rows: Record<string, string | number>[] = [];
@@ -253,9 +349,17 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
-  const bad = rows.filter((r) => r.lost !== 0 || r.duplicates !== 0 || r.failed !== 0 || Number(r['calls redone']) > Number(r['redone allowed']));
+  const bad = rows.filter(
+    (r) =>
+      r.lost !== 0 ||
+      r.duplicates !== 0 ||
+      r.failed !== 0 ||
+      Number(r['calls redone']) > Number(r['redone allowed']),
+  );
   if (bad.length) {
-    console.error(`FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone than the fault could cost`);
+    console.error(
+      `FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone than the fault could cost`,
+    );
     process.exit(1);
   }
   // A stopped dataset's row shows its resume, which is short; every other one must have crossed.

@@ -17,9 +17,14 @@ if (!gc) {
   console.error('run node with --expose-gc (npm run bench:metrics-memory does)');
   process.exit(2);
 }
-const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { count: { type: 'string', default: '40000' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  options: { count: { type: 'string', default: '40000' } },
+});
 const count = Number(values.count);
-if (!Number.isInteger(count) || count <= 0) throw new Error(`--count must be a positive integer, got ${values.count}`);
+if (!Number.isInteger(count) || count <= 0)
+  throw new Error(`--count must be a positive integer, got ${values.count}`);
 
 /** Heap used plus ArrayBuffers, after a full collection, in MiB. */
 function heapMb(): number {
@@ -37,21 +42,32 @@ for (let i = 0; i < count; i++) {
   for (const turn of record.conversations) words += turn.value.split(' ').length;
   metrics.add(record);
   if ((i + 1) % Math.max(1, Math.floor(count / 10)) === 0) {
-    console.log(`${i + 1} records  heap+buffers ${(heapMb() - baseline).toFixed(1)} MiB above baseline  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `${i + 1} records  heap+buffers ${(heapMb() - baseline).toFixed(1)} MiB above baseline  ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
 }
 const result = metrics.result();
 const seconds = (performance.now() - started) / 1000;
 const retainedMb = heapMb() - baseline;
 const report = {
-  count, words, seconds: Math.round(seconds * 10) / 10, recordsPerSecond: Math.round(count / seconds),
-  baselineHeapMb: Math.round(baseline * 10) / 10, retainedHeapMb: Math.round(retainedMb * 10) / 10,
-  distinct1Questions: result.distinct1Questions, distinct2Questions: result.distinct2Questions,
-  distinct1Answers: result.distinct1Answers, distinct2Answers: result.distinct2Answers,
-  nearDuplicateDialogues: result.nearDuplicateDialogues, standardError: result.nearDuplicateDialoguesStandardError ?? 0,
+  count,
+  words,
+  seconds: Math.round(seconds * 10) / 10,
+  recordsPerSecond: Math.round(count / seconds),
+  baselineHeapMb: Math.round(baseline * 10) / 10,
+  retainedHeapMb: Math.round(retainedMb * 10) / 10,
+  distinct1Questions: result.distinct1Questions,
+  distinct2Questions: result.distinct2Questions,
+  distinct1Answers: result.distinct1Answers,
+  distinct2Answers: result.distinct2Answers,
+  nearDuplicateDialogues: result.nearDuplicateDialogues,
+  standardError: result.nearDuplicateDialoguesStandardError ?? 0,
   trueNearDuplicates: Math.floor(count / 100),
 };
-console.log(`${count} records, ${words} words in ${report.seconds} s (${report.recordsPerSecond}/s); metrics retain ${report.retainedHeapMb} MiB of heap and ArrayBuffers after gc`);
+console.log(
+  `${count} records, ${words} words in ${report.seconds} s (${report.recordsPerSecond}/s); metrics retain ${report.retainedHeapMb} MiB of heap and ArrayBuffers after gc`,
+);
 console.log(`BENCH ${JSON.stringify(report)}`);
 // Keeps the accumulator alive until the last measurement.
 if (metrics.result().dialogues !== count) throw new Error('lost records');

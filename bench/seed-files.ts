@@ -10,7 +10,11 @@ import { parseArgs } from 'node:util';
 import { SeedSource } from '../src/seeds/seed-source';
 import { writeShareGptFile } from '../test/helpers/sharegpt-file';
 
-const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { mib: { type: 'string', default: '1024' }, picks: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  options: { mib: { type: 'string', default: '1024' }, picks: { type: 'string', default: '10000' } },
+});
 const MiB = 2 ** 20;
 
 /** Peak RSS and heap while `step` runs, sampled every 20 ms. */
@@ -28,7 +32,9 @@ async function measure<T>(name: string, step: () => Promise<T>): Promise<T> {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   clearInterval(timer);
   sample();
-  console.log(`${name}: ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak.rss / MiB).toFixed(0)} MiB, peak heap ${(peak.heap / MiB).toFixed(0)} MiB`);
+  console.log(
+    `${name}: ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak.rss / MiB).toFixed(0)} MiB, peak heap ${(peak.heap / MiB).toFixed(0)} MiB`,
+  );
   return result;
 }
 
@@ -38,10 +44,16 @@ async function main() {
   try {
     const rows = await writeShareGptFile(file, Number(values.mib) * MiB);
     const size = fs.statSync(file).size;
-    console.log(`source: ${(size / MiB).toFixed(0)} MiB, ${rows} rows; node ${process.version}, ${os.cpus().length} cores`);
+    console.log(
+      `source: ${(size / MiB).toFixed(0)} MiB, ${rows} rows; node ${process.version}, ${os.cpus().length} cores`,
+    );
     const output = pathToFileURL(path.join(dir, 'out')).href;
-    const report = await measure('normalise (stream, hash, write chunks)', () => new SeedSource().normalize(pathToFileURL(file).href, output, 'bench'));
-    console.log(`  ${report.seeds} seeds in ${Math.ceil(report.seeds / report.chunks!.perChunk)} chunks, ${report.skippedLines} skipped`);
+    const report = await measure('normalise (stream, hash, write chunks)', () =>
+      new SeedSource().normalize(pathToFileURL(file).href, output, 'bench'),
+    );
+    console.log(
+      `  ${report.seeds} seeds in ${Math.ceil(report.seeds / report.chunks!.perChunk)} chunks, ${report.skippedLines} skipped`,
+    );
     const worker = new SeedSource();
     const picks = Number(values.picks);
     await measure(`pick ${picks} seeds in a fresh worker`, async () => {

@@ -27,7 +27,28 @@ export function prng(seed: number): () => number {
   return next;
 }
 
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'qu', 'do', 'fe', 'gi', 'ho', 'ju', 'bra', 'sto', 'ple', 'tri'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ne',
+  'ru',
+  'sa',
+  'ti',
+  'vo',
+  'ze',
+  'pa',
+  'qu',
+  'do',
+  'fe',
+  'gi',
+  'ho',
+  'ju',
+  'bra',
+  'sto',
+  'ple',
+  'tri',
+];
 const VOCABULARY_SIZE = 50_000;
 
 /** Word r of the vocabulary: its syllables are the digits of r in base 20. */
@@ -79,11 +100,24 @@ function original(index: number): DialogueRecord {
   const conversations: DialogueRecord['conversations'] = [];
   for (let t = 0; t < turns; t++) {
     conversations.push({ from: 'human', value: sentence(random, 6, 18, '?'), tokens: 20 });
-    conversations.push({ from: 'gpt', value: `${sentence(random, 15, 45, '.')} ${sentence(random, 15, 45, '.')}`, tokens: 120 });
+    conversations.push({
+      from: 'gpt',
+      value: `${sentence(random, 15, 45, '.')} ${sentence(random, 15, 45, '.')}`,
+      tokens: 120,
+    });
   }
   return {
-    id: `synthetic-${index}`, datasetId: 'synthetic', datasetRunId: 'synthetic', index, seed: conversations[0].value, turns, models: { ask: 'a', answer: 'b' },
-    usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
+    id: `synthetic-${index}`,
+    datasetId: 'synthetic',
+    datasetRunId: 'synthetic',
+    index,
+    seed: conversations[0].value,
+    turns,
+    models: { ask: 'a', answer: 'b' },
+    usage: {
+      ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
+      answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
+    },
     conversations,
   };
 }

@@ -209,12 +209,20 @@ export interface DatasetRunRef {
 }
 
 /** A lineage entry as stored: a bare workflow ID in lineages written before run IDs were kept. */
-export const toRunRef = (entry: string | DatasetRunRef): DatasetRunRef => (typeof entry === 'string' ? { datasetId: entry } : entry);
+export const toRunRef = (entry: string | DatasetRunRef): DatasetRunRef =>
+  typeof entry === 'string' ? { datasetId: entry } : entry;
 
 /**
  * Whether a record belongs to a dataset of the lineage: same workflow ID and same first run ID;
  * by workflow ID alone when either side predates run IDs.
  */
-export function isRecordOf(record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>, lineage: readonly DatasetRunRef[]): boolean {
-  return lineage.some((ref) => ref.datasetId === record.datasetId && (!ref.runId || !record.datasetRunId || ref.runId === record.datasetRunId));
+export function isRecordOf(
+  record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>,
+  lineage: readonly DatasetRunRef[],
+): boolean {
+  return lineage.some(
+    (ref) =>
+      ref.datasetId === record.datasetId &&
+      (!ref.runId || !record.datasetRunId || ref.runId === record.datasetRunId),
+  );
 }

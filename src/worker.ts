@@ -1,14 +1,19 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { workerDeploymentFromEnv } from './config/worker-deployment';
-
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });
@@ -18,12 +23,19 @@ async function main() {
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const deployment = workerDeploymentFromEnv(process.env);
   const workers = await createParrotWorkers({
-    connection, namespace: config.namespace ?? 'default', taskQueue,
-    deps: { endpoints }, workflows: { workflowsPath: require.resolve('./workflows') }, tuning: workerTuningFromEnv(process.env),
-    dataConverter: dataConverterFromEnv(), deployment,
+    connection,
+    namespace: config.namespace ?? 'default',
+    taskQueue,
+    deps: { endpoints },
+    workflows: { workflowsPath: require.resolve('./workflows') },
+    tuning: workerTuningFromEnv(process.env),
+    dataConverter: dataConverterFromEnv(),
+    deployment,
   });
   const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
-  console.log(`parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`);
+  console.log(
+    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`,
+  );
   await runWorkers(workers);
   await connection.close();
 }

@@ -37,23 +37,45 @@ export const DEFAULT_ACTIVITY_SLOTS = 4_000;
  */
 export const DEFAULT_SHUTDOWN_GRACE = '10 minutes';
 
-export async function createParrotWorkers({ connection, namespace, taskQueue, deps, workflows, tuning, dataConverter, deployment }: ParrotWorkersOptions): Promise<Worker[]> {
+export async function createParrotWorkers({
+  connection,
+  namespace,
+  taskQueue,
+  deps,
+  workflows,
+  tuning,
+  dataConverter,
+  deployment,
+}: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
   const versioning = versioningOptions(deployment); // all of a process's queues belong to its version
   const main = await Worker.create({
-    connection, namespace, taskQueue, ...workflows, activities, dataConverter, ...tuning, ...versioning,
-    maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
+    connection,
+    namespace,
+    taskQueue,
+    ...workflows,
+    activities,
+    dataConverter,
+    ...tuning,
+    ...versioning,
+    maxConcurrentActivityTaskExecutions: slots,
+    shutdownGraceTime,
   });
   const limited = [...deps.endpoints.values()].filter((e) => e.rpm);
   const llmWorkers = await Promise.all(
     limited.map((e) =>
       Worker.create({
-        connection, namespace, taskQueue: llmTaskQueue(taskQueue, e.name), dataConverter, ...versioning,
+        connection,
+        namespace,
+        taskQueue: llmTaskQueue(taskQueue, e.name),
+        dataConverter,
+        ...versioning,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
-        maxConcurrentActivityTaskExecutions: slots, shutdownGraceTime,
+        maxConcurrentActivityTaskExecutions: slots,
+        shutdownGraceTime,
       }),
     ),
   );

@@ -26,9 +26,22 @@ const BUCKET = 'blob-store-test';
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-blob-stores-'));
 
 const record = (datasetId: string, index: number): DialogueRecord => ({
-  id: `${datasetId}/${index}`, datasetId, datasetRunId: 'run-1', index, seed: `question ${index}?`, turns: 1, targetTurns: 1, endedBy: 'target',
-  conversations: [{ from: 'human', value: `question ${index}?` }, { from: 'gpt', value: `answer ${index}`, tokens: 2 }],
-  usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 3, completionTokens: 2, calls: 1 } },
+  id: `${datasetId}/${index}`,
+  datasetId,
+  datasetRunId: 'run-1',
+  index,
+  seed: `question ${index}?`,
+  turns: 1,
+  targetTurns: 1,
+  endedBy: 'target',
+  conversations: [
+    { from: 'human', value: `question ${index}?` },
+    { from: 'gpt', value: `answer ${index}`, tokens: 2 },
+  ],
+  usage: {
+    ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
+    answer: { promptTokens: 3, completionTokens: 2, calls: 1 },
+  },
   models: { ask: 'fake/m', answer: 'fake/m' },
 });
 
@@ -53,18 +66,45 @@ describe('blob stores and the export over them', () => {
       for (let i = 0; i < 5; i++) await env.run(storeDialogue, { output, record: record(datasetId, i) });
       const metrics = new DatasetMetricsAccumulator();
       for (let i = 0; i < 5; i++) metrics.add(record(datasetId, i));
-      const input = parseDatasetInput({ count: 5, turns: 1, output, ask: { endpoint: 'fake', model: 'm' }, answer: { endpoint: 'fake', model: 'm' } });
+      const input = parseDatasetInput({
+        count: 5,
+        turns: 1,
+        output,
+        ask: { endpoint: 'fake', model: 'm' },
+        answer: { endpoint: 'fake', model: 'm' },
+      });
       const usage = { ask: record(datasetId, 0).usage.ask, answer: record(datasetId, 0).usage.answer };
-      const result: ExportResult = await env.run(exportDataset, { datasetId, lineage: [{ datasetId, runId: 'run-1' }], output, count: 5, input, metrics: metrics.result(), usage, failures: [] });
+      const result: ExportResult = await env.run(exportDataset, {
+        datasetId,
+        lineage: [{ datasetId, runId: 'run-1' }],
+        output,
+        count: 5,
+        input,
+        metrics: metrics.result(),
+        usage,
+        failures: [],
+      });
 
       const written = [0, 1, 2, 3, 4].map((i) => `data/part-0000${i}.jsonl`);
-      assert.deepEqual(result.shards.map((s) => s.key), written);
+      assert.deepEqual(
+        result.shards.map((s) => s.key),
+        written,
+      );
       assert.deepEqual((await store.list('data/')).sort(), [...written, 'data/notes.txt'].sort());
-      for (let i = 0; i < 5; i++) assert.equal(JSON.parse((await store.get(written[i]))!).id, `${datasetId}/${i}`);
+      for (let i = 0; i < 5; i++)
+        assert.equal(JSON.parse((await store.get(written[i]))!).id, `${datasetId}/${i}`);
       const manifest = JSON.parse((await store.get('manifest.json'))!);
-      assert.deepEqual(manifest.shards.map((s: { key: string }) => s.key), written);
+      assert.deepEqual(
+        manifest.shards.map((s: { key: string }) => s.key),
+        written,
+      );
       const card = (await store.get('README.md'))!;
-      assert.ok(card.includes(`  data_files:\n  - split: train\n    path:\n${written.map((k) => `    - "${k}"\n`).join('')}---\n`), card.slice(0, 600));
+      assert.ok(
+        card.includes(
+          `  data_files:\n  - split: train\n    path:\n${written.map((k) => `    - "${k}"\n`).join('')}---\n`,
+        ),
+        card.slice(0, 600),
+      );
     });
   }
 
@@ -83,9 +123,17 @@ describe('blob stores and the export over them', () => {
     const sockets: net.Socket[] = [];
     const silent = net.createServer((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const client = new S3Client({ endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
     try {
-      for (const write of [(s: BlobStore) => s.put('k.json', '{}'), (s: BlobStore) => s.putStream('k.jsonl', Readable.from([Buffer.alloc(1024)]))]) {
+      for (const write of [
+        (s: BlobStore) => s.put('k.json', '{}'),
+        (s: BlobStore) => s.putStream('k.jsonl', Readable.from([Buffer.alloc(1024)])),
+      ]) {
         const controller = new AbortController();
         const store = S3BlobStore.fromUri('s3://stuck/prefix', { client, signal: controller.signal });
         const pending = write(store);
@@ -105,7 +153,11 @@ describe('blob stores and the export over them', () => {
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'abort-'));
     const controller = new AbortController();
     const store = new FileBlobStore(pathToFileURL(dir).href, { signal: controller.signal });
-    const endless = new Readable({ read() { setTimeout(() => this.push('line\n'), 5); } });
+    const endless = new Readable({
+      read() {
+        setTimeout(() => this.push('line\n'), 5);
+      },
+    });
     const pending = store.putStream('data/part-00000.jsonl', endless);
     setTimeout(() => controller.abort(), 100);
     await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
@@ -113,16 +165,35 @@ describe('blob stores and the export over them', () => {
   });
 
   it('configuration errors fail at once, non-retryable, naming the bucket or the path', async () => {
-    await assert.rejects(openBlobStore('s3://no-such-bucket-parrot/x').put('a.json', '{}'), (err: ApplicationFailure) => {
-      assert.ok(err instanceof ApplicationFailure && err.nonRetryable && err.type === STORAGE_CONFIG_ERROR, String(err));
-      assert.equal(err.message, "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/a.json)");
-      return true;
-    });
-    await assert.rejects(openBlobStore('s3://no-such-bucket-parrot/x').putStream('a.jsonl', Readable.from(['{}\n'])), (err: ApplicationFailure) => err.nonRetryable && /bucket 'no-such-bucket-parrot' does not exist/.test(err.message));
+    await assert.rejects(
+      openBlobStore('s3://no-such-bucket-parrot/x').put('a.json', '{}'),
+      (err: ApplicationFailure) => {
+        assert.ok(
+          err instanceof ApplicationFailure && err.nonRetryable && err.type === STORAGE_CONFIG_ERROR,
+          String(err),
+        );
+        assert.equal(
+          err.message,
+          "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/a.json)",
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      openBlobStore('s3://no-such-bucket-parrot/x').putStream('a.jsonl', Readable.from(['{}\n'])),
+      (err: ApplicationFailure) =>
+        err.nonRetryable && /bucket 'no-such-bucket-parrot' does not exist/.test(err.message),
+    );
     const file = path.join(tmpRoot, 'a-file');
     fs.writeFileSync(file, '');
-    await assert.rejects(openBlobStore(pathToFileURL(path.join(file, 'out')).href).put('a.json', '{}'), (err: ApplicationFailure) =>
-      err instanceof ApplicationFailure && err.nonRetryable && err.type === STORAGE_CONFIG_ERROR && err.message.startsWith(`storage: cannot write ${path.join(file, 'out', 'a.json')} (ENOTDIR`));
+    await assert.rejects(
+      openBlobStore(pathToFileURL(path.join(file, 'out')).href).put('a.json', '{}'),
+      (err: ApplicationFailure) =>
+        err instanceof ApplicationFailure &&
+        err.nonRetryable &&
+        err.type === STORAGE_CONFIG_ERROR &&
+        err.message.startsWith(`storage: cannot write ${path.join(file, 'out', 'a.json')} (ENOTDIR`),
+    );
     // A missing key is no error.
     assert.equal(await openBlobStore(`s3://${BUCKET}/nothing`).get('none.json'), undefined);
   });

@@ -41,8 +41,13 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
       cwd: root,
       // Only node on the path to the code: no tsx loader may be inherited from the test process.
       env: {
-        PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default',
-        PARROT_TASK_QUEUE: taskQueue, PARROT_ENDPOINT_FAKE_URL: fake.url, PARROT_SHUTDOWN_GRACE_SECONDS: '1',
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: 'default',
+        PARROT_TASK_QUEUE: taskQueue,
+        PARROT_ENDPOINT_FAKE_URL: fake.url,
+        PARROT_SHUTDOWN_GRACE_SECONDS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -51,19 +56,33 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
         if (log.includes('parrot worker ready')) done(resolve);
-        else if (worker!.exitCode !== null) done(() => reject(new Error(`the worker exited (${worker!.exitCode}):\n${log}`)));
+        else if (worker!.exitCode !== null)
+          done(() => reject(new Error(`the worker exited (${worker!.exitCode}):\n${log}`)));
       }, 100);
       const done = (f: () => void) => (clearInterval(timer), f());
     });
     assert.match(log, new RegExp(`task queue '${taskQueue}'.*fake \\(${fake.url.replace(/[.]/g, '\\.')}\\)`));
 
     // A failing activity would retry until mocha's timeout: a minute is plenty, and the worker's log says why.
-    const result = await env.client.workflow.execute(generateDataset, {
-      taskQueue, workflowId: `built-worker-${Date.now()}`, workflowExecutionTimeout: '1 minute',
-      args: [{ count: 3, turns: 2, concurrency: 2, output: pathToFileURL(outDir).href, ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } }],
-    }).catch((err) => {
-      throw new Error(`the dataset failed: ${err}\nworker log:\n${log}`);
-    });
+    const result = await env.client.workflow
+      .execute(generateDataset, {
+        taskQueue,
+        workflowId: `built-worker-${Date.now()}`,
+        workflowExecutionTimeout: '1 minute',
+        args: [
+          {
+            count: 3,
+            turns: 2,
+            concurrency: 2,
+            output: pathToFileURL(outDir).href,
+            ask: { endpoint: 'fake', model: FAKE_MODEL },
+            answer: { endpoint: 'fake', model: FAKE_MODEL },
+          },
+        ],
+      })
+      .catch((err) => {
+        throw new Error(`the dataset failed: ${err}\nworker log:\n${log}`);
+      });
     assert.equal(result.completed, 3, log);
     assert.equal(result.failedCount, 0);
     const lines = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');

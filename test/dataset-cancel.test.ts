@@ -19,12 +19,21 @@ describe('cancelling a dataset (fake LLM server)', () => {
     const workflowId = 'cancel-across-runs';
     s.fake.failNext({ status: 0, hang: true }, 2); // two dialogues of the first run never get an answer
     const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue, workflowId,
-      args: [{
-        count, turns: 1, concurrency: 4, dialoguesPerWorkflow: 1, maxEventsPerRun: 100, llmCallTimeoutSeconds: 3600,
-        output: pathToFileURL(path.join(outDir, 'across-runs')).href,
-        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
-      }],
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [
+        {
+          count,
+          turns: 1,
+          concurrency: 4,
+          dialoguesPerWorkflow: 1,
+          maxEventsPerRun: 100,
+          llmCallTimeoutSeconds: 3600,
+          output: pathToFileURL(path.join(outDir, 'across-runs')).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
     });
     // The two hung groups are inherited by a later run once the others are done.
     for (;;) {
@@ -45,12 +54,20 @@ describe('cancelling a dataset (fake LLM server)', () => {
     // Many groups in flight, so that some close while the dataset is still cancelling them.
     s.fake.failNext({ status: 0, hang: true }, 16);
     const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue, workflowId,
-      args: [{
-        count: 18, turns: 1, concurrency: 18, dialoguesPerWorkflow: 1, llmCallTimeoutSeconds: 3600,
-        output: pathToFileURL(path.join(outDir, 'own-groups')).href,
-        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
-      }],
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [
+        {
+          count: 18,
+          turns: 1,
+          concurrency: 18,
+          dialoguesPerWorkflow: 1,
+          llmCallTimeoutSeconds: 3600,
+          output: pathToFileURL(path.join(outDir, 'own-groups')).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
     });
     for (;;) {
       const p = await handle.query(progressQuery).catch(() => undefined);
@@ -63,7 +80,10 @@ describe('cancelling a dataset (fake LLM server)', () => {
   /** Cancels the dataset, which must end cancelled, and waits (30 s at most) until none of its groups runs. */
   async function cancelAndWaitForGroups(handle: WorkflowHandle) {
     await handle.cancel();
-    await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    await assert.rejects(
+      handle.result(),
+      (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+    );
     const deadline = Date.now() + 30_000;
     while ((await runningGroups(t.env.client, handle.workflowId)) > 0) {
       assert.ok(Date.now() < deadline, 'groups still running 30 s after the dataset was cancelled');

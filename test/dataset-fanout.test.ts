@@ -19,10 +19,17 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const handle = await t.env.client.workflow.start(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId,
-      args: [{
-        count, turns: 1, concurrency: 3, maxEventsPerRun, output: pathToFileURL(outDir).href,
-        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
-      }],
+      args: [
+        {
+          count,
+          turns: 1,
+          concurrency: 3,
+          maxEventsPerRun,
+          output: pathToFileURL(outDir).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
     });
     const result = await handle.result();
 
@@ -34,11 +41,15 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
 
     // Every run of the parent, as the server recorded it.
     const runIds: string[] = [];
-    for await (const wf of t.env.client.workflow.list({ query: `WorkflowId="${workflowId}"` })) runIds.push(wf.runId);
+    for await (const wf of t.env.client.workflow.list({ query: `WorkflowId="${workflowId}"` }))
+      runIds.push(wf.runId);
     assert.equal(runIds.length, result.runs);
     for (const runId of runIds) {
       const history = await t.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      assert.ok(history.events!.length <= maxEventsPerRun, `run ${runId} has ${history.events!.length} events`);
+      assert.ok(
+        history.events!.length <= maxEventsPerRun,
+        `run ${runId} has ${history.events!.length} events`,
+      );
     }
     assert.ok(result.maxHistoryLength <= maxEventsPerRun);
 
@@ -59,7 +70,16 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const result = await t.env.client.workflow.execute(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId,
-      args: [{ count: 4, turns: 1, concurrency: 1, output: pathToFileURL(out).href, ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } }],
+      args: [
+        {
+          count: 4,
+          turns: 1,
+          concurrency: 1,
+          output: pathToFileURL(out).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
     });
     assert.equal(result.completed, 3);
     assert.equal(result.failedCount, 1);
@@ -76,12 +96,22 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const workflowId = 'fanout-terminated';
     s.fake.failNext({ status: 0, hang: true }); // the first call (dialogue 0's or 1's) never returns
     const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue, workflowId,
-      args: [{
-        count, turns: 1, concurrency: 2, dialoguesPerWorkflow: 1, maxEventsPerRun: 100, stallCheckSeconds: 1, llmCallTimeoutSeconds: 3600,
-        output: pathToFileURL(path.join(outDir, 'terminated')).href,
-        ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
-      }],
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [
+        {
+          count,
+          turns: 1,
+          concurrency: 2,
+          dialoguesPerWorkflow: 1,
+          maxEventsPerRun: 100,
+          stallCheckSeconds: 1,
+          llmCallTimeoutSeconds: 3600,
+          output: pathToFileURL(path.join(outDir, 'terminated')).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
     });
     // Wait until only the hung dialogue is left, in a later run than the one that started it.
     for (;;) {
@@ -92,7 +122,10 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     }
     let hung: string | undefined;
     while (!hung) {
-      for await (const w of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues" AND ExecutionStatus="Running"` })) hung = w.workflowId;
+      for await (const w of t.env.client.workflow.list({
+        query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues" AND ExecutionStatus="Running"`,
+      }))
+        hung = w.workflowId;
     }
     await t.env.client.workflow.getHandle(hung).terminate('by hand, in a test');
     const result = await handle.result();

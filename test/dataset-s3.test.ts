@@ -19,39 +19,70 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
   });
   after(async () => fake?.close());
   // Small shards, so that the export of a few dialogues spans several multipart uploads.
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }), dialoguesPerShard: 3 }));
+  const t = useTemporalWorker(() => ({
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+    dialoguesPerShard: 3,
+  }));
 
   async function readObject(key: string): Promise<string> {
-    const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const r = await testMinio()
+      .client()
+      .send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return r.Body!.transformToString('utf8');
   }
 
   it('runs every dialogue in a group workflow and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
     const count = 7;
     const input: DatasetInputJson = {
-      count, turns: { min: 1, max: 3 }, output: `s3://${bucket}/run-1`, concurrency: 8, dialoguesPerWorkflow: 2, randomSeed: 11,
-      ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      count,
+      turns: { min: 1, max: 3 },
+      output: `s3://${bucket}/run-1`,
+      concurrency: 8,
+      dialoguesPerWorkflow: 2,
+      randomSeed: 11,
+      ask: { endpoint: 'fake', model: FAKE_MODEL },
+      answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
     const workflowId = 'dataset-s3-test';
-    const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input] });
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [input],
+    });
     const result = await handle.result();
 
     assert.deepEqual(result.failed, []);
     assert.equal(result.completed, count);
     assert.deepEqual(result.failed, []);
     assert.equal(result.export.exported, count);
-    assert.deepEqual(result.export.shards.map((s) => s.dialogues), [3, 3, 1]);
+    assert.deepEqual(
+      result.export.shards.map((s) => s.dialogues),
+      [3, 3, 1],
+    );
 
     // Every dialogue, read back from MinIO with the S3 client.
-    const shards = await Promise.all(result.export.shards.map((_, i) => readObject(`run-1/data/part-0000${i}.jsonl`)));
-    const rows = shards.join('').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map((r) => r.id).sort(), Array.from({ length: count }, (_, i) => `${workflowId}/${i}`).sort());
+    const shards = await Promise.all(
+      result.export.shards.map((_, i) => readObject(`run-1/data/part-0000${i}.jsonl`)),
+    );
+    const rows = shards
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((r) => r.id).sort(),
+      Array.from({ length: count }, (_, i) => `${workflowId}/${i}`).sort(),
+    );
     const turnCounts = new Set<number>();
     for (const row of rows) {
       assert.deepEqual(Object.keys(row), ['id', 'conversations']);
       const turns = row.conversations.length / 2;
       // Each dialogue's length is drawn from the run's seed and its index: known before the run.
-      assert.equal(turns, turnsFor(parseDatasetInput(input), Number(row.id.split('/').at(-1))), `${row.id}: ${row.conversations.length} messages`);
+      assert.equal(
+        turns,
+        turnsFor(parseDatasetInput(input), Number(row.id.split('/').at(-1))),
+        `${row.id}: ${row.conversations.length} messages`,
+      );
       turnCounts.add(turns);
       row.conversations.forEach((c: { from: string; value: string }, i: number) => {
         assert.equal(c.from, i % 2 === 0 ? 'human' : 'gpt');
@@ -66,21 +97,38 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     for (let attempt = 0; attempt < 50 && groupIds.length !== 1; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 200));
       groupIds = [];
-      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND ParrotDialogues="4"` })) groupIds.push(wf.workflowId);
+      for await (const wf of t.env.client.workflow.list({
+        query: `ParrotDataset="${workflowId}" AND ParrotDialogues="4"`,
+      }))
+        groupIds.push(wf.workflowId);
     }
     assert.deepEqual(groupIds, [`${workflowId}/4-5`]);
     const group = t.env.client.workflow.getHandle(groupIds[0]);
     assert.equal(await (await group.describe()).staticSummary(), `Dialogues 4–5 (2) of ${workflowId}`);
     const shown = await group.query(dialogueQuery, 4);
     const row4 = rows.find((r) => r.id === `${workflowId}/4`);
-    assert.deepEqual({ status: shown?.status, conversations: shown?.conversations.map((c) => ({ from: c.from, value: c.value })) }, { status: 'completed', conversations: row4.conversations });
+    assert.deepEqual(
+      {
+        status: shown?.status,
+        conversations: shown?.conversations.map((c) => ({ from: c.from, value: c.value })),
+      },
+      { status: 'completed', conversations: row4.conversations },
+    );
 
     const manifest = JSON.parse(await readObject('run-1/manifest.json'));
     assert.equal(manifest.exported, count);
     assert.deepEqual(manifest.missing, []);
     assert.deepEqual(
-      manifest.shards.map((s: { key: string; dialogues: number; sha256: string }) => [s.key, s.dialogues, s.sha256]),
-      shards.map((text, i) => [`data/part-0000${i}.jsonl`, text.trim().split('\n').length, createHash('sha256').update(text).digest('hex')]),
+      manifest.shards.map((s: { key: string; dialogues: number; sha256: string }) => [
+        s.key,
+        s.dialogues,
+        s.sha256,
+      ]),
+      shards.map((text, i) => [
+        `data/part-0000${i}.jsonl`,
+        text.trim().split('\n').length,
+        createHash('sha256').update(text).digest('hex'),
+      ]),
     );
     assert.equal(manifest.input.count, count);
     assert.equal(manifest.metrics.dialogues, count);
@@ -91,7 +139,10 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
 
     // The progress query and the search attributes users filter on.
     const progress = await handle.query(progressQuery);
-    assert.deepEqual({ phase: progress.phase, completed: progress.completed, remaining: progress.remaining }, { phase: 'done', completed: count, remaining: 0 });
+    assert.deepEqual(
+      { phase: progress.phase, completed: progress.completed, remaining: progress.remaining },
+      { phase: 'done', completed: count, remaining: 0 },
+    );
     const desc = await handle.describe();
     assert.deepEqual(desc.searchAttributes.ParrotPhase, ['done']);
     // Visibility is eventually consistent: poll until the groups show up under the dataset's attribute.
@@ -99,8 +150,15 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     for (let attempt = 0; attempt < 50 && children.length < 3; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 200));
       children = [];
-      for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"` })) children.push(wf.workflowId);
+      for await (const wf of t.env.client.workflow.list({
+        query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"`,
+      }))
+        children.push(wf.workflowId);
     }
-    assert.deepEqual(children.sort(), [`${workflowId}/0-1`, `${workflowId}/2-3`, `${workflowId}/4-5`, `${workflowId}/6`], 'groups of 2 (dialoguesPerWorkflow), all in flight at once (concurrency 8)');
+    assert.deepEqual(
+      children.sort(),
+      [`${workflowId}/0-1`, `${workflowId}/2-3`, `${workflowId}/4-5`, `${workflowId}/6`],
+      'groups of 2 (dialoguesPerWorkflow), all in flight at once (concurrency 8)',
+    );
   });
 });

@@ -1,7 +1,12 @@
 // The fake server the tests and benchmarks share: its limits and faults must behave as the
 // benchmarks' figures assume (test/helpers/fake-openai-server.ts).
 import assert from 'node:assert/strict';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiOptions, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import {
+  FAKE_MODEL,
+  startFakeOpenAiServer,
+  type FakeOpenAiOptions,
+  type FakeOpenAiServer,
+} from './helpers/fake-openai-server';
 
 describe('the fake OpenAI-compatible server', () => {
   const servers: FakeOpenAiServer[] = [];
@@ -11,7 +16,12 @@ describe('the fake OpenAI-compatible server', () => {
     return s;
   };
   const chat = (s: FakeOpenAiServer, content = 'What is a hash map?', signal?: AbortSignal) =>
-    fetch(`${s.url}/chat/completions`, { method: 'POST', signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content }] }) });
+    fetch(`${s.url}/chat/completions`, {
+      method: 'POST',
+      signal,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: FAKE_MODEL, messages: [{ role: 'user', content }] }),
+    });
   after(async () => {
     await Promise.all(servers.map((s) => s.close()));
   });
@@ -33,11 +43,17 @@ describe('the fake OpenAI-compatible server', () => {
     assert.deepEqual([(await chat(rpm)).status, (await chat(rpm)).status], [200, 200]);
     const refused = await chat(rpm);
     assert.equal(refused.status, 429);
-    assert.ok(Number(refused.headers.get('retry-after')) >= 59, `retry-after ${refused.headers.get('retry-after')}`);
+    assert.ok(
+      Number(refused.headers.get('retry-after')) >= 59,
+      `retry-after ${refused.headers.get('retry-after')}`,
+    );
     assert.equal(rpm.stats.rateLimited, 1);
 
     const tpm = await start({ tpm: 60, completionTokens: 20 }); // 5 + 20 tokens a call: two fit
-    assert.deepEqual([(await chat(tpm)).status, (await chat(tpm)).status, (await chat(tpm)).status], [200, 200, 429]);
+    assert.deepEqual(
+      [(await chat(tpm)).status, (await chat(tpm)).status, (await chat(tpm)).status],
+      [200, 200, 429],
+    );
     assert.ok(Number((await chat(tpm)).headers.get('retry-after-ms')) > 50_000);
   });
 
@@ -56,7 +72,10 @@ describe('the fake OpenAI-compatible server', () => {
     assert.equal((await chat(s)).status, 200);
     assert.ok(Date.now() - t0 >= 340, `answered after ${Date.now() - t0} ms, not 150 + 200`);
     assert.ok(s.stats.okHeldMs[0] >= 340);
-    assert.deepEqual({ errors: s.stats.errors, rateLimited: s.stats.rateLimited, hung: s.stats.hung, ok: s.stats.ok }, { errors: 1, rateLimited: 1, hung: 1, ok: 1 });
+    assert.deepEqual(
+      { errors: s.stats.errors, rateLimited: s.stats.rateLimited, hung: s.stats.hung, ok: s.stats.ok },
+      { errors: 1, rateLimited: 1, hung: 1, ok: 1 },
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(s.abandoned.length, 1, 'the hung request was given up by the client');
     assert.equal(s.stats.inFlight, 0);

@@ -11,19 +11,36 @@ import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 
-const models = { ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL } };
+const models = {
+  ask: { endpoint: 'fake', model: FAKE_MODEL },
+  answer: { endpoint: 'fake', model: FAKE_MODEL },
+};
 
 describe('groups that cannot report (fake LLM server)', () => {
   const s = useFakeLlmSuite('recovery', {
     // Every workflow task of the group that runs dialogue 3 fails, as after a bad deploy.
-    worker: { workflows: { workflowsPath: WORKFLOWS_PATH }, tuning: { interceptors: { workflowModules: [require.resolve('./helpers/stuck-group-interceptor')] } } },
+    worker: {
+      workflows: { workflowsPath: WORKFLOWS_PATH },
+      tuning: { interceptors: { workflowModules: [require.resolve('./helpers/stuck-group-interceptor')] } },
+    },
   });
   const { t, outDir } = s;
 
   it('terminates a group whose workflow task keeps failing, and the dataset finishes', async () => {
     const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue, workflowId: 'stuck',
-      args: [{ count: 6, turns: 1, concurrency: 6, dialoguesPerWorkflow: 1, stallCheckSeconds: 2, output: pathToFileURL(path.join(outDir, 'stuck')).href, ...models }],
+      taskQueue: t.taskQueue,
+      workflowId: 'stuck',
+      args: [
+        {
+          count: 6,
+          turns: 1,
+          concurrency: 6,
+          dialoguesPerWorkflow: 1,
+          stallCheckSeconds: 2,
+          output: pathToFileURL(path.join(outDir, 'stuck')).href,
+          ...models,
+        },
+      ],
     });
     assert.equal(result.completed, 5);
     assert.equal(result.failedCount, 1);
@@ -38,8 +55,19 @@ describe('groups that cannot report (fake LLM server)', () => {
     const out = path.join(outDir, 'terminated');
     s.fake.failNext({ status: 0, hang: true }); // one of the two dialogues never gets its answer
     const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue, workflowId: 'terminated-group',
-      args: [{ count: 2, turns: 1, concurrency: 8, dialoguesPerWorkflow: 2, llmCallTimeoutSeconds: 3600, output: pathToFileURL(out).href, ...models }],
+      taskQueue: t.taskQueue,
+      workflowId: 'terminated-group',
+      args: [
+        {
+          count: 2,
+          turns: 1,
+          concurrency: 8,
+          dialoguesPerWorkflow: 2,
+          llmCallTimeoutSeconds: 3600,
+          output: pathToFileURL(out).href,
+          ...models,
+        },
+      ],
     });
     // The other one is stored; its report waits a few seconds to share a signal, and the group is terminated before.
     const records = path.join(out, 'records');
@@ -62,17 +90,40 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
 
   it('runs none of its dialogues', async () => {
     const settings = {
-      datasetId: 'gone', seeds: 'builtin:', randomSeed: 0, output: pathToFileURL(path.join(outDir, 'gone')).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' as const }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      datasetId: 'gone',
+      seeds: 'builtin:',
+      randomSeed: 0,
+      output: pathToFileURL(path.join(outDir, 'gone')).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' as const },
+      answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
     // The group's queue gets a worker only once the parent has closed.
-    const late = await createTestWorker(t.env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) }, { workflows: { workflowsPath: LEAVING_PARENT } });
+    const late = await createTestWorker(
+      t.env,
+      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) },
+      { workflows: { workflowsPath: LEAVING_PARENT } },
+    );
     await t.env.client.workflow.execute('startsAGroupAndLeaves', {
-      taskQueue: t.taskQueue, workflowId: 'gone',
-      args: [{ settings, dialogues: [{ index: 0, turns: 1, seed: 'a seed question?' }, { index: 1, turns: 1, seed: 'another?' }] }, 'gone/0-1', late.taskQueue],
+      taskQueue: t.taskQueue,
+      workflowId: 'gone',
+      args: [
+        {
+          settings,
+          dialogues: [
+            { index: 0, turns: 1, seed: 'a seed question?' },
+            { index: 1, turns: 1, seed: 'another?' },
+          ],
+        },
+        'gone/0-1',
+        late.taskQueue,
+      ],
     });
     const outcome = await late.worker.runUntil(() => t.env.client.workflow.getHandle('gone/0-1').result());
     assert.deepEqual(outcome, { id: 'gone/0-1', outcomes: [] });
-    assert.equal(s.fake.requests.length, 0, 'the provider got requests from a group whose dataset had closed');
+    assert.equal(
+      s.fake.requests.length,
+      0,
+      'the provider got requests from a group whose dataset had closed',
+    );
   });
 });

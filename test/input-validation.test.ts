@@ -11,8 +11,11 @@ import { generateDataset } from '../src/workflows';
 import { useTemporalWorker } from './helpers/temporal';
 
 const valid = {
-  count: 2, turns: 2, output: 's3://parrot/x',
-  ask: { endpoint: 'local', model: 'm' }, answer: { endpoint: 'local', model: 'm' },
+  count: 2,
+  turns: 2,
+  output: 's3://parrot/x',
+  ask: { endpoint: 'local', model: 'm' },
+  answer: { endpoint: 'local', model: 'm' },
 };
 
 describe('dataset input validation', () => {
@@ -22,23 +25,46 @@ describe('dataset input validation', () => {
     const cases: [string, unknown, RegExp][] = [
       ['missing count', { ...valid, count: undefined }, /count: required/],
       ['negative turns', { ...valid, turns: -2 }, /turns: .*>=1/],
-      ['a turns histogram with no positive weight', { ...valid, turns: { histogram: { '3': 0 } } }, /turns.histogram: needs at least one positive weight/],
-      ['a turns histogram key that is no turn count', { ...valid, turns: { histogram: { '0': 1 } } }, /turns.histogram.*keys are turn counts/],
-      ['a bad output URI', { ...valid, output: 'http://example.com/out' }, /output: must be s3:\/\/bucket\/prefix or file:\/\/\/absolute\/path/],
-      ['an unknown endpoint', { ...valid, answer: { endpoint: 'nowhere', model: 'm' } }, /answer\.endpoint: unknown endpoint 'nowhere'/],
+      [
+        'a turns histogram with no positive weight',
+        { ...valid, turns: { histogram: { '3': 0 } } },
+        /turns.histogram: needs at least one positive weight/,
+      ],
+      [
+        'a turns histogram key that is no turn count',
+        { ...valid, turns: { histogram: { '0': 1 } } },
+        /turns.histogram.*keys are turn counts/,
+      ],
+      [
+        'a bad output URI',
+        { ...valid, output: 'http://example.com/out' },
+        /output: must be s3:\/\/bucket\/prefix or file:\/\/\/absolute\/path/,
+      ],
+      [
+        'an unknown endpoint',
+        { ...valid, answer: { endpoint: 'nowhere', model: 'm' } },
+        /answer\.endpoint: unknown endpoint 'nowhere'/,
+      ],
     ];
     cases.forEach(([name, input, expected], i) => {
       it(`rejects ${name}, naming the field`, async () => {
         const started = Date.now();
-        await assert.rejects(t.env.client.workflow.execute(generateDataset, { taskQueue: t.taskQueue, workflowId: `bad-input-${i}`, args: [input] }), (err: unknown) => {
-          assert.ok(err instanceof WorkflowFailedError);
-          const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
-          assert.ok(failure instanceof ApplicationFailure, `cause: ${String(failure)}`);
-          assert.equal(failure.nonRetryable, true);
-          assert.equal(failure.type, 'InvalidInput');
-          assert.match(failure.message, expected);
-          return true;
-        });
+        await assert.rejects(
+          t.env.client.workflow.execute(generateDataset, {
+            taskQueue: t.taskQueue,
+            workflowId: `bad-input-${i}`,
+            args: [input],
+          }),
+          (err: unknown) => {
+            assert.ok(err instanceof WorkflowFailedError);
+            const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+            assert.ok(failure instanceof ApplicationFailure, `cause: ${String(failure)}`);
+            assert.equal(failure.nonRetryable, true);
+            assert.equal(failure.type, 'InvalidInput');
+            assert.match(failure.message, expected);
+            return true;
+          },
+        );
         assert.ok(Date.now() - started < 15_000, 'bad input must fail fast, not after retries');
       });
     });
@@ -47,7 +73,11 @@ describe('dataset input validation', () => {
 
 describe('npm run start (the CLI checks the same schema before starting)', () => {
   const run = (args: string[]) =>
-    spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../src/cli/start.ts'), ...args], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    spawnSync(
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(__dirname, '../src/cli/start.ts'), ...args],
+      { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } },
+    );
 
   it('lists every bad field and exits 2 without contacting the server', () => {
     const file = path.join(os.tmpdir(), `parrot-bad-input-${process.pid}.json`);

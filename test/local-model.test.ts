@@ -19,7 +19,12 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
   let llm: LocalLlmServer;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-local-'));
   before(async () => {
-    llm = await startLocalLlmServer({ modelPath: LOCAL_MODEL_PATH, modelId: LOCAL_MODEL_ID, sequences: 2, contextSize: 2048 });
+    llm = await startLocalLlmServer({
+      modelPath: LOCAL_MODEL_PATH,
+      modelId: LOCAL_MODEL_ID,
+      sequences: 2,
+      contextSize: 2048,
+    });
   });
   after(async () => {
     await llm?.close();
@@ -30,25 +35,57 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
   it('serves the OpenAI API: models, chat with usage, raw completion with stop sequences, errors', async () => {
     const client = new OpenAI({ baseURL: llm.url, apiKey: 'local', maxRetries: 0 });
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), [LOCAL_MODEL_ID]);
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      [LOCAL_MODEL_ID],
+    );
 
-    const chat = await client.chat.completions.create({ model: LOCAL_MODEL_ID, messages: [{ role: 'user', content: 'Name a fruit.' }], max_tokens: 8 });
+    const chat = await client.chat.completions.create({
+      model: LOCAL_MODEL_ID,
+      messages: [{ role: 'user', content: 'Name a fruit.' }],
+      max_tokens: 8,
+    });
     assert.ok(chat.choices[0].message.content!.length > 0);
-    assert.ok(chat.usage!.prompt_tokens > 0 && chat.usage!.completion_tokens > 0 && chat.usage!.completion_tokens <= 8);
+    assert.ok(
+      chat.usage!.prompt_tokens > 0 &&
+        chat.usage!.completion_tokens > 0 &&
+        chat.usage!.completion_tokens <= 8,
+    );
 
     // Embeddings from the model itself: two ways to reverse a list sit closer than a list and a revolution.
-    const emb = await client.embeddings.create({ model: LOCAL_MODEL_ID, input: ['How do I reverse a list in Python?', 'How can I reverse an array in JavaScript?', 'What caused the French Revolution?'] });
+    const emb = await client.embeddings.create({
+      model: LOCAL_MODEL_ID,
+      input: [
+        'How do I reverse a list in Python?',
+        'How can I reverse an array in JavaScript?',
+        'What caused the French Revolution?',
+      ],
+    });
     assert.equal(emb.data.length, 3);
     assert.ok(emb.data[0].embedding.length > 100 && emb.usage.prompt_tokens > 0);
     const [a, b, c] = emb.data.map((d) => d.embedding);
-    assert.ok(cosine(a, b) > cosine(a, c), `similar questions should embed closer (${cosine(a, b)} vs ${cosine(a, c)})`);
+    assert.ok(
+      cosine(a, b) > cosine(a, c),
+      `similar questions should embed closer (${cosine(a, b)} vs ${cosine(a, c)})`,
+    );
 
-    const raw = await client.completions.create({ model: LOCAL_MODEL_ID, prompt: 'Human: hello\nAssistant: Hi! How can I help?\nHuman:', max_tokens: 24, stop: ['\n'] });
+    const raw = await client.completions.create({
+      model: LOCAL_MODEL_ID,
+      prompt: 'Human: hello\nAssistant: Hi! How can I help?\nHuman:',
+      max_tokens: 24,
+      stop: ['\n'],
+    });
     assert.equal(raw.choices[0].text.includes('\n'), false, 'generation must stop at the stop sequence');
 
-    await assert.rejects(client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => err instanceof OpenAI.NotFoundError);
     await assert.rejects(
-      client.chat.completions.create({ model: LOCAL_MODEL_ID, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }),
+      client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'hi' }] }),
+      (err: unknown) => err instanceof OpenAI.NotFoundError,
+    );
+    await assert.rejects(
+      client.chat.completions.create({
+        model: LOCAL_MODEL_ID,
+        messages: [{ role: 'user', content: 'word '.repeat(3000) }],
+      }),
       (err: unknown) => err instanceof OpenAI.BadRequestError && /maximum context length/.test(err.message),
     );
   });
@@ -57,23 +94,39 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     const result = await t.env.client.workflow.execute(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId: 'local-model-e2e',
-      args: [{
-        count: 1, turns: 2, output: pathToFileURL(outDir).href,
-        // The real model samples: room for re-asks, so a run of rejected questions cannot fail the test.
-        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, maxQuestionTries: 8 },
-        answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
-        metrics: { embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID }, judge: { endpoint: 'local', model: LOCAL_MODEL_ID } },
-      }],
+      args: [
+        {
+          count: 1,
+          turns: 2,
+          output: pathToFileURL(outDir).href,
+          // The real model samples: room for re-asks, so a run of rejected questions cannot fail the test.
+          ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, maxQuestionTries: 8 },
+          answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
+          metrics: {
+            embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID },
+            judge: { endpoint: 'local', model: LOCAL_MODEL_ID },
+          },
+        },
+      ],
     });
     assert.equal(result.completed, 1);
     // The model metrics, on the real model: both questions embedded, the second one judged.
     assert.equal(result.metrics.embeddedQuestions, 2);
     assert.equal(result.metrics.judgedDialogues, 1);
-    assert.ok(result.metrics.topicSimilarity !== undefined && result.metrics.topicShiftsPerDialogue !== undefined);
+    assert.ok(
+      result.metrics.topicSimilarity !== undefined && result.metrics.topicShiftsPerDialogue !== undefined,
+    );
     const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(0)), 'utf8'));
-    assert.deepEqual(record.conversations.map((c) => c.from), ['human', 'gpt', 'human', 'gpt']);
+    assert.deepEqual(
+      record.conversations.map((c) => c.from),
+      ['human', 'gpt', 'human', 'gpt'],
+    );
     for (const c of record.conversations) assert.ok(c.value.trim().length > 0);
-    assert.doesNotMatch(record.conversations[2].value, /^(user|human)\s*:/i, 'role prefixes are stripped from the question');
+    assert.doesNotMatch(
+      record.conversations[2].value,
+      /^(user|human)\s*:/i,
+      'role prefixes are stripped from the question',
+    );
     assert.equal(result.usage.answer.calls, 2);
     // One ask call for the second question, plus one per question the filters sent back
     // (the real model sometimes answers instead of asking): every call is accounted for.
@@ -82,8 +135,15 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.ok(result.usage.answer.completionTokens > 0 && result.usage.answer.completionTokens <= 96);
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);
-    assert.match(fs.readFileSync(path.join(outDir, 'report.html'), 'utf8'), /prompted mode/, 'the report is written beside the data');
-    assert.match(fs.readFileSync(path.join(outDir, 'README.md'), 'utf8'), /^---\npretty_name: "local-model-e2e"/);
+    assert.match(
+      fs.readFileSync(path.join(outDir, 'report.html'), 'utf8'),
+      /prompted mode/,
+      'the report is written beside the data',
+    );
+    assert.match(
+      fs.readFileSync(path.join(outDir, 'README.md'), 'utf8'),
+      /^---\npretty_name: "local-model-e2e"/,
+    );
   });
 
   it('asks in parrot-ask mode: the local model continues a Socratic transcript as the human', async () => {
@@ -91,11 +151,23 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     const result = await t.env.client.workflow.execute(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId: 'local-model-parrot-ask',
-      args: [{
-        count: 1, turns: 2, output: pathToFileURL(out).href, randomSeed: 3,
-        ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, mode: 'parrot-ask', temperature: 0.7, maxQuestionTries: 8 },
-        answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
-      }],
+      args: [
+        {
+          count: 1,
+          turns: 2,
+          output: pathToFileURL(out).href,
+          randomSeed: 3,
+          ask: {
+            endpoint: 'local',
+            model: LOCAL_MODEL_ID,
+            maxTokens: 32,
+            mode: 'parrot-ask',
+            temperature: 0.7,
+            maxQuestionTries: 8,
+          },
+          answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48 },
+        },
+      ],
     });
     assert.equal(result.completed, 1);
     const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(out, recordKey(0)), 'utf8'));

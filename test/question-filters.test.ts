@@ -15,21 +15,48 @@ describe('question filters in a dataset (fake LLM server)', () => {
   it('asks again after an assistant-like question, counts the hit, and ends a dialogue whose questions never pass with the turns it paid for', async () => {
     // The first ask of the run is answered with assistant-speak once; the retry passes.
     const input = (name: string, count: number) => ({
-      count, turns: 2, concurrency: 1, output: pathToFileURL(`${s.outDir}/${name}`).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, maxQuestionTries: 3 }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      count,
+      turns: 2,
+      concurrency: 1,
+      output: pathToFileURL(`${s.outDir}/${name}`).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, maxQuestionTries: 3 },
+      answer: { endpoint: 'fake', model: FAKE_MODEL },
     });
     s.fake.replyNext('As an AI language model, I am happy to help! Is there anything else?');
-    const ok = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'filters-ok', args: [input('ok', 1)] });
+    const ok = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'filters-ok',
+      args: [input('ok', 1)],
+    });
     assert.equal(ok.completed, 1);
     assert.deepEqual(ok.metrics.questionFilterHits, { assistantSpeak: 1 });
     assert.equal(ok.usage.ask.calls, 2, 'the rejected question was a call too');
 
     s.fake.replyNext('ok', 3);
-    const bad = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'filters-bad', args: [input('bad', 1)] });
-    assert.deepEqual({ completed: bad.completed, failed: bad.failedCount, askCalls: bad.usage.ask.calls, answerCalls: bad.usage.answer.calls }, { completed: 1, failed: 0, askCalls: 3, answerCalls: 1 });
+    const bad = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'filters-bad',
+      args: [input('bad', 1)],
+    });
+    assert.deepEqual(
+      {
+        completed: bad.completed,
+        failed: bad.failedCount,
+        askCalls: bad.usage.ask.calls,
+        answerCalls: bad.usage.answer.calls,
+      },
+      { completed: 1, failed: 0, askCalls: 3, answerCalls: 1 },
+    );
     assert.deepEqual(bad.metrics.dialoguesEndedBy, { filtered: 1 });
     assert.deepEqual(bad.metrics.questionFilterHits, { tooShort: 3 });
     const record = JSON.parse(fs.readFileSync(path.join(s.outDir, 'bad', recordKey(0)), 'utf8'));
-    assert.deepEqual({ turns: record.turns, endedBy: record.endedBy, from: record.conversations.map((c: { from: string }) => c.from) }, { turns: 1, endedBy: 'filtered', from: ['human', 'gpt'] });
+    assert.deepEqual(
+      {
+        turns: record.turns,
+        endedBy: record.endedBy,
+        from: record.conversations.map((c: { from: string }) => c.from),
+      },
+      { turns: 1, endedBy: 'filtered', from: ['human', 'gpt'] },
+    );
   });
 });

@@ -28,20 +28,43 @@ export interface RecordedHistory {
 async function main() {
   const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
   const [version] = positionals;
-  if (positionals.length !== 1 || !/^v\d+$/.test(version)) throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
+  if (positionals.length !== 1 || !/^v\d+$/.test(version))
+    throw new Error('usage: npm run record-histories -- v<N>  (the workflow version these histories record)');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const [env, fake] = await Promise.all([startTemporal(), startFakeOpenAiServer()]);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
-  const { worker, taskQueue } = await createTestWorker(env, { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
+  const { worker, taskQueue } = await createTestWorker(env, {
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+  });
   const input: DatasetInputJson = {
-    count: 24, turns: 2, output: pathToFileURL(out).href, concurrency: 8, dialoguesPerWorkflow: 2, maxEventsPerRun: 100,
-    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    count: 24,
+    turns: 2,
+    output: pathToFileURL(out).href,
+    concurrency: 8,
+    dialoguesPerWorkflow: 2,
+    maxEventsPerRun: 100,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
   };
   const recorded: RecordedHistory[] = [];
   const address = env.connection.options.address;
   const record = (workflowId: string, workflowType: string, runId?: string, name = workflowId) => {
     // The CLI writes the proto3 JSON that historyFromJSON reads back.
-    const json = execFileSync(TEMPORAL_BIN, ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(
+      TEMPORAL_BIN,
+      [
+        'workflow',
+        'show',
+        '--address',
+        address,
+        '--workflow-id',
+        workflowId,
+        ...(runId ? ['--run-id', runId] : []),
+        '--output',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    );
     const history = JSON.parse(json);
     const file = `${version}-${name.replace(/[^a-z0-9-]+/gi, '_')}.json`;
     fs.writeFileSync(path.join(HISTORIES_DIR, file), JSON.stringify(history, null, 1) + '\n');
@@ -50,19 +73,40 @@ async function main() {
   };
   await worker.runUntil(async () => {
     fake.failNext({ status: 401, message: 'key revoked' }, 1); // the first call's dialogue fails for good
-    const first = await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-a', args: [input] });
-    if (first.runs < 2 || first.failedCount !== 1) throw new Error(`expected a run that continued as new with one failure, got ${first.runs} runs, ${first.failedCount} failed`);
-    await env.client.workflow.execute(generateDataset, { taskQueue, workflowId: 'recorded-b', args: [{ ...input, resumeFrom: 'recorded-a' }] });
+    const first = await env.client.workflow.execute(generateDataset, {
+      taskQueue,
+      workflowId: 'recorded-a',
+      args: [input],
+    });
+    if (first.runs < 2 || first.failedCount !== 1)
+      throw new Error(
+        `expected a run that continued as new with one failure, got ${first.runs} runs, ${first.failedCount} failed`,
+      );
+    await env.client.workflow.execute(generateDataset, {
+      taskQueue,
+      workflowId: 'recorded-b',
+      args: [{ ...input, resumeFrom: 'recorded-a' }],
+    });
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-    for (const f of fs.readdirSync(HISTORIES_DIR)) if (f.startsWith(`${version}-`)) fs.rmSync(path.join(HISTORIES_DIR, f));
+    for (const f of fs.readdirSync(HISTORIES_DIR))
+      if (f.startsWith(`${version}-`)) fs.rmSync(path.join(HISTORIES_DIR, f));
     const runs: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId="recorded-a"` })) runs.push(wf.runId);
-    runs.reverse().forEach((runId, k) => record('recorded-a', 'generateDataset', runId, `recorded-a-run${k + 1}`));
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId="recorded-a"` }))
+      runs.push(wf.runId);
+    runs
+      .reverse()
+      .forEach((runId, k) => record('recorded-a', 'generateDataset', runId, `recorded-a-run${k + 1}`));
     // The group of the failed dialogue.
-    for await (const wf of env.client.workflow.list({ query: `ParrotDataset="recorded-a" AND ParrotDialogues="${first.failed[0].index}"` })) record(wf.workflowId, 'generateDialogues');
+    for await (const wf of env.client.workflow.list({
+      query: `ParrotDataset="recorded-a" AND ParrotDialogues="${first.failed[0].index}"`,
+    }))
+      record(wf.workflowId, 'generateDialogues');
     record('recorded-b', 'generateDataset');
   });
-  fs.writeFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), JSON.stringify(recorded, null, 1) + '\n');
+  fs.writeFileSync(
+    path.join(HISTORIES_DIR, `${version}-index.json`),
+    JSON.stringify(recorded, null, 1) + '\n',
+  );
   await Promise.all([env.teardown(), fake.close()]);
   fs.rmSync(out, { recursive: true, force: true });
 }

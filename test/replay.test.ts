@@ -15,21 +15,36 @@ const VERSIONS = ['v1'];
 
 describe('replay of recorded workflow histories', () => {
   for (const version of VERSIONS) {
-    const index: RecordedHistory[] = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), 'utf8'));
+    const index: RecordedHistory[] = JSON.parse(
+      fs.readFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), 'utf8'),
+    );
 
     it(`${version}: holds a dataset across continue-as-new, a dialogue group and a resumed dataset`, () => {
       const names = index.map((h) => h.file);
-      assert.ok(names.filter((f) => f.includes('recorded-a-run')).length >= 2, 'a dataset that continued as new');
+      assert.ok(
+        names.filter((f) => f.includes('recorded-a-run')).length >= 2,
+        'a dataset that continued as new',
+      );
       const group = index.find((h) => h.workflowType === 'generateDialogues');
       assert.ok(group, 'a dialogue group');
-      const events = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, group.file), 'utf8'))).events ?? [];
-      assert.ok(events.some((e) => e.activityTaskFailedEventAttributes), 'the group holds a failed LLM call (its dialogue failed)');
-      assert.ok(names.some((f) => f.includes('recorded-b')), 'a dataset that resumed it');
+      const events =
+        historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, group.file), 'utf8'))).events ??
+        [];
+      assert.ok(
+        events.some((e) => e.activityTaskFailedEventAttributes),
+        'the group holds a failed LLM call (its dialogue failed)',
+      );
+      assert.ok(
+        names.some((f) => f.includes('recorded-b')),
+        'a dataset that resumed it',
+      );
     });
 
     for (const h of index) {
       it(`${version}: replays ${h.file} without a determinism violation`, async () => {
-        const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, h.file), 'utf8')));
+        const history = historyFromJSON(
+          JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, h.file), 'utf8')),
+        );
         assert.ok((history.events?.length ?? 0) > 10, 'the recording holds a whole run');
         await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, h.workflowId);
       });

@@ -24,10 +24,19 @@ describe('dataset report and card (fake LLM server)', () => {
   const run = async (mode: 'prompted' | 'parrot-ask', count: number, license?: string) => {
     const input: DatasetInputJson = {
       license,
-      count, turns: { histogram: { 2: 1, 4: 2 } }, randomSeed: 5, concurrency: 4, output: pathToFileURL(path.join(s.outDir, mode)).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      count,
+      turns: { histogram: { 2: 1, 4: 2 } },
+      randomSeed: 5,
+      concurrency: 4,
+      output: pathToFileURL(path.join(s.outDir, mode)).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, mode },
+      answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
-    results[mode] = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: `report-${mode}`, args: [input] });
+    results[mode] = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: `report-${mode}`,
+      args: [input],
+    });
   };
 
   it('writes report.html and a Hugging Face dataset card beside the data, in each Ask mode', async () => {
@@ -40,12 +49,31 @@ describe('dataset report and card (fake LLM server)', () => {
       assert.match(html, new RegExp(`${mode} mode`));
       const card = fs.readFileSync(fileURLToPath(result.export.cardUri!), 'utf8');
       const license = mode === 'parrot-ask' ? 'apache-2.0' : 'other';
-      assert.match(card, new RegExp(`^---\\npretty_name: "report-${mode}"\\nlicense: ${license}\\n`), 'the license the input named, else "other"');
-      assert.match(card, mode === 'parrot-ask' ? /Licensed `apache-2.0`/ : /Set the license before publishing \(input field `license`\)/);
+      assert.match(
+        card,
+        new RegExp(`^---\\npretty_name: "report-${mode}"\\nlicense: ${license}\\n`),
+        'the license the input named, else "other"',
+      );
+      assert.match(
+        card,
+        mode === 'parrot-ask'
+          ? /Licensed `apache-2.0`/
+          : /Set the license before publishing \(input field `license`\)/,
+      );
       const shardLines = result.export.shards.map((sh) => `    - "${sh.key}"\n`).join('');
-      assert.ok(card.includes(`\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path:\n${shardLines}---\n`), 'the card lists exactly the shards written');
+      assert.ok(
+        card.includes(
+          `\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path:\n${shardLines}---\n`,
+        ),
+        'the card lists exactly the shards written',
+      );
       assert.match(card, /\n- n<1K\n/);
-      assert.match(card, new RegExp(`\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`));
+      assert.match(
+        card,
+        new RegExp(
+          `\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`,
+        ),
+      );
     }
     const turns = results.prompted.metrics.histograms!.turns;
     assert.deepEqual(Object.keys(turns).sort(), ['2', '4']);
@@ -60,25 +88,55 @@ describe('dataset report and card (fake LLM server)', () => {
       const errors: string[] = [];
       const fetched: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
       page.on('request', (r) => fetched.push(r.url()));
       await page.goto(results.prompted.export.reportUri!);
-      await page.waitForFunction(() => (window as unknown as { reportRendered?: boolean }).reportRendered === true, undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () => (window as unknown as { reportRendered?: boolean }).reportRendered === true,
+        undefined,
+        { timeout: 10_000 },
+      );
       // Each chart: its bars' data, and pixels in the bar colour on its canvas.
-      const charts = await page.evaluate((ids) => ids.map((id) => {
-        const canvas = document.getElementById(`chart-${id}`) as HTMLCanvasElement;
-        const chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: (number | null)[] }[] } } } }).Chart.getChart(canvas);
-        const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let barPixels = 0;
-        for (let i = 0; i < px.length; i += 4) if (px[i] === 79 && px[i + 1] === 124 && px[i + 2] === 255 && px[i + 3] === 255) barPixels++;
-        return { id, series: chart.data.datasets.length, total: chart.data.datasets[0].data.reduce<number>((a, b) => a + (b ?? 0), 0), barPixels };
-      }), [...REPORT_CHARTS]);
+      const charts = await page.evaluate(
+        (ids) =>
+          ids.map((id) => {
+            const canvas = document.getElementById(`chart-${id}`) as HTMLCanvasElement;
+            const chart = (
+              window as unknown as {
+                Chart: {
+                  getChart(c: HTMLCanvasElement): { data: { datasets: { data: (number | null)[] }[] } };
+                };
+              }
+            ).Chart.getChart(canvas);
+            const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+            let barPixels = 0;
+            for (let i = 0; i < px.length; i += 4)
+              if (px[i] === 79 && px[i + 1] === 124 && px[i + 2] === 255 && px[i + 3] === 255) barPixels++;
+            return {
+              id,
+              series: chart.data.datasets.length,
+              total: chart.data.datasets[0].data.reduce<number>((a, b) => a + (b ?? 0), 0),
+              barPixels,
+            };
+          }),
+        [...REPORT_CHARTS],
+      );
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       assert.deepEqual(errors, []);
-      assert.deepEqual(fetched.filter((u) => !u.startsWith('file:')), [], 'the report must not fetch anything');
+      assert.deepEqual(
+        fetched.filter((u) => !u.startsWith('file:')),
+        [],
+        'the report must not fetch anything',
+      );
       const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
       assert.equal(byId.turns.total, 12, 'the turns histogram counts every dialogue');
-      assert.equal(byId['question-lengths'].total, results.prompted.metrics.histograms!.questionTokens && Object.values(results.prompted.metrics.histograms!.questionTokens).reduce((a, b) => a + b, 0));
+      assert.equal(
+        byId['question-lengths'].total,
+        results.prompted.metrics.histograms!.questionTokens &&
+          Object.values(results.prompted.metrics.histograms!.questionTokens).reduce((a, b) => a + b, 0),
+      );
       assert.equal(byId['versus-references'].series, 5, 'ours and the four reference datasets');
       for (const c of charts) assert.ok(c.barPixels > 200, `${c.id}: no bars drawn (${c.barPixels} pixels)`);
     } finally {

@@ -20,8 +20,15 @@ const execFileAsync = promisify(execFile);
 describe('index ranges', () => {
   it('compacts sorted indices and skips over them', () => {
     const r = rangesFromSorted([0, 1, 2, 5, 7, 8]);
-    assert.deepEqual(r, [[0, 2], [5, 5], [7, 8]]);
-    assert.deepEqual([0, 3, 5, 6, 7].map((i) => nextOutside(r, i)), [3, 3, 6, 6, 9]);
+    assert.deepEqual(r, [
+      [0, 2],
+      [5, 5],
+      [7, 8],
+    ]);
+    assert.deepEqual(
+      [0, 3, 5, 6, 7].map((i) => nextOutside(r, i)),
+      [3, 3, 6, 6, 9],
+    );
   });
 });
 
@@ -30,8 +37,13 @@ describe('resuming a dataset (fake LLM server)', () => {
   const { t, outDir } = s;
 
   const input = (extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
-    count: 6, turns: 2, concurrency: 1, output: pathToFileURL(outDir).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL }, ...extra,
+    count: 6,
+    turns: 2,
+    concurrency: 1,
+    output: pathToFileURL(outDir).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
+    ...extra,
   });
   const run = (workflowId: string, args: DatasetInputJson) =>
     t.env.client.workflow.execute(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [args] });
@@ -41,7 +53,10 @@ describe('resuming a dataset (fake LLM server)', () => {
     s.fake.failNext({ status: 401, message: 'key revoked' }, 2);
     const first = await run('resume-a', input());
     assert.equal(first.completed, 4);
-    assert.deepEqual(first.failed.map((f) => f.index), [0, 1]);
+    assert.deepEqual(
+      first.failed.map((f) => f.index),
+      [0, 1],
+    );
     assert.equal(first.export.exported, 4);
 
     const requestsBefore = s.fake.requests.length;
@@ -57,8 +72,15 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.deepEqual(manifest.resumed, ['resume-a']);
     assert.equal(manifest.exported, 6);
     assert.deepEqual(manifest.missing, []);
-    const rows = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map((r) => r.id), ['resume-b/0', 'resume-b/1', 'resume-a/2', 'resume-a/3', 'resume-a/4', 'resume-a/5']);
+    const rows = fs
+      .readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['resume-b/0', 'resume-b/1', 'resume-a/2', 'resume-a/3', 'resume-a/4', 'resume-a/5'],
+    );
     // Usage counts the whole dataset: 6 dialogues × 2 answers.
     assert.equal(second.usage.answer.calls, 12);
   });
@@ -67,23 +89,56 @@ describe('resuming a dataset (fake LLM server)', () => {
     const out = pathToFileURL(path.join(outDir, 'fence')).href;
     s.fake.failNext({ status: 0, hang: true }); // dialogue 0's first call never returns
     const first = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue, workflowId: 'fence-a', args: [input({ output: out, turns: 1, concurrency: 2, dialoguesPerWorkflow: 1, llmCallTimeoutSeconds: 3600 })],
+      taskQueue: t.taskQueue,
+      workflowId: 'fence-a',
+      args: [
+        input({
+          output: out,
+          turns: 1,
+          concurrency: 2,
+          dialoguesPerWorkflow: 1,
+          llmCallTimeoutSeconds: 3600,
+        }),
+      ],
     });
-    while (((await first.query(progressQuery).catch(() => undefined))?.completed ?? 0) < 5) await new Promise((r) => setTimeout(r, 200));
+    while (((await first.query(progressQuery).catch(() => undefined))?.completed ?? 0) < 5)
+      await new Promise((r) => setTimeout(r, 200));
 
-    await assert.rejects(run('fence-b', input({ output: out, turns: 1, resumeFrom: 'fence-a' })), (err: unknown) => {
-      const failure = err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure ? err.cause.cause : undefined;
-      assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable);
-      assert.match(failure.message, /resumeFrom: dataset 'fence-a' is still running/);
-      return true;
-    });
+    await assert.rejects(
+      run('fence-b', input({ output: out, turns: 1, resumeFrom: 'fence-a' })),
+      (err: unknown) => {
+        const failure =
+          err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure
+            ? err.cause.cause
+            : undefined;
+        assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable);
+        assert.match(failure.message, /resumeFrom: dataset 'fence-a' is still running/);
+        return true;
+      },
+    );
 
     // Starting it again by hand is refused without suggesting a resume, which would be refused too.
     const file = path.join(outDir, 'fence-input.json');
     fs.writeFileSync(file, JSON.stringify(input({ output: out })));
-    const cli = await execFileAsync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../src/cli/start.ts'), file, '--workflow-id', 'fence-a', '--task-queue', t.taskQueue], {
-      env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
-    }).then(() => assert.fail('start succeeded'), (err: { code: number; stderr: string }) => err);
+    const cli = await execFileAsync(
+      process.execPath,
+      [
+        '--require',
+        'tsx/cjs',
+        path.join(__dirname, '../src/cli/start.ts'),
+        file,
+        '--workflow-id',
+        'fence-a',
+        '--task-queue',
+        t.taskQueue,
+      ],
+      {
+        env: { ...process.env, TEMPORAL_ADDRESS: t.env.address },
+      },
+    ).then(
+      () => assert.fail('start succeeded'),
+      (err: { code: number; stderr: string }) => err,
+    );
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /a dataset with ID 'fence-a' is still running/);
     assert.doesNotMatch(cli.stderr, /resume it/);
@@ -116,14 +171,30 @@ describe('resuming a dataset (fake LLM server)', () => {
     const usage = { promptTokens: 5, completionTokens: 7, calls: 1 };
     for (const index of [0, 1, 2, 3]) {
       const record = {
-        id: `legacy-a/${index}`, datasetId: 'legacy-a', index, seed: `question ${index}?`, turns: 1, targetTurns: 1, endedBy: 'target',
-        conversations: [{ from: 'human', value: `question ${index}?` }, { from: 'gpt', value: `answer ${index}`, tokens: 7 }],
-        usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: usage }, models: { ask: 'fake/m', answer: 'fake/m' },
+        id: `legacy-a/${index}`,
+        datasetId: 'legacy-a',
+        index,
+        seed: `question ${index}?`,
+        turns: 1,
+        targetTurns: 1,
+        endedBy: 'target',
+        conversations: [
+          { from: 'human', value: `question ${index}?` },
+          { from: 'gpt', value: `answer ${index}`, tokens: 7 },
+        ],
+        usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: usage },
+        models: { ask: 'fake/m', answer: 'fake/m' },
       };
-      fs.writeFileSync(path.join(dir, `records/${String(index).padStart(8, '0')}.json`), JSON.stringify(record));
+      fs.writeFileSync(
+        path.join(dir, `records/${String(index).padStart(8, '0')}.json`),
+        JSON.stringify(record),
+      );
     }
     const requestsBefore = s.fake.requests.length;
-    const resumed = await run('legacy-b', input({ output: pathToFileURL(dir).href, count: 6, turns: 1, resumeFrom: 'legacy-a' }));
+    const resumed = await run(
+      'legacy-b',
+      input({ output: pathToFileURL(dir).href, count: 6, turns: 1, resumeFrom: 'legacy-a' }),
+    );
     assert.equal(resumed.reused, 4);
     assert.equal(resumed.completed, 6);
     assert.equal(s.fake.requests.length - requestsBefore, 2, 'only dialogues 4 and 5 ran');

@@ -16,25 +16,43 @@ const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
 const codec = new AesGcmCodec(randomBytes(32));
 
 /** Every event of the dataset's and its dialogue groups' histories, as the server returns them. */
-async function wholeHistory(t: TemporalTestContext, workflowId: string): Promise<{ json: string; workflows: number }> {
+async function wholeHistory(
+  t: TemporalTestContext,
+  workflowId: string,
+): Promise<{ json: string; workflows: number }> {
   const ids: string[] = [];
-  for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}"` })) ids.push(wf.workflowId);
+  for await (const wf of t.env.client.workflow.list({ query: `ParrotDataset="${workflowId}"` }))
+    ids.push(wf.workflowId);
   const histories = await Promise.all(ids.map((id) => t.env.client.workflow.getHandle(id).fetchHistory()));
   return { json: JSON.stringify(histories), workflows: ids.length };
 }
 
 describe('secrets and payload encryption (fake LLM server)', () => {
-  const s = useFakeLlmSuite('codec', { endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: API_KEY }, worker: { dataConverter: { payloadCodecs: [codec] } } });
+  const s = useFakeLlmSuite('codec', {
+    endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: API_KEY },
+    worker: { dataConverter: { payloadCodecs: [codec] } },
+  });
   const input = (name: string, count: number): DatasetInputJson => ({
-    count, turns: 2, concurrency: 2, output: pathToFileURL(`${s.outDir}/${name}`).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    count,
+    turns: 2,
+    concurrency: 2,
+    output: pathToFileURL(`${s.outDir}/${name}`).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
   });
 
   it('uses the API key against the provider but never puts it in any history', async () => {
     const client = new Client({ connection: s.t.env.connection, dataConverter: { payloadCodecs: [codec] } });
-    const result = await client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'secret-scan', args: [input('scan', 3)] });
+    const result = await client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'secret-scan',
+      args: [input('scan', 3)],
+    });
     assert.equal(result.completed, 3);
-    assert.ok(s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`), 'the provider saw the key');
+    assert.ok(
+      s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`),
+      'the provider saw the key',
+    );
     const { json: history, workflows } = await wholeHistory(s.t, 'secret-scan');
     assert.equal(workflows, 4, 'the dataset and a group per dialogue (a window of 2 takes groups of one)');
     assert.ok(history.length > 10_000, 'the histories were fetched');
@@ -44,10 +62,16 @@ describe('secrets and payload encryption (fake LLM server)', () => {
 
   it('stores only ciphertext on the server; the codec server decrypts it for the UI', async () => {
     const client = new Client({ connection: s.t.env.connection, dataConverter: { payloadCodecs: [codec] } });
-    await client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'encrypted', args: [input('enc', 1)] });
+    await client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'encrypted',
+      args: [input('enc', 1)],
+    });
     // What the server holds, read without the key.
     const raw = await s.t.env.client.workflow.getHandle('encrypted/0').fetchHistory();
-    const scheduled = raw.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answer')!;
+    const scheduled = raw.events!.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answer',
+    )!;
     const payload = scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0];
     assert.equal(Buffer.from(payload.metadata!.encoding!).toString(), ENCRYPTED_ENCODING);
     const fake = s.fake.requests.find((r) => r.body?.messages)!.body.messages[0].content as string;
@@ -56,12 +80,25 @@ describe('secrets and payload encryption (fake LLM server)', () => {
     const server = await startCodecServer(codec);
     try {
       const response = await fetch(`${server.url}/decode`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
-        body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from(payload.metadata!.encoding!).toString('base64'), 'encryption-key-id': Buffer.from(payload.metadata!['encryption-key-id']!).toString('base64') }, data: Buffer.from(payload.data!).toString('base64') }] }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: JSON.stringify({
+          payloads: [
+            {
+              metadata: {
+                encoding: Buffer.from(payload.metadata!.encoding!).toString('base64'),
+                'encryption-key-id': Buffer.from(payload.metadata!['encryption-key-id']!).toString('base64'),
+              },
+              data: Buffer.from(payload.data!).toString('base64'),
+            },
+          ],
+        }),
       });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('access-control-allow-origin'), 'http://localhost:8233');
-      const [decoded] = ((await response.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+      const [decoded] = (
+        (await response.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }
+      ).payloads;
       assert.equal(Buffer.from(decoded.metadata.encoding, 'base64').toString(), 'json/plain');
       const args = JSON.parse(Buffer.from(decoded.data, 'base64').toString());
       assert.equal(args.settings.endpoint, 'fake');
@@ -73,7 +110,9 @@ describe('secrets and payload encryption (fake LLM server)', () => {
 
   it('refuses a payload made with another key, naming both keys', async () => {
     const other = new AesGcmCodec(randomBytes(32));
-    const [sealed] = await other.encode([{ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode('1') }]);
+    const [sealed] = await other.encode([
+      { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode('1') },
+    ]);
     await assert.rejects(codec.decode([sealed]), new RegExp(`key ${other.keyId}.*key ${codec.keyId}`));
     assert.throws(() => new AesGcmCodec(randomBytes(16)), /32 bytes/);
   });

@@ -19,31 +19,58 @@ import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sha
 describe('seed files (fake LLM server)', () => {
   const s = useFakeLlmSuite('seeds');
   const input = (name: string, seeds: string): DatasetInputJson => ({
-    count: 3, turns: 1, concurrency: 3, seeds, output: pathToFileURL(path.join(s.outDir, name)).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    count: 3,
+    turns: 1,
+    concurrency: 3,
+    seeds,
+    output: pathToFileURL(path.join(s.outDir, name)).href,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
   });
 
   it('skips malformed lines, reports them by number in the result and manifest, and runs on the rest', async () => {
     const file = path.join(s.outDir, 'seeds.jsonl');
-    fs.writeFileSync(file, [
-      '{"conversations":[{"from":"human","value":"What is a monad?"}]}',
-      '{"conversations":[{"from":"human","value":"oops"}',
-      '{"conversations":[{"from":"human","value":"How do tides work?"}]}',
-      '{"conversations":[{"from":"gpt","value":"no question here"}]}',
-    ].join('\n'));
-    const result = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-malformed', args: [input('malformed', pathToFileURL(file).href)] });
+    fs.writeFileSync(
+      file,
+      [
+        '{"conversations":[{"from":"human","value":"What is a monad?"}]}',
+        '{"conversations":[{"from":"human","value":"oops"}',
+        '{"conversations":[{"from":"human","value":"How do tides work?"}]}',
+        '{"conversations":[{"from":"gpt","value":"no question here"}]}',
+      ].join('\n'),
+    );
+    const result = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'seeds-malformed',
+      args: [input('malformed', pathToFileURL(file).href)],
+    });
     assert.equal(result.completed, 3);
-    assert.deepEqual({ seeds: result.seeds?.seeds, skipped: result.seeds?.skippedLines, lines: result.seeds?.firstSkipped.map((l) => l.line) }, { seeds: 2, skipped: 2, lines: [2, 4] });
+    assert.deepEqual(
+      {
+        seeds: result.seeds?.seeds,
+        skipped: result.seeds?.skippedLines,
+        lines: result.seeds?.firstSkipped.map((l) => l.line),
+      },
+      { seeds: 2, skipped: 2, lines: [2, 4] },
+    );
     const manifest = JSON.parse(fs.readFileSync(path.join(s.outDir, 'malformed/manifest.json'), 'utf8'));
     assert.equal(manifest.seeds.skippedLines, 2);
-    const firsts = fs.readFileSync(path.join(s.outDir, 'malformed', manifest.shards[0].key), 'utf8').trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+    const firsts = fs
+      .readFileSync(path.join(s.outDir, 'malformed', manifest.shards[0].key), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).conversations[0].value);
     assert.ok(firsts.every((q: string) => ['What is a monad?', 'How do tides work?'].includes(q)));
   });
 
   it('fails at once, naming the file, when the seed file does not exist', async () => {
     const missing = pathToFileURL(path.join(s.outDir, 'nope.txt')).href;
     await assert.rejects(
-      s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-missing', args: [input('missing', missing)] }),
+      s.t.env.client.workflow.execute(generateDataset, {
+        taskQueue: s.t.taskQueue,
+        workflowId: 'seeds-missing',
+        args: [input('missing', missing)],
+      }),
       (err: unknown) => {
         assert.ok(err instanceof WorkflowFailedError);
         assert.match(String((err.cause as any)?.cause?.message), /seeds: .*nope\.txt does not exist/);
@@ -56,21 +83,46 @@ describe('seed files (fake LLM server)', () => {
     const bucket = 'seed-files-test';
     await testMinio().createBucket(bucket);
     const client = testMinio().client();
-    const rows = Array.from({ length: 1500 }, (_, i) => ({ conversations: [{ from: 'human', value: questionOf(i) }, { from: 'gpt', value: 'a' }] }));
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/sharegpt.json', Body: JSON.stringify(rows) }));
+    const rows = Array.from({ length: 1500 }, (_, i) => ({
+      conversations: [
+        { from: 'human', value: questionOf(i) },
+        { from: 'gpt', value: 'a' },
+      ],
+    }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'in/sharegpt.json', Body: JSON.stringify(rows) }),
+    );
     const result = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue, workflowId: 'seeds-s3',
-      args: [{ ...input('unused', `s3://${bucket}/in/sharegpt.json`), count: 6, output: `s3://${bucket}/out` }],
+      taskQueue: s.t.taskQueue,
+      workflowId: 'seeds-s3',
+      args: [
+        { ...input('unused', `s3://${bucket}/in/sharegpt.json`), count: 6, output: `s3://${bucket}/out` },
+      ],
     });
     assert.equal(result.completed, 6);
     assert.equal(result.seeds?.seeds, 1500);
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out/seeds/' }));
-    assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), ['out/seeds/seeds-s3/00000.jsonl', 'out/seeds/seeds-s3/00001.jsonl', 'out/seeds/seeds-s3/index.json']);
-    const index = JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/seeds/seeds-s3/index.json' }))).Body!.transformToString());
+    assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), [
+      'out/seeds/seeds-s3/00000.jsonl',
+      'out/seeds/seeds-s3/00001.jsonl',
+      'out/seeds/seeds-s3/index.json',
+    ]);
+    const index = JSON.parse(
+      await (
+        await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/seeds/seeds-s3/index.json' }))
+      ).Body!.transformToString(),
+    );
     assert.equal(index.chunks.sourceSha256, createHash('sha256').update(JSON.stringify(rows)).digest('hex'));
-    const shard = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/data/part-00000.jsonl' }))).Body!.transformToString();
-    const firsts = shard.trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
-    const expected = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => new SeedSource().pick('unused', 0, i, result.seeds?.chunks)));
+    const shard = await (
+      await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'out/data/part-00000.jsonl' }))
+    ).Body!.transformToString();
+    const firsts = shard
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).conversations[0].value);
+    const expected = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => new SeedSource().pick('unused', 0, i, result.seeds?.chunks)),
+    );
     assert.deepEqual(firsts.sort(), expected.sort());
   });
 
@@ -86,19 +138,32 @@ describe('seed files (fake LLM server)', () => {
     it('is read streaming into chunks, with the heap it keeps far below the file size, and dialogues start from its first human turns', async () => {
       const heap = sampleRetainedHeap(); // the worker runs in this process
       const started = Date.now();
-      const result = await s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId: 'seeds-large', args: [input('large', pathToFileURL(file).href)] });
+      const result = await s.t.env.client.workflow.execute(generateDataset, {
+        taskQueue: s.t.taskQueue,
+        workflowId: 'seeds-large',
+        args: [input('large', pathToFileURL(file).href)],
+      });
       const growth = heap.stop();
       assert.equal(result.completed, 3);
       assert.equal(result.seeds?.seeds, rows);
-      assert.ok(growth < 32 * 1024 * 1024, `the heap kept ${(growth / 2 ** 20).toFixed(0)} MB reading a ${(SIZE / 2 ** 20).toFixed(0)} MB file`);
+      assert.ok(
+        growth < 32 * 1024 * 1024,
+        `the heap kept ${(growth / 2 ** 20).toFixed(0)} MB reading a ${(SIZE / 2 ** 20).toFixed(0)} MB file`,
+      );
       assert.equal(result.seeds?.chunks?.sourceBytes, fs.statSync(file).size);
       const chunkFiles = fs.readdirSync(path.join(s.outDir, 'large', 'seeds', 'seeds-large'));
       assert.equal(chunkFiles.length, Math.ceil(rows / 1000) + 1, 'chunks of 1,000 seeds and an index');
       const manifest = JSON.parse(fs.readFileSync(path.join(s.outDir, 'large/manifest.json'), 'utf8'));
-      const firsts = fs.readFileSync(path.join(s.outDir, 'large', manifest.shards[0].key), 'utf8').trim().split('\n').map((l) => JSON.parse(l).conversations[0].value);
+      const firsts = fs
+        .readFileSync(path.join(s.outDir, 'large', manifest.shards[0].key), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).conversations[0].value);
       const questions = new Set(Array.from({ length: rows }, (_, i) => questionOf(i)));
       assert.ok(firsts.length === 3 && firsts.every((q: string) => questions.has(q)), firsts.join(' | '));
-      console.log(`      ${rows} rows, ${(SIZE / 2 ** 20).toFixed(0)} MB: ${Date.now() - started} ms, retained heap growth ${(growth / 2 ** 20).toFixed(0)} MB`);
+      console.log(
+        `      ${rows} rows, ${(SIZE / 2 ** 20).toFixed(0)} MB: ${Date.now() - started} ms, retained heap growth ${(growth / 2 ** 20).toFixed(0)} MB`,
+      );
     });
   });
 });

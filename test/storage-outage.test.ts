@@ -26,12 +26,20 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
     [fake] = await Promise.all([startFakeOpenAiServer(), testMinio().createBucket(bucket)]);
   });
   after(async () => fake?.close());
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) }));
+  const t = useTemporalWorker(() => ({
+    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+  }));
 
   const input = (output: string): DatasetInputJson => ({
-    count: 4, turns: 1, output, concurrency: 16, dialoguesPerWorkflow: 4,
-    llmRetryBudgetSeconds: BUDGET_SECONDS, storageRetryBudgetSeconds: BUDGET_SECONDS,
-    ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+    count: 4,
+    turns: 1,
+    output,
+    concurrency: 16,
+    dialoguesPerWorkflow: 4,
+    llmRetryBudgetSeconds: BUDGET_SECONDS,
+    storageRetryBudgetSeconds: BUDGET_SECONDS,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
   });
 
   /** Polls until `activity` is pending in the workflow past `attempts` tries. */
@@ -49,7 +57,10 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
   async function activitiesOf(handle: WorkflowHandle) {
     const events = (await handle.fetchHistory()).events ?? [];
     const typeOf = new Map<number, string>();
-    const seen: Record<string, { maxAttempt: number; maximumAttempts: Set<number>; scheduleToCloseSeconds: Set<number> }> = {};
+    const seen: Record<
+      string,
+      { maxAttempt: number; maximumAttempts: Set<number>; scheduleToCloseSeconds: Set<number> }
+    > = {};
     for (const e of events) {
       const s = e.activityTaskScheduledEventAttributes;
       if (s) {
@@ -74,7 +85,11 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
     let restart = await stopTestMinio();
     try {
       // Down from the start: the dataset cannot write its seeds into its output.
-      const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input(`s3://${bucket}/outage`)] });
+      const handle = await t.env.client.workflow.start(generateDataset, {
+        taskQueue: t.taskQueue,
+        workflowId,
+        args: [input(`s3://${bucket}/outage`)],
+      });
       await untilRetriedPast(handle, 'inspectSeeds', OLD_ATTEMPT_CAP);
       // Each dialogue's answer fails twice (1 s, then 2 s of backoff): S3 goes down again before any is stored.
       fake.failNext({ status: 500 }, 8);
@@ -92,21 +107,51 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
 
       assert.deepEqual(result.failed, []);
       assert.equal(result.completed, 4);
-      assert.deepEqual(result.export.shards.map((s) => [s.key, s.dialogues]), [['data/part-00000.jsonl', 4]]);
-      const rows = (await readObject('outage/data/part-00000.jsonl')).trim().split('\n').map((l) => JSON.parse(l).id);
-      assert.deepEqual(rows, [0, 1, 2, 3].map((i) => `${workflowId}/${i}`), 'each dialogue once');
+      assert.deepEqual(
+        result.export.shards.map((s) => [s.key, s.dialogues]),
+        [['data/part-00000.jsonl', 4]],
+      );
+      const rows = (await readObject('outage/data/part-00000.jsonl'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id);
+      assert.deepEqual(
+        rows,
+        [0, 1, 2, 3].map((i) => `${workflowId}/${i}`),
+        'each dialogue once',
+      );
       const manifest = JSON.parse(await readObject('outage/manifest.json'));
-      assert.deepEqual({ exported: manifest.exported, missing: manifest.missing, failures: manifest.failures }, { exported: 4, missing: [], failures: [] });
+      assert.deepEqual(
+        { exported: manifest.exported, missing: manifest.missing, failures: manifest.failures },
+        { exported: 4, missing: [], failures: [] },
+      );
 
       // The tries it took, and that every storage step (metrics and export too) has no cap but the budget.
       const parent = await activitiesOf(handle);
       const groupSteps = await activitiesOf(group);
-      assert.ok(parent.inspectSeeds.maxAttempt > OLD_ATTEMPT_CAP, `inspectSeeds: ${parent.inspectSeeds.maxAttempt} tries`);
-      assert.ok(groupSteps.storeDialogue.maxAttempt > OLD_ATTEMPT_CAP, `storeDialogue: ${groupSteps.storeDialogue.maxAttempt} tries`);
+      assert.ok(
+        parent.inspectSeeds.maxAttempt > OLD_ATTEMPT_CAP,
+        `inspectSeeds: ${parent.inspectSeeds.maxAttempt} tries`,
+      );
+      assert.ok(
+        groupSteps.storeDialogue.maxAttempt > OLD_ATTEMPT_CAP,
+        `storeDialogue: ${groupSteps.storeDialogue.maxAttempt} tries`,
+      );
       const steps = { ...parent, pickSeeds: groupSteps.pickSeeds, storeDialogue: groupSteps.storeDialogue };
-      assert.deepEqual(Object.keys(steps).sort(), ['checkEndpoints', 'computeMetrics', 'exportDataset', 'inspectSeeds', 'openDataset', 'pickSeeds', 'storeDialogue']);
+      assert.deepEqual(Object.keys(steps).sort(), [
+        'checkEndpoints',
+        'computeMetrics',
+        'exportDataset',
+        'inspectSeeds',
+        'openDataset',
+        'pickSeeds',
+        'storeDialogue',
+      ]);
       for (const [name, s] of Object.entries(steps)) {
-        assert.deepEqual({ name, maximumAttempts: [...s.maximumAttempts], scheduleToClose: [...s.scheduleToCloseSeconds] }, { name, maximumAttempts: [0], scheduleToClose: [BUDGET_SECONDS] });
+        assert.deepEqual(
+          { name, maximumAttempts: [...s.maximumAttempts], scheduleToClose: [...s.scheduleToCloseSeconds] },
+          { name, maximumAttempts: [0], scheduleToClose: [BUDGET_SECONDS] },
+        );
       }
     } finally {
       await restart();
@@ -116,14 +161,23 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
 
   it('fails at once, non-retryable, naming the bucket, when the output bucket does not exist', async () => {
     const started = Date.now();
-    const handle = await t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId: 'no-bucket', args: [input('s3://no-such-bucket-parrot/x')] });
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'no-bucket',
+      args: [input('s3://no-such-bucket-parrot/x')],
+    });
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
       const cause = err.cause?.cause;
       assert.ok(cause instanceof ApplicationFailure, String(err.cause));
-      assert.deepEqual({ type: cause.type, nonRetryable: cause.nonRetryable, message: cause.message }, {
-        type: STORAGE_CONFIG_ERROR, nonRetryable: true,
-        message: "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/seeds/no-bucket/00000.jsonl)",
-      });
+      assert.deepEqual(
+        { type: cause.type, nonRetryable: cause.nonRetryable, message: cause.message },
+        {
+          type: STORAGE_CONFIG_ERROR,
+          nonRetryable: true,
+          message:
+            "storage: bucket 'no-such-bucket-parrot' does not exist (NoSuchBucket on s3://no-such-bucket-parrot/x/seeds/no-bucket/00000.jsonl)",
+        },
+      );
       return true;
     });
     assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
@@ -132,7 +186,9 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
   });
 
   async function readObject(key: string): Promise<string> {
-    const r = await testMinio().client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const r = await testMinio()
+      .client()
+      .send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return r.Body!.transformToString('utf8');
   }
 

@@ -33,35 +33,65 @@ describe('deploying workers (fake LLM server)', () => {
   });
 
   /** The workers one parrot process runs, with the production defaults. */
-  const parrotWorkers = async (taskQueue: string, extra: Partial<ParrotWorkersOptions> = {}): Promise<Worker[]> =>
+  const parrotWorkers = async (
+    taskQueue: string,
+    extra: Partial<ParrotWorkersOptions> = {},
+  ): Promise<Worker[]> =>
     createParrotWorkers({
-      connection: env.nativeConnection, taskQueue, deps: { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) },
-      workflows: { workflowBundle: await workflowBundle() }, ...extra,
+      connection: env.nativeConnection,
+      taskQueue,
+      deps: { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) },
+      workflows: { workflowBundle: await workflowBundle() },
+      ...extra,
     });
 
   it('lets the LLM calls in flight finish when a worker is told to stop', async () => {
     const taskQueue = 'deploy-grace';
     const input: DialogueInput = {
-      datasetId: 'deploy-grace', index: 0, turns: 1, seeds: 'builtin', randomSeed: 3, output: pathToFileURL(outDir).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' }, answer: { endpoint: 'fake', model: FAKE_MODEL },
+      datasetId: 'deploy-grace',
+      index: 0,
+      turns: 1,
+      seeds: 'builtin',
+      randomSeed: 3,
+      output: pathToFileURL(outDir).href,
+      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
+      answer: { endpoint: 'fake', model: FAKE_MODEL },
     };
     fake.slowNext(3_000); // the one answer of a one-turn dialogue
     const calls = fake.requests.length;
     const old = await parrotWorkers(taskQueue);
     const oldRunning = runWorkers(old);
-    const handle = await env.client.workflow.start(generateDialogue, { taskQueue, workflowId: 'deploy-grace/0', args: [input] });
+    const handle = await env.client.workflow.start(generateDialogue, {
+      taskQueue,
+      workflowId: 'deploy-grace/0',
+      args: [input],
+    });
     await until(() => fake.requests.length > calls);
     const stopping = Date.now();
     old.forEach((w) => w.shutdown()); // what SIGTERM does
     await oldRunning;
-    assert.ok(Date.now() - stopping >= 2_500, `the worker stopped after ${Date.now() - stopping} ms, before its call ended`);
+    assert.ok(
+      Date.now() - stopping >= 2_500,
+      `the worker stopped after ${Date.now() - stopping} ms, before its call ended`,
+    );
     const events = (await handle.fetchHistory()).events!;
-    assert.equal(events.filter((e) => e.activityTaskCompletedEventAttributes).length, 2, 'pickSeeds and the answer completed');
-    assert.equal(events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length, 0);
+    assert.equal(
+      events.filter((e) => e.activityTaskCompletedEventAttributes).length,
+      2,
+      'pickSeeds and the answer completed',
+    );
+    assert.equal(
+      events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes)
+        .length,
+      0,
+    );
 
     const next = await parrotWorkers(taskQueue);
     const summary = await runWorkersUntil(next, () => handle.result());
-    assert.deepEqual({ turns: summary.turns, answerCalls: summary.usage.answer.calls }, { turns: 1, answerCalls: 1 });
+    assert.deepEqual(
+      { turns: summary.turns, answerCalls: summary.usage.answer.calls },
+      { turns: 1, answerCalls: 1 },
+    );
     assert.equal(fake.requests.length - calls, 1, 'the answer was asked for once');
   });
 
@@ -78,41 +108,81 @@ describe('deploying workers (fake LLM server)', () => {
     const oldRunning = runWorkers(old);
     let result: DatasetResult;
     try {
-      if (from) assert.equal(await promoteVersion(env.client, version(from)), undefined, `${from} is the first version`);
+      if (from)
+        assert.equal(
+          await promoteVersion(env.client, version(from)),
+          undefined,
+          `${from} is the first version`,
+        );
       const handle = await env.client.workflow.start(generateDataset, {
-        taskQueue, workflowId,
-        args: [{
-          count, turns: 2, concurrency: 4, dialoguesPerWorkflow: 2, maxEventsPerRun: 100, output: pathToFileURL(path.join(outDir, workflowId)).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL }, answer: { endpoint: 'fake', model: FAKE_MODEL },
-        }],
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            count,
+            turns: 2,
+            concurrency: 4,
+            dialoguesPerWorkflow: 2,
+            maxEventsPerRun: 100,
+            output: pathToFileURL(path.join(outDir, workflowId)).href,
+            ask: { endpoint: 'fake', model: FAKE_MODEL },
+            answer: { endpoint: 'fake', model: FAKE_MODEL },
+          },
+        ],
       });
-      await untilAsync(async () => ((await handle.query(progressQuery).catch(() => undefined))?.completed ?? 0) >= 4);
+      await untilAsync(
+        async () => ((await handle.query(progressQuery).catch(() => undefined))?.completed ?? 0) >= 4,
+      );
 
-      result = await runWorkersUntil(await parrotWorkers(taskQueue, { deployment: version(to) }), async () => {
-        assert.equal(await promoteVersion(env.client, version(to)), from);
-        old.forEach((w) => w.shutdown()); // the deploy stops the old workers: their calls in flight finish first
-        await oldRunning;
-        assert.ok((await handle.query(progressQuery)).completed < count, 'the old workers stopped in the middle of the run');
-        return handle.result();
-      });
+      result = await runWorkersUntil(
+        await parrotWorkers(taskQueue, { deployment: version(to) }),
+        async () => {
+          assert.equal(await promoteVersion(env.client, version(to)), from);
+          old.forEach((w) => w.shutdown()); // the deploy stops the old workers: their calls in flight finish first
+          await oldRunning;
+          assert.ok(
+            (await handle.query(progressQuery)).completed < count,
+            'the old workers stopped in the middle of the run',
+          );
+          return handle.result();
+        },
+      );
     } finally {
       old.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
       await oldRunning;
       fake.clearFailures();
     }
-    assert.deepEqual({ completed: result.completed, failed: result.failedCount, exported: result.export.exported }, { completed: count, failed: 0, exported: count });
-    const lines = fs.readFileSync(path.join(outDir, workflowId, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
-    assert.deepEqual(lines.map((l) => Number(JSON.parse(l).id.split('/').at(-1))).sort((x, y) => x - y), [...Array(count).keys()], 'every dialogue exported once');
+    assert.deepEqual(
+      { completed: result.completed, failed: result.failedCount, exported: result.export.exported },
+      { completed: count, failed: 0, exported: count },
+    );
+    const lines = fs
+      .readFileSync(path.join(outDir, workflowId, 'data/part-00000.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.deepEqual(
+      lines.map((l) => Number(JSON.parse(l).id.split('/').at(-1))).sort((x, y) => x - y),
+      [...Array(count).keys()],
+      'every dialogue exported once',
+    );
     await assertNeverBack(workflowId, from ?? '-', to);
   }
 
   /** Each run of the dataset and of its groups: the old build's workflow tasks, then the new one's; never the old's after the new's. */
   async function assertNeverBack(workflowId: string, from: string, to: string) {
     const builds: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId="${workflowId}" OR ParrotDataset="${workflowId}"` })) {
+    for await (const wf of env.client.workflow.list({
+      query: `WorkflowId="${workflowId}" OR ParrotDataset="${workflowId}"`,
+    })) {
       const events = (await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events!;
-      const run = events.filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => e.workflowTaskCompletedEventAttributes!.deploymentVersion?.buildId || '-');
-      assert.match(run.join(''), new RegExp(`^${from}*${to}*$`), `${wf.workflowId} (${wf.runId}): workflow tasks by ${run.join(',')}`);
+      const run = events
+        .filter((e) => e.workflowTaskCompletedEventAttributes)
+        .map((e) => e.workflowTaskCompletedEventAttributes!.deploymentVersion?.buildId || '-');
+      assert.match(
+        run.join(''),
+        new RegExp(`^${from}*${to}*$`),
+        `${wf.workflowId} (${wf.runId}): workflow tasks by ${run.join(',')}`,
+      );
       builds.push(...run);
     }
     assert.ok(builds.includes(from) && builds.includes(to), 'both builds ran the dataset');
@@ -131,8 +201,17 @@ describe('worker deployment settings', () => {
     assert.deepEqual(versioningOptions(undefined), {});
     const version = workerDeploymentFromEnv({ PARROT_DEPLOYMENT: 'parrot', PARROT_BUILD_ID: 'abc123' });
     assert.deepEqual(version, { deploymentName: 'parrot', buildId: 'abc123' });
-    assert.deepEqual(versioningOptions(version), { workerDeploymentOptions: { version, useWorkerVersioning: true, defaultVersioningBehavior: 'AUTO_UPGRADE' } });
-    assert.throws(() => workerDeploymentFromEnv({ PARROT_BUILD_ID: 'abc123' }), /PARROT_DEPLOYMENT and PARROT_BUILD_ID go together/);
+    assert.deepEqual(versioningOptions(version), {
+      workerDeploymentOptions: {
+        version,
+        useWorkerVersioning: true,
+        defaultVersioningBehavior: 'AUTO_UPGRADE',
+      },
+    });
+    assert.throws(
+      () => workerDeploymentFromEnv({ PARROT_BUILD_ID: 'abc123' }),
+      /PARROT_DEPLOYMENT and PARROT_BUILD_ID go together/,
+    );
     assert.throws(() => workerDeploymentFromEnv({ PARROT_DEPLOYMENT: 'parrot' }), /go together/);
   });
 });

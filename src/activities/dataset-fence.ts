@@ -40,7 +40,11 @@ export async function fenceDatasets(client: Client, self: string, resumed: Datas
     const fresh = running.filter((id) => !stopped.has(id));
     fresh.forEach((id) => stopped.add(id));
     if (Date.now() > deadline) {
-      await forEachBatch(running, (id) => client.workflow.getHandle(id).terminate('fenced: the dataset is resumed, and the group did not close when cancelled'));
+      await forEachBatch(running, (id) =>
+        client.workflow
+          .getHandle(id)
+          .terminate('fenced: the dataset is resumed, and the group did not close when cancelled'),
+      );
     } else {
       await forEachBatch(fresh, (id) => client.workflow.getHandle(id).cancel());
     }
@@ -51,7 +55,8 @@ export async function fenceDatasets(client: Client, self: string, resumed: Datas
 
 /** Calls `fn` on every ID, a batch at a time; a workflow closed meanwhile is skipped. */
 async function forEachBatch(ids: string[], fn: (id: string) => Promise<unknown>) {
-  for (let i = 0; i < ids.length; i += BATCH) await Promise.all(ids.slice(i, i + BATCH).map((id) => fn(id).catch(ignoreNotFound)));
+  for (let i = 0; i < ids.length; i += BATCH)
+    await Promise.all(ids.slice(i, i + BATCH).map((id) => fn(id).catch(ignoreNotFound)));
 }
 
 async function isRunning(client: Client, workflowId: string): Promise<boolean> {
@@ -79,5 +84,8 @@ function quote(value: string): string {
     if (!value.includes("'")) return `'${value}'`;
     if (!value.includes('"')) return `"${value}"`;
   }
-  throw ApplicationFailure.nonRetryable(`workflow ID ${value} holds a backslash or both quote characters; visibility queries cannot name it`, 'InvalidInput');
+  throw ApplicationFailure.nonRetryable(
+    `workflow ID ${value} holds a backslash or both quote characters; visibility queries cannot name it`,
+    'InvalidInput',
+  );
 }

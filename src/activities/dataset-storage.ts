@@ -5,7 +5,14 @@ import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
-import { CARD_KEY, DIALOGUES_PER_SHARD, lineageKey, MANIFEST_KEY, recordKey, REPORT_KEY } from '../storage/dataset-layout';
+import {
+  CARD_KEY,
+  DIALOGUES_PER_SHARD,
+  lineageKey,
+  MANIFEST_KEY,
+  recordKey,
+  REPORT_KEY,
+} from '../storage/dataset-layout';
 import { removeStaleShards, writeShards } from '../storage/export-shards';
 import { heartbeatWhile } from './heartbeats';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
@@ -14,7 +21,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
-import { toRunRef, type DatasetFailure, type DatasetMetrics, type DatasetRunRef, type DialogueRecord, type ExportResult, type TokenUsage } from '../types';
+import {
+  toRunRef,
+  type DatasetFailure,
+  type DatasetMetrics,
+  type DatasetRunRef,
+  type DialogueRecord,
+  type ExportResult,
+  type TokenUsage,
+} from '../types';
 
 export const HEARTBEAT_EVERY = 200;
 /** Dialogues the report shows in full. */
@@ -68,7 +83,13 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
      * Records which datasets this one continues, and finds the dialogues they already stored,
      * so a resumed run redoes only the missing and failed ones.
      */
-    async openDataset({ datasetId, runId, output, count, resumeFrom }: OpenDatasetInput): Promise<OpenedDataset> {
+    async openDataset({
+      datasetId,
+      runId,
+      output,
+      count,
+      resumeFrom,
+    }: OpenDatasetInput): Promise<OpenedDataset> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const lineage: DatasetRunRef[] = [{ datasetId, runId }];
@@ -76,9 +97,16 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           // The lineage of the latest dataset with that workflow ID (each writes its own on start).
           const previous = await store.get(lineageKey(resumeFrom));
           if (previous === undefined) {
-            throw ApplicationFailure.nonRetryable(`resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`, 'InvalidInput');
+            throw ApplicationFailure.nonRetryable(
+              `resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`,
+              'InvalidInput',
+            );
           }
-          lineage.push(...(JSON.parse(previous) as (string | DatasetRunRef)[]).map(toRunRef).filter((ref) => !(ref.datasetId === datasetId && ref.runId === runId)));
+          lineage.push(
+            ...(JSON.parse(previous) as (string | DatasetRunRef)[])
+              .map(toRunRef)
+              .filter((ref) => !(ref.datasetId === datasetId && ref.runId === runId)),
+          );
         }
         // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
         await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
@@ -94,7 +122,12 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
             if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
           }
         }
-        return { lineage, finished: rangesFromSorted(finishedIndices), finishedCount: finishedIndices.length, finishedUsage: usage };
+        return {
+          lineage,
+          finished: rangesFromSorted(finishedIndices),
+          finishedCount: finishedIndices.length,
+          finishedUsage: usage,
+        };
       });
     },
 
@@ -102,7 +135,17 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
      * Writes ShareGPT-style JSONL shards, removes those an earlier export left beyond them, then
      * a manifest, report and card that list exactly the shards written.
      */
-    async exportDataset({ datasetId, lineage, output, count, input, metrics, usage, failures, seeds }: ExportInput): Promise<ExportResult> {
+    async exportDataset({
+      datasetId,
+      lineage,
+      output,
+      count,
+      input,
+      metrics,
+      usage,
+      failures,
+      seeds,
+    }: ExportInput): Promise<ExportResult> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const missing: number[] = [];
@@ -115,15 +158,43 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         await removeStaleShards(store, shards);
         const exported = shards.reduce((n, s) => n + s.dialogues, 0);
         const resumed = lineage.slice(1).map((r) => r.datasetId);
-        const manifest = { datasetId, resumed, format: 'sharegpt-jsonl', requested: count, exported, missing, failures, seeds, shards, metrics, usage, input };
+        const manifest = {
+          datasetId,
+          resumed,
+          format: 'sharegpt-jsonl',
+          requested: count,
+          exported,
+          missing,
+          failures,
+          seeds,
+          shards,
+          metrics,
+          usage,
+          input,
+        };
         await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
         const report: ReportData = {
-          datasetId, generatedAt: new Date().toISOString(), input, exported, missing: missing.length, failed: failures.length,
-          metrics, usage, samples, dataFiles: shards.map((s) => s.key),
+          datasetId,
+          generatedAt: new Date().toISOString(),
+          input,
+          exported,
+          missing: missing.length,
+          failed: failures.length,
+          metrics,
+          usage,
+          samples,
+          dataFiles: shards.map((s) => s.key),
         };
         await store.put(REPORT_KEY, renderHtmlReport(report));
         await store.put(CARD_KEY, renderDatasetCard(report));
-        return { manifestUri: store.uriOf(MANIFEST_KEY), reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY), exported, missing, shards };
+        return {
+          manifestUri: store.uriOf(MANIFEST_KEY),
+          reportUri: store.uriOf(REPORT_KEY),
+          cardUri: store.uriOf(CARD_KEY),
+          exported,
+          missing,
+          shards,
+        };
       });
     },
   };

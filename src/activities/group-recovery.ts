@@ -34,11 +34,19 @@ export interface RecoverGroupInput {
 export function createGroupRecoveryActivities() {
   return {
     /** Groups among `ids` whose workflow task has kept failing for at least `stuckSeconds`. */
-    async findStuckGroups({ ids, stuckSeconds }: { ids: string[]; stuckSeconds: number }): Promise<StuckGroup[]> {
+    async findStuckGroups({
+      ids,
+      stuckSeconds,
+    }: {
+      ids: string[];
+      stuckSeconds: number;
+    }): Promise<StuckGroup[]> {
       const client = Context.current().client;
       const stuck: StuckGroup[] = [];
       for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
-        const found = await Promise.all(ids.slice(i, i + DESCRIBE_BATCH).map((id) => stuckReason(client, id, stuckSeconds)));
+        const found = await Promise.all(
+          ids.slice(i, i + DESCRIBE_BATCH).map((id) => stuckReason(client, id, stuckSeconds)),
+        );
         found.forEach((reason, k) => reason && stuck.push({ id: ids[i + k], reason }));
         Context.current().heartbeat({ checked: Math.min(ids.length, i + DESCRIBE_BATCH) });
       }
@@ -53,31 +61,46 @@ export function createGroupRecoveryActivities() {
 }
 
 /** Terminates a stuck group if asked, then reads which of its dialogues were stored. */
-async function recover({ id, indices, output, dataset, reason, terminate }: RecoverGroupInput, signal: AbortSignal): Promise<GroupOutcome> {
+async function recover(
+  { id, indices, output, dataset, reason, terminate }: RecoverGroupInput,
+  signal: AbortSignal,
+): Promise<GroupOutcome> {
   if (terminate) {
-    await Context.current().client.workflow.getHandle(id).terminate(`parrot: ${reason}`).catch((err) => {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    });
+    await Context.current()
+      .client.workflow.getHandle(id)
+      .terminate(`parrot: ${reason}`)
+      .catch((err) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
   }
   const store = openBlobStore(output, { signal });
-  const outcomes = await Promise.all(indices.map(async (index): Promise<DialogueOutcome> => {
-    const text = await store.get(recordKey(index));
-    const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
-    const ours = record && isRecordOf(record, [dataset]);
-    if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
-    const { turns, endedBy = 'target', usage } = record;
-    return { index, id: record.id, summary: { id: record.id, index, status: 'completed', turns, endedBy, usage, llmMs: 0, waitMs: 0 } };
-  }));
+  const outcomes = await Promise.all(
+    indices.map(async (index): Promise<DialogueOutcome> => {
+      const text = await store.get(recordKey(index));
+      const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
+      const ours = record && isRecordOf(record, [dataset]);
+      if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
+      const { turns, endedBy = 'target', usage } = record;
+      return {
+        index,
+        id: record.id,
+        summary: { id: record.id, index, status: 'completed', turns, endedBy, usage, llmMs: 0, waitMs: 0 },
+      };
+    }),
+  );
   return { id, outcomes };
 }
 
 /** The message of the group's last workflow task failure, if its last workflow task outcome was a failure. */
 async function lastWorkflowTaskFailure(client: Client, id: string): Promise<string | undefined> {
   const { history } = await client.workflowService.getWorkflowExecutionHistoryReverse({
-    namespace: client.options.namespace, execution: { workflowId: id }, maximumPageSize: 20,
+    namespace: client.options.namespace,
+    execution: { workflowId: id },
+    maximumPageSize: 20,
   });
   for (const e of history?.events ?? []) {
-    if (e.workflowTaskFailedEventAttributes) return e.workflowTaskFailedEventAttributes.failure?.message ?? 'no message';
+    if (e.workflowTaskFailedEventAttributes)
+      return e.workflowTaskFailedEventAttributes.failure?.message ?? 'no message';
     if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskCompletedEventAttributes) return undefined;
   }
   return undefined;

@@ -22,7 +22,12 @@ export interface ActivityDeps {
   dialoguesPerShard?: number;
 }
 
-export function createActivities({ endpoints, provider = new LlmProvider(), seeds = new SeedSource(), dialoguesPerShard }: ActivityDeps) {
+export function createActivities({
+  endpoints,
+  provider = new LlmProvider(),
+  seeds = new SeedSource(),
+  dialoguesPerShard,
+}: ActivityDeps) {
   return {
     ...createLlmActivities(endpoints, provider),
     ...createDatasetStorageActivities(dialoguesPerShard),
@@ -33,16 +38,37 @@ export function createActivities({ endpoints, provider = new LlmProvider(), seed
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.
      * Without `output` (runs started before seeds were normalised) it only counts them.
      */
-    async inspectSeeds({ seeds: uri, output, datasetId }: { seeds: string; output?: string; datasetId?: string }): Promise<SeedReport> {
+    async inspectSeeds({
+      seeds: uri,
+      output,
+      datasetId,
+    }: {
+      seeds: string;
+      output?: string;
+      datasetId?: string;
+    }): Promise<SeedReport> {
       if (output === undefined || datasetId === undefined) return heartbeatWhile(() => seeds.inspect(uri));
       const ctx = Context.current();
-      return seeds.normalize(uri, output, datasetId, { onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }), signal: ctx.cancellationSignal });
+      return seeds.normalize(uri, output, datasetId, {
+        onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }),
+        signal: ctx.cancellationSignal,
+      });
     },
     /**
      * Seeds for a block of dialogues (a group's). Returns a prefix of `indexes` (at least one) that fits SEED_BLOCK_BYTES, to keep
      * the payload far below Temporal's 2 MB limit however long the seeds are.
      */
-    async pickSeeds({ seeds: uri, seedChunks, randomSeed, indexes }: { seeds: string; seedChunks?: SeedChunks; randomSeed: number; indexes: number[] }): Promise<string[]> {
+    async pickSeeds({
+      seeds: uri,
+      seedChunks,
+      randomSeed,
+      indexes,
+    }: {
+      seeds: string;
+      seedChunks?: SeedChunks;
+      randomSeed: number;
+      indexes: number[];
+    }): Promise<string[]> {
       // Without chunks, the first pick in a worker reads the whole seed file, which may take longer than the heartbeat timeout.
       return heartbeatWhile(async () => {
         const picked: string[] = [];

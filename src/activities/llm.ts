@@ -20,9 +20,15 @@ async function heartbeating<T extends LlmReply>(call: (limits: CallLimits) => Pr
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
   try {
-    return { ...(await heartbeatWhile((signal) => call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs }))), waitMs };
+    return {
+      ...(await heartbeatWhile((signal) =>
+        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs }),
+      )),
+      waitMs,
+    };
   } catch (err) {
-    if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion') throw unusable(err.message, err.type);
+    if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion')
+      throw unusable(err.message, err.type);
     throw err;
   }
 }
@@ -33,7 +39,8 @@ export const MAX_UNUSABLE_TRIES = 5;
 /** Empty or unusable text: retried, then, at the last try, a clear non-retryable failure. */
 function unusable(message: string, type: string): ApplicationFailure {
   const attempt = Context.current().info.attempt;
-  if (attempt >= MAX_UNUSABLE_TRIES) return ApplicationFailure.nonRetryable(`${message}, ${attempt} times: giving up`, type);
+  if (attempt >= MAX_UNUSABLE_TRIES)
+    return ApplicationFailure.nonRetryable(`${message}, ${attempt} times: giving up`, type);
   return ApplicationFailure.retryable(message, type);
 }
 
@@ -70,15 +77,26 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const routes: EndpointRoutes = {};
       for (const r of refs) {
         const { rpm } = endpointFor(endpoints, r.field, r.endpoint);
-        if (rpm) routes[r.field] = { taskQueue: llmTaskQueue(Context.current().info.taskQueue, r.endpoint), rpm };
+        if (rpm)
+          routes[r.field] = { taskQueue: llmTaskQueue(Context.current().info.taskQueue, r.endpoint), rpm };
       }
       return routes;
     },
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
-      const messages: ChatMessage[] = settings.systemPrompt ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue] : dialogue;
-      const reply = await heartbeating((limits) => provider.chat(endpointFor(endpoints, 'answer.endpoint', settings.endpoint), settings, messages, limits));
-      if (!reply.text.trim()) throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
+      const messages: ChatMessage[] = settings.systemPrompt
+        ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
+        : dialogue;
+      const reply = await heartbeating((limits) =>
+        provider.chat(
+          endpointFor(endpoints, 'answer.endpoint', settings.endpoint),
+          settings,
+          messages,
+          limits,
+        ),
+      );
+      if (!reply.text.trim())
+        throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
       return { ...reply, text: reply.text.trim() };
     },
 
@@ -87,14 +105,32 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
       const reply = await heartbeating((limits) =>
         settings.mode === 'parrot-ask'
-          ? provider.complete(endpoint, settings, socraticPrompt(dialogue, settings.instruction), settings.stop ?? PARROT_ASK_STOP.slice(0, 4), limits)
-          : provider.chat(endpoint, settings, promptedUserMessages(dialogue, settings.instruction, persona), limits),
+          ? provider.complete(
+              endpoint,
+              settings,
+              socraticPrompt(dialogue, settings.instruction),
+              settings.stop ?? PARROT_ASK_STOP.slice(0, 4),
+              limits,
+            )
+          : provider.chat(
+              endpoint,
+              settings,
+              promptedUserMessages(dialogue, settings.instruction, persona),
+              limits,
+            ),
       );
       const question = cleanUserReply(reply.text);
-      if (!question) throw unusable(`ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`, 'EmptyQuestion');
+      if (!question)
+        throw unusable(
+          `ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`,
+          'EmptyQuestion',
+        );
       if (isUserDone(question)) return { ...reply, text: question, userDone: true };
       const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
-      const rejectedBy = settings.questionFilters === false ? undefined : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
+      const rejectedBy =
+        settings.questionFilters === false
+          ? undefined
+          : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
       return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
     },
   };

@@ -7,7 +7,12 @@ import { Context } from '@temporalio/activity';
 import type { ModelMetricsSettings } from '../config/dataset-input';
 import type { EndpointRegistry } from '../config/endpoints';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
-import { embeddingTopicMetrics, judgeContextDependence, questionsOf, Reservoir } from '../metrics/model-metrics';
+import {
+  embeddingTopicMetrics,
+  judgeContextDependence,
+  questionsOf,
+  Reservoir,
+} from '../metrics/model-metrics';
 import type { LlmProvider } from '../providers/openai-provider';
 import { openBlobStore } from '../storage/open-blob-store';
 import { readDatasetRecords } from '../storage/dialogue-records';
@@ -26,14 +31,22 @@ export interface ComputeMetricsInput extends DatasetRef {
  * blip does not make Temporal rerun the whole activity — the pass over every record included.
  * Permanent errors, and the last try's error, go to Temporal as they are.
  */
-export async function withLocalRetries<T>(call: () => Promise<T>, tries = 5, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
+export async function withLocalRetries<T>(
+  call: () => Promise<T>,
+  tries = 5,
+  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      const cancelled = err instanceof Error && (err.name === 'AbortError' || err.name === 'APIUserAbortError');
+      const cancelled =
+        err instanceof Error && (err.name === 'AbortError' || err.name === 'APIUserAbortError');
       if (cancelled || attempt >= tries || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
-      const asked = err instanceof ApplicationFailure && err.nextRetryDelay !== undefined ? msToNumber(err.nextRetryDelay) : undefined;
+      const asked =
+        err instanceof ApplicationFailure && err.nextRetryDelay !== undefined
+          ? msToNumber(err.nextRetryDelay)
+          : undefined;
       await sleep(asked ?? 1_000 * 2 ** (attempt - 1));
     }
   }
@@ -41,15 +54,29 @@ export async function withLocalRetries<T>(call: () => Promise<T>, tries = 5, sle
 
 export function createMetricsActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
   return {
-    async computeMetrics({ lineage, output, count, models, randomSeed = 0 }: ComputeMetricsInput): Promise<DatasetMetrics> {
+    async computeMetrics({
+      lineage,
+      output,
+      count,
+      models,
+      randomSeed = 0,
+    }: ComputeMetricsInput): Promise<DatasetMetrics> {
       const ctx = Context.current();
       // Hundreds of model calls share the activity's cancellation signal, each listening on it.
       setMaxListeners(0, ctx.cancellationSignal);
       const metrics = new DatasetMetricsAccumulator();
-      const embedSample = models?.embeddings ? new Reservoir<string[]>(models.embeddings.sampleDialogues, randomSeed ^ 0x656d62) : undefined;
-      const judgeSample = models?.judge ? new Reservoir<DialogueRecord>(models.judge.sampleDialogues, randomSeed ^ 0x6a7564) : undefined;
+      const embedSample = models?.embeddings
+        ? new Reservoir<string[]>(models.embeddings.sampleDialogues, randomSeed ^ 0x656d62)
+        : undefined;
+      const judgeSample = models?.judge
+        ? new Reservoir<DialogueRecord>(models.judge.sampleDialogues, randomSeed ^ 0x6a7564)
+        : undefined;
       let seen = 0;
-      for await (const record of readDatasetRecords(openBlobStore(output, { signal: ctx.cancellationSignal }), lineage, count)) {
+      for await (const record of readDatasetRecords(
+        openBlobStore(output, { signal: ctx.cancellationSignal }),
+        lineage,
+        count,
+      )) {
         metrics.add(record);
         embedSample?.add(questionsOf(record));
         judgeSample?.add(record);
@@ -61,11 +88,18 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const { endpoint: name, model, topicShiftThreshold } = models.embeddings;
         const endpoint = endpointFor(endpoints, 'metrics.embeddings.endpoint', name);
         let embedded = 0;
-        const topics = await embeddingTopicMetrics(embedSample.items, async (texts) => {
-          const { vectors } = await withLocalRetries(() => provider.embed(endpoint, model, texts, { signal: ctx.cancellationSignal }));
-          ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
-          return vectors;
-        }, topicShiftThreshold, randomSeed);
+        const topics = await embeddingTopicMetrics(
+          embedSample.items,
+          async (texts) => {
+            const { vectors } = await withLocalRetries(() =>
+              provider.embed(endpoint, model, texts, { signal: ctx.cancellationSignal }),
+            );
+            ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
+            return vectors;
+          },
+          topicShiftThreshold,
+          randomSeed,
+        );
         result = { ...result, ...topics };
       }
       if (models?.judge && judgeSample) {
@@ -73,7 +107,11 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
         const endpoint = endpointFor(endpoints, 'metrics.judge.endpoint', name);
         let judged = 0;
         const verdicts = await judgeContextDependence(judgeSample.items, async (messages) => {
-          const reply = await withLocalRetries(() => provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, { signal: ctx.cancellationSignal }));
+          const reply = await withLocalRetries(() =>
+            provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, {
+              signal: ctx.cancellationSignal,
+            }),
+          );
           ctx.heartbeat({ seen, judged: ++judged });
           return reply.text;
         });

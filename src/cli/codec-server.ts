@@ -7,7 +7,10 @@ import { startCodecServer } from '../codec/codec-server';
 async function main() {
   const codec = codecFromEnv();
   if (!codec) throw new Error('PARROT_PAYLOAD_KEY is not set: there is nothing to decrypt with');
-  const server = await startCodecServer(codec, { port: Number(process.env.PARROT_CODEC_PORT ?? 8234), allowOrigin: process.env.PARROT_UI_ORIGIN });
+  const server = await startCodecServer(codec, {
+    port: Number(process.env.PARROT_CODEC_PORT ?? 8234),
+    allowOrigin: process.env.PARROT_UI_ORIGIN,
+  });
   console.log(`codec server (key ${codec.keyId}) on ${server.url}`);
 }
 

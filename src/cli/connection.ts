@@ -10,8 +10,14 @@ export async function connectClient(): Promise<Client> {
   const address = config.connectionOptions.address ?? 'localhost:7233';
   try {
     const connection = await Connection.connect({ ...config.connectionOptions, connectTimeout: '5 seconds' });
-    return new Client({ connection, namespace: config.namespace ?? 'default', dataConverter: dataConverterFromEnv() });
+    return new Client({
+      connection,
+      namespace: config.namespace ?? 'default',
+      dataConverter: dataConverterFromEnv(),
+    });
   } catch (err) {
-    throw new Error(`cannot reach the Temporal server at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack running? (npm run stack:status)`);
+    throw new Error(
+      `cannot reach the Temporal server at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack running? (npm run stack:status)`,
+    );
   }
 }

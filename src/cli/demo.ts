@@ -30,7 +30,20 @@ async function main() {
   const workflowId = `${path.basename(inputFile, '.json')}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   const started = Date.now();
 
-  const args = ['workflow', 'start', '--address', address, '--task-queue', 'parrot', '--type', 'generateDataset', '--workflow-id', workflowId, '--input-file', inputFile];
+  const args = [
+    'workflow',
+    'start',
+    '--address',
+    address,
+    '--task-queue',
+    'parrot',
+    '--type',
+    'generateDataset',
+    '--workflow-id',
+    workflowId,
+    '--input-file',
+    inputFile,
+  ];
   console.log(`$ temporal ${args.join(' ')}`);
   execFileSync(path.join(root, '.tools/bin/temporal'), args, { stdio: 'inherit' });
   const ui = `http://localhost:${uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
@@ -41,8 +54,12 @@ async function main() {
   const timer = setInterval(async () => {
     try {
       const p = await handle.query<DatasetProgress>('progress');
-      console.log(`  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`);
-    } catch { /* the query needs a worker; skip a beat */ }
+      console.log(
+        `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`,
+      );
+    } catch {
+      /* the query needs a worker; skip a beat */
+    }
   }, 10_000);
   let result: DatasetResult;
   try {
@@ -51,14 +68,25 @@ async function main() {
     clearInterval(timer);
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`\nDataset ${result.datasetId}: ${result.completed}/${result.requested} dialogues in ${secs} s, ${result.failed.length} failed`);
-  for (const shard of result.export.shards) console.log(`  export: ${shard.uri} (${shard.dialogues} dialogues, sha256 ${shard.sha256.slice(0, 12)}…)`);
+  console.log(
+    `\nDataset ${result.datasetId}: ${result.completed}/${result.requested} dialogues in ${secs} s, ${result.failed.length} failed`,
+  );
+  for (const shard of result.export.shards)
+    console.log(
+      `  export: ${shard.uri} (${shard.dialogues} dialogues, sha256 ${shard.sha256.slice(0, 12)}…)`,
+    );
   console.log(`  manifest: ${result.export.manifestUri}`);
-  if (result.export.reportUri) console.log(`  report:   ${result.export.reportUri} (copy here: ${await copyReport(root, workflowId, result.export.reportUri)})`);
-  console.log(`  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`);
+  if (result.export.reportUri)
+    console.log(
+      `  report:   ${result.export.reportUri} (copy here: ${await copyReport(root, workflowId, result.export.reportUri)})`,
+    );
+  console.log(
+    `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`,
+  );
   console.log('  metrics:');
   const { histograms: _charts, ...metrics } = result.metrics;
-  for (const [k, v] of Object.entries(metrics)) console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  for (const [k, v] of Object.entries(metrics))
+    console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);
   console.log(`  .tools/bin/temporal workflow list -q 'ParrotDataset="${workflowId}"'`);
   console.log('Stop it with: npm run stack:stop');

@@ -9,18 +9,21 @@ import { connectClient } from './connection';
 async function main() {
   const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
   const [workflowId] = positionals;
-  if (!workflowId || positionals.length > 1) throw new Error('usage: npm run progress -- <dataset workflow id>');
+  if (!workflowId || positionals.length > 1)
+    throw new Error('usage: npm run progress -- <dataset workflow id>');
   const client = await connectClient();
   const handle = client.workflow.getHandle(workflowId);
   try {
     await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with ID '${workflowId}' in namespace '${client.options.namespace}'`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`no workflow with ID '${workflowId}' in namespace '${client.options.namespace}'`);
     throw err;
   }
 
   const bar = new SingleBar({
-    format: '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text}',
+    format:
+      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -35,7 +38,14 @@ async function main() {
       // No worker is polling right now: the query cannot be answered; keep the last figures.
     }
     if (p) {
-      const payload = { phase: p.phase.padEnd(10), failed: p.failed, running: p.running, window: p.window, rate: p.llmCallsPerSecond ?? '?', eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds) };
+      const payload = {
+        phase: p.phase.padEnd(10),
+        failed: p.failed,
+        running: p.running,
+        window: p.window,
+        rate: p.llmCallsPerSecond ?? '?',
+        eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds),
+      };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
         started = true;
@@ -44,7 +54,9 @@ async function main() {
     }
     if (desc.status.name !== 'RUNNING') {
       bar.stop();
-      console.log(`${workflowId}: ${desc.status.name}${p ? ` (${p.completed} completed, ${p.failed} failed)` : ''}`);
+      console.log(
+        `${workflowId}: ${desc.status.name}${p ? ` (${p.completed} completed, ${p.failed} failed)` : ''}`,
+      );
       await client.connection.close();
       return;
     }

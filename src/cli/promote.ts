@@ -13,12 +13,19 @@ const GRPC_NOT_FOUND = 5;
 const GRPC_FAILED_PRECONDITION = 9;
 
 /** Makes `version` current once its workers poll; returns the build ID that was current before, if any. */
-export async function promoteVersion(client: Client, version: WorkerDeploymentVersion, waitMs = 120_000): Promise<string | undefined> {
+export async function promoteVersion(
+  client: Client,
+  version: WorkerDeploymentVersion,
+  waitMs = 120_000,
+): Promise<string | undefined> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       const r = await client.workflowService.setWorkerDeploymentCurrentVersion({
-        namespace: client.options.namespace, deploymentName: version.deploymentName, buildId: version.buildId, identity: client.options.identity,
+        namespace: client.options.namespace,
+        deploymentName: version.deploymentName,
+        buildId: version.buildId,
+        identity: client.options.identity,
       });
       return r.previousDeploymentVersion?.buildId || undefined;
     } catch (err) {
@@ -34,9 +41,12 @@ async function main() {
   const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
   const [buildId] = positionals;
   const deploymentName = process.env.PARROT_DEPLOYMENT;
-  if (!buildId || positionals.length > 1 || !deploymentName) throw new Error('usage: PARROT_DEPLOYMENT=<name> npm run promote -- <build id>');
+  if (!buildId || positionals.length > 1 || !deploymentName)
+    throw new Error('usage: PARROT_DEPLOYMENT=<name> npm run promote -- <build id>');
   const previous = await promoteVersion(await connectClient(), { deploymentName, buildId });
-  console.log(`${deploymentName}.${buildId} is current.${previous ? ` Stop the workers of ${deploymentName}.${previous} (SIGTERM): they finish their calls, then exit.` : ''}`);
+  console.log(
+    `${deploymentName}.${buildId} is current.${previous ? ` Stop the workers of ${deploymentName}.${previous} (SIGTERM): they finish their calls, then exit.` : ''}`,
+  );
 }
 
 if (require.main === module) {

@@ -10,7 +10,9 @@ async function main() {
       modelId: LOCAL_MODEL_ID,
       sequences: Number(process.env.PARROT_LOCAL_LLM_SEQUENCES ?? 4),
       contextSize: Number(process.env.PARROT_LOCAL_LLM_CONTEXT ?? 4096),
-      threads: process.env.PARROT_LOCAL_LLM_THREADS ? Number(process.env.PARROT_LOCAL_LLM_THREADS) : undefined,
+      threads: process.env.PARROT_LOCAL_LLM_THREADS
+        ? Number(process.env.PARROT_LOCAL_LLM_THREADS)
+        : undefined,
     },
     { host: '127.0.0.1', port },
   );

@@ -11,11 +11,18 @@ import { connectClient } from './connection';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: process.argv.slice(2), strict: true, allowPositionals: true,
-    options: { 'workflow-id': { type: 'string' }, 'task-queue': { type: 'string', default: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, check: { type: 'boolean', default: false } },
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'workflow-id': { type: 'string' },
+      'task-queue': { type: 'string', default: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE },
+      check: { type: 'boolean', default: false },
+    },
   });
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new Error('usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]');
+  if (!file || positionals.length > 1)
+    throw new Error('usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]');
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -26,7 +33,9 @@ async function main(): Promise<number> {
     parseDatasetInput(raw);
   } catch (err) {
     if (!(err instanceof DatasetInputError)) throw err;
-    console.error(`${file}: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`);
+    console.error(
+      `${file}: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     return 2;
   }
   if (values.check) {
@@ -34,16 +43,25 @@ async function main(): Promise<number> {
     return 0;
   }
   const client = await connectClient();
-  const workflowId = values['workflow-id'] ?? `dataset-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  const workflowId =
+    values['workflow-id'] ?? `dataset-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   try {
-    await client.workflow.start('generateDataset', { taskQueue: values['task-queue']!, workflowId, args: [raw] });
+    await client.workflow.start('generateDataset', {
+      taskQueue: values['task-queue']!,
+      workflowId,
+      args: [raw],
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new Error(`a dataset with ID '${workflowId}' is still running: watch it (npm run progress -- ${workflowId}), cancel it, or pick another --workflow-id. "resumeFrom" takes it once it has closed`);
+      throw new Error(
+        `a dataset with ID '${workflowId}' is still running: watch it (npm run progress -- ${workflowId}), cancel it, or pick another --workflow-id. "resumeFrom" takes it once it has closed`,
+      );
     }
     throw err;
   }
-  console.log(`started ${workflowId}\n  watch: npm run progress -- ${workflowId}\n  UI:    http://localhost:8233/namespaces/${client.options.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+  console.log(
+    `started ${workflowId}\n  watch: npm run progress -- ${workflowId}\n  UI:    http://localhost:8233/namespaces/${client.options.namespace}/workflows/${encodeURIComponent(workflowId)}`,
+  );
   return 0;
 }
 

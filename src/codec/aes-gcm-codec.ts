@@ -15,7 +15,10 @@ export class AesGcmCodec implements PayloadCodec {
   readonly keyId: string;
 
   constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error(`PARROT_PAYLOAD_KEY must be 32 bytes in base64 (got ${key.length} bytes); make one with: openssl rand -base64 32`);
+    if (key.length !== 32)
+      throw new Error(
+        `PARROT_PAYLOAD_KEY must be 32 bytes in base64 (got ${key.length} bytes); make one with: openssl rand -base64 32`,
+      );
     // Names the key in each payload (not secret): a rotated key shows which payloads need the old one.
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 12);
   }
@@ -36,31 +39,45 @@ export class AesGcmCodec implements PayloadCodec {
     return payloads.map((p) => {
       if (dec.decode(p.metadata?.encoding ?? new Uint8Array()) !== ENCRYPTED_ENCODING) return p; // e.g. input from the Temporal CLI
       const keyId = dec.decode(p.metadata?.['encryption-key-id'] ?? new Uint8Array());
-      if (keyId !== this.keyId) throw new Error(`payload encrypted with key ${keyId}, but PARROT_PAYLOAD_KEY is key ${this.keyId}`);
+      if (keyId !== this.keyId)
+        throw new Error(`payload encrypted with key ${keyId}, but PARROT_PAYLOAD_KEY is key ${this.keyId}`);
       const data = Buffer.from(p.data ?? new Uint8Array());
       const decipher = createDecipheriv('aes-256-gcm', this.key, data.subarray(0, IV_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      return deserialize(Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]));
+      return deserialize(
+        Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]),
+      );
     });
   }
 }
 
 // The inner payload as JSON with base64 bytes: small, and needs no protobuf schema here.
 function serialize(p: Payload): Buffer {
-  const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-  return Buffer.from(JSON.stringify({ metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') }));
+  const metadata = Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  );
+  return Buffer.from(
+    JSON.stringify({ metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') }),
+  );
 }
 
 function deserialize(b: Buffer): Payload {
-  const { metadata, data } = JSON.parse(b.toString('utf8')) as { metadata: Record<string, string>; data: string };
+  const { metadata, data } = JSON.parse(b.toString('utf8')) as {
+    metadata: Record<string, string>;
+    data: string;
+  };
   return {
-    metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),
+    metadata: Object.fromEntries(
+      Object.entries(metadata).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]),
+    ),
     data: new Uint8Array(Buffer.from(data, 'base64')),
   };
 }
 
 /** The data converter for workers and clients: encrypting when PARROT_PAYLOAD_KEY is set. */
-export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): { payloadCodecs: PayloadCodec[] } | undefined {
+export function dataConverterFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): { payloadCodecs: PayloadCodec[] } | undefined {
   const codec = codecFromEnv(env);
   return codec ? { payloadCodecs: [codec] } : undefined;
 }

@@ -11,11 +11,15 @@ interface JsonPayload {
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]),
+  ),
   data: new Uint8Array(Buffer.from(p.data ?? '', 'base64')),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -25,7 +29,10 @@ export interface CodecServer {
 }
 
 /** `allowOrigin`: the UI's origin, for the browser's CORS check (the dev UI: http://localhost:8233). */
-export async function startCodecServer(codec: PayloadCodec, opts: { port?: number; host?: string; allowOrigin?: string } = {}): Promise<CodecServer> {
+export async function startCodecServer(
+  codec: PayloadCodec,
+  opts: { port?: number; host?: string; allowOrigin?: string } = {},
+): Promise<CodecServer> {
   const server = http.createServer(async (req, res) => {
     res.setHeader('access-control-allow-origin', opts.allowOrigin ?? 'http://localhost:8233');
     res.setHeader('access-control-allow-methods', 'POST, OPTIONS');
@@ -34,17 +41,26 @@ export async function startCodecServer(codec: PayloadCodec, opts: { port?: numbe
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
     const route = req.url?.replace(/\/+$/, '');
     if (req.method !== 'POST' || (route !== '/decode' && route !== '/encode')) {
-      return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'POST /decode or /encode' }));
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'POST /decode or /encode' }));
     }
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const { payloads } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads: JsonPayload[] };
       if (!Array.isArray(payloads)) throw new Error('body.payloads must be an array');
-      const out = route === '/decode' ? await codec.decode(payloads.map(fromJson)) : await codec.encode(payloads.map(fromJson));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ payloads: out.map(toJson) }));
+      const out =
+        route === '/decode'
+          ? await codec.decode(payloads.map(fromJson))
+          : await codec.encode(payloads.map(fromJson));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ payloads: out.map(toJson) }));
     } catch (err) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: (err as Error).message }));
     }
   });
   await new Promise<void>((r) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', r));

@@ -2,7 +2,9 @@
 // Imported by the workflow (so it must stay deterministic: zod only) and by the CLI.
 import { z } from 'zod';
 
-const endpointName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be a lowercase endpoint name such as "local" or "openai"');
+const endpointName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'must be a lowercase endpoint name such as "local" or "openai"');
 
 const sampling = {
   endpoint: endpointName,
@@ -55,45 +57,61 @@ export const answerSettingsSchema = z.strictObject({
  * by a chat model (the paper's method) beside the heuristic.
  */
 export const modelMetricsSchema = z.strictObject({
-  embeddings: z.strictObject({
-    endpoint: endpointName,
-    model: z.string().min(1),
-    /** Dialogues whose questions are embedded (a seeded sample; all when fewer). */
-    sampleDialogues: z.number().int().min(2).max(10_000).default(500),
-    /**
-     * A question whose cosine similarity to the previous one falls below this starts a new topic.
-     * Absent: the sample's own mean similarity between questions of different dialogues, so that
-     * the measure holds for any embedding model (raw cosines differ widely between models).
-     */
-    topicShiftThreshold: z.number().min(-1).max(1).optional(),
-  }).optional(),
-  judge: z.strictObject({
-    endpoint: endpointName,
-    model: z.string().min(1),
-    sampleDialogues: z.number().int().min(1).max(5_000).default(100),
-  }).optional(),
+  embeddings: z
+    .strictObject({
+      endpoint: endpointName,
+      model: z.string().min(1),
+      /** Dialogues whose questions are embedded (a seeded sample; all when fewer). */
+      sampleDialogues: z.number().int().min(2).max(10_000).default(500),
+      /**
+       * A question whose cosine similarity to the previous one falls below this starts a new topic.
+       * Absent: the sample's own mean similarity between questions of different dialogues, so that
+       * the measure holds for any embedding model (raw cosines differ widely between models).
+       */
+      topicShiftThreshold: z.number().min(-1).max(1).optional(),
+    })
+    .optional(),
+  judge: z
+    .strictObject({
+      endpoint: endpointName,
+      model: z.string().min(1),
+      sampleDialogues: z.number().int().min(1).max(5_000).default(100),
+    })
+    .optional(),
 });
 
-const turnsSchema = z.union([
-  z.number().int().min(1).max(100),
-  z.strictObject({ min: z.number().int().min(1).max(100), max: z.number().int().min(1).max(100) })
-    .refine((t) => t.min <= t.max, { message: 'min must not exceed max' }),
-  // A histogram: turn count → weight, e.g. {"2": 1, "8": 3, "12": 1} (Parrot-40K averages 8.71).
-  z.strictObject({
-    histogram: z.record(z.string().regex(/^([1-9]|[1-9][0-9]|100)$/, 'keys are turn counts 1–100'), z.number().min(0))
-      .refine((h) => Object.values(h).some((w) => w > 0), { message: 'needs at least one positive weight' }),
-  }),
-], { error: 'must be a turn count (1–100), {"min": …, "max": …} or {"histogram": {"<turns>": <weight>, …}}' });
-
-const outputUri = z.string().refine(
-  (s) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(s) || /^file:\/\/\/[^\0]*$/.test(s),
-  { message: 'must be s3://bucket/prefix or file:///absolute/path' },
+const turnsSchema = z.union(
+  [
+    z.number().int().min(1).max(100),
+    z
+      .strictObject({ min: z.number().int().min(1).max(100), max: z.number().int().min(1).max(100) })
+      .refine((t) => t.min <= t.max, { message: 'min must not exceed max' }),
+    // A histogram: turn count → weight, e.g. {"2": 1, "8": 3, "12": 1} (Parrot-40K averages 8.71).
+    z.strictObject({
+      histogram: z
+        .record(z.string().regex(/^([1-9]|[1-9][0-9]|100)$/, 'keys are turn counts 1–100'), z.number().min(0))
+        .refine((h) => Object.values(h).some((w) => w > 0), {
+          message: 'needs at least one positive weight',
+        }),
+    }),
+  ],
+  { error: 'must be a turn count (1–100), {"min": …, "max": …} or {"histogram": {"<turns>": <weight>, …}}' },
 );
 
-const seedsUri = z.string().refine(
-  (s) => s === 'builtin' || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(s) || /^file:\/\/\/.+/.test(s),
-  { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
-);
+const outputUri = z
+  .string()
+  .refine(
+    (s) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(s) || /^file:\/\/\/[^\0]*$/.test(s),
+    { message: 'must be s3://bucket/prefix or file:///absolute/path' },
+  );
+
+const seedsUri = z
+  .string()
+  .refine(
+    (s) =>
+      s === 'builtin' || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(s) || /^file:\/\/\/.+/.test(s),
+    { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
+  );
 
 export const datasetInputSchema = z.strictObject({
   count: z.number().int().min(1).max(1_000_000),
@@ -109,7 +127,11 @@ export const datasetInputSchema = z.strictObject({
    * it at its limit (Little's law on the latency observed); without, a large window whose HTTP
    * requests each worker holds to what the provider takes (AIMD on 429s). A number pins it.
    */
-  concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(100_000)], { error: 'must be "auto" or a number of dialogues, 1–100,000' }).default('auto'),
+  concurrency: z
+    .union([z.literal('auto'), z.number().int().min(1).max(100_000)], {
+      error: 'must be "auto" or a number of dialogues, 1–100,000',
+    })
+    .default('auto'),
   /**
    * Dialogues one workflow runs (1 = a workflow per dialogue). Absent: as many as keep its history
    * small (src/workflows/fan-out.ts), at most 50.
@@ -123,18 +145,31 @@ export const datasetInputSchema = z.strictObject({
    * All tries of one LLM call together, backoff and Retry-After waits included: past it the call
    * fails, and so does its dialogue (resumable); a dead provider does not hold a run forever.
    */
-  llmRetryBudgetSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  llmRetryBudgetSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
   /**
    * All tries of one storage step together (storing a dialogue, reading seeds, metrics, export),
    * never less than llmRetryBudgetSeconds: S3 down for less than this loses nothing. Tries are
    * unlimited within it; a missing bucket or denied access fails at once.
    */
-  storageRetryBudgetSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(6 * 3600),
+  storageRetryBudgetSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 24 * 3600)
+    .default(6 * 3600),
   /**
    * The dataset card's license, a Hugging Face license id ("apache-2.0", "cc-by-4.0", ...); it must
    * fit the terms of the seeds and of both models. Absent: "other", with a note to set it.
    */
-  license: z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, 'must be a Hugging Face license id such as "apache-2.0" or "cc-by-4.0"').optional(),
+  license: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.+-]*$/, 'must be a Hugging Face license id such as "apache-2.0" or "cc-by-4.0"')
+    .optional(),
   /** The workflow ID of an earlier dataset with the same output: only its missing and failed dialogues are run again. */
   resumeFrom: z.string().min(1).optional(),
   /**
@@ -164,9 +199,11 @@ export function parseDatasetInput(raw: unknown): DatasetInput {
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap(closestUnionBranch).flatMap((issue) => {
     const at = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown field`);
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown field`);
     if (valueAt(raw, issue.path) === undefined) return [`${at}: required`];
-    const message = issue.code === 'invalid_key' ? issue.issues[0]?.message ?? issue.message : issue.message;
+    const message =
+      issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
     return [`${at || '(input)'}: ${message}`];
   });
   throw new DatasetInputError(problems);
@@ -181,7 +218,9 @@ function closestUnionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
   const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
   if (depth(best) === 0) return [issue];
-  return best.flatMap((i) => closestUnionBranch({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue));
+  return best.flatMap((i) =>
+    closestUnionBranch({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue),
+  );
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

@@ -24,32 +24,64 @@ export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
 export const DEFAULT_LOCAL_LLM_URL = 'http://127.0.0.1:8788/v1';
 const LOCAL_MAX_CONCURRENCY = 8;
 
-const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
+const httpUrl = z
+  .string()
+  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
+    message: 'must be an http(s) URL',
+  });
 const perMinute = z.number().int().min(1);
-const fileEntry = z.strictObject({ baseURL: httpUrl, apiKeyEnv: z.string().min(1).optional(), rpm: perMinute.optional(), tpm: perMinute.optional(), maxConcurrency: perMinute.optional() });
-const endpointsFile = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'), fileEntry);
+const fileEntry = z.strictObject({
+  baseURL: httpUrl,
+  apiKeyEnv: z.string().min(1).optional(),
+  rpm: perMinute.optional(),
+  tpm: perMinute.optional(),
+  maxConcurrency: perMinute.optional(),
+});
+const endpointsFile = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'),
+  fileEntry,
+);
 
 /** Reads the endpoints; throws one error listing every problem, each naming its variable or field. */
 export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): EndpointRegistry {
   const endpoints = new Map<string, EndpointConfig>();
   const problems: string[] = [];
   // The local server queues rather than refuses, so AIMD would never learn its limit: a few open requests keep its sequences busy.
-  endpoints.set('local', { name: 'local', baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL, apiKey: 'local', maxConcurrency: LOCAL_MAX_CONCURRENCY });
+  endpoints.set('local', {
+    name: 'local',
+    baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL,
+    apiKey: 'local',
+    maxConcurrency: LOCAL_MAX_CONCURRENCY,
+  });
 
   if (env.PARROT_ENDPOINTS_FILE) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(fs.readFileSync(env.PARROT_ENDPOINTS_FILE, 'utf8'));
     } catch (err) {
-      throw new Error(`PARROT_ENDPOINTS_FILE (${env.PARROT_ENDPOINTS_FILE}): cannot read it as JSON: ${(err as Error).message}`);
+      throw new Error(
+        `PARROT_ENDPOINTS_FILE (${env.PARROT_ENDPOINTS_FILE}): cannot read it as JSON: ${(err as Error).message}`,
+      );
     }
     const checked = endpointsFile.safeParse(parsed);
     if (!checked.success) {
-      problems.push(...checked.error.issues.map((i) => `PARROT_ENDPOINTS_FILE: ${i.path.join('.') || '(root)'}: ${i.message}`));
+      problems.push(
+        ...checked.error.issues.map(
+          (i) => `PARROT_ENDPOINTS_FILE: ${i.path.join('.') || '(root)'}: ${i.message}`,
+        ),
+      );
     } else {
       for (const [name, e] of Object.entries(checked.data)) {
-        if (e.apiKeyEnv && !env[e.apiKeyEnv]) problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
-        endpoints.set(name, { name, baseURL: e.baseURL, apiKey: e.apiKeyEnv ? env[e.apiKeyEnv] ?? '' : 'none', rpm: e.rpm, tpm: e.tpm, ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }) });
+        if (e.apiKeyEnv && !env[e.apiKeyEnv])
+          problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
+        endpoints.set(name, {
+          name,
+          baseURL: e.baseURL,
+          apiKey: e.apiKeyEnv ? (env[e.apiKeyEnv] ?? '') : 'none',
+          rpm: e.rpm,
+          tpm: e.tpm,
+          ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }),
+        });
       }
     }
   }
@@ -63,19 +95,30 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     const v = (suffix: string) => env[`PARROT_ENDPOINT_${NAME}_${suffix}`];
     const url = v('URL');
     if (!url) {
-      problems.push(`PARROT_ENDPOINT_${NAME}_URL is not set, but other PARROT_ENDPOINT_${NAME}_* variables are`);
+      problems.push(
+        `PARROT_ENDPOINT_${NAME}_URL is not set, but other PARROT_ENDPOINT_${NAME}_* variables are`,
+      );
       continue;
     }
-    if (!httpUrl.safeParse(url).success) problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
+    if (!httpUrl.safeParse(url).success)
+      problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
     const limit = (suffix: 'RPM' | 'TPM' | 'MAX_CONCURRENCY') => {
       const raw = v(suffix);
       if (raw === undefined || raw === '') return undefined;
-      if (!perMinute.safeParse(Number(raw)).success) problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
+      if (!perMinute.safeParse(Number(raw)).success)
+        problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
       return Number(raw);
     };
     const name = NAME.toLowerCase().replace(/_/g, '-');
     const maxConcurrency = limit('MAX_CONCURRENCY');
-    endpoints.set(name, { name, baseURL: url, apiKey: v('API_KEY') ?? 'none', rpm: limit('RPM'), tpm: limit('TPM'), ...(maxConcurrency && { maxConcurrency }) });
+    endpoints.set(name, {
+      name,
+      baseURL: url,
+      apiKey: v('API_KEY') ?? 'none',
+      rpm: limit('RPM'),
+      tpm: limit('TPM'),
+      ...(maxConcurrency && { maxConcurrency }),
+    });
   }
   if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
   return endpoints;

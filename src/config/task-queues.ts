@@ -7,7 +7,8 @@ export const DEFAULT_TASK_QUEUE = 'parrot';
  * worker polls with the same `maxTaskQueueActivitiesPerSecond`: the Temporal server then holds
  * all workers together under the limit.
  */
-export const llmTaskQueue = (baseTaskQueue: string, endpoint: string) => `${baseTaskQueue}${LLM_QUEUE_INFIX}${endpoint}`;
+export const llmTaskQueue = (baseTaskQueue: string, endpoint: string) =>
+  `${baseTaskQueue}${LLM_QUEUE_INFIX}${endpoint}`;
 
 const LLM_QUEUE_INFIX = '-llm-';
 

@@ -10,7 +10,10 @@ export function workerDeploymentFromEnv(env: NodeJS.ProcessEnv): WorkerDeploymen
   const deploymentName = env.PARROT_DEPLOYMENT || undefined;
   const buildId = env.PARROT_BUILD_ID || undefined;
   if (!deploymentName && !buildId) return undefined;
-  if (!deploymentName || !buildId) throw new Error('PARROT_DEPLOYMENT and PARROT_BUILD_ID go together: set both (versioned workers) or neither');
+  if (!deploymentName || !buildId)
+    throw new Error(
+      'PARROT_DEPLOYMENT and PARROT_BUILD_ID go together: set both (versioned workers) or neither',
+    );
   return { deploymentName, buildId };
 }
 
@@ -22,7 +25,15 @@ export function workerDeploymentFromEnv(env: NodeJS.ProcessEnv): WorkerDeploymen
  * replays old histories: `patched()` and test/replay.test.ts), so the old version only has to
  * finish the calls it holds (the shutdown grace) before it is stopped.
  */
-export function versioningOptions(version: WorkerDeploymentVersion | undefined): Pick<WorkerOptions, 'workerDeploymentOptions'> {
+export function versioningOptions(
+  version: WorkerDeploymentVersion | undefined,
+): Pick<WorkerOptions, 'workerDeploymentOptions'> {
   if (!version) return {};
-  return { workerDeploymentOptions: { version, useWorkerVersioning: true, defaultVersioningBehavior: 'AUTO_UPGRADE' } };
+  return {
+    workerDeploymentOptions: {
+      version,
+      useWorkerVersioning: true,
+      defaultVersioningBehavior: 'AUTO_UPGRADE',
+    },
+  };
 }

@@ -44,7 +44,8 @@ export class BottomKSample {
   }
 
   private siftUp(i: number): void {
-    for (let parent = (i - 1) >> 1; i > 0 && this.higher(i, parent); i = parent, parent = (i - 1) >> 1) this.swap(i, parent);
+    for (let parent = (i - 1) >> 1; i > 0 && this.higher(i, parent); i = parent, parent = (i - 1) >> 1)
+      this.swap(i, parent);
   }
 
   private siftDown(i: number): void {

@@ -10,7 +10,10 @@ import { addHits, type FilterHits } from '../prompts/question-filters';
 /** Counts by bucket: `width` wide, the last bucket open from `max` on. */
 class BucketCounts {
   private readonly counts = new Map<number, number>();
-  constructor(private readonly width: number, private readonly max: number) {}
+  constructor(
+    private readonly width: number,
+    private readonly max: number,
+  ) {}
   add(x: number) {
     const bucket = Math.min(Math.floor(x / this.width) * this.width, this.max);
     this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
@@ -30,8 +33,13 @@ class BucketCounts {
 class Mean {
   private sum = 0;
   private n = 0;
-  add(x: number) { this.sum += x; this.n++; }
-  get value() { return this.n === 0 ? 0 : this.sum / this.n; }
+  add(x: number) {
+    this.sum += x;
+    this.n++;
+  }
+  get value() {
+    return this.n === 0 ? 0 : this.sum / this.n;
+  }
 }
 
 export class DatasetMetricsAccumulator {
@@ -109,11 +117,17 @@ export class DatasetMetricsAccumulator {
       selfRougeLQuestions: r(this.selfRouge.value),
       mtldQuestions: r(this.mtld.value),
       nearDuplicateDialogues: this.nearDuplicates.duplicates,
-      ...(this.nearDuplicates.isExact ? {} : { nearDuplicateDialoguesStandardError: Math.round(this.nearDuplicates.standardError) }),
+      ...(this.nearDuplicates.isExact
+        ? {}
+        : { nearDuplicateDialoguesStandardError: Math.round(this.nearDuplicates.standardError) }),
       questionFilterHits: this.filterHits,
       dialoguesEndedBy: { ...this.endedBy },
       generatedTokensPerDialogue: r(this.generatedTokens.value),
-      histograms: { turns: this.turnCounts.result(), questionTokens: this.questionLengths.result(), answerTokens: this.answerLengths.result() },
+      histograms: {
+        turns: this.turnCounts.result(),
+        questionTokens: this.questionLengths.result(),
+        answerTokens: this.answerLengths.result(),
+      },
     };
   }
 }

@@ -5,8 +5,35 @@ import { words } from './text-metrics';
 
 // Words that point back to something said earlier (anaphora), and openings that leave out what
 // the question is about (ellipsis): "and in Python?", "what about the second one?".
-const ANAPHORA = new Set(['it', 'its', 'that', 'those', 'these', 'they', 'them', 'their', 'this', 'such', 'above', 'previous', 'earlier', 'former', 'latter', 'same', 'there', 'one', 'ones']);
-const ELLIPTIC_OPENINGS = [/^(and|or|but|also|so)\b/, /^(what|how) about\b/, /^(why|how come|really|then)\??$/, /^(in|for|with|without|on) [^?]{1,30}\??$/, /^(more|another|other|else)\b/, /^(can|could) you (elaborate|explain more|expand|give (me )?(an|another|more) examples?)/];
+const ANAPHORA = new Set([
+  'it',
+  'its',
+  'that',
+  'those',
+  'these',
+  'they',
+  'them',
+  'their',
+  'this',
+  'such',
+  'above',
+  'previous',
+  'earlier',
+  'former',
+  'latter',
+  'same',
+  'there',
+  'one',
+  'ones',
+]);
+const ELLIPTIC_OPENINGS = [
+  /^(and|or|but|also|so)\b/,
+  /^(what|how) about\b/,
+  /^(why|how come|really|then)\??$/,
+  /^(in|for|with|without|on) [^?]{1,30}\??$/,
+  /^(more|another|other|else)\b/,
+  /^(can|could) you (elaborate|explain more|expand|give (me )?(an|another|more) examples?)/,
+];
 
 /**
  * Whether a question (not the first of its dialogue) leans on the dialogue before it: it opens

@@ -37,7 +37,7 @@ function sigma(x: number): number {
   if (x === 1) return Infinity;
   let y = 1;
   let z = x;
-  for (let previous = -1; z !== previous; ) {
+  for (let previous = -1; z !== previous;) {
     x *= x;
     previous = z;
     z += x * y;
@@ -51,7 +51,7 @@ function tau(x: number): number {
   if (x === 0 || x === 1) return 0;
   let y = 1;
   let z = 1 - x;
-  for (let previous = -1; z !== previous; ) {
+  for (let previous = -1; z !== previous;) {
     x = Math.sqrt(x);
     previous = z;
     y *= 0.5;

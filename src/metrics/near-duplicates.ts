@@ -61,7 +61,10 @@ export class NearDuplicateFinder {
   private readonly signature = new Int32Array(ROWS);
   private readonly keys = new Int32Array(BANDS);
 
-  constructor(private readonly threshold = 0.8, readonly capacity = SAMPLE_DIALOGUES) {
+  constructor(
+    private readonly threshold = 0.8,
+    readonly capacity = SAMPLE_DIALOGUES,
+  ) {
     this.sample = new BottomKSample(capacity);
     this.signatures = new Int32Array(capacity * ROWS);
     this.isMarked = new Uint8Array(capacity);
@@ -96,7 +99,9 @@ export class NearDuplicateFinder {
   get standardError(): number {
     if (this.isExact) return 0;
     const q = this.marked / this.capacity;
-    return this.seen * Math.sqrt(((q * (1 - q)) / this.capacity) * ((this.seen - this.capacity) / (this.seen - 1)));
+    return (
+      this.seen * Math.sqrt(((q * (1 - q)) / this.capacity) * ((this.seen - this.capacity) / (this.seen - 1)))
+    );
   }
 
   /** Marks the sampled dialogues the current one nearly repeats, and unlinks them: a mark is final. */
@@ -108,7 +113,11 @@ export class NearDuplicateFinder {
         if (this.bandKeys[entry] !== key || entry % BANDS !== band) continue;
         const slot = (entry - band) / BANDS;
         if (found.includes(slot)) continue;
-        if (estimatedJaccard(this.signature, this.signatures.subarray(slot * ROWS, (slot + 1) * ROWS)) >= this.threshold) found.push(slot);
+        if (
+          estimatedJaccard(this.signature, this.signatures.subarray(slot * ROWS, (slot + 1) * ROWS)) >=
+          this.threshold
+        )
+          found.push(slot);
       }
     }
     for (const slot of found) {

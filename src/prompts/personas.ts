@@ -40,7 +40,11 @@ const PERSONA_SALT = 0x70657273;
  * The persona of dialogue `index`: one of the user's own descriptions, or a built-in persona with
  * a built-in style. Absent `personas` means the built-in set; `false`, none.
  */
-export function personaFor(personas: false | string[] | undefined, randomSeed: number, index: number): string | undefined {
+export function personaFor(
+  personas: false | string[] | undefined,
+  randomSeed: number,
+  index: number,
+): string | undefined {
   if (personas === false) return undefined;
   const rand = prng(derivedSeed(randomSeed, index, PERSONA_SALT));
   if (personas) return personas[Math.floor(rand() * personas.length)];

@@ -9,7 +9,11 @@ export const DEFAULT_USER_INSTRUCTION =
   'about what the assistant just said, the way a real person would type it. Reply with the question only.';
 
 /** The instruction, and who the user is when the dialogue has a persona (src/prompts/personas.ts). */
-export function promptedUserMessages(dialogue: ChatMessage[], instruction = DEFAULT_USER_INSTRUCTION, persona?: string): ChatMessage[] {
+export function promptedUserMessages(
+  dialogue: ChatMessage[],
+  instruction = DEFAULT_USER_INSTRUCTION,
+  persona?: string,
+): ChatMessage[] {
   const transcript = dialogue
     .filter((m) => m.role !== 'system')
     .map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.trim()}`)
@@ -18,9 +22,15 @@ export function promptedUserMessages(dialogue: ChatMessage[], instruction = DEFA
   return [{ role: 'user', content: `${transcript}\n\n---\n${instruction}${who}` }];
 }
 
-const ROLE_PREFIX = /^\s*(?:\*\*)?\s*(?:(?:the )?user|human|me|you|question|q|follow[- ]?up(?: question)?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*/i;
+const ROLE_PREFIX =
+  /^\s*(?:\*\*)?\s*(?:(?:the )?user|human|me|you|question|q|follow[- ]?up(?: question)?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*/i;
 const NEXT_TURN = /\n\s*(?:\*\*)?\s*(?:assistant|ai|gpt|bot|answer|a)\s*(?:\*\*)?\s*[:：]/i;
-const QUOTES: [string, string][] = [['"', '"'], ['“', '”'], ["'", "'"], ['«', '»']];
+const QUOTES: [string, string][] = [
+  ['"', '"'],
+  ['“', '”'],
+  ["'", "'"],
+  ['«', '»'],
+];
 
 /** The user's question from a prompted model's reply; empty when nothing usable is left. */
 export function cleanUserReply(reply: string): string {
@@ -31,7 +41,8 @@ export function cleanUserReply(reply: string): string {
     const before = text;
     text = text.trim().replace(ROLE_PREFIX, '').trim();
     for (const [open, close] of QUOTES) {
-      if (text.length >= 2 && text.startsWith(open) && text.endsWith(close)) text = text.slice(open.length, -close.length).trim();
+      if (text.length >= 2 && text.startsWith(open) && text.endsWith(close))
+        text = text.slice(open.length, -close.length).trim();
     }
     if (text === before) break;
   }

@@ -4,15 +4,27 @@
 import { rougeL } from '../metrics/dialogue-metrics';
 import { words } from '../metrics/text-metrics';
 
-export const FILTER_NAMES = ['tooShort', 'nearDuplicate', 'assistantSpeak', 'roleLeak', 'repetitive'] as const;
+export const FILTER_NAMES = [
+  'tooShort',
+  'nearDuplicate',
+  'assistantSpeak',
+  'roleLeak',
+  'repetitive',
+] as const;
 export type QuestionFilter = (typeof FILTER_NAMES)[number];
 export type FilterHits = Partial<Record<QuestionFilter, number>>;
 
 /** Phrases a user does not say, an assistant does. */
 const ASSISTANT_SPEAK = [
-  /\bas an ai\b/i, /\b(i am|i'm) an? (ai|artificial intelligence|language model|assistant)\b/i, /\blanguage model\b/i,
-  /\b(i'm|i am) (here|happy|glad) to help\b/i, /\bhow (can|may) i (help|assist) you\b/i, /\bfeel free to (ask|reach out)\b/i,
-  /\bi hope (this|that) helps\b/i, /\bis there anything else\b/i, /\blet me know if you (have|need)\b/i,
+  /\bas an ai\b/i,
+  /\b(i am|i'm) an? (ai|artificial intelligence|language model|assistant)\b/i,
+  /\blanguage model\b/i,
+  /\b(i'm|i am) (here|happy|glad) to help\b/i,
+  /\bhow (can|may) i (help|assist) you\b/i,
+  /\bfeel free to (ask|reach out)\b/i,
+  /\bi hope (this|that) helps\b/i,
+  /\bis there anything else\b/i,
+  /\blet me know if you (have|need)\b/i,
 ];
 /** A turn marker left inside the text: the model wrote (part of) another turn. */
 const ROLE_LEAK = /(^|\n)\s*\**\s*(assistant|ai|gpt|chatgpt|human|user)\s*\**\s*[:：]/i;
@@ -51,7 +63,8 @@ export function failedFilter(question: string, earlier: string[], minWords = 2):
 
 export function addHits(a: FilterHits | undefined, b: FilterHits | undefined): FilterHits {
   const out: FilterHits = { ...a };
-  for (const [k, v] of Object.entries(b ?? {})) out[k as QuestionFilter] = (out[k as QuestionFilter] ?? 0) + (v ?? 0);
+  for (const [k, v] of Object.entries(b ?? {}))
+    out[k as QuestionFilter] = (out[k as QuestionFilter] ?? 0) + (v ?? 0);
   return out;
 }
 
@@ -60,7 +73,8 @@ export function addHits(a: FilterHits | undefined, b: FilterHits | undefined): F
  * there. Short, no question mark, and opening with thanks or a goodbye, so that "Thanks! And what
  * about X?" still counts as a question.
  */
-const USER_DONE = /^(?:ok(?:ay)?[,!. ]*)?(?:thanks?|thank you|thx|cheers|bye|goodbye|that'?s (?:all|it|everything)|no more questions|i'?m (?:done|good|all set))\b/i;
+const USER_DONE =
+  /^(?:ok(?:ay)?[,!. ]*)?(?:thanks?|thank you|thx|cheers|bye|goodbye|that'?s (?:all|it|everything)|no more questions|i'?m (?:done|good|all set))\b/i;
 const USER_DONE_MAX_WORDS = 12;
 
 export function isUserDone(question: string): boolean {

@@ -5,7 +5,13 @@
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp';
+import type {
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaModel,
+} from 'node-llama-cpp';
 
 export interface LocalLlmServerOptions {
   modelPath: string;
@@ -25,10 +31,18 @@ export interface LocalLlmServer {
   close(): Promise<void>;
 }
 
-interface ChatMessage { role: string; content: unknown }
+interface ChatMessage {
+  role: string;
+  content: unknown;
+}
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type = 'invalid_request_error', readonly code?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -79,7 +93,8 @@ export async function startLocalLlmServer(
 
   async function chatCompletion(body: Record<string, unknown>, signal: AbortSignal) {
     const messages = body.messages;
-    if (!Array.isArray(messages) || messages.length === 0) throw new HttpError(400, 'messages: must be a non-empty array');
+    if (!Array.isArray(messages) || messages.length === 0)
+      throw new HttpError(400, 'messages: must be a non-empty array');
     const history = (messages as ChatMessage[]).map((m, i) => {
       const text = contentText(m.content, `messages[${i}].content`);
       if (m.role === 'system' || m.role === 'developer') return { type: 'system' as const, text };
@@ -91,18 +106,35 @@ export async function startLocalLlmServer(
     return pool.use(async (contextSequence) => {
       const chat = new LlamaChat({ contextSequence, autoDisposeSequence: false });
       try {
-        const promptText = chat.chatWrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] }).contextText;
+        const promptText = chat.chatWrapper.generateContextState({
+          chatHistory: [...history, { type: 'model', response: [] }],
+        }).contextText;
         const promptTokens = promptText.tokenize(model.tokenizer).length;
         if (promptTokens >= context.contextSize) {
-          throw new HttpError(400, `This model's maximum context length is ${context.contextSize} tokens; the messages have ${promptTokens}.`, 'invalid_request_error', 'context_length_exceeded');
+          throw new HttpError(
+            400,
+            `This model's maximum context length is ${context.contextSize} tokens; the messages have ${promptTokens}.`,
+            'invalid_request_error',
+            'context_length_exceeded',
+          );
         }
-        const r = await chat.generateResponse(history, { ...sampling(body), signal, customStopTriggers: stop });
+        const r = await chat.generateResponse(history, {
+          ...sampling(body),
+          signal,
+          customStopTriggers: stop,
+        });
         return {
           id: `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: opts.modelId,
-          choices: [{ index: 0, message: { role: 'assistant', content: r.response }, finish_reason: finishReason(r.metadata.stopReason) }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: r.response },
+              finish_reason: finishReason(r.metadata.stopReason),
+            },
+          ],
           usage: usage(promptTokens, countTokens(r.response)),
         };
       } finally {
@@ -116,19 +148,35 @@ export async function startLocalLlmServer(
     const prompt = body.prompt;
     const promptTokens = countTokens(prompt);
     if (promptTokens >= context.contextSize) {
-      throw new HttpError(400, `This model's maximum context length is ${context.contextSize} tokens; the prompt has ${promptTokens}.`, 'invalid_request_error', 'context_length_exceeded');
+      throw new HttpError(
+        400,
+        `This model's maximum context length is ${context.contextSize} tokens; the prompt has ${promptTokens}.`,
+        'invalid_request_error',
+        'context_length_exceeded',
+      );
     }
     const stop = stopList(body.stop);
     return pool.use(async (contextSequence) => {
       const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
       try {
-        const r = await completion.generateCompletionWithMeta(prompt, { ...sampling(body), signal, customStopTriggers: stop });
+        const r = await completion.generateCompletionWithMeta(prompt, {
+          ...sampling(body),
+          signal,
+          customStopTriggers: stop,
+        });
         return {
           id: `cmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
           object: 'text_completion',
           created: Math.floor(Date.now() / 1000),
           model: opts.modelId,
-          choices: [{ index: 0, text: r.response, finish_reason: finishReason(r.metadata.stopReason), logprobs: null }],
+          choices: [
+            {
+              index: 0,
+              text: r.response,
+              finish_reason: finishReason(r.metadata.stopReason),
+              logprobs: null,
+            },
+          ],
           usage: usage(promptTokens, countTokens(r.response)),
         };
       } finally {
@@ -142,11 +190,14 @@ export async function startLocalLlmServer(
   let embeddingQueue: Promise<unknown> = Promise.resolve();
   async function embeddings(body: Record<string, unknown>) {
     const input = typeof body.input === 'string' ? [body.input] : body.input;
-    if (!Array.isArray(input) || input.length === 0 || !input.every((t) => typeof t === 'string')) throw new HttpError(400, 'input: must be a string or a non-empty array of strings');
+    if (!Array.isArray(input) || input.length === 0 || !input.every((t) => typeof t === 'string'))
+      throw new HttpError(400, 'input: must be a string or a non-empty array of strings');
     // The openai client asks for base64 (little-endian float32) unless told otherwise.
     const format = body.encoding_format ?? 'float';
-    if (format !== 'float' && format !== 'base64') throw new HttpError(400, 'encoding_format: must be "float" or "base64"');
-    const encode = (v: readonly number[]) => (format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : [...v]);
+    if (format !== 'float' && format !== 'base64')
+      throw new HttpError(400, 'encoding_format: must be "float" or "base64"');
+    const encode = (v: readonly number[]) =>
+      format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : [...v];
     embeddingContext ??= model.createEmbeddingContext({ contextSize: 512, threads });
     const ctx = await embeddingContext;
     const run = embeddingQueue.then(async () => {
@@ -154,11 +205,26 @@ export async function startLocalLlmServer(
       let tokens = 0;
       for (const [index, text] of (input as string[]).entries()) {
         const n = countTokens(text);
-        if (n > 512) throw new HttpError(400, `input[${index}]: ${n} tokens; the embedding context holds 512`, 'invalid_request_error', 'context_length_exceeded');
+        if (n > 512)
+          throw new HttpError(
+            400,
+            `input[${index}]: ${n} tokens; the embedding context holds 512`,
+            'invalid_request_error',
+            'context_length_exceeded',
+          );
         tokens += n;
-        data.push({ object: 'embedding', index, embedding: encode((await ctx.getEmbeddingFor(text)).vector) });
+        data.push({
+          object: 'embedding',
+          index,
+          embedding: encode((await ctx.getEmbeddingFor(text)).vector),
+        });
       }
-      return { object: 'list', data, model: opts.modelId, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+      return {
+        object: 'list',
+        data,
+        model: opts.modelId,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      };
     });
     embeddingQueue = run.catch(() => undefined);
     return run;
@@ -166,27 +232,47 @@ export async function startLocalLlmServer(
 
   const server = http.createServer(async (req, res) => {
     const abort = new AbortController();
-    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     try {
       const path = (req.url ?? '').split('?')[0];
       if (req.method === 'GET' && path === '/v1/models') {
-        return sendJson(res, 200, { object: 'list', data: [{ id: opts.modelId, object: 'model', created, owned_by: 'parrot-local' }] });
+        return sendJson(res, 200, {
+          object: 'list',
+          data: [{ id: opts.modelId, object: 'model', created, owned_by: 'parrot-local' }],
+        });
       }
-      if (req.method !== 'POST' || !['/v1/chat/completions', '/v1/completions', '/v1/embeddings'].includes(path)) {
+      if (
+        req.method !== 'POST' ||
+        !['/v1/chat/completions', '/v1/completions', '/v1/embeddings'].includes(path)
+      ) {
         throw new HttpError(404, `no route for ${req.method} ${path}`);
       }
       const body = await readJson(req);
       if (body.stream) throw new HttpError(400, 'stream: streaming is not supported by the local endpoint');
       if (body.model !== opts.modelId) {
-        throw new HttpError(404, `The model '${String(body.model)}' does not exist; this endpoint serves '${opts.modelId}'`, 'invalid_request_error', 'model_not_found');
+        throw new HttpError(
+          404,
+          `The model '${String(body.model)}' does not exist; this endpoint serves '${opts.modelId}'`,
+          'invalid_request_error',
+          'model_not_found',
+        );
       }
-      const result = path === '/v1/chat/completions' ? await chatCompletion(body, abort.signal)
-        : path === '/v1/embeddings' ? await embeddings(body)
-        : await textCompletion(body, abort.signal);
+      const result =
+        path === '/v1/chat/completions'
+          ? await chatCompletion(body, abort.signal)
+          : path === '/v1/embeddings'
+            ? await embeddings(body)
+            : await textCompletion(body, abort.signal);
       sendJson(res, 200, result);
     } catch (err) {
-      const e = err instanceof HttpError ? err : new HttpError(500, String((err as Error)?.message ?? err), 'server_error');
-      if (!res.headersSent && !res.destroyed) sendJson(res, e.status, { error: { message: e.message, type: e.type, code: e.code ?? null } });
+      const e =
+        err instanceof HttpError
+          ? err
+          : new HttpError(500, String((err as Error)?.message ?? err), 'server_error');
+      if (!res.headersSent && !res.destroyed)
+        sendJson(res, e.status, { error: { message: e.message, type: e.type, code: e.code ?? null } });
     }
   });
   await new Promise<void>((resolve) => server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', resolve));
@@ -220,7 +306,8 @@ function optionalNumber(body: Record<string, unknown>, field: string): number | 
 function stopList(stop: unknown): string[] | undefined {
   if (stop === undefined || stop === null) return undefined;
   const list = Array.isArray(stop) ? stop : [stop];
-  if (!list.every((s) => typeof s === 'string' && s.length > 0)) throw new HttpError(400, 'stop: must be a string or an array of strings');
+  if (!list.every((s) => typeof s === 'string' && s.length > 0))
+    throw new HttpError(400, 'stop: must be a string or an array of strings');
   return list as string[];
 }
 
@@ -239,7 +326,9 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   try {
     const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     if (v && typeof v === 'object' && !Array.isArray(v)) return v;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   throw new HttpError(400, 'body: must be a JSON object');
 }
 

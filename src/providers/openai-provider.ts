@@ -37,7 +37,10 @@ export class LlmProvider {
     if (!w) {
       // A declared RPM already holds the rate (the server dispatches no faster): start wide open.
       const initial = endpoint.maxConcurrency ?? (endpoint.rpm ? MAX_CONCURRENCY : INITIAL_CONCURRENCY);
-      this.windows.set(endpoint.name, (w = new AdaptiveConcurrency({ initial, max: endpoint.maxConcurrency ?? MAX_CONCURRENCY })));
+      this.windows.set(
+        endpoint.name,
+        (w = new AdaptiveConcurrency({ initial, max: endpoint.maxConcurrency ?? MAX_CONCURRENCY })),
+      );
     }
     return w;
   }
@@ -59,21 +62,51 @@ export class LlmProvider {
     return c;
   }
 
-  async chat(endpoint: EndpointConfig, sampling: Sampling, messages: ChatMessage[], limits: CallLimits = {}): Promise<LlmReply> {
-    return this.gated(endpoint, sampling, messages.reduce((n, m) => n + m.content.length, 0), limits.signal, async () => {
-      const r = await this.client(endpoint).chat.completions.create(
-        { model: sampling.model, messages, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
-        requestOptions(limits),
-      );
-      return { text: r.choices?.[0]?.message?.content, usage: r.usage };
-    });
+  async chat(
+    endpoint: EndpointConfig,
+    sampling: Sampling,
+    messages: ChatMessage[],
+    limits: CallLimits = {},
+  ): Promise<LlmReply> {
+    return this.gated(
+      endpoint,
+      sampling,
+      messages.reduce((n, m) => n + m.content.length, 0),
+      limits.signal,
+      async () => {
+        const r = await this.client(endpoint).chat.completions.create(
+          {
+            model: sampling.model,
+            messages,
+            temperature: sampling.temperature,
+            top_p: sampling.topP,
+            max_tokens: sampling.maxTokens,
+          },
+          requestOptions(limits),
+        );
+        return { text: r.choices?.[0]?.message?.content, usage: r.usage };
+      },
+    );
   }
 
   /** Raw text completion (`/v1/completions`), for models served without a chat template. */
-  async complete(endpoint: EndpointConfig, sampling: Sampling, prompt: string, stop: string[], limits: CallLimits = {}): Promise<LlmReply> {
+  async complete(
+    endpoint: EndpointConfig,
+    sampling: Sampling,
+    prompt: string,
+    stop: string[],
+    limits: CallLimits = {},
+  ): Promise<LlmReply> {
     return this.gated(endpoint, sampling, prompt.length, limits.signal, async () => {
       const r = await this.client(endpoint).completions.create(
-        { model: sampling.model, prompt, stop, temperature: sampling.temperature, top_p: sampling.topP, max_tokens: sampling.maxTokens },
+        {
+          model: sampling.model,
+          prompt,
+          stop,
+          temperature: sampling.temperature,
+          top_p: sampling.topP,
+          max_tokens: sampling.maxTokens,
+        },
         requestOptions(limits),
       );
       return { text: r.choices?.[0]?.text, usage: r.usage };
@@ -81,21 +114,45 @@ export class LlmProvider {
   }
 
   /** Embeddings (`/v1/embeddings`), in the order of `inputs`. */
-  async embed(endpoint: EndpointConfig, model: string, inputs: string[], limits: CallLimits = {}): Promise<{ vectors: number[][]; usage: LlmReply['usage'] }> {
+  async embed(
+    endpoint: EndpointConfig,
+    model: string,
+    inputs: string[],
+    limits: CallLimits = {},
+  ): Promise<{ vectors: number[][]; usage: LlmReply['usage'] }> {
     let vectors: number[][] = [];
-    const reply = await this.gated(endpoint, { model, maxTokens: 0 }, inputs.reduce((n, s) => n + s.length, 0), limits.signal, async () => {
-      const r = await this.client(endpoint).embeddings.create({ model, input: inputs, encoding_format: 'float' }, requestOptions(limits));
-      vectors = [...r.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-      if (vectors.length !== inputs.length) throw ApplicationFailure.retryable(`${endpoint.name}: ${vectors.length} embeddings for ${inputs.length} inputs`, 'MalformedCompletion');
-      return { text: '', usage: { prompt_tokens: r.usage?.prompt_tokens } };
-    });
+    const reply = await this.gated(
+      endpoint,
+      { model, maxTokens: 0 },
+      inputs.reduce((n, s) => n + s.length, 0),
+      limits.signal,
+      async () => {
+        const r = await this.client(endpoint).embeddings.create(
+          { model, input: inputs, encoding_format: 'float' },
+          requestOptions(limits),
+        );
+        vectors = [...r.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+        if (vectors.length !== inputs.length)
+          throw ApplicationFailure.retryable(
+            `${endpoint.name}: ${vectors.length} embeddings for ${inputs.length} inputs`,
+            'MalformedCompletion',
+          );
+        return { text: '', usage: { prompt_tokens: r.usage?.prompt_tokens } };
+      },
+    );
     return { vectors, usage: reply.usage };
   }
 
   /** One call through the endpoint's rate gate, its usage settled and its errors made Temporal failures. */
   private async gated(
-    endpoint: EndpointConfig, sampling: Sampling, promptChars: number, signal: AbortSignal | undefined,
-    call: () => Promise<{ text: string | null | undefined; usage?: { prompt_tokens?: number; completion_tokens?: number } | null }>,
+    endpoint: EndpointConfig,
+    sampling: Sampling,
+    promptChars: number,
+    signal: AbortSignal | undefined,
+    call: () => Promise<{
+      text: string | null | undefined;
+      usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+    }>,
   ): Promise<LlmReply> {
     const gate = this.gate(endpoint);
     const window = this.concurrency(endpoint);
@@ -126,7 +183,11 @@ export class LlmProvider {
     const completionTokens = r.usage?.completion_tokens ?? 0;
     gate.settle(ticket, promptTokens + completionTokens, completionTokens);
     // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
-    if (typeof r.text !== 'string') throw ApplicationFailure.retryable(`${endpoint.name}: the completion had no text`, 'MalformedCompletion');
+    if (typeof r.text !== 'string')
+      throw ApplicationFailure.retryable(
+        `${endpoint.name}: the completion had no text`,
+        'MalformedCompletion',
+      );
     return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 }, ms };
   }
 }
@@ -137,7 +198,8 @@ function requestOptions({ signal, deadline }: CallLimits): { signal?: AbortSigna
 }
 
 /** The provider refused the call outright (a 4xx): it counted no tokens. */
-const isRejection = (err: unknown) => err instanceof OpenAI.APIError && err.status !== undefined && err.status >= 400 && err.status < 500;
+const isRejection = (err: unknown) =>
+  err instanceof OpenAI.APIError && err.status !== undefined && err.status >= 400 && err.status < 500;
 
 /** 4xx answers that may succeed if asked again: request timeout, conflict, rate limit. Every other 4xx is permanent. */
 const RETRYABLE_4XX = new Set([408, 409, 429]);
@@ -151,7 +213,11 @@ export function toActivityFailure(endpointName: string, err: unknown): unknown {
     if (isPermanent(err.status)) return ApplicationFailure.nonRetryable(message, `Http${err.status}`);
     if (err.status === 429) {
       const delayMs = retryAfterMs(err.headers);
-      return ApplicationFailure.create({ message, type: 'RateLimited', nextRetryDelay: delayMs ?? undefined });
+      return ApplicationFailure.create({
+        message,
+        type: 'RateLimited',
+        nextRetryDelay: delayMs ?? undefined,
+      });
     }
     return ApplicationFailure.retryable(message, `Http${err.status}`);
   }

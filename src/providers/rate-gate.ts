@@ -39,9 +39,11 @@ export class RateGate {
   reserve(tokens: number): { ticket: Ticket } | { waitMs: number } {
     const now = this.now();
     if (now < this.coolUntil) return { waitMs: this.coolUntil - now };
-    while (this.window.length && this.window[0].at <= now - WINDOW_MS) this.windowTokens -= this.window.shift()!.tokens;
+    while (this.window.length && this.window[0].at <= now - WINDOW_MS)
+      this.windowTokens -= this.window.shift()!.tokens;
     const { rpm, tpm } = this.limits;
-    if (rpm && this.window.length >= rpm) return { waitMs: this.window[this.window.length - rpm].at + WINDOW_MS - now };
+    if (rpm && this.window.length >= rpm)
+      return { waitMs: this.window[this.window.length - rpm].at + WINDOW_MS - now };
     if (tpm) {
       const need = Math.min(tokens, tpm); // a call larger than the whole limit waits for an empty window
       let free = tpm - this.windowTokens;

@@ -16,7 +16,8 @@ const yamlString = (s: string) => JSON.stringify(s);
 const cell = (x: number | string | undefined) => (x === undefined ? '–' : String(x)).replace(/\|/g, '\\|');
 
 /** The shards this export wrote, by name: a glob would also take in files that are not ours. */
-const dataFilesYaml = (files: string[]) => (files.length ? files.map((f) => `\n    - ${yamlString(f)}`).join('') : ' []');
+const dataFilesYaml = (files: string[]) =>
+  files.length ? files.map((f) => `\n    - ${yamlString(f)}`).join('') : ' []';
 
 export function renderDatasetCard(d: ReportData): string {
   const m = d.metrics;
@@ -24,7 +25,10 @@ export function renderDatasetCard(d: ReportData): string {
   const metricsTable = [
     `| metric | this dataset | ${REFERENCE_DATASETS.join(' | ')} |`,
     `|---|---|${REFERENCE_DATASETS.map(() => '---').join('|')}|`,
-    ...REFERENCE_ROWS.map((r) => `| ${cell(r.label)} | ${cell(r.ours(m))} | ${REFERENCE_DATASETS.map((ds) => cell(r.reference[ds])).join(' | ')} |`),
+    ...REFERENCE_ROWS.map(
+      (r) =>
+        `| ${cell(r.label)} | ${cell(r.ours(m))} | ${REFERENCE_DATASETS.map((ds) => cell(r.reference[ds])).join(' | ')} |`,
+    ),
   ].join('\n');
   return `---
 pretty_name: ${yamlString(d.datasetId)}
@@ -66,15 +70,19 @@ input and the token usage; \`report.html\` has the charts.
 ${metricsTable}
 
 Reference numbers are those reported in the Parrot paper (Sun et al., 2023); its data was never
-published, so they could not be recomputed with the same code. ${m.judgedDialogues
-    ? `Context-dependence is given twice: by a heuristic (anaphora and ellipsis) over every dialogue, and by an LLM judge (\`${d.input.metrics?.judge?.model}\`) over ${m.judgedDialogues} sampled dialogues.`
-    : 'Context-dependence here is a heuristic (anaphora and ellipsis), not the paper\'s LLM judge (set `metrics.judge` in the input for that).'}
+published, so they could not be recomputed with the same code. ${
+    m.judgedDialogues
+      ? `Context-dependence is given twice: by a heuristic (anaphora and ellipsis) over every dialogue, and by an LLM judge (\`${d.input.metrics?.judge?.model}\`) over ${m.judgedDialogues} sampled dialogues.`
+      : "Context-dependence here is a heuristic (anaphora and ellipsis), not the paper's LLM judge (set `metrics.judge` in the input for that)."
+  }
 
 ## License and limitations
 
-${d.input.license
+${
+  d.input.license
     ? `Licensed \`${d.input.license}\` by whoever ran it; that license must fit the terms of the seed questions and of the models that wrote the text.`
-    : 'Set the license before publishing (input field `license`): it follows the terms of the seed questions and of the models that wrote the text.'} The dialogues are machine-generated and unreviewed: they can be wrong,
+    : 'Set the license before publishing (input field `license`): it follows the terms of the seed questions and of the models that wrote the text.'
+} The dialogues are machine-generated and unreviewed: they can be wrong,
 repetitive or unsafe, and inherit the biases of both models.
 `;
 }

@@ -28,43 +28,86 @@ export const REPORT_CHARTS = ['turns', 'question-lengths', 'answer-lengths', 've
 let chartJs: string | undefined;
 function chartJsSource(): string {
   // chart.js does not export its UMD build's path; it sits beside the CommonJS entry point.
-  chartJs ??= fs.readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+  chartJs ??= fs.readFileSync(
+    path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
+    'utf8',
+  );
   return chartJs;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON safe inside a <script> element. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
-const fmt = (x: number | string | undefined) => (x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 2 }) : x);
+const fmt = (x: number | string | undefined) =>
+  x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 2 }) : x;
 
 export function renderHtmlReport(d: ReportData): string {
   const m = d.metrics;
-  const rows = REFERENCE_ROWS.map((r) => `<tr><th>${escapeHtml(r.label)}${r.note ? `<div class="note">${escapeHtml(r.note)}</div>` : ''}</th>`
-    + `<td class="ours">${fmt(r.ours(m))}</td>${REFERENCE_DATASETS.map((ds) => `<td>${fmt(r.reference[ds])}</td>`).join('')}</tr>`).join('\n');
+  const rows = REFERENCE_ROWS.map(
+    (r) =>
+      `<tr><th>${escapeHtml(r.label)}${r.note ? `<div class="note">${escapeHtml(r.note)}</div>` : ''}</th>` +
+      `<td class="ours">${fmt(r.ours(m))}</td>${REFERENCE_DATASETS.map((ds) => `<td>${fmt(r.reference[ds])}</td>`).join('')}</tr>`,
+  ).join('\n');
   const generated = d.usage.ask.completionTokens + d.usage.answer.completionTokens;
   const facts: [string, string][] = [
-    ['dialogues exported', `${fmt(d.exported)} of ${fmt(d.input.count)}${d.missing ? ` (${fmt(d.missing)} missing, ${fmt(d.failed)} failed: see manifest.json)` : ''}`],
+    [
+      'dialogues exported',
+      `${fmt(d.exported)} of ${fmt(d.input.count)}${d.missing ? ` (${fmt(d.missing)} missing, ${fmt(d.failed)} failed: see manifest.json)` : ''}`,
+    ],
     ['simulated user', `${d.input.ask.endpoint} / ${d.input.ask.model}, ${d.input.ask.mode} mode`],
     ['answerer', `${d.input.answer.endpoint} / ${d.input.answer.model}`],
     ['target turns', JSON.stringify(d.input.turns)],
     ['seeds', `${d.input.seeds}, random seed ${d.input.randomSeed}`],
-    ['LLM calls', `${fmt(d.usage.ask.calls + d.usage.answer.calls)} (${fmt(generated)} tokens generated, ${fmt(d.usage.ask.promptTokens + d.usage.answer.promptTokens)} prompt tokens)`],
-    ['dialogues ended by', Object.entries(m.dialoguesEndedBy ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || '–'],
-    ['questions rejected by filters', Object.entries(m.questionFilterHits ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || 'none'],
+    [
+      'LLM calls',
+      `${fmt(d.usage.ask.calls + d.usage.answer.calls)} (${fmt(generated)} tokens generated, ${fmt(d.usage.ask.promptTokens + d.usage.answer.promptTokens)} prompt tokens)`,
+    ],
+    [
+      'dialogues ended by',
+      Object.entries(m.dialoguesEndedBy ?? {})
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ') || '–',
+    ],
+    [
+      'questions rejected by filters',
+      Object.entries(m.questionFilterHits ?? {})
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ') || 'none',
+    ],
     ['near-duplicate dialogues', fmt(m.nearDuplicateDialogues)],
     ['distinct-1 / distinct-2 of questions', `${fmt(m.distinct1Questions)} / ${fmt(m.distinct2Questions)}`],
     ['tokens per question / answer', `${fmt(m.tokensPerQuestion)} / ${fmt(m.tokensPerAnswer)}`],
     ['data', d.dataFiles.map((f) => `<a href="${escapeHtml(f)}">${escapeHtml(f)}</a>`).join(', ') || '–'],
   ];
-  const samples = d.samples.map((r) => `<details${r === d.samples[0] ? ' open' : ''}><summary>${escapeHtml(r.id)} · ${r.turns} turns</summary>`
-    + r.conversations.map((c) => `<div class="turn ${c.from}"><b>${c.from === 'human' ? 'User' : 'Assistant'}</b> ${escapeHtml(c.value)}</div>`).join('') + '</details>').join('\n');
+  const samples = d.samples
+    .map(
+      (r) =>
+        `<details${r === d.samples[0] ? ' open' : ''}><summary>${escapeHtml(r.id)} · ${r.turns} turns</summary>` +
+        r.conversations
+          .map(
+            (c) =>
+              `<div class="turn ${c.from}"><b>${c.from === 'human' ? 'User' : 'Assistant'}</b> ${escapeHtml(c.value)}</div>`,
+          )
+          .join('') +
+        '</details>',
+    )
+    .join('\n');
   const chartData = {
     histograms: m.histograms ?? { turns: {}, questionTokens: {}, answerTokens: {} },
     versus: {
       labels: ['turns per dialogue', 'context-dependent questions per dialogue'],
       datasets: [
-        { label: `${d.datasetId} (ours)`, data: [m.turnsPerDialogue, m.contextDependentQuestionsPerDialogue ?? null] },
-        ...REFERENCE_DATASETS.map((ds) => ({ label: ds, data: REFERENCE_ROWS.slice(0, 2).map((r) => (typeof r.reference[ds] === 'number' ? r.reference[ds] : null)) })),
+        {
+          label: `${d.datasetId} (ours)`,
+          data: [m.turnsPerDialogue, m.contextDependentQuestionsPerDialogue ?? null],
+        },
+        ...REFERENCE_DATASETS.map((ds) => ({
+          label: ds,
+          data: REFERENCE_ROWS.slice(0, 2).map((r) =>
+            typeof r.reference[ds] === 'number' ? r.reference[ds] : null,
+          ),
+        })),
       ],
     },
   };

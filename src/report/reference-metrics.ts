@@ -16,7 +16,11 @@ export interface ReferenceRow {
 }
 
 export const REFERENCE_ROWS: ReferenceRow[] = [
-  { label: 'turns per dialogue', ours: (m) => m.turnsPerDialogue, reference: { 'Parrot-40K': 8.71, ShareGPT: 6.67, UltraChat: 3.85, Baize: 4.54 } },
+  {
+    label: 'turns per dialogue',
+    ours: (m) => m.turnsPerDialogue,
+    reference: { 'Parrot-40K': 8.71, ShareGPT: 6.67, UltraChat: 3.85, Baize: 4.54 },
+  },
   {
     label: 'context-dependent questions per dialogue',
     ours: (m) => m.contextDependentQuestionsPerDialogue,
@@ -29,9 +33,27 @@ export const REFERENCE_ROWS: ReferenceRow[] = [
     reference: { 'Parrot-40K': 3.42, ShareGPT: 4.62, UltraChat: 1.45, Baize: 1.75 },
     note: 'ours: the judge in metrics.judge, over a sample of dialogues (judgedDialogues)',
   },
-  { label: 'topic shifts per dialogue', ours: (m) => m.topicShiftsPerDialogue, reference: { 'Parrot-40K': '~8.0 (v1, unverified)' }, note: 'ours: a question less similar to the previous one than the threshold (default: the mean similarity of questions from different dialogues)' },
-  { label: 'Self-ROUGE-L of questions (lower = more diverse)', ours: (m) => m.selfRougeLQuestions, reference: { 'Parrot-40K': 12.5 } },
-  { label: 'topic diversity: mean pairwise cosine of question embeddings (lower = more diverse)', ours: (m) => m.topicSimilarity, reference: {} },
+  {
+    label: 'topic shifts per dialogue',
+    ours: (m) => m.topicShiftsPerDialogue,
+    reference: { 'Parrot-40K': '~8.0 (v1, unverified)' },
+    note: 'ours: a question less similar to the previous one than the threshold (default: the mean similarity of questions from different dialogues)',
+  },
+  {
+    label: 'Self-ROUGE-L of questions (lower = more diverse)',
+    ours: (m) => m.selfRougeLQuestions,
+    reference: { 'Parrot-40K': 12.5 },
+  },
+  {
+    label: 'topic diversity: mean pairwise cosine of question embeddings (lower = more diverse)',
+    ours: (m) => m.topicSimilarity,
+    reference: {},
+  },
   { label: 'MTLD of questions (higher = richer vocabulary)', ours: (m) => m.mtldQuestions, reference: {} },
-  { label: 'tokens per dialogue', ours: (m) => m.generatedTokensPerDialogue, reference: { 'Parrot-40K': '~751 (v1, unverified)' }, note: 'ours: generated tokens (the seed question not counted)' },
+  {
+    label: 'tokens per dialogue',
+    ours: (m) => m.generatedTokensPerDialogue,
+    reference: { 'Parrot-40K': '~751 (v1, unverified)' },
+    note: 'ours: generated tokens (the seed question not counted)',
+  },
 ];

@@ -21,7 +21,8 @@ export interface SeedChunks {
 }
 
 export const seedChunksFolder = (datasetId: string) => `seeds/${encodeURIComponent(datasetId)}`;
-export const seedChunkKey = (folder: string, chunk: number) => `${folder}/${String(chunk).padStart(5, '0')}.jsonl`;
+export const seedChunkKey = (folder: string, chunk: number) =>
+  `${folder}/${String(chunk).padStart(5, '0')}.jsonl`;
 export const seedIndexKey = (folder: string) => `${folder}/index.json`;
 
 /** Writes seeds in order, a chunk at a time; `close` writes the last, partial one. */
@@ -30,7 +31,11 @@ export class SeedChunkWriter {
   private chunks = 0;
   count = 0;
 
-  constructor(private readonly store: BlobStore, private readonly folder: string, readonly perChunk = SEEDS_PER_CHUNK) {}
+  constructor(
+    private readonly store: BlobStore,
+    private readonly folder: string,
+    readonly perChunk = SEEDS_PER_CHUNK,
+  ) {}
 
   async add(seed: string): Promise<void> {
     this.pending.push(JSON.stringify(seed));
@@ -60,7 +65,11 @@ export class SeedChunkCache {
     const chunk = Math.floor(i / chunks.perChunk);
     const seeds = await this.chunk(chunks, chunk);
     const seed = seeds[i % chunks.perChunk];
-    if (seed === undefined) throw ApplicationFailure.nonRetryable(`seeds: ${chunks.output}/${seedChunkKey(chunks.folder, chunk)} holds ${seeds.length} seeds, not seed ${i}`, 'SeedsMissing');
+    if (seed === undefined)
+      throw ApplicationFailure.nonRetryable(
+        `seeds: ${chunks.output}/${seedChunkKey(chunks.folder, chunk)} holds ${seeds.length} seeds, not seed ${i}`,
+        'SeedsMissing',
+      );
     return seed;
   }
 
@@ -73,7 +82,10 @@ export class SeedChunkCache {
       return cached;
     }
     const read = readChunk(openBlobStore(output), seedChunkKey(folder, chunk)).then((seeds) => {
-      this.remember(key, seeds.reduce((n, s) => n + s.length, 0));
+      this.remember(
+        key,
+        seeds.reduce((n, s) => n + s.length, 0),
+      );
       return seeds;
     });
     read.catch(() => this.chunks.delete(key));
@@ -97,6 +109,13 @@ export class SeedChunkCache {
 async function readChunk(store: BlobStore, key: string): Promise<string[]> {
   const text = await store.get(key);
   // Deleted since the dataset wrote it: retrying will not bring it back.
-  if (text === undefined) throw ApplicationFailure.nonRetryable(`seeds: ${store.uriOf(key)} is missing (deleted from the output?)`, 'SeedsMissing');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as string);
+  if (text === undefined)
+    throw ApplicationFailure.nonRetryable(
+      `seeds: ${store.uriOf(key)} is missing (deleted from the output?)`,
+      'SeedsMissing',
+    );
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as string);
 }

@@ -25,7 +25,10 @@ export type SeedItem = { seed: string } | { skipped: SkippedLine };
 
 /** A file that cannot be read past some point (broken JSON array, broken CSV quoting): fatal. */
 export class SeedFileError extends Error {
-  constructor(readonly where: string, readonly reason: string) {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
     super(`${where}: ${reason}`);
   }
 }
@@ -46,7 +49,8 @@ export function seedFormatOf(uri: string): SeedFormat {
  */
 export function firstUserTurn(row: any): string | undefined {
   const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-  if (Array.isArray(row?.conversations)) return pick(row.conversations.find((t: any) => t?.from === 'human' || t?.from === 'user')?.value);
+  if (Array.isArray(row?.conversations))
+    return pick(row.conversations.find((t: any) => t?.from === 'human' || t?.from === 'user')?.value);
   if (Array.isArray(row?.data)) return pick(row.data[0]);
   if (Array.isArray(row?.messages)) return pick(row.messages.find((m: any) => m?.role === 'user')?.content);
   return undefined;
@@ -55,7 +59,11 @@ export function firstUserTurn(row: any): string | undefined {
 const NO_USER_TURN = 'no first user turn (ShareGPT "conversations", UltraChat "data" or OpenAI "messages")';
 
 /** The seeds of a file's bytes, in file order. */
-export function readSeedItems(bytes: Readable, format: SeedFormat, csvColumn?: string): AsyncGenerator<SeedItem> {
+export function readSeedItems(
+  bytes: Readable,
+  format: SeedFormat,
+  csvColumn?: string,
+): AsyncGenerator<SeedItem> {
   if (format === 'json') return jsonArrayItems(bytes);
   if (format === 'csv') return csvItems(bytes, csvColumn);
   return lineItems(bytes, format);
@@ -107,18 +115,30 @@ async function* jsonArrayItems(bytes: Readable): AsyncGenerator<SeedItem> {
 }
 
 async function* csvItems(bytes: Readable, csvColumn?: string): AsyncGenerator<SeedItem> {
-  const records = csvParser({ columns: true, skip_empty_lines: true, relax_column_count: true, bom: true, info: true });
+  const records = csvParser({
+    columns: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    bom: true,
+    info: true,
+  });
   const source = failureOf(bytes, records);
   let column = csvColumn;
   try {
-    for await (const { record, info } of records as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    for await (const { record, info } of records as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
       column ??= Object.keys(record)[0];
       const seed = column ? record[column]?.trim() : undefined;
       yield seed ? { seed } : { skipped: { line: info.lines, reason: `no value in column '${column}'` } };
     }
   } catch (err) {
     if (err === source.error) throw err;
-    throw new SeedFileError(`line ${(err as { lines?: number }).lines ?? '?'}`, `not CSV (${(err as Error).message})`);
+    throw new SeedFileError(
+      `line ${(err as { lines?: number }).lines ?? '?'}`,
+      `not CSV (${(err as Error).message})`,
+    );
   }
 }
 

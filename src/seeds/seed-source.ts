@@ -10,8 +10,21 @@ import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream'
 import { ApplicationFailure } from '@temporalio/common';
 import { permutation, prng } from '../random';
 import { openBlobStore } from '../storage/open-blob-store';
-import { SeedChunkCache, SeedChunkWriter, seedChunksFolder, seedIndexKey, type SeedChunks } from './seed-chunks';
-import { jsonErrorPosition, readSeedItems, SeedFileError, seedFormatOf, type SeedItem, type SkippedLine } from './seed-formats';
+import {
+  SeedChunkCache,
+  SeedChunkWriter,
+  seedChunksFolder,
+  seedIndexKey,
+  type SeedChunks,
+} from './seed-chunks';
+import {
+  jsonErrorPosition,
+  readSeedItems,
+  SeedFileError,
+  seedFormatOf,
+  type SeedItem,
+  type SkippedLine,
+} from './seed-formats';
 
 export type { SkippedLine };
 
@@ -42,7 +55,12 @@ export class SeedSource {
   private readonly wholeSources = new Map<string, Promise<WholeSource>>();
 
   /** Streams the source once into chunks under `output`; a missing, empty or unreadable source fails for good. */
-  async normalize(uri: string, output: string, datasetId: string, progress: ReadProgress = {}): Promise<SeedReport> {
+  async normalize(
+    uri: string,
+    output: string,
+    datasetId: string,
+    progress: ReadProgress = {},
+  ): Promise<SeedReport> {
     const store = openBlobStore(output);
     const folder = seedChunksFolder(datasetId);
     const writer = new SeedChunkWriter(store, folder);
@@ -54,8 +72,20 @@ export class SeedSource {
     }
     await writer.close();
     if (writer.count === 0) throw noQuestions(uri, skipped.listed);
-    const chunks: SeedChunks = { output, folder, count: writer.count, perChunk: writer.perChunk, ...source.digest() };
-    const report: SeedReport = { uri, seeds: writer.count, skippedLines: skipped.count, firstSkipped: skipped.listed, chunks };
+    const chunks: SeedChunks = {
+      output,
+      folder,
+      count: writer.count,
+      perChunk: writer.perChunk,
+      ...source.digest(),
+    };
+    const report: SeedReport = {
+      uri,
+      seeds: writer.count,
+      skippedLines: skipped.count,
+      firstSkipped: skipped.listed,
+      chunks,
+    };
     await store.put(seedIndexKey(folder), JSON.stringify(report));
     return report;
   }
@@ -121,8 +151,12 @@ async function* itemsOf(uri: string, bytes: Readable): AsyncGenerator<SeedItem> 
     yield* readSeedItems(bytes, seedFormatOf(uri), column && decodeURIComponent(column));
   } catch (err) {
     if (!(err instanceof SeedFileError)) throw err;
-    const where = seedFormatOf(uri) === 'json' ? await jsonErrorPosition((await openSource(uri)).bytes) : undefined;
-    throw ApplicationFailure.nonRetryable(`seeds file ${uri} ${where ?? err.where}: ${err.reason}`, 'InvalidInput');
+    const where =
+      seedFormatOf(uri) === 'json' ? await jsonErrorPosition((await openSource(uri)).bytes) : undefined;
+    throw ApplicationFailure.nonRetryable(
+      `seeds file ${uri} ${where ?? err.where}: ${err.reason}`,
+      'InvalidInput',
+    );
   } finally {
     bytes.destroy(); // a reader that stopped early leaves the source open otherwise
   }
@@ -132,7 +166,10 @@ async function* itemsOf(uri: string, bytes: Readable): AsyncGenerator<SeedItem> 
 async function openSource(uri: string, progress: ReadProgress = {}) {
   const key = uri.replace(/#.*$/, ''); // a CSV's #column is not part of the key
   const slash = key.lastIndexOf('/');
-  const raw = uri === 'builtin' ? fs.createReadStream(BUILTIN_PATH) : await openBlobStore(key.slice(0, slash)).getStream(key.slice(slash + 1));
+  const raw =
+    uri === 'builtin'
+      ? fs.createReadStream(BUILTIN_PATH)
+      : await openBlobStore(key.slice(0, slash)).getStream(key.slice(slash + 1));
   if (!raw) throw ApplicationFailure.nonRetryable(`seeds: ${uri} does not exist`, 'InvalidInput');
   const hash = createHash('sha256');
   let bytesRead = 0;
@@ -150,8 +187,14 @@ async function openSource(uri: string, progress: ReadProgress = {}) {
 }
 
 function noQuestions(uri: string, skipped: SkippedLine[]) {
-  const why = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
-  return ApplicationFailure.nonRetryable(`seeds: ${uri} holds no questions${why ? ` (${why})` : ''}`, 'InvalidInput');
+  const why = skipped
+    .slice(0, 3)
+    .map((s) => `line ${s.line}: ${s.reason}`)
+    .join('; ');
+  return ApplicationFailure.nonRetryable(
+    `seeds: ${uri} holds no questions${why ? ` (${why})` : ''}`,
+    'InvalidInput',
+  );
 }
 
 /** Lines that held no seed: all counted, the first few kept with their reasons. */

@@ -9,7 +9,10 @@ import { isShardKey, shardKey, SHARDS_PREFIX } from './dataset-layout';
 
 /** One ShareGPT-style line of the export. */
 const shareGptLine = (r: DialogueRecord) =>
-  Buffer.from(JSON.stringify({ id: r.id, conversations: r.conversations.map(({ from, value }) => ({ from, value })) }) + '\n');
+  Buffer.from(
+    JSON.stringify({ id: r.id, conversations: r.conversations.map(({ from, value }) => ({ from, value })) }) +
+      '\n',
+  );
 
 /**
  * Writes `records` as shards of `shardSize` lines; `onRecord` sees each record once, in order,

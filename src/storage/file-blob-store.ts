@@ -9,7 +9,10 @@ import { fileFailure } from './storage-errors';
 
 export class FileBlobStore implements BlobStore {
   private readonly dir: string;
-  constructor(readonly uri: string, private readonly options: BlobStoreOptions = {}) {
+  constructor(
+    readonly uri: string,
+    private readonly options: BlobStoreOptions = {},
+  ) {
     this.dir = fileURLToPath(uri);
   }
   uriOf(key: string): string {
@@ -54,8 +57,13 @@ export class FileBlobStore implements BlobStore {
   }
   async list(prefix: string): Promise<string[]> {
     try {
-      const entries = await fs.promises.readdir(this.pathOf(prefix), { recursive: true, withFileTypes: true });
-      return entries.filter((e) => e.isFile()).map((e) => path.relative(this.dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+      const entries = await fs.promises.readdir(this.pathOf(prefix), {
+        recursive: true,
+        withFileTypes: true,
+      });
+      return entries
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(this.dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw fileFailure(err, this.pathOf(prefix));

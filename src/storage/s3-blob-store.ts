@@ -1,4 +1,11 @@
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { BlobStore, BlobStoreOptions } from './blob-store';
@@ -43,12 +50,24 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: string): Promise<void> {
-    await this.send(key, (o) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType(key) }), o));
+    await this.send(key, (o) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: body,
+          ContentType: contentType(key),
+        }),
+        o,
+      ),
+    );
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
-      const r = await this.send(key, (o) => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), o));
+      const r = await this.send(key, (o) =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), o),
+      );
       return await r.Body!.transformToString('utf8');
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
@@ -93,7 +112,12 @@ export class S3BlobStore implements BlobStore {
     const keys: string[] = [];
     let ContinuationToken: string | undefined;
     do {
-      const page = await this.send(prefix, (o) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken }), o));
+      const page = await this.send(prefix, (o) =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken }),
+          o,
+        ),
+      );
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -103,14 +127,32 @@ export class S3BlobStore implements BlobStore {
   async delete(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      const r = await this.send(batch[0], (o) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }), o));
+      const r = await this.send(batch[0], (o) =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true },
+          }),
+          o,
+        ),
+      );
       const failed = r.Errors?.[0];
-      if (failed) throw s3Failure(Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code ?? 'DeleteFailed' }), this.bucket, this.uriOf(failed.Key?.slice(this.prefix.length) ?? batch[0]));
+      if (failed)
+        throw s3Failure(
+          Object.assign(new Error(failed.Message ?? 'delete failed'), {
+            name: failed.Code ?? 'DeleteFailed',
+          }),
+          this.bucket,
+          this.uriOf(failed.Key?.slice(this.prefix.length) ?? batch[0]),
+        );
     }
   }
 
   /** Sends with the store's signal; a configuration error becomes a non-retryable failure. */
-  private async send<R>(key: string, request: (options: { abortSignal?: AbortSignal }) => Promise<R>): Promise<R> {
+  private async send<R>(
+    key: string,
+    request: (options: { abortSignal?: AbortSignal }) => Promise<R>,
+  ): Promise<R> {
     try {
       return await request({ abortSignal: this.options.signal });
     } catch (err) {

@@ -13,7 +13,8 @@ const S3_CONFIG_ERRORS: Record<string, (bucket: string) => string> = {
   AllAccessDisabled: (b) => `access to bucket '${b}' is disabled`,
   InvalidAccessKeyId: (b) => `the access key is unknown to the server of bucket '${b}'`,
   SignatureDoesNotMatch: (b) => `the secret key does not match the access key for bucket '${b}'`,
-  CredentialsProviderError: (b) => `no S3 credentials found for bucket '${b}' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
+  CredentialsProviderError: (b) =>
+    `no S3 credentials found for bucket '${b}' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
 };
 
 /** Local file errors that mean the folder is wrong or not writable. */

@@ -138,18 +138,26 @@ export class DatasetRun {
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
   failGroup(id: string, error: string) {
     const waiting = this.groups.get(id);
-    if (waiting) this.settle({ id, outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })) });
+    if (waiting)
+      this.settle({
+        id,
+        outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })),
+      });
   }
 
   private settleDialogue(o: DialogueOutcome, inWindowMs: number) {
     const s = this.state;
     if (o.summary) {
       s.completed++;
-      s.usage = { ask: addUsage(s.usage.ask, o.summary.usage.ask), answer: addUsage(s.usage.answer, o.summary.usage.answer) };
+      s.usage = {
+        ask: addUsage(s.usage.ask, o.summary.usage.ask),
+        answer: addUsage(s.usage.answer, o.summary.usage.answer),
+      };
       this.observeLatency(o.summary, inWindowMs);
     } else {
       s.failedCount++;
-      if (s.failures.length < MAX_FAILURE_DETAILS) s.failures.push({ index: o.index, id: o.id, error: o.error ?? 'unknown error' });
+      if (s.failures.length < MAX_FAILURE_DETAILS)
+        s.failures.push({ index: o.index, id: o.id, error: o.error ?? 'unknown error' });
     }
   }
 
@@ -166,7 +174,10 @@ export class DatasetRun {
 
   setPhase(phase: DatasetPhase) {
     this.phase = phase;
-    upsertSearchAttributes([{ key: PARROT_DATASET, value: this.datasetId }, { key: PARROT_PHASE, value: phase }]);
+    upsertSearchAttributes([
+      { key: PARROT_DATASET, value: this.datasetId },
+      { key: PARROT_PHASE, value: phase },
+    ]);
     this.showDetails();
   }
 
@@ -176,12 +187,22 @@ export class DatasetRun {
     const dialoguesPerSecond = (this.finished - s.reusedCount) / seconds;
     const remaining = this.input.count - this.finished;
     return {
-      phase: this.phase, requested: this.input.count, started: s.nextIndex, completed: s.completed, failed: s.failedCount,
-      running: this.running, remaining, window: this.window(), llmLatencyMs: Math.round(s.latencyMs), usage: s.usage,
+      phase: this.phase,
+      requested: this.input.count,
+      started: s.nextIndex,
+      completed: s.completed,
+      failed: s.failedCount,
+      running: this.running,
+      remaining,
+      window: this.window(),
+      llmLatencyMs: Math.round(s.latencyMs),
+      usage: s.usage,
       llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),
       dialoguesPerSecond: round(dialoguesPerSecond),
-      etaSeconds: remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
-      runs: s.runs, historyLength: workflowInfo().historyLength,
+      etaSeconds:
+        remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
+      runs: s.runs,
+      historyLength: workflowInfo().historyLength,
     };
   }
 
@@ -191,19 +212,33 @@ export class DatasetRun {
     const seeds = this.state.seeds;
     const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
     const skipped = seeds.skippedLines
-      ? [`seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped.slice(0, 5).map((l) => l.line).join(', ')}; all in the result and manifest)`]
+      ? [
+          `seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped
+            .slice(0, 5)
+            .map((l) => l.line)
+            .join(', ')}; all in the result and manifest)`,
+        ]
       : [];
-    setCurrentDetails([
-      `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
-      `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
-      ...skipped,
-    ].join('\n\n'));
+    setCurrentDetails(
+      [
+        `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
+        `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
+        ...skipped,
+      ].join('\n\n'),
+    );
   }
 
   /** What the next run starts from. */
   carry(): DatasetRunState {
     this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
-    return { ...this.state, inFlight: [...this.groups].map(([id, indices]) => ({ id, indices: [...indices], launchedAt: this.launchedAt.get(id) ?? Date.now() })) };
+    return {
+      ...this.state,
+      inFlight: [...this.groups].map(([id, indices]) => ({
+        id,
+        indices: [...indices],
+        launchedAt: this.launchedAt.get(id) ?? Date.now(),
+      })),
+    };
   }
 }
 

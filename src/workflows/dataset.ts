@@ -8,8 +8,23 @@
 // rather than terminated when a run continues, and report by signal to the parent's workflow ID,
 // which reaches the current run: nothing is lost across continue-as-new.
 import {
-  allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, ParentClosePolicy,
-  isCancellation, log, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo, defineQuery, WorkflowIdReusePolicy,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+  defineQuery,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
@@ -31,10 +46,30 @@ export type { DatasetProgress, DatasetRunState };
 function parentSteps(input: DatasetInput) {
   const retry = untilBudget(storageRetryBudgetSeconds(input));
   const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
-  const { inspectSeeds, openDataset } = proxyActivities<Activities>({ startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', ...retry });
-  const { computeMetrics, exportDataset } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', ...retry });
-  const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', ...retry });
-  return { checkEndpoints, inspectSeeds, openDataset, computeMetrics, exportDataset, findStuckGroups, recoverGroup };
+  const { inspectSeeds, openDataset } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '2 minutes',
+    ...retry,
+  });
+  const { computeMetrics, exportDataset } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    ...retry,
+  });
+  const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '1 minute',
+    ...retry,
+  });
+  return {
+    checkEndpoints,
+    inspectSeeds,
+    openDataset,
+    computeMetrics,
+    exportDataset,
+    findStuckGroups,
+    recoverGroup,
+  };
 }
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');
@@ -46,7 +81,13 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const input = parseInput(rawInput);
   const datasetId = workflowInfo().workflowId;
   // A carried lineage may predate run IDs (bare workflow IDs).
-  const run = new DatasetRun(input, datasetId, carried ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 } : await openRun(input, datasetId));
+  const run = new DatasetRun(
+    input,
+    datasetId,
+    carried
+      ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 }
+      : await openRun(input, datasetId),
+  );
   setHandler(progressQuery, () => run.progress());
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
@@ -68,14 +109,21 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
  */
 async function cancelGroups(run: DatasetRun) {
   run.setPhase('cancelled');
-  await Promise.all([...run.groups.keys()].map((id) => getExternalWorkflowHandle(id).cancel().catch(() => undefined /* already closed */)));
+  await Promise.all(
+    [...run.groups.keys()].map((id) =>
+      getExternalWorkflowHandle(id)
+        .cancel()
+        .catch(() => undefined /* already closed */),
+    ),
+  );
 }
 
 function parseInput(rawInput: unknown): DatasetInput {
   try {
     return parseDatasetInput(rawInput);
   } catch (err) {
-    if (err instanceof DatasetInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
+    if (err instanceof DatasetInputError)
+      throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput', ...err.problems);
     throw err;
   }
 }
@@ -86,21 +134,43 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint },
     { field: 'answer.endpoint', endpoint: input.answer.endpoint },
-    ...(input.metrics?.embeddings ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }] : []),
-    ...(input.metrics?.judge ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }] : []),
+    ...(input.metrics?.embeddings
+      ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }]
+      : []),
+    ...(input.metrics?.judge
+      ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }]
+      : []),
   ]);
   const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
-  const opened = await openDataset({ datasetId, runId: workflowInfo().firstExecutionRunId, output: input.output, count: input.count, resumeFrom: input.resumeFrom });
+  const opened = await openDataset({
+    datasetId,
+    runId: workflowInfo().firstExecutionRunId,
+    output: input.output,
+    count: input.count,
+    resumeFrom: input.resumeFrom,
+  });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
   return {
-    lineage: opened.lineage, reused: opened.finished, reusedCount: opened.finishedCount,
-    nextIndex: nextOutside(opened.finished, 0), inFlight: [], completed: opened.finishedCount, failedCount: 0, failures: [],
-    usage: opened.finishedUsage, reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
-    startedAt: Date.now(), runs: 1, maxHistoryLength: 0, seeds,
+    lineage: opened.lineage,
+    reused: opened.finished,
+    reusedCount: opened.finishedCount,
+    nextIndex: nextOutside(opened.finished, 0),
+    inFlight: [],
+    completed: opened.finishedCount,
+    failedCount: 0,
+    failures: [],
+    usage: opened.finishedUsage,
+    reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
+    startedAt: Date.now(),
+    runs: 1,
+    maxHistoryLength: 0,
+    seeds,
     llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
     limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
-    latencyMs: 0, dialogueServiceMs: 0, callsPerDialogue: 0,
+    latencyMs: 0,
+    dialogueServiceMs: 0,
+    callsPerDialogue: 0,
   };
 }
 
@@ -110,7 +180,9 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
   const maxGroups = maxGroupsInFlight(run.input.maxEventsPerRun);
   // Room is kept for what can arrive after the decision: each group in flight starting or
   // reporting (a few events each), the last workflow tasks and the continue-as-new itself.
-  const runIsFull = () => workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun || workflowInfo().continueAsNewSuggested;
+  const runIsFull = () =>
+    workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
+    workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
     while (run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull()) {
       // A group starts once the window has room for a whole one (or for all that are left); a
@@ -135,7 +207,12 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
 function nextIndices(run: DatasetRun, n: number): number[] {
   const indices: number[] = [];
   const s = run.state;
-  for (; s.nextIndex < run.input.count && indices.length < n; s.nextIndex = nextOutside(s.reused, s.nextIndex + 1)) indices.push(s.nextIndex);
+  for (
+    ;
+    s.nextIndex < run.input.count && indices.length < n;
+    s.nextIndex = nextOutside(s.reused, s.nextIndex + 1)
+  )
+    indices.push(s.nextIndex);
   return indices;
 }
 
@@ -144,9 +221,17 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
   const { input } = run;
   const { personas: _, ...ask } = input.ask;
   return {
-    datasetId: run.datasetId, datasetRunId: workflowInfo().firstExecutionRunId, seeds: input.seeds, seedChunks: run.state.seeds?.chunks,
-    randomSeed: input.randomSeed, output: input.output, ask, answer: input.answer,
-    llmTaskQueues: run.state.llmTaskQueues, llmCallTimeoutSeconds: input.llmCallTimeoutSeconds, llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+    datasetId: run.datasetId,
+    datasetRunId: workflowInfo().firstExecutionRunId,
+    seeds: input.seeds,
+    seedChunks: run.state.seeds?.chunks,
+    randomSeed: input.randomSeed,
+    output: input.output,
+    ask,
+    answer: input.answer,
+    llmTaskQueues: run.state.llmTaskQueues,
+    llmCallTimeoutSeconds: input.llmCallTimeoutSeconds,
+    llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
     storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
   };
 }
@@ -157,8 +242,10 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
   const last = indices[indices.length - 1];
   const id = indices.length === 1 ? `${datasetId}/${first}` : `${datasetId}/${first}-${last}`;
   const dialogues: DialogueSpec[] = indices.map((index) => ({
-    index, turns: turnsFor(input, index),
-    persona: input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+    index,
+    turns: turnsFor(input, index),
+    persona:
+      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
   }));
   run.started(id, indices);
   run.starting++;
@@ -170,8 +257,14 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
     // A dataset that reuses a workflow ID reuses its groups' IDs: closed ones may start again.
     // One still running (left by a terminated dataset) was fenced by openDataset.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }, { key: PARROT_DIALOGUES, value: indices.map(String) }],
-    staticSummary: indices.length === 1 ? `Dialogue ${first} of ${datasetId}` : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
+    typedSearchAttributes: [
+      { key: PARROT_DATASET, value: datasetId },
+      { key: PARROT_DIALOGUES, value: indices.map(String) },
+    ],
+    staticSummary:
+      indices.length === 1
+        ? `Dialogue ${first} of ${datasetId}`
+        : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
   }).then(
     (child) => {
       run.starting--;
@@ -191,7 +284,11 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
 export function turnsFor(input: DatasetInput, index: number): number {
   if (typeof input.turns === 'number') return input.turns;
   const rand = prng(derivedSeed(input.randomSeed, index, 0x7475726e));
-  if ('histogram' in input.turns) return weightedPick(rand, Object.entries(input.turns.histogram).map(([k, w]) => [Number(k), w]));
+  if ('histogram' in input.turns)
+    return weightedPick(
+      rand,
+      Object.entries(input.turns.histogram).map(([k, w]) => [Number(k), w]),
+    );
   return uniformInt(rand, input.turns.min, input.turns.max);
 }
 
@@ -217,13 +314,19 @@ async function watchForever(run: DatasetRun) {
     if (patched('stuck-groups')) await terminateStuckGroups(run);
     if (run.finished !== before) continue;
     const inherited = [...run.groups.keys()].filter((id) => !run.startedHere.has(id));
-    await Promise.all(inherited.map(async (id) => {
-      try {
-        await getExternalWorkflowHandle(id).signal(areYouThereSignal);
-      } catch (err) {
-        await recoverGroupOutcomes(run, id, `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}`);
-      }
-    }));
+    await Promise.all(
+      inherited.map(async (id) => {
+        try {
+          await getExternalWorkflowHandle(id).signal(areYouThereSignal);
+        } catch (err) {
+          await recoverGroupOutcomes(
+            run,
+            id,
+            `closed without reporting an outcome (terminated, timed out or deleted): ${describeFailure(err)}`,
+          );
+        }
+      }),
+    );
   }
 }
 
@@ -233,10 +336,13 @@ async function terminateStuckGroups(run: DatasetRun) {
   if (!ids.length) return;
   run.recovering++;
   try {
-    for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds })) await recoverGroupOutcomes(run, id, reason, true);
+    for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }))
+      await recoverGroupOutcomes(run, id, reason, true);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', { error: describeFailure(err) });
+    log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', {
+      error: describeFailure(err),
+    });
   } finally {
     run.recovering--;
   }
@@ -253,7 +359,16 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
   run.recovering++;
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
-    run.settle(await parentSteps(run.input).recoverGroup({ id, indices: [...indices], output: run.input.output, dataset, reason, terminate }));
+    run.settle(
+      await parentSteps(run.input).recoverGroup({
+        id,
+        indices: [...indices],
+        output: run.input.output,
+        dataset,
+        reason,
+        terminate,
+      }),
+    );
   } catch (err) {
     if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
@@ -271,10 +386,27 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
   run.setPhase('exporting');
-  const exported = await exportDataset({ ...ref, input, metrics, usage: state.usage, failures: state.failures, seeds: state.seeds });
+  const exported = await exportDataset({
+    ...ref,
+    input,
+    metrics,
+    usage: state.usage,
+    failures: state.failures,
+    seeds: state.seeds,
+  });
   run.setPhase('done');
   return {
-    datasetId, requested: input.count, completed: state.completed, reused: state.reusedCount, failedCount: state.failedCount, failed: state.failures,
-    usage: state.usage, metrics, export: exported, runs: state.runs, maxHistoryLength: state.maxHistoryLength, seeds: state.seeds,
+    datasetId,
+    requested: input.count,
+    completed: state.completed,
+    reused: state.reusedCount,
+    failedCount: state.failedCount,
+    failed: state.failures,
+    usage: state.usage,
+    metrics,
+    export: exported,
+    runs: state.runs,
+    maxHistoryLength: state.maxHistoryLength,
+    seeds: state.seeds,
   };
 }

@@ -5,11 +5,25 @@
 // one dialogue; the search attribute ParrotDialogues finds the group of an index. Finished
 // dialogues are reported to the dataset a few seconds after they finish, several to a signal,
 // so that its progress and window move with them rather than with the group's slowest dialogue.
-import { condition, defineQuery, getExternalWorkflowHandle, isCancellation, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
-import { areYouThereSignal, dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
+import {
+  areYouThereSignal,
+  dialoguesFinishedSignal,
+  type DialogueOutcome,
+  type GroupOutcome,
+} from './signals';
 
 export interface DialogueGroupInput {
   settings: DialogueSettings;
@@ -35,17 +49,24 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
   }
   const reports = new Reports(workflowInfo().workflowId);
   const seeds = await seedsFor(settings, dialogues);
-  const outcomes = await Promise.all(dialogues.map(async (spec) => {
-    const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
-    showProgress(states);
-    reports.add(outcome);
-    return outcome;
-  }));
+  const outcomes = await Promise.all(
+    dialogues.map(async (spec) => {
+      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
+      showProgress(states);
+      reports.add(outcome);
+      return outcome;
+    }),
+  );
   await reports.close();
   return { id: workflowInfo().workflowId, outcomes };
 }
 
-async function runOne(settings: DialogueSettings, spec: DialogueSpec, seed: string, state: DialogueState): Promise<DialogueOutcome> {
+async function runOne(
+  settings: DialogueSettings,
+  spec: DialogueSpec,
+  seed: string,
+  state: DialogueState,
+): Promise<DialogueOutcome> {
   const id = `${settings.datasetId}/${spec.index}`;
   try {
     return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
@@ -100,7 +121,12 @@ async function seedsFor(settings: DialogueSettings, dialogues: DialogueSpec[]): 
   for (const d of dialogues) if (d.seed !== undefined) seeds.set(d.index, d.seed);
   let missing = dialogues.filter((d) => d.seed === undefined).map((d) => d.index);
   while (missing.length) {
-    const picked = await storageSteps(settings).pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: missing });
+    const picked = await storageSteps(settings).pickSeeds({
+      seeds: settings.seeds,
+      seedChunks: settings.seedChunks,
+      randomSeed: settings.randomSeed,
+      indexes: missing,
+    });
     picked.forEach((seed, k) => seeds.set(missing[k], seed));
     missing = missing.slice(picked.length);
   }
@@ -114,7 +140,9 @@ function showProgress(states: Map<number, DialogueState>) {
     if (s.status === 'completed') done++;
     if (s.status === 'failed') failed++;
   }
-  setCurrentDetails(`${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one`);
+  setCurrentDetails(
+    `${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one`,
+  );
 }
 
 /** Whether the dataset that started this group still runs: signalling a closed workflow fails. */

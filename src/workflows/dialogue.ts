@@ -4,7 +4,17 @@
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ChatMessage, DialogueEnd, DialogueInput, DialogueRecord, DialogueSettings, DialogueSpec, DialogueSummary, LlmReply, TokenUsage } from '../types';
+import type {
+  ChatMessage,
+  DialogueEnd,
+  DialogueInput,
+  DialogueRecord,
+  DialogueSettings,
+  DialogueSpec,
+  DialogueSummary,
+  LlmReply,
+  TokenUsage,
+} from '../types';
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
@@ -25,7 +35,9 @@ function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
 }
 
 /** Reading seeds and storing dialogues: paid work is kept, tries go on within the storage retry budget. */
-export function storageSteps(settings: Pick<DialogueSettings, 'storageRetryBudgetSeconds' | 'llmRetryBudgetSeconds'>) {
+export function storageSteps(
+  settings: Pick<DialogueSettings, 'storageRetryBudgetSeconds' | 'llmRetryBudgetSeconds'>,
+) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     // Storage activities heartbeat while they wait on S3: a cancellation reaches them.
@@ -43,7 +55,12 @@ export interface DialogueState {
   error?: string;
 }
 
-export const newDialogueState = (spec: DialogueSpec): DialogueState => ({ index: spec.index, status: 'running', targetTurns: spec.turns, conversations: [] });
+export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
+  index: spec.index,
+  status: 'running',
+  targetTurns: spec.turns,
+  conversations: [],
+});
 
 /** Tokens, calls and provider time of one dialogue so far. */
 class Tally {
@@ -61,7 +78,12 @@ class Tally {
 }
 
 /** Runs one dialogue and stores it; throws if it fails. `state` follows it for queries. */
-export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec, seed: string, state: DialogueState): Promise<DialogueSummary> {
+export async function runDialogue(
+  settings: DialogueSettings,
+  spec: DialogueSpec,
+  seed: string,
+  state: DialogueState,
+): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
   const { answer } = llmSteps(settings, 'answer');
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
@@ -71,7 +93,9 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
   let turns = 0;
   let endedBy: DialogueEnd = 'target';
   for (let turn = 1; turn <= spec.turns; turn++) {
-    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [{ settings: settings.answer, dialogue }]);
+    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
+      { settings: settings.answer, dialogue },
+    ]);
     tally.add('answer', a);
     dialogue.push({ role: 'assistant', content: a.text });
     conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
@@ -93,25 +117,56 @@ export async function runDialogue(settings: DialogueSettings, spec: DialogueSpec
   await storageSteps(settings).storeDialogue({
     output: settings.output,
     record: {
-      id, datasetId: settings.datasetId, datasetRunId: settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId), index: spec.index, seed, conversations, turns, targetTurns: spec.turns, endedBy, usage, persona: spec.persona,
-      models: { ask: `${settings.ask.endpoint}/${settings.ask.model}`, answer: `${settings.answer.endpoint}/${settings.answer.model}` },
+      id,
+      datasetId: settings.datasetId,
+      datasetRunId:
+        settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId),
+      index: spec.index,
+      seed,
+      conversations,
+      turns,
+      targetTurns: spec.turns,
+      endedBy,
+      usage,
+      persona: spec.persona,
+      models: {
+        ask: `${settings.ask.endpoint}/${settings.ask.model}`,
+        answer: `${settings.answer.endpoint}/${settings.answer.model}`,
+      },
       filterHits: tally.filterHits,
     },
   });
   state.status = 'completed';
-  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs: tally.llmMs, waitMs: tally.waitMs };
+  return {
+    id,
+    index: spec.index,
+    status: 'completed',
+    turns,
+    endedBy,
+    usage,
+    llmMs: tally.llmMs,
+    waitMs: tally.waitMs,
+  };
 }
 
 /**
  * Asks for the next question, again while the filters reject it, up to `maxQuestionTries` calls.
  * Undefined when every try was rejected: the dialogue then ends with the turns it has.
  */
-async function askNextQuestion(settings: DialogueSettings, spec: DialogueSpec, dialogue: ChatMessage[], turn: number, tally: Tally): Promise<LlmReply | undefined> {
+async function askNextQuestion(
+  settings: DialogueSettings,
+  spec: DialogueSpec,
+  dialogue: ChatMessage[],
+  turn: number,
+  tally: Tally,
+): Promise<LlmReply | undefined> {
   const { ask } = llmSteps(settings, 'ask');
-  const tries = settings.ask.questionFilters === false ? 1 : settings.ask.maxQuestionTries ?? 4;
+  const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
   for (let attempt = 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const q = await ask.executeWithOptions({ summary }, [{ settings: settings.ask, dialogue, persona: spec.persona }]);
+    const q = await ask.executeWithOptions({ summary }, [
+      { settings: settings.ask, dialogue, persona: spec.persona },
+    ]);
     tally.add('ask', q);
     if (!q.rejectedBy) return q;
     tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });
@@ -126,18 +181,32 @@ const ASK_PROMPT_EXTRA_TOKENS = 160;
  * Whether another round (a question, then its answer) could overflow either model's context,
  * given the dialogue's size in tokens as the answerer last saw it.
  */
-export function nextRoundOverflows(settings: Pick<DialogueSettings, 'ask' | 'answer'>, dialogueTokens: number): boolean {
+export function nextRoundOverflows(
+  settings: Pick<DialogueSettings, 'ask' | 'answer'>,
+  dialogueTokens: number,
+): boolean {
   const question = settings.ask.maxTokens ?? 256;
   const askLimit = settings.ask.contextTokens;
   const answerLimit = settings.answer.contextTokens;
   if (askLimit !== undefined && dialogueTokens + ASK_PROMPT_EXTRA_TOKENS + question > askLimit) return true;
-  return answerLimit !== undefined && dialogueTokens + question + (settings.answer.maxTokens ?? 512) > answerLimit;
+  return (
+    answerLimit !== undefined && dialogueTokens + question + (settings.answer.maxTokens ?? 512) > answerLimit
+  );
 }
 
 /** One dialogue as a workflow of its own: for trying a setting, or a single dialogue by hand. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
   const { index, turns, persona, seed: given, ...settings } = input;
-  const seed = given ?? (await storageSteps(settings).pickSeeds({ seeds: settings.seeds, seedChunks: settings.seedChunks, randomSeed: settings.randomSeed, indexes: [index] }))[0];
+  const seed =
+    given ??
+    (
+      await storageSteps(settings).pickSeeds({
+        seeds: settings.seeds,
+        seedChunks: settings.seedChunks,
+        randomSeed: settings.randomSeed,
+        indexes: [index],
+      })
+    )[0];
   setCurrentDetails(`Seed question: ${seed}`);
   return runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
 }

@@ -29,7 +29,12 @@ const MAX_GROUPS_IN_FLIGHT = 1_000;
 
 export function maxTurns(turns: DatasetInput['turns']): number {
   if (typeof turns === 'number') return turns;
-  if ('histogram' in turns) return Math.max(...Object.entries(turns.histogram).filter(([, w]) => w > 0).map(([k]) => Number(k)));
+  if ('histogram' in turns)
+    return Math.max(
+      ...Object.entries(turns.histogram)
+        .filter(([, w]) => w > 0)
+        .map(([k]) => Number(k)),
+    );
   return turns.max;
 }
 
@@ -43,9 +48,14 @@ export function dialoguesPerGroup(input: DatasetInput): number {
   const tokensPerTurn = (input.ask.maxTokens ?? 256) + (input.answer.maxTokens ?? 512);
   const events = EVENTS_PER_TURN * turns + 12;
   const bytes = turns * turns * tokensPerTurn * BYTES_PER_TOKEN;
-  const fits = Math.max(1, Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)));
+  const fits = Math.max(
+    1,
+    Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)),
+  );
   // A number given is held to the budget too: a group past Temporal's limits would be terminated with its dialogues.
-  return input.dialoguesPerWorkflow ? Math.min(input.dialoguesPerWorkflow, fits) : Math.min(MAX_AUTO_GROUP, fits);
+  return input.dialoguesPerWorkflow
+    ? Math.min(input.dialoguesPerWorkflow, fits)
+    : Math.min(MAX_AUTO_GROUP, fits);
 }
 
 /** Request limits of the endpoints, per minute, by role (from checkEndpoints). */
@@ -79,7 +89,13 @@ export interface Observed {
  * the window, less the time its calls queued behind the limit, or the window would grow with its
  * own queue).
  */
-export function windowSize(input: DatasetInput, limits: RoleLimits, observed: Observed, groupSize: number, maxEventsPerRun: number): number {
+export function windowSize(
+  input: DatasetInput,
+  limits: RoleLimits,
+  observed: Observed,
+  groupSize: number,
+  maxEventsPerRun: number,
+): number {
   const cap = maxGroupsInFlight(maxEventsPerRun) * groupSize;
   if (input.concurrency !== 'auto') return Math.min(input.concurrency, cap);
   const rate = callsPerSecondLimit(limits);
@@ -88,9 +104,10 @@ export function windowSize(input: DatasetInput, limits: RoleLimits, observed: Ob
   // finished, what their time between calls needs too. The larger: calls queued behind the
   // limit cost only latency, while too few leave the limit unused.
   const byCalls = rate * ((observed.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
-  const byDialogues = observed.dialogueServiceMs && observed.callsPerDialogue
-    ? (rate / observed.callsPerDialogue) * (observed.dialogueServiceMs / 1000) * SERVICE_HEADROOM
-    : 0;
+  const byDialogues =
+    observed.dialogueServiceMs && observed.callsPerDialogue
+      ? (rate / observed.callsPerDialogue) * (observed.dialogueServiceMs / 1000) * SERVICE_HEADROOM
+      : 0;
   const wanted = Math.max(byCalls, byDialogues);
   return Math.max(1, Math.min(cap, Math.ceil(wanted)));
 }

@@ -4,9 +4,14 @@ import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 export function chromiumPath(): string {
-  const candidates = [process.env.PARROT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const candidates = [process.env.PARROT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (p): p is string => !!p,
+  );
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`no Chromium at ${candidates.join(', ')}: run \`bash infra/install.sh --browser\` or set PARROT_CHROMIUM`);
+  if (!found)
+    throw new Error(
+      `no Chromium at ${candidates.join(', ')}: run \`bash infra/install.sh --browser\` or set PARROT_CHROMIUM`,
+    );
   return found;
 }
 

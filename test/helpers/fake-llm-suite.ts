@@ -15,7 +15,14 @@ export interface FakeLlmSuite {
   t: TemporalTestContext;
 }
 
-export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>); deps?: Partial<ActivityDeps>; worker?: TestWorkerOptions } = {}): FakeLlmSuite {
+export function useFakeLlmSuite(
+  name: string,
+  options: {
+    endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>);
+    deps?: Partial<ActivityDeps>;
+    worker?: TestWorkerOptions;
+  } = {},
+): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
     suite.fake = await startFakeOpenAiServer();
@@ -24,9 +31,17 @@ export function useFakeLlmSuite(name: string, options: { endpointEnv?: Record<st
     await suite.fake?.close();
     fs.rmSync(suite.outDir, { recursive: true, force: true });
   });
-  suite.t = useTemporalWorker(() => ({
-    endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: suite.fake.url, ...(typeof options.endpointEnv === 'function' ? options.endpointEnv(suite.fake.url) : options.endpointEnv) }),
-    ...options.deps,
-  }), options.worker);
+  suite.t = useTemporalWorker(
+    () => ({
+      endpoints: loadEndpointRegistry({
+        PARROT_ENDPOINT_FAKE_URL: suite.fake.url,
+        ...(typeof options.endpointEnv === 'function'
+          ? options.endpointEnv(suite.fake.url)
+          : options.endpointEnv),
+      }),
+      ...options.deps,
+    }),
+    options.worker,
+  );
   return suite;
 }

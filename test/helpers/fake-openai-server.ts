@@ -45,13 +45,21 @@ export interface QueuedFailure {
 export type FaultBurst = { kind: 'status'; status: 429 | 500; retryAfterSeconds?: number } | { kind: 'hang' };
 
 export interface FakeOpenAiStats {
-  requests: number; ok: number; rateLimited: number; errors: number; hung: number;
+  requests: number;
+  ok: number;
+  rateLimited: number;
+  errors: number;
+  hung: number;
   /** How long each answered request was held (ms), and those answered 200 alone. */
-  heldMs: number[]; okHeldMs: number[];
+  heldMs: number[];
+  okHeldMs: number[];
   /** Date.now() of each answered LLM call and its tokens. */
-  okAt: number[]; okTokens: number[];
+  okAt: number[];
+  okTokens: number[];
   /** Requests held right now (hung ones until their connection closes), the most at once, and a sample each second. */
-  inFlight: number; peakInFlight: number; inFlightSeries: { at: number; n: number }[];
+  inFlight: number;
+  peakInFlight: number;
+  inFlightSeries: { at: number; n: number }[];
 }
 
 export interface FakeOpenAiServer {
@@ -77,9 +85,14 @@ export const FAKE_MODEL = 'fake-model';
 
 /** Follow-ups by turn, different enough from each other to pass the near-duplicate filter. */
 export const FOLLOW_UPS = [
-  'and what about the second part?', 'why does that matter so much?', 'can you show a small example in Python?',
-  'how would this change for a million users?', 'what are the main downsides here?', 'is there a simpler way to do it?',
-  'how does it compare with the usual alternatives?', 'where could I read more about this topic?',
+  'and what about the second part?',
+  'why does that matter so much?',
+  'can you show a small example in Python?',
+  'how would this change for a million users?',
+  'what are the main downsides here?',
+  'is there a simpler way to do it?',
+  'how does it compare with the usual alternatives?',
+  'where could I read more about this topic?',
 ];
 
 /** What the fake judge takes for a question that refers back. */
@@ -105,9 +118,13 @@ const gaussian = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 
 /** One request's latency (ms) under `opts`, tokens time aside. */
 export function drawLatencyMs(opts: FakeOpenAiOptions): number {
   const median = opts.latencyMedianMs ?? 0;
-  const lognormal = median > 0
-    ? Math.min(opts.latencyMaxMs ?? Infinity, Math.max(opts.latencyMinMs ?? 0, median * Math.exp((opts.latencySigma ?? 0.5) * gaussian())))
-    : 0;
+  const lognormal =
+    median > 0
+      ? Math.min(
+          opts.latencyMaxMs ?? Infinity,
+          Math.max(opts.latencyMinMs ?? 0, median * Math.exp((opts.latencySigma ?? 0.5) * gaussian())),
+        )
+      : 0;
   return lognormal + (opts.latencyMs ?? 0) + Math.random() * (opts.jitterMs ?? 0);
 }
 
@@ -120,11 +137,21 @@ function minuteLimits(opts: FakeOpenAiOptions) {
     const now = Date.now();
     if (opts.rpm) {
       while (calls.length && calls[0] <= now - 60_000) calls.shift();
-      if (calls.length >= opts.rpm) return { header: 'retry-after', value: String(Math.max(1, Math.ceil((calls[0] + 60_000 - now) / 1000))), message: 'fake rate limit' };
+      if (calls.length >= opts.rpm)
+        return {
+          header: 'retry-after',
+          value: String(Math.max(1, Math.ceil((calls[0] + 60_000 - now) / 1000))),
+          message: 'fake rate limit',
+        };
     }
     if (opts.tpm) {
       while (tokens.length && tokens[0].at <= now - 60_000) windowTokens -= tokens.shift()!.n;
-      if (windowTokens + n > opts.tpm) return { header: 'retry-after-ms', value: String(Math.max(50, tokens.length ? tokens[0].at + 60_000 - now : 1000)), message: 'fake token rate limit' };
+      if (windowTokens + n > opts.tpm)
+        return {
+          header: 'retry-after-ms',
+          value: String(Math.max(50, tokens.length ? tokens[0].at + 60_000 - now : 1000)),
+          message: 'fake token rate limit',
+        };
       tokens.push({ at: now, n });
       windowTokens += n;
     }
@@ -137,7 +164,18 @@ let replies = 0;
 
 export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAiServer> {
   const stats: FakeOpenAiStats = {
-    requests: 0, ok: 0, rateLimited: 0, errors: 0, hung: 0, heldMs: [], okHeldMs: [], okAt: [], okTokens: [], inFlight: 0, peakInFlight: 0, inFlightSeries: [],
+    requests: 0,
+    ok: 0,
+    rateLimited: 0,
+    errors: 0,
+    hung: 0,
+    heldMs: [],
+    okHeldMs: [],
+    okAt: [],
+    okTokens: [],
+    inFlight: 0,
+    peakInFlight: 0,
+    inFlightSeries: [],
   };
   const requests: FakeOpenAiServer['requests'] = [];
   const abandoned: FakeOpenAiServer['abandoned'] = [];
@@ -147,7 +185,10 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const overLimit = minuteLimits(opts);
   let burst: { fault: FaultBurst; until: number } | undefined;
   let questions = 0;
-  const sampler = setInterval(() => stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight }), 1000).unref();
+  const sampler = setInterval(
+    () => stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight }),
+    1000,
+  ).unref();
 
   const server = http.createServer(async (req, res) => {
     // Held from the request's arrival until answered or its connection gone ('close' fires once either way).
@@ -181,7 +222,8 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       stats.okTokens.push(tokens);
     };
 
-    if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (req.method === 'GET' && req.url === '/v1/models')
+      return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
     if (req.method === 'POST' && req.url === '/v1/completions') {
       // Raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it
       // runs on into the assistant's turn, and the server cuts at the first stop sequence.
@@ -191,24 +233,38 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       text = text.slice(0, cut);
       answered(tokensIn(body.prompt, text));
       return send(200, {
-        id: `fake-${++replies}`, object: 'text_completion', created: 0, model: body.model,
+        id: `fake-${++replies}`,
+        object: 'text_completion',
+        created: 0,
+        model: body.model,
         choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
         usage: { prompt_tokens: tokensIn(body.prompt), completion_tokens: tokensIn(text), total_tokens: 0 },
       });
     }
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
       const inputs: string[] = [body.input].flat();
-      return send(200, { object: 'list', model: body.model, data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })), usage: { prompt_tokens: tokensIn(...inputs), total_tokens: 0 } });
+      return send(200, {
+        object: 'list',
+        model: body.model,
+        data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })),
+        usage: { prompt_tokens: tokensIn(...inputs), total_tokens: 0 },
+      });
     }
-    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: 'no such route' } });
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+      return send(404, { error: { message: 'no such route' } });
 
     const failure = failures.shift();
     if (failure?.hang) return hang();
-    if (failure) return refuse(failure.status, failure.message ?? `fake failure ${failure.status}`, failure.headers);
+    if (failure)
+      return refuse(failure.status, failure.message ?? `fake failure ${failure.status}`, failure.headers);
     if (burst && Date.now() < burst.until) {
       const f = burst.fault;
       if (f.kind === 'hang') return hang(); // never answered: the client's timeout (the activity's) has to end it
-      return refuse(f.status, `fake burst of ${f.status}`, f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : {});
+      return refuse(
+        f.status,
+        `fake burst of ${f.status}`,
+        f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : {},
+      );
     }
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
@@ -216,22 +272,30 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     // The context judge: "no" (depends on context) when the latest message refers back.
     const judged = /The user's latest message: (.*)\n/.exec(last);
     const content = judged
-      ? (FAKE_JUDGE_REFERS_BACK.test(judged[1]) ? 'No.' : 'Yes')
+      ? FAKE_JUDGE_REFERS_BACK.test(judged[1])
+        ? 'No.'
+        : 'Yes'
       : asUser && scripted.length
-      ? scripted.shift()!
-      : asUser
-      ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
-      : `Fake answer to: ${last}`;
+        ? scripted.shift()!
+        : asUser
+          ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
+          : `Fake answer to: ${last}`;
     const promptTokens = tokensIn(...messages.map((m) => m.content));
     const completionTokens = opts.completionTokens ?? tokensIn(content);
     const limited = overLimit(promptTokens + completionTokens);
     if (limited) return refuse(429, limited.message, { [limited.header]: limited.value });
     if (opts.errorRate && Math.random() < opts.errorRate) return refuse(500, 'fake server error');
-    const delay = (delays.shift() ?? 0) + drawLatencyMs(opts) + (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
+    const delay =
+      (delays.shift() ?? 0) +
+      drawLatencyMs(opts) +
+      (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     answered(promptTokens + completionTokens);
     send(200, {
-      id: `fake-${++replies}`, object: 'chat.completion', created: 0, model: body.model,
+      id: `fake-${++replies}`,
+      object: 'chat.completion',
+      created: 0,
+      model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: 0 },
     });

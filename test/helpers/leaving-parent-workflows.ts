@@ -6,6 +6,15 @@ import { generateDialogues, type DialogueGroupInput } from '../../src/workflows/
 
 export * from '../../src/workflows';
 
-export async function startsAGroupAndLeaves(input: DialogueGroupInput, groupId: string, taskQueue: string): Promise<void> {
-  await startChild(generateDialogues, { workflowId: groupId, taskQueue, args: [input], parentClosePolicy: ParentClosePolicy.ABANDON });
+export async function startsAGroupAndLeaves(
+  input: DialogueGroupInput,
+  groupId: string,
+  taskQueue: string,
+): Promise<void> {
+  await startChild(generateDialogues, {
+    workflowId: groupId,
+    taskQueue,
+    args: [input],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
 }

@@ -37,10 +37,19 @@ export async function startMinio(opts: { port?: number; dir?: string } = {}): Pr
   const secretAccessKey = 'parrot-test-secret';
   const endpoint = `http://127.0.0.1:${port}`;
   let log = '';
-  const proc: ChildProcess = spawn(requireTool(MINIO_BIN), ['server', dir, '--address', `127.0.0.1:${port}`, '--quiet'], {
-    env: { ...process.env, MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc: ChildProcess = spawn(
+    requireTool(MINIO_BIN),
+    ['server', dir, '--address', `127.0.0.1:${port}`, '--quiet'],
+    {
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: accessKeyId,
+        MINIO_ROOT_PASSWORD: secretAccessKey,
+        MINIO_BROWSER: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   proc.stdout!.on('data', (d) => (log += d));
   proc.stderr!.on('data', (d) => (log += d));
 
@@ -49,15 +58,27 @@ export async function startMinio(opts: { port?: number; dir?: string } = {}): Pr
     if (proc.exitCode !== null) throw new Error(`MinIO exited at start (code ${proc.exitCode}):\n${log}`);
     try {
       if ((await fetch(`${endpoint}/minio/health/live`)).ok) break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) throw new Error(`MinIO did not become healthy in 60 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 
   const client = () =>
-    new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+    new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+    });
   return {
-    endpoint, port, dir, accessKeyId, secretAccessKey, client,
+    endpoint,
+    port,
+    dir,
+    accessKeyId,
+    secretAccessKey,
+    client,
     async createBucket(name) {
       await client().send(new CreateBucketCommand({ Bucket: name }));
     },

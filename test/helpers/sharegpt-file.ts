@@ -24,8 +24,10 @@ export async function writeShareGptFile(file: string, bytes: number): Promise<nu
     const row = {
       id: `row-${rows}`,
       conversations: [
-        { from: 'human', value: questionOf(rows) }, { from: 'gpt', value: ANSWER },
-        { from: 'human', value: 'And then?' }, { from: 'gpt', value: ANSWER },
+        { from: 'human', value: questionOf(rows) },
+        { from: 'gpt', value: ANSWER },
+        { from: 'human', value: 'And then?' },
+        { from: 'gpt', value: ANSWER },
       ],
     };
     await write(`${rows ? ',\n' : ''}${JSON.stringify(row)}`);

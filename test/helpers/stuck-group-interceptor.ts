@@ -3,11 +3,14 @@
 import { workflowInfo, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
-  inbound: [{
-    async execute(input, next) {
-      const { workflowType, workflowId } = workflowInfo();
-      if (workflowType === 'generateDialogues' && workflowId.endsWith('/3')) throw new Error('a bad deploy: this workflow task always fails');
-      return next(input);
+  inbound: [
+    {
+      async execute(input, next) {
+        const { workflowType, workflowId } = workflowInfo();
+        if (workflowType === 'generateDialogues' && workflowId.endsWith('/3'))
+          throw new Error('a bad deploy: this workflow task always fails');
+        return next(input);
+      },
     },
-  }],
+  ],
 });

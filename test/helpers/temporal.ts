@@ -23,7 +23,10 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflows once per test process: each worker reuses the bundle. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
   return bundle;
 }
 
@@ -33,12 +36,23 @@ let queues = 0;
 /** `workflows` replaces the shared bundle (a test that adds workflow interceptors, say). */
 export type TestWorkerOptions = Partial<Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning'>>;
 
-export async function createTestWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, options: TestWorkerOptions = {}) {
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  deps: ActivityDeps,
+  options: TestWorkerOptions = {},
+) {
   const taskQueue = `test-${process.pid}-${++queues}`;
   // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
   const tuning = { shutdownGraceTime: '1 second', ...options.tuning };
   const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
-  const workers = await createParrotWorkers({ connection: env.nativeConnection, taskQueue, deps, ...options, workflows, tuning });
+  const workers = await createParrotWorkers({
+    connection: env.nativeConnection,
+    taskQueue,
+    deps,
+    ...options,
+    workflows,
+    tuning,
+  });
   const worker = {
     run: () => runWorkers(workers),
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
@@ -68,7 +82,10 @@ export interface TemporalTestContext {
  * after, on the dev server the global fixture shares (test/global-fixtures.ts). `deps` is called
  * in the hook, after earlier `before` hooks (a fake LLM server, say) have run.
  */
-export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerOptions = {}): TemporalTestContext {
+export function useTemporalWorker(
+  deps: () => ActivityDeps,
+  options: TestWorkerOptions = {},
+): TemporalTestContext {
   const ctx = {} as TemporalTestContext;
   let worker: Awaited<ReturnType<typeof createTestWorker>>['worker'] | undefined;
   let running: Promise<void> | undefined;
@@ -89,5 +106,9 @@ export function useTemporalWorker(deps: () => ActivityDeps, options: TestWorkerO
 
 /** Dialogue groups of a dataset that the server lists as running. */
 export async function runningGroups(client: Client, datasetId: string): Promise<number> {
-  return (await client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`)).count;
+  return (
+    await client.workflow.count(
+      `ParrotDataset="${datasetId}" AND ExecutionStatus="Running" AND WorkflowType="generateDialogues"`,
+    )
+  ).count;
 }

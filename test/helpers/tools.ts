@@ -7,6 +7,7 @@ export const TEMPORAL_BIN = path.join(ROOT, '.tools/bin/temporal');
 export const MINIO_BIN = path.join(ROOT, '.tools/bin/minio');
 
 export function requireTool(p: string): string {
-  if (!fs.existsSync(p)) throw new Error(`${p} is missing: run 'bash infra/install.sh' (npm test does it first)`);
+  if (!fs.existsSync(p))
+    throw new Error(`${p} is missing: run 'bash infra/install.sh' (npm test does it first)`);
   return p;
 }

@@ -50,7 +50,10 @@ describe('distinct counts', () => {
     }
     assert.ok(bigrams.size > 10 * EXACT_LIMIT, `a corpus past the exact limit: ${bigrams.size}`);
     const exact = bigrams.size / total;
-    assert.ok(Math.abs(ngrams.distinct(2) - exact) <= 3 * HLL_RELATIVE_ERROR * exact, `${ngrams.distinct(2)} vs ${exact}`);
+    assert.ok(
+      Math.abs(ngrams.distinct(2) - exact) <= 3 * HLL_RELATIVE_ERROR * exact,
+      `${ngrams.distinct(2)} vs ${exact}`,
+    );
   });
 });
 
@@ -59,7 +62,11 @@ function corpus(count: number): string[][] {
   const random = prng(7);
   const texts: string[][] = [];
   for (let i = 0; i < count; i++) {
-    texts.push(i % 10 === 9 ? [...texts[i - 5], 'again'] : Array.from({ length: 30 }, () => `w${Math.floor(random() * 5_000)}`));
+    texts.push(
+      i % 10 === 9
+        ? [...texts[i - 5], 'again']
+        : Array.from({ length: 30 }, () => `w${Math.floor(random() * 5_000)}`),
+    );
   }
   return texts;
 }

@@ -8,10 +8,21 @@ import type { DialogueRecord } from '../../src/types';
 
 describe('dialogue metrics', () => {
   it('tells questions that lean on earlier turns from self-contained ones', () => {
-    for (const q of ['And in Python?', 'What about the second one?', 'Why does it fail?', 'Can you give me an example?', 'Is that faster?', 'How do those compare?']) {
+    for (const q of [
+      'And in Python?',
+      'What about the second one?',
+      'Why does it fail?',
+      'Can you give me an example?',
+      'Is that faster?',
+      'How do those compare?',
+    ]) {
       assert.equal(isContextDependent(q), true, q);
     }
-    for (const q of ['How do I reverse a list in Python?', 'What is the capital of Peru?', 'Explain how vaccines train the immune system.']) {
+    for (const q of [
+      'How do I reverse a list in Python?',
+      'What is the capital of Peru?',
+      'Explain how vaccines train the immune system.',
+    ]) {
       assert.equal(isContextDependent(q), false, q);
     }
   });
@@ -30,31 +41,57 @@ describe('dialogue metrics', () => {
     // factor of (1 − 1) / 0.28 = 0 → 5 / 1 = 5. Backward "c b a b a": 0.75 at the 4th token,
     // 0.6 at the 5th (one factor) → 5 / 1 = 5.
     assert.equal(mtld(words('a b a b c')), 5);
-    assert.ok(mtld(words('one two three four five six seven eight'))! > mtld(words('go go go go go go go go'))!);
+    assert.ok(
+      mtld(words('one two three four five six seven eight'))! > mtld(words('go go go go go go go go'))!,
+    );
     assert.equal(mtld([]), undefined);
   });
 
   it('finds a near-duplicate dialogue and not a different one', () => {
-    const text = words('how do I sort a list of numbers in python without changing the original list and keep it fast');
+    const text = words(
+      'how do I sort a list of numbers in python without changing the original list and keep it fast',
+    );
     assert.equal(estimatedJaccard(minhash(text), minhash(text)), 1);
     const finder = new NearDuplicateFinder();
     finder.add(text);
     assert.equal(finder.duplicates, 0);
-    finder.add(words('how do I sort a list of numbers in python without changing the original list and keep it fast please'));
+    finder.add(
+      words(
+        'how do I sort a list of numbers in python without changing the original list and keep it fast please',
+      ),
+    );
     assert.equal(finder.duplicates, 1, 'the first is nearly repeated by the second');
-    finder.add(words('what were the causes of the french revolution and how did it change european politics'));
+    finder.add(
+      words('what were the causes of the french revolution and how did it change european politics'),
+    );
     assert.equal(finder.duplicates, 1);
     assert.equal(finder.isExact, true);
   });
 
   it('adds them to the dataset metrics', () => {
     const record = (id: string, turns: [string, string][]): DialogueRecord => ({
-      id, datasetId: 'd', datasetRunId: 'r', index: 0, seed: turns[0][0], turns: turns.length, models: { ask: 'a', answer: 'b' },
-      usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
-      conversations: turns.flatMap(([q, a]) => [{ from: 'human' as const, value: q }, { from: 'gpt' as const, value: a }]),
+      id,
+      datasetId: 'd',
+      datasetRunId: 'r',
+      index: 0,
+      seed: turns[0][0],
+      turns: turns.length,
+      models: { ask: 'a', answer: 'b' },
+      usage: {
+        ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
+        answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
+      },
+      conversations: turns.flatMap(([q, a]) => [
+        { from: 'human' as const, value: q },
+        { from: 'gpt' as const, value: a },
+      ]),
     });
     const acc = new DatasetMetricsAccumulator();
-    const first = record('1', [['How do I reverse a list in Python?', 'Use reversed().'], ['And in JavaScript?', 'Use reverse().'], ['Is it in place?', 'Yes.']]);
+    const first = record('1', [
+      ['How do I reverse a list in Python?', 'Use reversed().'],
+      ['And in JavaScript?', 'Use reverse().'],
+      ['Is it in place?', 'Yes.'],
+    ]);
     acc.add(first);
     acc.add({ ...first, id: '2' });
     const m = acc.result();
@@ -66,7 +103,11 @@ describe('dialogue metrics', () => {
     assert.equal(m.mtldQuestions, 31.5);
     // Histograms for the report: turns by count, lengths (words here: no token counts) by bucket.
     assert.deepEqual(m.histograms!.turns, { 3: 2 });
-    assert.deepEqual(m.histograms!.questionTokens, { '0–4': 4, '5–9': 2 }, 'the 7-word first question falls in 5–9');
+    assert.deepEqual(
+      m.histograms!.questionTokens,
+      { '0–4': 4, '5–9': 2 },
+      'the 7-word first question falls in 5–9',
+    );
     assert.deepEqual(m.histograms!.answerTokens, { '0–49': 6 });
     assert.deepEqual(m.dialoguesEndedBy, { target: 2 });
   });
@@ -74,11 +115,23 @@ describe('dialogue metrics', () => {
   it('buckets lengths, the last bucket open, and sums generated tokens per dialogue', () => {
     const acc = new DatasetMetricsAccumulator();
     acc.add({
-      id: 'x', datasetId: 'd', datasetRunId: 'r', index: 0, seed: 'q', turns: 2, models: { ask: 'a', answer: 'b' }, endedBy: 'user-done',
-      usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: { promptTokens: 0, completionTokens: 0, calls: 0 } },
+      id: 'x',
+      datasetId: 'd',
+      datasetRunId: 'r',
+      index: 0,
+      seed: 'q',
+      turns: 2,
+      models: { ask: 'a', answer: 'b' },
+      endedBy: 'user-done',
+      usage: {
+        ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
+        answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
+      },
       conversations: [
-        { from: 'human', value: 'seed question' }, { from: 'gpt', value: 'a', tokens: 49 },
-        { from: 'human', value: 'b', tokens: 7 }, { from: 'gpt', value: 'c', tokens: 5000 },
+        { from: 'human', value: 'seed question' },
+        { from: 'gpt', value: 'a', tokens: 49 },
+        { from: 'human', value: 'b', tokens: 7 },
+        { from: 'gpt', value: 'c', tokens: 5000 },
       ],
     });
     const m = acc.result();

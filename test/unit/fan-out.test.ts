@@ -2,12 +2,24 @@
 // worker probes an endpoint's concurrency (src/providers/adaptive-concurrency.ts): exact values.
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
-import { AUTO_WINDOW_UNLIMITED, callsPerSecondLimit, dialoguesPerGroup, maxGroupsInFlight, windowSize } from '../../src/workflows/fan-out';
+import {
+  AUTO_WINDOW_UNLIMITED,
+  callsPerSecondLimit,
+  dialoguesPerGroup,
+  maxGroupsInFlight,
+  windowSize,
+} from '../../src/workflows/fan-out';
 import { AdaptiveConcurrency } from '../../src/providers/adaptive-concurrency';
 
-const input = (extra: object = {}) => parseDatasetInput({
-  count: 40_000, turns: 8, output: 's3://parrot/x', ask: { endpoint: 'a', model: 'm' }, answer: { endpoint: 'a', model: 'm' }, ...extra,
-});
+const input = (extra: object = {}) =>
+  parseDatasetInput({
+    count: 40_000,
+    turns: 8,
+    output: 's3://parrot/x',
+    ask: { endpoint: 'a', model: 'm' },
+    answer: { endpoint: 'a', model: 'm' },
+    ...extra,
+  });
 const none = { shared: true };
 
 describe('fan-out sizing', () => {
@@ -18,23 +30,52 @@ describe('fan-out sizing', () => {
     assert.equal(maxGroupsInFlight(8_000) * dialoguesPerGroup(input()), 34_000);
     assert.equal(dialoguesPerGroup(input({ turns: 3 })), 50, 'capped');
     assert.equal(dialoguesPerGroup(input({ turns: { min: 2, max: 100 } })), 1, '100 turns: a workflow each');
-    assert.equal(dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })), 50, 'weight 0 is never drawn');
+    assert.equal(
+      dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })),
+      50,
+      'weight 0 is never drawn',
+    );
     assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 7 })), 7);
     assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 200 })), 34, 'held to the history budget');
-    assert.equal(dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })), 120, 'past the default cap, within the budget');
+    assert.equal(
+      dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })),
+      120,
+      'past the default cap, within the budget',
+    );
   });
 
-  it('keeps what the declared RPM needs in flight (Little\'s law), a large window without, a pinned number as given', () => {
+  it("keeps what the declared RPM needs in flight (Little's law), a large window without, a pinned number as given", () => {
     const calls = (latencyMs: number) => ({ latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 });
     assert.equal(windowSize(input(), none, calls(5_000), 17, 8_000), AUTO_WINDOW_UNLIMITED);
     // 1,200 rpm = 20 calls/s; × 5 s × 2 = 200.
-    assert.equal(windowSize(input(), { ask: 1200, answer: 1200, shared: true }, calls(5_000), 17, 8_000), 200);
+    assert.equal(
+      windowSize(input(), { ask: 1200, answer: 1200, shared: true }, calls(5_000), 17, 8_000),
+      200,
+    );
     // Before any latency is known, 10 s is assumed: 40 calls/s (two endpoints) × 10 s × 2.
     assert.equal(windowSize(input(), { answer: 1200, shared: false }, calls(0), 17, 8_000), 800);
     assert.equal(windowSize(input(), { ask: 60, shared: true }, calls(100), 17, 8_000), 1, 'at least one');
     // Once dialogues have finished: 20 calls/s ÷ 15 calls a dialogue × 180 s in the window × 1.2 = 288, above 20 × 5 s × 2 = 200.
-    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 180_000, callsPerDialogue: 15 }, 17, 8_000), 288);
-    assert.equal(windowSize(input(), { ask: 1200, shared: true }, { latencyMs: 5_000, dialogueServiceMs: 60_000, callsPerDialogue: 15 }, 17, 8_000), 200);
+    assert.equal(
+      windowSize(
+        input(),
+        { ask: 1200, shared: true },
+        { latencyMs: 5_000, dialogueServiceMs: 180_000, callsPerDialogue: 15 },
+        17,
+        8_000,
+      ),
+      288,
+    );
+    assert.equal(
+      windowSize(
+        input(),
+        { ask: 1200, shared: true },
+        { latencyMs: 5_000, dialogueServiceMs: 60_000, callsPerDialogue: 15 },
+        17,
+        8_000,
+      ),
+      200,
+    );
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 8_000), 300);
     // A pinned window still fits the groups a run may hold: (100 − 80) / 5 = 4 groups of 17.
     assert.equal(windowSize(input({ concurrency: 300 }), none, calls(5_000), 17, 100), 68);

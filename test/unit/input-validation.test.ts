@@ -6,19 +6,33 @@ import { turnsFor } from '../../src/workflows/dataset';
 import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/retry-budget';
 
 const valid = {
-  count: 2, turns: 2, output: 's3://parrot/x',
-  ask: { endpoint: 'local', model: 'm' }, answer: { endpoint: 'local', model: 'm' },
+  count: 2,
+  turns: 2,
+  output: 's3://parrot/x',
+  ask: { endpoint: 'local', model: 'm' },
+  answer: { endpoint: 'local', model: 'm' },
 };
 
 describe('dataset input validation', () => {
   describe('parseDatasetInput', () => {
     it('fills defaults for a valid input', () => {
       const input = parseDatasetInput(valid);
-      assert.deepEqual({ seeds: input.seeds, concurrency: input.concurrency, mode: input.ask.mode }, { seeds: 'builtin', concurrency: 'auto', mode: 'prompted' });
+      assert.deepEqual(
+        { seeds: input.seeds, concurrency: input.concurrency, mode: input.ask.mode },
+        { seeds: 'builtin', concurrency: 'auto', mode: 'prompted' },
+      );
     });
     it('lists every bad field at once, by path', () => {
       assert.throws(
-        () => parseDatasetInput({ ...valid, count: 0, turns: { min: 5, max: 2 }, ask: { ...valid.ask, temprature: 1 }, colour: 'red', license: 'Apache 2.0' }),
+        () =>
+          parseDatasetInput({
+            ...valid,
+            count: 0,
+            turns: { min: 5, max: 2 },
+            ask: { ...valid.ask, temprature: 1 },
+            colour: 'red',
+            license: 'Apache 2.0',
+          }),
         (err: Error) => {
           assert.match(err.message, /count: .*>=1/);
           assert.match(err.message, /turns: min must not exceed max/);
@@ -31,26 +45,59 @@ describe('dataset input validation', () => {
     });
     it('takes concurrency as "auto" or a number, naming the field otherwise', () => {
       assert.equal(parseDatasetInput({ ...valid, concurrency: 500 }).concurrency, 500);
-      assert.throws(() => parseDatasetInput({ ...valid, concurrency: 'fast' }), /concurrency: must be "auto" or a number of dialogues/);
-      assert.throws(() => parseDatasetInput({ ...valid, dialoguesPerWorkflow: 0 }), /dialoguesPerWorkflow: .*>=1/);
+      assert.throws(
+        () => parseDatasetInput({ ...valid, concurrency: 'fast' }),
+        /concurrency: must be "auto" or a number of dialogues/,
+      );
+      assert.throws(
+        () => parseDatasetInput({ ...valid, dialoguesPerWorkflow: 0 }),
+        /dialoguesPerWorkflow: .*>=1/,
+      );
     });
     it('takes a storage retry budget of 10 s to 7 days, 6 h by default, and never shorter than the LLM budget', () => {
       assert.equal(parseDatasetInput(valid).storageRetryBudgetSeconds, 21_600);
-      assert.throws(() => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 5 }), /storageRetryBudgetSeconds: .*>=10/);
-      assert.throws(() => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 1.5 }), /storageRetryBudgetSeconds: .*int/);
-      assert.equal(storageRetryBudgetSeconds(parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 60 })), 3_600, 'the LLM budget (default 1 h) when longer');
-      assert.equal(storageRetryBudgetSeconds(parseDatasetInput({ ...valid, llmRetryBudgetSeconds: 30, storageRetryBudgetSeconds: 60 })), 60);
-      assert.deepEqual(untilBudget(21_600), { scheduleToCloseTimeout: 21_600_000, retry: { initialInterval: 1_000, backoffCoefficient: 2, maximumInterval: 60_000 } });
-      assert.deepEqual(untilBudget(30), { scheduleToCloseTimeout: 30_000, retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 500 } });
+      assert.throws(
+        () => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 5 }),
+        /storageRetryBudgetSeconds: .*>=10/,
+      );
+      assert.throws(
+        () => parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 1.5 }),
+        /storageRetryBudgetSeconds: .*int/,
+      );
+      assert.equal(
+        storageRetryBudgetSeconds(parseDatasetInput({ ...valid, storageRetryBudgetSeconds: 60 })),
+        3_600,
+        'the LLM budget (default 1 h) when longer',
+      );
+      assert.equal(
+        storageRetryBudgetSeconds(
+          parseDatasetInput({ ...valid, llmRetryBudgetSeconds: 30, storageRetryBudgetSeconds: 60 }),
+        ),
+        60,
+      );
+      assert.deepEqual(untilBudget(21_600), {
+        scheduleToCloseTimeout: 21_600_000,
+        retry: { initialInterval: 1_000, backoffCoefficient: 2, maximumInterval: 60_000 },
+      });
+      assert.deepEqual(untilBudget(30), {
+        scheduleToCloseTimeout: 30_000,
+        retry: { initialInterval: 500, backoffCoefficient: 2, maximumInterval: 500 },
+      });
     });
   });
 
   it('draws turn counts from a histogram, by weight, repeatably', () => {
     const input = parseDatasetInput({ ...valid, turns: { histogram: { '2': 1, '8': 3 } }, randomSeed: 5 });
     const draws = Array.from({ length: 4000 }, (_, i) => turnsFor(input, i));
-    assert.deepEqual([...new Set(draws)].sort((a, b) => a - b), [2, 8]);
+    assert.deepEqual(
+      [...new Set(draws)].sort((a, b) => a - b),
+      [2, 8],
+    );
     const eights = draws.filter((d) => d === 8).length / draws.length;
     assert.ok(Math.abs(eights - 0.75) < 0.03, `share of 8: ${eights}`);
-    assert.deepEqual(draws.slice(0, 20), Array.from({ length: 20 }, (_, i) => turnsFor(input, i)));
+    assert.deepEqual(
+      draws.slice(0, 20),
+      Array.from({ length: 20 }, (_, i) => turnsFor(input, i)),
+    );
   });
 });

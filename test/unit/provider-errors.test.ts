@@ -18,17 +18,19 @@ describe('provider errors (fake LLM server)', () => {
   after(() => fake.close());
   const endpoint = () => loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }).get('fake')!;
 
-  it('fails every 4xx at once, with the provider\'s message, except 408, 409 and 429', async () => {
+  it("fails every 4xx at once, with the provider's message, except 408, 409 and 429", async () => {
     const retried: number[] = [];
     for (let status = 400; status < 500; status++) {
       if (status === PROXY_AUTH) continue;
       // Twice: fetch asks again, once, on a fresh connection after a 421 (Misdirected Request).
       fake.failNext({ status, message: `refused with ${status}` }, 2);
       // A fresh provider: a 429 would make the next calls wait out its cool-down.
-      const err = await new LlmProvider().chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }]).then(
-        () => assert.fail(`HTTP ${status} was taken for an answer`),
-        (e: unknown) => e,
-      );
+      const err = await new LlmProvider()
+        .chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }])
+        .then(
+          () => assert.fail(`HTTP ${status} was taken for an answer`),
+          (e: unknown) => e,
+        );
       assert.ok(err instanceof ApplicationFailure, `HTTP ${status}: ${String(err)}`);
       assert.match(err.message, new RegExp(`^fake: HTTP ${status}: .*refused with ${status}`));
       assert.equal(err.type, status === 429 ? 'RateLimited' : `Http${status}`);
@@ -42,31 +44,42 @@ describe('provider errors (fake LLM server)', () => {
   // retried like a dropped connection (a proxy's doing, not the provider's).
   it('takes a 407 for a connection error', async () => {
     fake.failNext({ status: PROXY_AUTH });
-    await assert.rejects(new LlmProvider().chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }]), (err: Error) => {
-      assert.ok(!(err instanceof ApplicationFailure));
-      assert.match(err.message, /Connection error/);
-      return true;
-    });
+    await assert.rejects(
+      new LlmProvider().chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }]),
+      (err: Error) => {
+        assert.ok(!(err instanceof ApplicationFailure));
+        assert.match(err.message, /Connection error/);
+        return true;
+      },
+    );
   });
 
   it('retries 5xx', async () => {
     fake.failNext({ status: 503, message: 'overloaded' });
-    await assert.rejects(new LlmProvider().chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }]), (err: ApplicationFailure) => {
-      assert.equal(err.type, 'Http503');
-      assert.equal(err.nonRetryable, false);
-      return true;
-    });
+    await assert.rejects(
+      new LlmProvider().chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi?' }]),
+      (err: ApplicationFailure) => {
+        assert.equal(err.type, 'Http503');
+        assert.equal(err.nonRetryable, false);
+        return true;
+      },
+    );
   });
 
-  it('aborts a hung call at the activity\'s start-to-close timeout (llmCallTimeoutSeconds)', async () => {
+  it("aborts a hung call at the activity's start-to-close timeout (llmCallTimeoutSeconds)", async () => {
     fake.failNext({ status: 0, hang: true });
-    const activities = createActivities({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
+    const activities = createActivities({
+      endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+    });
     const started = Date.now();
     const call = new MockActivityEnvironment({ startToCloseTimeoutMs: 1_000 }).run(activities.answer, {
-      settings: { endpoint: 'fake', model: FAKE_MODEL }, dialogue: [{ role: 'user' as const, content: 'hi?' }],
+      settings: { endpoint: 'fake', model: FAKE_MODEL },
+      dialogue: [{ role: 'user' as const, content: 'hi?' }],
     });
     // Without the timeout the client would wait 10 minutes: give up on the test well before.
-    const limit = new Promise((_, reject) => setTimeout(() => reject(new Error('the call was still open after 5 s')), 5_000).unref());
+    const limit = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('the call was still open after 5 s')), 5_000).unref(),
+    );
     await assert.rejects(Promise.race([call, limit]), /timed out/i);
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 1_000 && elapsed < 2_000, `gave up after ${elapsed} ms`);

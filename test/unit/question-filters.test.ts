@@ -7,20 +7,55 @@ describe('question filters', () => {
     const earlier = ['How do I reverse a list in Python?'];
     assert.equal(failedFilter('Thanks!', earlier), 'tooShort');
     assert.equal(failedFilter('How do I reverse a list in Python please?', earlier), 'nearDuplicate');
-    assert.equal(failedFilter("As an AI, I can explain more. What else?", earlier), 'assistantSpeak');
+    assert.equal(failedFilter('As an AI, I can explain more. What else?', earlier), 'assistantSpeak');
     assert.equal(failedFilter("Great question! I'm happy to help with that.", earlier), 'assistantSpeak');
     assert.equal(failedFilter('What about sorting?\nAssistant: You can use sorted().', earlier), 'roleLeak');
-    assert.equal(failedFilter('The user is a language enthusiast who loves learning languages.', earlier), 'roleLeak', 'narrating the user');
-    assert.equal(failedFilter('The user table has an email column: how do I index it?', earlier), undefined, 'a question about a "user" thing');
-    assert.equal(failedFilter(`Lists ${Array.from({ length: 64 }, (_, i) => `hold item${i}`).join(', ')}.`, earlier), 'assistantSpeak', 'answering instead of asking');
-    assert.equal(failedFilter('Hey there! How are you? '.repeat(4), earlier), 'repetitive', 'a model looping on one phrase');
+    assert.equal(
+      failedFilter('The user is a language enthusiast who loves learning languages.', earlier),
+      'roleLeak',
+      'narrating the user',
+    );
+    assert.equal(
+      failedFilter('The user table has an email column: how do I index it?', earlier),
+      undefined,
+      'a question about a "user" thing',
+    );
+    assert.equal(
+      failedFilter(`Lists ${Array.from({ length: 64 }, (_, i) => `hold item${i}`).join(', ')}.`, earlier),
+      'assistantSpeak',
+      'answering instead of asking',
+    );
+    assert.equal(
+      failedFilter('Hey there! How are you? '.repeat(4), earlier),
+      'repetitive',
+      'a model looping on one phrase',
+    );
     assert.equal(failedFilter('And what about sorting it in reverse?', earlier), undefined);
-    assert.equal(failedFilter('Can you compare the list, the tuple, the set and the dict, and say when I should pick the list over the tuple?', earlier), undefined, 'some repeated words are no loop');
+    assert.equal(
+      failedFilter(
+        'Can you compare the list, the tuple, the set and the dict, and say when I should pick the list over the tuple?',
+        earlier,
+      ),
+      undefined,
+      'some repeated words are no loop',
+    );
     assert.equal(failedFilter('Why?', earlier, 1), undefined, 'minWords is configurable');
   });
 
   it('tells a user taking leave from one asking', () => {
-    for (const done of ["Thanks, that's all I needed!", 'Okay, thank you.', "That's it for now, bye", "I'm all set, cheers"]) assert.equal(isUserDone(done), true, done);
-    for (const asking of ['Thanks! And what about the second one?', 'Thank you. Can you also explain how the garbage collector decides what to free first in Java', 'Why is that?', 'Okay so how do I sort it']) assert.equal(isUserDone(asking), false, asking);
+    for (const done of [
+      "Thanks, that's all I needed!",
+      'Okay, thank you.',
+      "That's it for now, bye",
+      "I'm all set, cheers",
+    ])
+      assert.equal(isUserDone(done), true, done);
+    for (const asking of [
+      'Thanks! And what about the second one?',
+      'Thank you. Can you also explain how the garbage collector decides what to free first in Java',
+      'Why is that?',
+      'Okay so how do I sort it',
+    ])
+      assert.equal(isUserDone(asking), false, asking);
   });
 });

@@ -6,7 +6,10 @@ import { cleanUserReply, promptedUserMessages } from '../../src/prompts/prompted
 
 describe('prompted user', () => {
   it('shows the dialogue, then appends the instruction after it', () => {
-    const [m] = promptedUserMessages([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello!' }]);
+    const [m] = promptedUserMessages([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello!' },
+    ]);
     assert.equal(m.role, 'user');
     assert.match(m.content, /^User: hi\n\nAssistant: hello!\n\n---\nAbove is a conversation/);
   });
@@ -39,13 +42,46 @@ describe('text metrics', () => {
   it('accumulates dataset metrics over records', () => {
     const m = new DatasetMetricsAccumulator();
     const usage = { promptTokens: 0, completionTokens: 0, calls: 0 };
-    m.add({ id: 'd/0', datasetId: 'd', datasetRunId: 'r', index: 0, seed: 'q one', turns: 1, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
-      conversations: [{ from: 'human', value: 'q one' }, { from: 'gpt', value: 'a b c', tokens: 4 }] });
-    m.add({ id: 'd/1', datasetId: 'd', datasetRunId: 'r', index: 1, seed: 'q', turns: 2, usage: { ask: usage, answer: usage }, models: { ask: 'x', answer: 'y' },
-      conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'a', tokens: 2 }, { from: 'human', value: 'q two', tokens: 3 }, { from: 'gpt', value: 'b', tokens: 1 }] });
+    m.add({
+      id: 'd/0',
+      datasetId: 'd',
+      datasetRunId: 'r',
+      index: 0,
+      seed: 'q one',
+      turns: 1,
+      usage: { ask: usage, answer: usage },
+      models: { ask: 'x', answer: 'y' },
+      conversations: [
+        { from: 'human', value: 'q one' },
+        { from: 'gpt', value: 'a b c', tokens: 4 },
+      ],
+    });
+    m.add({
+      id: 'd/1',
+      datasetId: 'd',
+      datasetRunId: 'r',
+      index: 1,
+      seed: 'q',
+      turns: 2,
+      usage: { ask: usage, answer: usage },
+      models: { ask: 'x', answer: 'y' },
+      conversations: [
+        { from: 'human', value: 'q' },
+        { from: 'gpt', value: 'a', tokens: 2 },
+        { from: 'human', value: 'q two', tokens: 3 },
+        { from: 'gpt', value: 'b', tokens: 1 },
+      ],
+    });
     const r = m.result();
     assert.deepEqual(
-      { d: r.dialogues, t: r.turnsPerDialogue, tq: r.tokensPerQuestion, ta: r.tokensPerAnswer, wq: r.wordsPerQuestion, d1q: r.distinct1Questions },
+      {
+        d: r.dialogues,
+        t: r.turnsPerDialogue,
+        tq: r.tokensPerQuestion,
+        ta: r.tokensPerAnswer,
+        wq: r.wordsPerQuestion,
+        d1q: r.distinct1Questions,
+      },
       { d: 2, t: 1.5, tq: 3, ta: 2.333, wq: 1.667, d1q: 0.6 },
     );
   });
