@@ -31,6 +31,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import type { DatasetProgress } from '../src/workflows/dataset';
+import type { DatasetResult } from '../src/types';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -107,7 +108,7 @@ const opt = (name: (typeof KNOBS)[number], o: { min?: number; int?: boolean } = 
 function extraInput(): Record<string, unknown> {
   if (values.input === undefined) return {};
   try {
-    return JSON.parse(values.input as string);
+    return JSON.parse(values.input as string) as Record<string, unknown>;
   } catch (err) {
     fail(`--input must be a JSON object: ${(err as Error).message}`);
   }
@@ -255,7 +256,7 @@ async function main() {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       await new Promise<void>((resolve, reject) => {
-        w.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
+        w.stdout.on('data', (d) => String(d).includes('parrot worker ready') && resolve());
         w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
       });
       return w;
@@ -343,7 +344,7 @@ async function main() {
       }
     }
   })();
-  const result: any = await handle.result();
+  const result = (await handle.result()) as DatasetResult;
   const end = Date.now();
   genEnd ??= { at: end, cpu: cpu() }; // finished before a sample saw the phase change
   sampling = false;
@@ -376,7 +377,7 @@ async function main() {
     for (const line of fs.readFileSync(path.join(out, shard.key), 'utf8').split('\n')) {
       if (!line) continue;
       exportedRows++;
-      exportedIds.add(JSON.parse(line).id);
+      exportedIds.add((JSON.parse(line) as { id: string }).id);
     }
   }
   const { stats } = provider;

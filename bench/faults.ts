@@ -110,7 +110,7 @@ function startWorker(stack: Stack): Promise<ChildProcess> {
   });
   stack.worker = worker;
   return new Promise((resolve, reject) => {
-    worker.stdout!.on('data', (d) => String(d).includes('parrot worker ready') && resolve(worker));
+    worker.stdout.on('data', (d) => String(d).includes('parrot worker ready') && resolve(worker));
     worker.once('exit', (code) => reject(new Error(`worker exited at start (${code})`)));
   });
 }
@@ -235,7 +235,7 @@ async function readExport(minio: MinioServer, prefix: string, result: DatasetRes
       .client()
       .send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${shard.key}` }));
     for (const line of (await r.Body!.transformToString('utf8')).split('\n'))
-      if (line.trim()) ids.push(JSON.parse(line).id);
+      if (line.trim()) ids.push((JSON.parse(line) as { id: string }).id);
   }
   return ids;
 }
@@ -266,7 +266,7 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     });
   const handle = await start(workflowId);
   const started = Date.now();
-  let running = 0;
+  let running: number;
   for (;;) {
     const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
     if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT)) {

@@ -72,6 +72,7 @@ export async function createParrotWorkers({
         taskQueue: llmTaskQueue(taskQueue, e.name),
         dataConverter,
         ...versioning,
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- closures over deps; no `this`
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
         maxConcurrentActivityTaskExecutions: slots,

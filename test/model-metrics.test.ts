@@ -61,7 +61,7 @@ describe('model metrics', () => {
       );
       assert.ok(
         referBack.some((n) => n > 0),
-        `some questions refer back: ${referBack}`,
+        `some questions refer back: ${referBack.join(',')}`,
       );
       assert.equal(
         m.contextDependentQuestionsPerDialogueJudge,

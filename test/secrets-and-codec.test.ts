@@ -73,7 +73,7 @@ describe('secrets and payload encryption (fake LLM server)', () => {
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answer',
     )!;
     const payload = scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0];
-    assert.equal(Buffer.from(payload.metadata!.encoding!).toString(), ENCRYPTED_ENCODING);
+    assert.equal(Buffer.from(payload.metadata!.encoding).toString(), ENCRYPTED_ENCODING);
     const fake = s.fake.requests.find((r) => r.body?.messages)!.body.messages[0].content as string;
     assert.equal(JSON.stringify(raw).includes(fake.slice(0, 30)), false, 'no dialogue text in clear');
 
@@ -86,8 +86,8 @@ describe('secrets and payload encryption (fake LLM server)', () => {
           payloads: [
             {
               metadata: {
-                encoding: Buffer.from(payload.metadata!.encoding!).toString('base64'),
-                'encryption-key-id': Buffer.from(payload.metadata!['encryption-key-id']!).toString('base64'),
+                encoding: Buffer.from(payload.metadata!.encoding).toString('base64'),
+                'encryption-key-id': Buffer.from(payload.metadata!['encryption-key-id']).toString('base64'),
               },
               data: Buffer.from(payload.data!).toString('base64'),
             },

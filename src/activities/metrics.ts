@@ -44,7 +44,7 @@ export async function withLocalRetries<T>(
         err instanceof Error && (err.name === 'AbortError' || err.name === 'APIUserAbortError');
       if (cancelled || attempt >= tries || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
       const asked =
-        err instanceof ApplicationFailure && err.nextRetryDelay !== undefined
+        err instanceof ApplicationFailure && err.nextRetryDelay != null
           ? msToNumber(err.nextRetryDelay)
           : undefined;
       await sleep(asked ?? 1_000 * 2 ** (attempt - 1));

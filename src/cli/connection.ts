@@ -18,6 +18,7 @@ export async function connectClient(): Promise<Client> {
   } catch (err) {
     throw new Error(
       `cannot reach the Temporal server at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack running? (npm run stack:status)`,
+      { cause: err },
     );
   }
 }

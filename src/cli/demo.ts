@@ -51,19 +51,18 @@ async function main() {
 
   const client = await connectClient();
   const handle = client.workflow.getHandle(workflowId);
-  const timer = setInterval(async () => {
-    try {
-      const p = await handle.query<DatasetProgress>('progress');
-      console.log(
-        `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`,
-      );
-    } catch {
-      /* the query needs a worker; skip a beat */
-    }
+  const timer = setInterval(() => {
+    handle.query<DatasetProgress>('progress').then(
+      (p) =>
+        console.log(
+          `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`,
+        ),
+      () => undefined, // the query needs a worker; skip a beat
+    );
   }, 10_000);
   let result: DatasetResult;
   try {
-    result = await handle.result();
+    result = (await handle.result()) as DatasetResult;
   } finally {
     clearInterval(timer);
   }
@@ -93,7 +92,7 @@ async function main() {
   await client.connection.close();
 }
 
-main().catch((err) => {
-  console.error('demo failed:', err?.message ?? err);
+main().catch((err: unknown) => {
+  console.error('demo failed:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

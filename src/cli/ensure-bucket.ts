@@ -16,7 +16,7 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(`[stack] could not create the bucket: ${err.message ?? err}`);
+main().catch((err: unknown) => {
+  console.error(`[stack] could not create the bucket: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

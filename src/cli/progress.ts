@@ -17,7 +17,9 @@ async function main() {
     await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
-      throw new Error(`no workflow with ID '${workflowId}' in namespace '${client.options.namespace}'`);
+      throw new Error(`no workflow with ID '${workflowId}' in namespace '${client.options.namespace}'`, {
+        cause: err,
+      });
     throw err;
   }
 
@@ -70,7 +72,7 @@ function formatSeconds(s: number): string {
   return `${(s / 3600).toFixed(1)}h`;
 }
 
-main().catch((err) => {
-  console.error(`progress: ${err.message ?? err}`);
+main().catch((err: unknown) => {
+  console.error(`progress: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -50,8 +50,8 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error('promote failed:', err.message ?? err);
+  main().catch((err: unknown) => {
+    console.error('promote failed:', err instanceof Error ? err.message : err);
     process.exit(1);
   });
 }

@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file}: cannot read it as JSON: ${(err as Error).message}`);
+    throw new Error(`${file}: cannot read it as JSON: ${(err as Error).message}`, { cause: err });
   }
   try {
     parseDatasetInput(raw);
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     values['workflow-id'] ?? `dataset-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   try {
     await client.workflow.start('generateDataset', {
-      taskQueue: values['task-queue']!,
+      taskQueue: values['task-queue'],
       workflowId,
       args: [raw],
     });
@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new Error(
         `a dataset with ID '${workflowId}' is still running: watch it (npm run progress -- ${workflowId}), cancel it, or pick another --workflow-id. "resumeFrom" takes it once it has closed`,
+        { cause: err },
       );
     }
     throw err;

@@ -33,7 +33,8 @@ export async function startCodecServer(
   codec: PayloadCodec,
   opts: { port?: number; host?: string; allowOrigin?: string } = {},
 ): Promise<CodecServer> {
-  const server = http.createServer(async (req, res) => {
+  // http ignores a handler's promise; dropping it is explicit here (`void`), not by accident.
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.setHeader('access-control-allow-origin', opts.allowOrigin ?? 'http://localhost:8233');
     res.setHeader('access-control-allow-methods', 'POST, OPTIONS');
     res.setHeader('access-control-allow-headers', 'content-type, x-namespace, authorization');
@@ -62,7 +63,8 @@ export async function startCodecServer(
         .writeHead(400, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: (err as Error).message }));
     }
-  });
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((r) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {

@@ -218,9 +218,7 @@ function closestUnionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
   const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
   if (depth(best) === 0) return [issue];
-  return best.flatMap((i) =>
-    closestUnionBranch({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue),
-  );
+  return best.flatMap((i) => closestUnionBranch({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

@@ -24,11 +24,9 @@ export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
 export const DEFAULT_LOCAL_LLM_URL = 'http://127.0.0.1:8788/v1';
 const LOCAL_MAX_CONCURRENCY = 8;
 
-const httpUrl = z
-  .string()
-  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
-    message: 'must be an http(s) URL',
-  });
+const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
+  message: 'must be an http(s) URL',
+});
 const perMinute = z.number().int().min(1);
 const fileEntry = z.strictObject({
   baseURL: httpUrl,
@@ -61,6 +59,7 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     } catch (err) {
       throw new Error(
         `PARROT_ENDPOINTS_FILE (${env.PARROT_ENDPOINTS_FILE}): cannot read it as JSON: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     const checked = endpointsFile.safeParse(parsed);

@@ -49,7 +49,7 @@ export function isContextDependent(question: string): boolean {
 
 /** Length of the longest common subsequence of two token lists (O(n·m), small texts). */
 function lcs(a: string[], b: string[]): number {
-  const row = new Array(b.length + 1).fill(0);
+  const row = new Array<number>(b.length + 1).fill(0);
   for (let i = 1; i <= a.length; i++) {
     let prev = 0;
     for (let j = 1; j <= b.length; j++) {

@@ -19,7 +19,7 @@ export class DistinctNgrams {
   private readonly totals: number[];
   constructor(private readonly maxN = 2) {
     this.distinctCounts = Array.from({ length: maxN }, () => new DistinctCount());
-    this.totals = new Array(maxN).fill(0);
+    this.totals = new Array<number>(maxN).fill(0);
   }
   add(tokens: string[]): void {
     // Two independent hashes a word; an n-gram's are combined from its words' in order.

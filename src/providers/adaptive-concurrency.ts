@@ -52,11 +52,11 @@ export class AdaptiveConcurrency {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(signal.reason as Error);
       const onAbort = () => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
-        reject(signal!.reason);
+        reject(signal!.reason as Error);
       };
       // The place is handed over here, so no newcomer can take it first.
       const waiter: Waiter = {

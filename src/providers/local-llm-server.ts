@@ -203,7 +203,7 @@ export async function startLocalLlmServer(
     const run = embeddingQueue.then(async () => {
       const data: { object: 'embedding'; index: number; embedding: number[] | string }[] = [];
       let tokens = 0;
-      for (const [index, text] of (input as string[]).entries()) {
+      for (const [index, text] of input.entries()) {
         const n = countTokens(text);
         if (n > 512)
           throw new HttpError(
@@ -230,7 +230,8 @@ export async function startLocalLlmServer(
     return run;
   }
 
-  const server = http.createServer(async (req, res) => {
+  // http ignores a handler's promise; dropping it is explicit here (`void`), not by accident.
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -274,7 +275,8 @@ export async function startLocalLlmServer(
       if (!res.headersSent && !res.destroyed)
         sendJson(res, e.status, { error: { message: e.message, type: e.type, code: e.code ?? null } });
     }
-  });
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((resolve) => server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -311,10 +313,18 @@ function stopList(stop: unknown): string[] | undefined {
   return list as string[];
 }
 
+const isTextPart = (p: unknown): p is { type: 'text'; text: string } =>
+  typeof p === 'object' &&
+  p !== null &&
+  'type' in p &&
+  p.type === 'text' &&
+  'text' in p &&
+  typeof p.text === 'string';
+
 function contentText(content: unknown, field: string): string {
   if (typeof content === 'string') return content;
   // OpenAI's content-part form: [{type: 'text', text}]
-  if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) {
+  if (Array.isArray(content) && content.every(isTextPart)) {
     return content.map((p) => p.text).join('');
   }
   throw new HttpError(400, `${field}: must be a string or text parts`);
@@ -324,8 +334,8 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+    const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch {
     /* fall through */
   }

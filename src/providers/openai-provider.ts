@@ -208,18 +208,19 @@ const isPermanent = (status: number) => status >= 400 && status < 500 && !RETRYA
 
 export function toActivityFailure(endpointName: string, err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof OpenAI.APIError && err.status !== undefined) {
-    const message = `${endpointName}: HTTP ${err.status}: ${err.message}`;
-    if (isPermanent(err.status)) return ApplicationFailure.nonRetryable(message, `Http${err.status}`);
-    if (err.status === 429) {
-      const delayMs = retryAfterMs(err.headers);
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const status: number = err.status;
+    const message = `${endpointName}: HTTP ${status}: ${err.message}`;
+    if (isPermanent(status)) return ApplicationFailure.nonRetryable(message, `Http${status}`);
+    if (status === 429) {
+      const delayMs = retryAfterMs(err.headers as Headers | undefined);
       return ApplicationFailure.create({
         message,
         type: 'RateLimited',
         nextRetryDelay: delayMs ?? undefined,
       });
     }
-    return ApplicationFailure.retryable(message, `Http${err.status}`);
+    return ApplicationFailure.retryable(message, `Http${status}`);
   }
   return err; // connection errors, timeouts: Temporal's retry policy backs off.
 }

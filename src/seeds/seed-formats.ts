@@ -47,14 +47,18 @@ export function seedFormatOf(uri: string): SeedFormat {
  * human/user), UltraChat (`data`: [question, answer, ...]) or OpenAI messages (`messages`, the
  * first with role user). A blank first user turn means none, not the next one.
  */
-export function firstUserTurn(row: any): string | undefined {
+export function firstUserTurn(row: unknown): string | undefined {
   const pick = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-  if (Array.isArray(row?.conversations))
-    return pick(row.conversations.find((t: any) => t?.from === 'human' || t?.from === 'user')?.value);
-  if (Array.isArray(row?.data)) return pick(row.data[0]);
-  if (Array.isArray(row?.messages)) return pick(row.messages.find((m: any) => m?.role === 'user')?.content);
+  const r = (row ?? {}) as { conversations?: unknown; data?: unknown; messages?: unknown };
+  if (Array.isArray(r.conversations))
+    return pick((r.conversations as Turn[]).find((t) => t?.from === 'human' || t?.from === 'user')?.value);
+  if (Array.isArray(r.data)) return pick((r.data as unknown[])[0]);
+  if (Array.isArray(r.messages)) return pick((r.messages as Turn[]).find((m) => m?.role === 'user')?.content);
   return undefined;
 }
+
+/** A turn of any of the three formats, as read: nothing in it is trusted. */
+type Turn = { from?: unknown; value?: unknown; role?: unknown; content?: unknown } | null | undefined;
 
 const NO_USER_TURN = 'no first user turn (ShareGPT "conversations", UltraChat "data" or OpenAI "messages")';
 
@@ -71,7 +75,7 @@ export function readSeedItems(
 
 /** Text lines split on \n or \r\n; a byte-order mark is kept, as a whole-file read kept it. */
 function textLines(bytes: Readable): AsyncIterable<string> {
-  return chain([bytes, fixUtf8Stream({ ignoreBOM: true }), lines()]) as unknown as AsyncIterable<string>;
+  return chain([bytes, fixUtf8Stream({ ignoreBOM: true }), lines()]);
 }
 
 async function* lineItems(bytes: Readable, format: 'text' | 'jsonl'): AsyncGenerator<SeedItem> {

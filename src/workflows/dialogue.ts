@@ -2,7 +2,7 @@
 // is one activity (one HTTP request); a question the filters reject is asked again here, so the
 // history shows every call. The finished dialogue is stored by an activity; only a small summary
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
-import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
   ChatMessage,
@@ -19,7 +19,11 @@ import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+const retry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+};
 
 /** The LLM steps, on the endpoint's own task queue when it has a request limit. */
 function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {

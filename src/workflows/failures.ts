@@ -6,7 +6,7 @@ export function describeFailure(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
   let message = String(e?.message ?? err);
   while (e?.cause) {
-    e = e.cause as typeof e;
+    e = e.cause;
     if (e?.message) message = e.message;
   }
   return message.length > MAX_LENGTH ? `${message.slice(0, MAX_LENGTH)}…` : message;

@@ -190,7 +190,8 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     1000,
   ).unref();
 
-  const server = http.createServer(async (req, res) => {
+  // http ignores a handler's promise; dropping it is explicit here (`void`), not by accident.
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Held from the request's arrival until answered or its connection gone ('close' fires once either way).
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
@@ -299,7 +300,8 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: 0 },
     });
-  });
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;

@@ -1,7 +1,12 @@
 // A real Temporal dev server (the CLI that infra/install.sh builds) and workers for the tests.
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  type Worker,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
 import { PARROT_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
@@ -43,7 +48,7 @@ export async function createTestWorker(
 ) {
   const taskQueue = `test-${process.pid}-${++queues}`;
   // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
-  const tuning = { shutdownGraceTime: '1 second', ...options.tuning };
+  const tuning: Partial<WorkerOptions> = { shutdownGraceTime: '1 second', ...options.tuning };
   const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
   const workers = await createParrotWorkers({
     connection: env.nativeConnection,
@@ -91,6 +96,7 @@ export function useTemporalWorker(
   let running: Promise<void> | undefined;
   before(async () => {
     // Required here, not imported: the fixture imports this module.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     ctx.env = (require('../global-fixtures') as typeof import('../global-fixtures')).testTemporal();
     ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps(), options));
     running = worker.run().catch((err) => {

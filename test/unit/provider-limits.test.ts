@@ -140,9 +140,10 @@ describe('empty and malformed completions', () => {
         return true;
       },
     );
-    const ok = (await new MockActivityEnvironment({ attempt: 3 }).run(activities().answer, answerInput)) as {
-      text: string;
-    };
+    const ok: { text: string } = await new MockActivityEnvironment({ attempt: 3 }).run(
+      activities().answer,
+      answerInput,
+    );
     assert.equal(ok.text, 'Fake answer to: hi?');
   });
 });
