@@ -79,6 +79,10 @@ class Tally {
     this.llmMs += reply.ms ?? 0;
     this.waitMs += reply.waitMs ?? 0;
   }
+
+  times() {
+    return { llmMs: this.llmMs, waitMs: this.waitMs };
+  }
 }
 
 /** Runs one dialogue and stores it; throws if it fails. `state` follows it for queries. */
@@ -89,34 +93,8 @@ export async function runDialogue(
   state: DialogueState,
 ): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
-  const { answer } = llmSteps(settings, 'answer');
-  const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
-  const conversations = state.conversations;
-  conversations.push({ from: 'human', value: seed });
   const tally = new Tally();
-  let turns = 0;
-  let endedBy: DialogueEnd = 'target';
-  for (let turn = 1; turn <= spec.turns; turn++) {
-    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-      { settings: settings.answer, dialogue },
-    ]);
-    tally.add('answer', a);
-    dialogue.push({ role: 'assistant', content: a.text });
-    conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
-    turns = turn;
-    if (turn === spec.turns) break;
-    if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens)) {
-      endedBy = 'context';
-      break;
-    }
-    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally);
-    if (!q || q.userDone) {
-      endedBy = q ? 'user-done' : 'filtered';
-      break;
-    }
-    dialogue.push({ role: 'user', content: q.text });
-    conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
-  }
+  const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally);
   const usage = { ask: tally.ask, answer: tally.answer };
   await storageSteps(settings).storeDialogue({
     output: settings.output,
@@ -127,7 +105,7 @@ export async function runDialogue(
         settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId),
       index: spec.index,
       seed,
-      conversations,
+      conversations: state.conversations,
       turns,
       targetTurns: spec.turns,
       endedBy,
@@ -141,16 +119,35 @@ export async function runDialogue(
     },
   });
   state.status = 'completed';
-  return {
-    id,
-    index: spec.index,
-    status: 'completed',
-    turns,
-    endedBy,
-    usage,
-    llmMs: tally.llmMs,
-    waitMs: tally.waitMs,
-  };
+  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, ...tally.times() };
+}
+
+/** Answer, then ask, until the target turns or an earlier end; `conversations` grows as it goes. */
+async function converse(
+  settings: DialogueSettings,
+  spec: DialogueSpec,
+  seed: string,
+  conversations: DialogueRecord['conversations'],
+  tally: Tally,
+): Promise<{ turns: number; endedBy: DialogueEnd }> {
+  const { answer } = llmSteps(settings, 'answer');
+  const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
+  conversations.push({ from: 'human', value: seed });
+  for (let turn = 1; ; turn++) {
+    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
+      { settings: settings.answer, dialogue },
+    ]);
+    tally.add('answer', a);
+    dialogue.push({ role: 'assistant', content: a.text });
+    conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
+    if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
+    if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
+      return { turns: turn, endedBy: 'context' };
+    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally);
+    if (!q || q.userDone) return { turns: turn, endedBy: q ? 'user-done' : 'filtered' };
+    dialogue.push({ role: 'user', content: q.text });
+    conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
+  }
 }
 
 /**
