@@ -11,7 +11,7 @@ import type { RecordedHistory } from './record-histories';
 
 const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
 // Every version of the workflows that may still have runs in flight keeps its recordings.
-const VERSIONS = ['v1'];
+const VERSIONS = ['v1', 'v2'];
 
 describe('replay of recorded workflow histories', () => {
   for (const version of VERSIONS) {
