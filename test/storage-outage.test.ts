@@ -2,7 +2,8 @@
 // steps) while a dataset opens (writes its seeds into its output), and again while its dialogues are stored, the dataset completes
 // with every dialogue exported exactly once. The retry budget is compressed to 30 s (backoff
 // capped at 500 ms) so that 20 tries take seconds. A missing bucket fails the run at once.
-// FAKE LLM server; a real dev server and the shared real MinIO, stopped and restarted.
+// FAKE LLM server; the shared dev server and a real MinIO of this suite's own, stopped and
+// restarted (the shared one stays up for the suites running beside it).
 import assert from 'node:assert/strict';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -13,7 +14,7 @@ import { STORAGE_CONFIG_ERROR } from '../src/storage/storage-errors';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';
-import { stopTestMinio, testMinio } from './global-fixtures';
+import { startMinio, type MinioServer } from './helpers/minio-server';
 
 const BUDGET_SECONDS = 30;
 /** Tries of the parent's storage steps before this change (maximumAttempts). */
@@ -22,10 +23,29 @@ const OLD_ATTEMPT_CAP = 20;
 describe('S3 outages and storage configuration errors (fake LLM server)', () => {
   let fake: FakeOpenAiServer;
   const bucket = 'outage-test';
+  let minio: MinioServer;
+  const testMinio = () => minio;
+  /** Takes this suite's MinIO down, keeping its data; the function returned brings it back on the same port. */
+  async function stopTestMinio(): Promise<() => Promise<void>> {
+    const { port, dir } = minio;
+    await minio.stop({ keepData: true });
+    return async () => {
+      minio = await startMinio({ port, dir });
+    };
+  }
+  let sharedEndpoint: string | undefined;
   before(async () => {
-    [fake] = await Promise.all([startFakeOpenAiServer(), testMinio().createBucket(bucket)]);
+    sharedEndpoint = process.env.PARROT_S3_ENDPOINT;
+    [fake, minio] = await Promise.all([startFakeOpenAiServer(), startMinio()]);
+    await minio.createBucket(bucket);
+    // The worker's storage reads its endpoint from the environment, as in production.
+    process.env.PARROT_S3_ENDPOINT = minio.endpoint;
   });
-  after(async () => fake?.close());
+  after(async () => {
+    if (sharedEndpoint === undefined) delete process.env.PARROT_S3_ENDPOINT;
+    else process.env.PARROT_S3_ENDPOINT = sharedEndpoint;
+    await Promise.all([fake?.close(), minio?.stop()]);
+  });
   const t = useTemporalWorker(() => ({
     endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
   }));

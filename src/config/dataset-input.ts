@@ -11,6 +11,8 @@ const sampling = {
   model: z.string().min(1),
   temperature: z.number().min(0).max(2).optional(),
   topP: z.number().gt(0).max(1).optional(),
+  /** Sampling seed, for providers that honour it (OpenAI's best effort; the local model exactly). */
+  seed: z.number().int().optional(),
   maxTokens: z.number().int().min(1).max(32_768).optional(),
   /** The model's context window in tokens: a dialogue ends early, after an answer, before a call would overflow it. */
   contextTokens: z.number().int().min(256).max(10_000_000).optional(),

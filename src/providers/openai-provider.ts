@@ -19,6 +19,7 @@ export interface Sampling {
   model: string;
   temperature?: number;
   topP?: number;
+  seed?: number;
   maxTokens?: number;
 }
 
@@ -80,6 +81,7 @@ export class LlmProvider {
             messages,
             temperature: sampling.temperature,
             top_p: sampling.topP,
+            seed: sampling.seed,
             max_tokens: sampling.maxTokens,
           },
           requestOptions(limits),
@@ -105,6 +107,7 @@ export class LlmProvider {
           stop,
           temperature: sampling.temperature,
           top_p: sampling.topP,
+          seed: sampling.seed,
           max_tokens: sampling.maxTokens,
         },
         requestOptions(limits),

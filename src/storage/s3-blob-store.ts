@@ -16,14 +16,24 @@ import { s3Failure } from './storage-errors';
  * PARROT_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3) for S3-compatible servers such as MinIO.
  */
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const endpoint = env.PARROT_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = s3EndpointFromEnv(env);
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
   });
 }
 
-let sharedClient: S3Client | undefined;
+const s3EndpointFromEnv = (env: NodeJS.ProcessEnv) =>
+  env.PARROT_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+
+/** One client (and connection pool) per endpoint the environment names, shared by every store. */
+const sharedClients = new Map<string, S3Client>();
+function sharedClient(): S3Client {
+  const key = s3EndpointFromEnv(process.env) ?? '';
+  let client = sharedClients.get(key);
+  if (!client) sharedClients.set(key, (client = s3ClientFromEnv()));
+  return client;
+}
 
 /** DeleteObjects takes at most this many keys a request. */
 const DELETE_BATCH = 1000;
@@ -41,8 +51,7 @@ export class S3BlobStore implements BlobStore {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!m) throw new Error(`output: '${uri}' is not an s3://bucket/prefix URI`);
     const prefix = m[2].replace(/\/+$/, '');
-    sharedClient ??= s3ClientFromEnv();
-    return new S3BlobStore(uri, options.client ?? sharedClient, m[1], prefix ? `${prefix}/` : '', options);
+    return new S3BlobStore(uri, options.client ?? sharedClient(), m[1], prefix ? `${prefix}/` : '', options);
   }
 
   uriOf(key: string): string {

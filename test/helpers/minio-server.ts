@@ -65,29 +65,37 @@ export async function startMinio(opts: { port?: number; dir?: string } = {}): Pr
     await new Promise((r) => setTimeout(r, 200));
   }
 
-  const client = () =>
-    new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId, secretAccessKey },
-    });
   return {
-    endpoint,
-    port,
-    dir,
-    accessKeyId,
-    secretAccessKey,
-    client,
-    async createBucket(name) {
-      await client().send(new CreateBucketCommand({ Bucket: name }));
-    },
+    ...attachMinio({ endpoint, port, dir, accessKeyId, secretAccessKey }),
     async stop({ keepData = false } = {}) {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
       }
       if (!keepData) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A MinIO that another process started (the global fixture, for parallel test workers): it cannot stop it. */
+export function attachMinio(
+  s: Pick<MinioServer, 'endpoint' | 'port' | 'dir' | 'accessKeyId' | 'secretAccessKey'>,
+): MinioServer {
+  const client = () =>
+    new S3Client({
+      endpoint: s.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+    });
+  return {
+    ...s,
+    client,
+    async createBucket(name) {
+      await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    stop() {
+      return Promise.reject(new Error(`MinIO at ${s.endpoint} belongs to another process`));
     },
   };
 }

@@ -97,7 +97,7 @@ export function useTemporalWorker(
   before(async () => {
     // Required here, not imported: the fixture imports this module.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    ctx.env = (require('../global-fixtures') as typeof import('../global-fixtures')).testTemporal();
+    ctx.env = await (require('../global-fixtures') as typeof import('../global-fixtures')).testTemporal();
     ({ worker, taskQueue: ctx.taskQueue } = await createTestWorker(ctx.env, deps(), options));
     running = worker.run().catch((err) => {
       console.error('test worker failed:', err);
