@@ -1,7 +1,7 @@
 // Activities that write and read a dataset's objects: one record per dialogue, then metrics
 // and the export streamed over those records.
 import { Context } from '@temporalio/activity';
-import { exportFormatsOf, type DatasetInput, type ExportFormat } from '../config/dataset-input';
+import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
@@ -156,7 +156,6 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         let exported = 0;
         const shards: ExportedShard[] = [];
         const summaries: FormatExport[] = [];
-        const files = new Map<ExportFormat, string[]>();
         // One pass over the records per format: each shard stays a plain stream of one format's lines.
         for (const [i, format] of formats.entries()) {
           const first = i === 0;
@@ -172,10 +171,6 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           });
           shards.push(...written.shards);
           summaries.push(written.summary);
-          files.set(
-            format,
-            written.shards.map((s) => s.key),
-          );
         }
         await removeStaleShards(store, shards);
         const resumed = lineage.slice(1).map((r) => r.datasetId);
@@ -206,7 +201,10 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           metrics,
           usage,
           samples,
-          formats: summaries.map((summary) => ({ ...summary, files: files.get(summary.format) ?? [] })),
+          formats: summaries.map((summary) => ({
+            ...summary,
+            files: shards.filter((s) => s.format === summary.format).map((s) => s.key),
+          })),
         };
         await store.put(REPORT_KEY, renderHtmlReport(report));
         await store.put(CARD_KEY, renderDatasetCard(report));

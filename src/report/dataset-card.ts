@@ -3,6 +3,7 @@
 // export wrote, and `dataset_info` gives each format's columns.
 import type { ExportFormat } from '../config/dataset-input';
 import type { ReportData, ReportFormat } from './html-report';
+import { shardFolder } from '../storage/dataset-layout';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
 
 function sizeCategory(n: number): string {
@@ -77,12 +78,11 @@ const FORMAT_DOCS: Record<ExportFormat, (folder: string) => string> = {
 function formatSection(formats: ReportFormat[]): string {
   return formats
     .map((f, i) => {
-      const folder = f.files[0]?.replace(/[^/]*$/, '') ?? 'data/';
       const counts =
         f.trimmed || f.excluded
           ? ` In this export: ${f.trimmed.toLocaleString('en-US')} cut, ${f.excluded.toLocaleString('en-US')} left out.`
           : '';
-      return `- **\`${f.format}\`**${i === 0 ? ' (the default config)' : ''}: ${FORMAT_DOCS[f.format](folder)}${counts}`;
+      return `- **\`${f.format}\`**${i === 0 ? ' (the default config)' : ''}: ${FORMAT_DOCS[f.format](shardFolder(f.format))}${counts}`;
     })
     .join('\n');
 }

@@ -17,11 +17,15 @@ export const recordKey = (index: number) => `records/${String(index).padStart(8,
  * their readers keep working), each other format in a folder of its own name.
  */
 const SHARD_FOLDERS: Record<ExportFormat, string> = { sharegpt: 'data/', openai: 'data/openai/' };
+export const shardFolder = (format: ExportFormat) => SHARD_FOLDERS[format];
 export const shardKey = (format: ExportFormat, shard: number) =>
   `${SHARD_FOLDERS[format]}part-${String(shard).padStart(5, '0')}.jsonl`;
 export const SHARDS_PREFIX = 'data/';
 /** Whether a key is an export shard of any format, as opposed to a file someone else put under `data/`. */
-export const isShardKey = (key: string) => /^data\/(openai\/)?part-\d{5,}\.jsonl$/.test(key);
+export const isShardKey = (key: string) =>
+  Object.values(SHARD_FOLDERS).some(
+    (folder) => key.startsWith(folder) && /^part-\d{5,}\.jsonl$/.test(key.slice(folder.length)),
+  );
 export const MANIFEST_KEY = 'manifest.json';
 export const REPORT_KEY = 'report.html';
 export const CARD_KEY = 'README.md';
