@@ -1,5 +1,5 @@
 // Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
-import type { AnswerSettings, AskSettings, DatasetInput } from './config/dataset-input';
+import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './config/dataset-input';
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
@@ -157,6 +157,8 @@ export interface MetricsHistograms {
 }
 
 export interface ExportedShard {
+  /** The format of its lines (absent in older runs: sharegpt). */
+  format?: ExportFormat;
   key: string;
   uri: string;
   dialogues: number;
@@ -170,14 +172,29 @@ export interface DatasetFailure {
   error: string;
 }
 
+/** What one format's shards hold: a format that cannot hold a dialogue whole trims it, or leaves it out. */
+export interface FormatExport {
+  format: ExportFormat;
+  /** Lines written, one per dialogue. */
+  dialogues: number;
+  /** Dialogues written without their last turns (a turn the format cannot hold, and every turn after it). */
+  trimmed: number;
+  /** Dialogues left out: not even their first turn fits the format. */
+  excluded: number;
+}
+
 export interface ExportResult {
   manifestUri: string;
   /** The HTML report and the dataset card (absent in older runs). */
   reportUri?: string;
   cardUri?: string;
+  /** Dialogues read from storage and exported (each format may have trimmed or left out some: `formats`). */
   exported: number;
   missing: number[];
+  /** The shards of every format, in the order of the input's `exportFormats`. */
   shards: ExportedShard[];
+  /** Per format, in the order of the input's `exportFormats` (absent in older runs: sharegpt only). */
+  formats?: FormatExport[];
 }
 
 export interface DatasetResult {

@@ -57,8 +57,10 @@ describe('blob stores and the export over them', () => {
     it(`${where}: an export into a prefix holding a larger earlier export leaves only its own shards, and lists exactly them`, async () => {
       const output = newOutput();
       const store = openBlobStore(output);
-      // An earlier export of 10 shards, and a file of someone else's beside them.
+      // An earlier export of 10 shards, also in the openai format (not asked for this time), and a
+      // file of someone else's beside them.
       for (let i = 0; i < 10; i++) await store.put(`data/part-0000${i}.jsonl`, `{"id": "old/${i}"}\n`);
+      for (let i = 0; i < 2; i++) await store.put(`data/openai/part-0000${i}.jsonl`, `{"messages": []}\n`);
       await store.put('data/notes.txt', 'not ours');
       const { storeDialogue, exportDataset } = createDatasetStorageActivities(1);
       const env = new MockActivityEnvironment();

@@ -12,6 +12,7 @@ import type { DatasetResult } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { launchChromium } from './helpers/chromium';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
+import { openAiChatProblems } from './helpers/openai-chat-format';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 /** Where the test leaves a screenshot of the report, for people to look at. */
@@ -31,6 +32,8 @@ describe('dataset report and card (fake LLM server)', () => {
       output: pathToFileURL(path.join(s.outDir, mode)).href,
       ask: { endpoint: 'fake', model: FAKE_MODEL, mode },
       answer: { endpoint: 'fake', model: FAKE_MODEL },
+      // Both formats where the dialogues have personas (an extra column of the openai lines).
+      ...(mode === 'prompted' && { exportFormats: ['sharegpt', 'openai'] }),
     };
     results[mode] = await s.t.env.client.workflow.execute(generateDataset, {
       taskQueue: s.t.taskQueue,
@@ -60,13 +63,21 @@ describe('dataset report and card (fake LLM server)', () => {
           ? /Licensed `apache-2.0`/
           : /Set the license before publishing \(input field `license`\)/,
       );
-      const shardLines = result.export.shards.map((sh) => `    - "${sh.key}"\n`).join('');
-      assert.ok(
-        card.includes(
-          `\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path:\n${shardLines}---\n`,
-        ),
-        'the card lists exactly the shards written',
+      const formats = mode === 'prompted' ? ['sharegpt', 'openai'] : ['sharegpt'];
+      assert.deepEqual(
+        result.export.formats?.map((f) => f.format),
+        formats,
       );
+      const configs = formats
+        .map((format, i) => {
+          const shardLines = result.export.shards
+            .filter((sh) => sh.format === format)
+            .map((sh) => `    - "${sh.key}"\n`)
+            .join('');
+          return `- config_name: ${format}\n${i === 0 ? '  default: true\n' : ''}  data_files:\n  - split: train\n    path:\n${shardLines}`;
+        })
+        .join('');
+      assert.ok(card.includes(`\nconfigs:\n${configs}---\n`), 'the card lists exactly the shards written');
       assert.match(card, /\n- n<1K\n/);
       assert.match(
         card,
@@ -78,6 +89,34 @@ describe('dataset report and card (fake LLM server)', () => {
     const turns = results.prompted.metrics.histograms!.turns;
     assert.deepEqual(Object.keys(turns).sort(), ['2', '4']);
     assert.equal(turns[2] + turns[4], 12);
+  });
+
+  it('exports the same dialogues in the OpenAI chat format, every line passing its fine-tuning checks', function () {
+    if (!results.prompted) this.skip();
+    const { shards, formats } = results.prompted.export;
+    const rows = (format: string) =>
+      shards
+        .filter((sh) => sh.format === format)
+        .flatMap((sh) => fs.readFileSync(fileURLToPath(sh.uri), 'utf8').split('\n').slice(0, -1));
+    const openai = rows('openai');
+    for (const line of openai) assert.deepEqual(openAiChatProblems(line), [], line);
+    // Dialogues as the workflow stores them end on an answer: none is cut or left out.
+    assert.deepEqual(formats?.[1], { format: 'openai', dialogues: 12, trimmed: 0, excluded: 0 });
+    const shareGpt = new Map(
+      rows('sharegpt').map((l) => {
+        const r = JSON.parse(l) as { id: string; conversations: { value: string }[] };
+        return [r.id, r.conversations.map((t) => t.value)];
+      }),
+    );
+    for (const line of openai) {
+      const r = JSON.parse(line) as { id: string; messages: { content: string }[]; persona: unknown };
+      assert.deepEqual(
+        r.messages.map((m) => m.content),
+        shareGpt.get(r.id),
+        r.id,
+      );
+      assert.ok(typeof r.persona === 'string' && r.persona.length > 0, 'prompted mode: a persona column');
+    }
   });
 
   it('renders every chart in headless Chromium, offline', async function () {

@@ -60,7 +60,11 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.equal(first.export.exported, 4);
 
     const requestsBefore = s.fake.requests.length;
-    const second = await run('resume-b', input({ resumeFrom: 'resume-a' }));
+    // The resume also asks for the chat format: it covers the dialogues of both runs.
+    const second = await run(
+      'resume-b',
+      input({ resumeFrom: 'resume-a', exportFormats: ['sharegpt', 'openai'] }),
+    );
     assert.equal(second.completed, 6);
     assert.equal(second.reused, 4);
     assert.equal(second.failedCount, 0);
@@ -77,9 +81,20 @@ describe('resuming a dataset (fake LLM server)', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    const ids = ['resume-b/0', 'resume-b/1', 'resume-a/2', 'resume-a/3', 'resume-a/4', 'resume-a/5'];
     assert.deepEqual(
       rows.map((r) => r.id),
-      ['resume-b/0', 'resume-b/1', 'resume-a/2', 'resume-a/3', 'resume-a/4', 'resume-a/5'],
+      ids,
+    );
+    const chatRows = fs
+      .readFileSync(path.join(outDir, 'data/openai/part-00000.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; messages: unknown[] });
+    assert.deepEqual(
+      chatRows.map((r) => [r.id, r.messages.length]),
+      ids.map((id) => [id, 4]),
+      'two rounds each, in the openai shards too',
     );
     // Usage counts the whole dataset: 6 dialogues × 2 answers.
     assert.equal(second.usage.answer.calls, 12);

@@ -1,7 +1,7 @@
 // Activities that write and read a dataset's objects: one record per dialogue, then metrics
 // and the export streamed over those records.
 import { Context } from '@temporalio/activity';
-import type { DatasetInput } from '../config/dataset-input';
+import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
@@ -27,7 +27,9 @@ import {
   type DatasetMetrics,
   type DatasetRunRef,
   type DialogueRecord,
+  type ExportedShard,
   type ExportResult,
+  type FormatExport,
   type TokenUsage,
 } from '../types';
 
@@ -132,8 +134,8 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     },
 
     /**
-     * Writes ShareGPT-style JSONL shards, removes those an earlier export left beyond them, then
-     * a manifest, report and card that list exactly the shards written.
+     * Writes the JSONL shards of each format the input names, removes those an earlier export
+     * left beyond them, then a manifest, report and card that list exactly the shards written.
      */
     async exportDataset({
       datasetId,
@@ -148,20 +150,36 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     }: ExportInput): Promise<ExportResult> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
+        const formats = exportFormatsOf(input);
         const missing: number[] = [];
         const samples: DialogueRecord[] = [];
-        const records = readDatasetRecords(store, lineage, count, missing)[Symbol.asyncIterator]();
-        const shards = await writeShards(store, records, shardSize, (record, written) => {
-          if (samples.length < REPORT_SAMPLES) samples.push(record);
-          if (written % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ exported: written });
-        });
+        let exported = 0;
+        const shards: ExportedShard[] = [];
+        const summaries: FormatExport[] = [];
+        // One pass over the records per format: each shard stays a plain stream of one format's lines.
+        for (const [i, format] of formats.entries()) {
+          const first = i === 0;
+          const records = readDatasetRecords(store, lineage, count, first ? missing : [])[
+            Symbol.asyncIterator
+          ]();
+          const written = await writeShards(store, records, format, shardSize, (record, read) => {
+            if (first) {
+              exported = read;
+              if (samples.length < REPORT_SAMPLES) samples.push(record);
+            }
+            if (read % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ format, read });
+          });
+          shards.push(...written.shards);
+          summaries.push(written.summary);
+        }
         await removeStaleShards(store, shards);
-        const exported = shards.reduce((n, s) => n + s.dialogues, 0);
         const resumed = lineage.slice(1).map((r) => r.datasetId);
         const manifest = {
           datasetId,
           resumed,
-          format: 'sharegpt-jsonl',
+          /** The default format (the card's default config); `formats` has each one's counts. */
+          format: `${formats[0]}-jsonl`,
+          formats: summaries,
           requested: count,
           exported,
           missing,
@@ -183,7 +201,10 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           metrics,
           usage,
           samples,
-          dataFiles: shards.map((s) => s.key),
+          formats: summaries.map((summary) => ({
+            ...summary,
+            files: shards.filter((s) => s.format === summary.format).map((s) => s.key),
+          })),
         };
         await store.put(REPORT_KEY, renderHtmlReport(report));
         await store.put(CARD_KEY, renderDatasetCard(report));
@@ -194,6 +215,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           exported,
           missing,
           shards,
+          formats: summaries,
         };
       });
     },

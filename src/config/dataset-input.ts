@@ -115,6 +115,32 @@ const seedsUri = z
     { message: 'must be "builtin", s3://bucket/key or file:///absolute/path' },
   );
 
+/** The JSONL formats an export can write, each to its own shards and dataset-card config. */
+export const EXPORT_FORMATS = ['sharegpt', 'openai'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** What an input without `exportFormats` (and every dataset started before it existed) exports. */
+export const DEFAULT_EXPORT_FORMATS: readonly ExportFormat[] = ['sharegpt'];
+
+const exportFormats = z
+  .array(
+    z.enum(EXPORT_FORMATS, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a format: use ${EXPORT_FORMATS.map((f) => `"${f}"`).join(' or ')}`,
+    }),
+    {
+      error: `must be a list of formats, e.g. ["sharegpt", "openai"]`,
+    },
+  )
+  .min(1, 'must name at least one format')
+  .superRefine((formats, ctx) => {
+    const twice = formats.filter((f, i) => formats.indexOf(f) !== i);
+    if (twice.length)
+      ctx.addIssue({
+        code: 'custom',
+        message: `lists ${[...new Set(twice)].map((f) => `"${f}"`).join(', ')} more than once`,
+      });
+  });
+
 export const datasetInputSchema = z.strictObject({
   count: z.number().int().min(1).max(1_000_000),
   turns: turnsSchema,
@@ -180,6 +206,12 @@ export const datasetInputSchema = z.strictObject({
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
   metrics: modelMetricsSchema.optional(),
+  /**
+   * The JSONL formats the export writes, each to its own shards (the first is the dataset card's
+   * default config): `sharegpt` (`conversations` of `from`/`value`) and `openai` (chat `messages`
+   * of `role`/`content`). Absent: `["sharegpt"]`, read by the export activity.
+   */
+  exportFormats: exportFormats.optional(),
 });
 
 export type DatasetInput = z.output<typeof datasetInputSchema>;
@@ -187,6 +219,10 @@ export type DatasetInputJson = z.input<typeof datasetInputSchema>;
 export type AskSettings = DatasetInput['ask'];
 export type AnswerSettings = DatasetInput['answer'];
 export type ModelMetricsSettings = z.output<typeof modelMetricsSchema>;
+
+/** The formats a dataset exports: its input's, or the default for inputs without them. */
+export const exportFormatsOf = (input: Pick<DatasetInput, 'exportFormats'>): readonly ExportFormat[] =>
+  input.exportFormats ?? DEFAULT_EXPORT_FORMATS;
 
 export class DatasetInputError extends Error {
   constructor(readonly problems: string[]) {

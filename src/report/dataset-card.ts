@@ -1,6 +1,9 @@
 // A dataset card: README.md with the Hugging Face YAML header, so the export folder can be
-// pushed to the Hub as it is (the `configs` entry lists the JSONL shards the export wrote).
-import type { ReportData } from './html-report';
+// pushed to the Hub as it is: a `configs` entry per export format lists the JSONL shards the
+// export wrote, and `dataset_info` gives each format's columns.
+import type { ExportFormat } from '../config/dataset-input';
+import type { ReportData, ReportFormat } from './html-report';
+import { shardFolder } from '../storage/dataset-layout';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
 
 function sizeCategory(n: number): string {
@@ -18,6 +21,71 @@ const cell = (x: number | string | undefined) => (x === undefined ? '–' : Stri
 /** The shards this export wrote, by name: a glob would also take in files that are not ours. */
 const dataFilesYaml = (files: string[]) =>
   files.length ? files.map((f) => `\n    - ${yamlString(f)}`).join('') : ' []';
+
+/** One `configs` entry per format, named after it, the first the default: `load_dataset(folder, "openai")`. */
+const configsYaml = (formats: ReportFormat[]) =>
+  formats
+    .map(
+      ({ format, files }, i) =>
+        `- config_name: ${format}\n${i === 0 ? '  default: true\n' : ''}  data_files:\n  - split: train\n    path:${dataFilesYaml(files)}`,
+    )
+    .join('\n');
+
+/**
+ * Each format's columns, as `dataset_info` features: `load_dataset` then reads every shard with
+ * them, rather than inferring a type from the first shard (a column null in all of one shard, such
+ * as `persona` where no dialogue had one, would not cast to the strings of the next).
+ */
+const FEATURES: Record<ExportFormat, [string, string][]> = {
+  sharegpt: [
+    ['id', 'string'],
+    ['conversations', 'from,value'],
+  ],
+  openai: [
+    ['messages', 'role,content'],
+    ['id', 'string'],
+    ['persona', 'string'],
+    ['endedBy', 'string'],
+  ],
+};
+
+/** A feature is a string, or a list of records of string fields (named, comma-separated). */
+const featuresYaml = (format: ExportFormat) =>
+  FEATURES[format]
+    .map(([name, type]) =>
+      type === 'string'
+        ? `  - name: ${name}\n    dtype: string`
+        : `  - name: ${name}\n    list:\n${type
+            .split(',')
+            .map((field) => `    - name: ${field}\n      dtype: string`)
+            .join('\n')}`,
+    )
+    .join('\n');
+
+const datasetInfoYaml = (formats: ReportFormat[]) =>
+  formats.map(({ format }) => `- config_name: ${format}\n  features:\n${featuresYaml(format)}`).join('\n');
+
+const FORMAT_DOCS: Record<ExportFormat, (folder: string) => string> = {
+  sharegpt: (folder) => `ShareGPT-style JSONL in \`${folder}\`, one dialogue a line:
+  \`{"id": "<run>/<index>", "conversations": [{"from": "human", "value": …}, {"from": "gpt", "value": …}, …]}\`.`,
+  openai: (folder) => `OpenAI chat-format JSONL in \`${folder}\` (read by OpenAI fine-tuning, TRL's
+  \`SFTTrainer\` and axolotl's \`chat_template\`), one dialogue a line:
+  \`{"messages": [{"role": "user", "content": …}, {"role": "assistant", "content": …}, …], "id": …, "persona": …, "endedBy": …}\`.
+  Every line alternates user and assistant and ends on an answer: a dialogue is cut before a turn
+  that would break this, and left out when not one round of it is whole.`,
+};
+
+function formatSection(formats: ReportFormat[]): string {
+  return formats
+    .map((f, i) => {
+      const counts =
+        f.trimmed || f.excluded
+          ? ` In this export: ${f.trimmed.toLocaleString('en-US')} cut, ${f.excluded.toLocaleString('en-US')} left out.`
+          : '';
+      return `- **\`${f.format}\`**${i === 0 ? ' (the default config)' : ''}: ${FORMAT_DOCS[f.format](shardFolder(f.format))}${counts}`;
+    })
+    .join('\n');
+}
 
 export function renderDatasetCard(d: ReportData): string {
   const m = d.metrics;
@@ -44,11 +112,10 @@ tags:
 - parrot
 size_categories:
 - ${sizeCategory(d.exported)}
+dataset_info:
+${datasetInfoYaml(d.formats)}
 configs:
-- config_name: default
-  data_files:
-  - split: train
-    path:${dataFilesYaml(d.dataFiles)}
+${configsYaml(d.formats)}
 ---
 
 # ${d.datasetId}
@@ -60,8 +127,10 @@ random seed ${d.input.randomSeed}), for a target of \`${JSON.stringify(d.input.t
 
 ## Format
 
-ShareGPT-style JSONL in \`data/\`, one dialogue a line:
-\`{"id": "<run>/<index>", "conversations": [{"from": "human", "value": …}, {"from": "gpt", "value": …}, …]}\`.
+${formatSection(d.formats)}
+
+Each format is a config of the YAML header, named after it (\`load_dataset(<folder>, "<format>")\`); the
+first is the default.
 \`manifest.json\` lists every shard with its count and sha256, the dialogues that failed, the full
 input and the token usage; \`report.html\` has the charts.
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetInput } from '../config/dataset-input';
-import type { DatasetMetrics, DialogueRecord, TokenUsage } from '../types';
+import type { DatasetMetrics, DialogueRecord, FormatExport, TokenUsage } from '../types';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
 
 export interface ReportData {
@@ -18,8 +18,12 @@ export interface ReportData {
   usage: { ask: TokenUsage; answer: TokenUsage };
   /** The first few dialogues, shown in full. */
   samples: DialogueRecord[];
-  /** Where the data is, relative to the report. */
-  dataFiles: string[];
+  /** Each format exported, the first the default, with its shards relative to the report. */
+  formats: ReportFormat[];
+}
+
+export interface ReportFormat extends FormatExport {
+  files: string[];
 }
 
 /** The charts the report draws; the test checks each of them rendered. */
@@ -78,7 +82,15 @@ export function renderHtmlReport(d: ReportData): string {
     ['near-duplicate dialogues', fmt(m.nearDuplicateDialogues)],
     ['distinct-1 / distinct-2 of questions', `${fmt(m.distinct1Questions)} / ${fmt(m.distinct2Questions)}`],
     ['tokens per question / answer', `${fmt(m.tokensPerQuestion)} / ${fmt(m.tokensPerAnswer)}`],
-    ['data', d.dataFiles.map((f) => `<a href="${escapeHtml(f)}">${escapeHtml(f)}</a>`).join(', ') || '–'],
+    [
+      'data',
+      d.formats
+        .map(
+          ({ format, files }) =>
+            `${format}: ${files.map((f) => `<a href="${escapeHtml(f)}">${escapeHtml(f)}</a>`).join(', ') || '–'}`,
+        )
+        .join('; '),
+    ],
   ];
   const samples = d.samples
     .map(

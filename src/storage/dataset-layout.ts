@@ -1,18 +1,31 @@
 // Names of the objects a dataset writes under its output location.
 //   records/00000042.json    one stored dialogue (written when the dialogue finishes)
-//   data/part-00000.jsonl    export shards, ShareGPT-style JSONL
+//   data/part-00000.jsonl    export shards, ShareGPT-style JSONL (exportFormats "sharegpt", the default)
+//   data/openai/part-00000.jsonl   export shards, OpenAI chat-format JSONL (exportFormats "openai")
 //   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
 //   report.html              charts and metrics beside the paper's, sample dialogues (self-contained)
 //   README.md                dataset card with a Hugging Face YAML header
 //   lineage/<id>.json        the datasets (workflow ID and first run ID) whose records a dataset
 //                            counts as its own: itself and those it resumed, written when it starts
+import type { ExportFormat } from '../config/dataset-input';
+
 export const DIALOGUES_PER_SHARD = 5000;
 
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
-export const shardKey = (shard: number) => `data/part-${String(shard).padStart(5, '0')}.jsonl`;
+/**
+ * Where a format's shards live: ShareGPT where every export before `exportFormats` put them (so
+ * their readers keep working), each other format in a folder of its own name.
+ */
+const SHARD_FOLDERS: Record<ExportFormat, string> = { sharegpt: 'data/', openai: 'data/openai/' };
+export const shardFolder = (format: ExportFormat) => SHARD_FOLDERS[format];
+export const shardKey = (format: ExportFormat, shard: number) =>
+  `${SHARD_FOLDERS[format]}part-${String(shard).padStart(5, '0')}.jsonl`;
 export const SHARDS_PREFIX = 'data/';
-/** Whether a key is one of ours in `data/` (an export shard), as opposed to a file someone else put there. */
-export const isShardKey = (key: string) => /^data\/part-\d{5,}\.jsonl$/.test(key);
+/** Whether a key is an export shard of any format, as opposed to a file someone else put under `data/`. */
+export const isShardKey = (key: string) =>
+  Object.values(SHARD_FOLDERS).some(
+    (folder) => key.startsWith(folder) && /^part-\d{5,}\.jsonl$/.test(key.slice(folder.length)),
+  );
 export const MANIFEST_KEY = 'manifest.json';
 export const REPORT_KEY = 'report.html';
 export const CARD_KEY = 'README.md';

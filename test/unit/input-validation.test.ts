@@ -1,7 +1,7 @@
 // The dataset input schema: defaults, and every bad field named (the workflow and the CLI
 // rejecting bad input: test/input-validation.test.ts).
 import assert from 'node:assert/strict';
-import { parseDatasetInput } from '../../src/config/dataset-input';
+import { exportFormatsOf, parseDatasetInput } from '../../src/config/dataset-input';
 import { turnsFor } from '../../src/workflows/dataset';
 import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/retry-budget';
 
@@ -53,6 +53,27 @@ describe('dataset input validation', () => {
         () => parseDatasetInput({ ...valid, dialoguesPerWorkflow: 0 }),
         /dialoguesPerWorkflow: .*>=1/,
       );
+    });
+    it('takes exportFormats as a non-empty list of distinct known formats, naming the field otherwise', () => {
+      assert.equal(
+        parseDatasetInput(valid).exportFormats,
+        undefined,
+        'absent stays absent: the export reads it as sharegpt',
+      );
+      assert.deepEqual(exportFormatsOf(parseDatasetInput(valid)), ['sharegpt']);
+      assert.deepEqual(parseDatasetInput({ ...valid, exportFormats: ['openai', 'sharegpt'] }).exportFormats, [
+        'openai',
+        'sharegpt',
+      ]);
+      const rejects = (exportFormats: unknown, message: RegExp) =>
+        assert.throws(() => parseDatasetInput({ ...valid, exportFormats }), message);
+      rejects([], /exportFormats: must name at least one format/);
+      rejects(
+        ['sharegpt', 'alpaca'],
+        /exportFormats\.1: "alpaca" is not a format: use "sharegpt" or "openai"/,
+      );
+      rejects(['openai', 'sharegpt', 'openai'], /exportFormats: lists "openai" more than once/);
+      rejects('openai', /exportFormats: must be a list of formats/);
     });
     it('takes a storage retry budget of 10 s to 7 days, 6 h by default, and never shorter than the LLM budget', () => {
       assert.equal(parseDatasetInput(valid).storageRetryBudgetSeconds, 21_600);
