@@ -1,0 +1,315 @@
+// What a dataset input will take before it is started: LLM calls, prompt and completion tokens,
+// cost at the endpoints' declared prices, and wall time under their limits. Pure: the caller reads
+// the seeds (a sample of them) and the endpoint configuration; `npm run start -- --estimate`
+// prints the result.
+//
+// The model follows the dialogue loop (src/workflows/dialogue.ts): a dialogue of T turns makes T
+// answer calls and T - 1 ask calls, and every call re-sends the dialogue so far, so prompt tokens
+// grow with the square of the turns. Turn counts and personas are drawn exactly as the workflow
+// draws them; the ask prompt's framing is measured on the real prompt builders.
+import type { DatasetInput } from '../config/dataset-input';
+import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
+import { socraticPrompt } from '../prompts/parrot-ask';
+import { personaFor } from '../prompts/personas';
+import { promptedUserMessages } from '../prompts/prompted-user';
+import type { ChatMessage } from '../types';
+import { turnsFor } from '../workflows/dataset';
+import { nextRoundOverflows } from '../workflows/dialogue';
+import { dialoguesPerGroup, windowSize } from '../workflows/fan-out';
+
+/** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
+export const CHARS_PER_TOKEN = 4;
+/** A call's latency when none is given: what the dataset's window assumes before it has measured one. */
+export const DEFAULT_LATENCY_MS = 10_000;
+/** Completion lengths when the input sets no maxTokens: the defaults the workflow plans with. */
+const DEFAULT_QUESTION_TOKENS = 256;
+const DEFAULT_ANSWER_TOKENS = 512;
+
+/** What the caller read of the seed source. */
+export interface SeedSample {
+  /** Mean characters of a seed question. */
+  meanChars: number;
+  /** Seeds the mean was taken over, and whether they were all the source holds. */
+  sampled: number;
+  complete: boolean;
+}
+
+export interface EstimateOptions {
+  /** Provider time of one call (default DEFAULT_LATENCY_MS). */
+  latencyMs?: number;
+  /** Workers running the dataset: each holds its share of TPM and its own maxConcurrency (default 1). */
+  workers?: number;
+  /** Completion tokens of one question / one answer (default: the input's maxTokens, an upper bound). */
+  questionTokens?: number;
+  answerTokens?: number;
+}
+
+export interface UsageEstimate {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** USD at the endpoint's prices; absent when it declares none. */
+  costUsd?: number;
+}
+
+export interface RoleEstimate extends UsageEstimate {
+  endpoint: string;
+}
+
+/** One limit on wall time, in seconds: the estimate is the largest. */
+export interface WallTimeBound {
+  what: string;
+  seconds: number;
+}
+
+export interface DatasetEstimate {
+  dialogues: number;
+  /** Turns over all dialogues, after the context limits cut any short. */
+  turns: number;
+  ask: RoleEstimate;
+  answer: RoleEstimate;
+  /** Both roles; `costUsd` absent when either endpoint has no price. */
+  total: UsageEstimate;
+  /** Endpoints the input uses that declare no price (or that this configuration does not know). */
+  unpricedEndpoints: string[];
+  /** Dialogues the dataset keeps in flight at its start. */
+  window: number;
+  wallSeconds: number;
+  /** Every bound considered, largest first. */
+  bounds: WallTimeBound[];
+  assumptions: string[];
+}
+
+/** Prompt characters a builder adds around the dialogue: fixed, and per question/answer pair. */
+interface Framing {
+  fixedChars: number;
+  pairChars: number;
+}
+
+/** Measures a prompt builder on dialogues of empty turns: its length is linear in the pairs. */
+function framingOf(build: (dialogue: ChatMessage[]) => number): Framing {
+  const pairs = (n: number) =>
+    Array.from({ length: n }, (): ChatMessage[] => [
+      { role: 'user', content: '' },
+      { role: 'assistant', content: '' },
+    ]).flat();
+  const one = build(pairs(1));
+  const pairChars = build(pairs(2)) - one;
+  return { fixedChars: one - pairChars, pairChars };
+}
+
+export function estimateDataset(
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  seeds: SeedSample,
+  options: EstimateOptions = {},
+): DatasetEstimate {
+  const latencyMs = options.latencyMs ?? DEFAULT_LATENCY_MS;
+  const workers = options.workers ?? 1;
+  const Q = options.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS;
+  const A = options.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS;
+  const s = seeds.meanChars / CHARS_PER_TOKEN;
+  const y = (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN;
+
+  // The ask prompt's framing (instruction or system line, persona, turn labels), by persona.
+  const framings = new Map<string | undefined, Framing>();
+  const askFraming = (persona: string | undefined): Framing => {
+    let f = framings.get(persona);
+    if (!f) {
+      f =
+        input.ask.mode === 'parrot-ask'
+          ? framingOf((d) => socraticPrompt(d, input.ask.instruction).length)
+          : framingOf((d) =>
+              promptedUserMessages(d, input.ask.instruction, persona).reduce(
+                (n, m) => n + m.content.length,
+                0,
+              ),
+            );
+      framings.set(persona, f);
+    }
+    return f;
+  };
+
+  // Turns past which the next round could overflow a context: the dialogue ends there.
+  let contextTurns = Infinity;
+  for (let t = 1; t <= 100; t++) {
+    const dialogueTokens = y + s + (t - 1) * (A + Q) + A;
+    if (nextRoundOverflows(input, dialogueTokens)) {
+      contextTurns = t;
+      break;
+    }
+  }
+
+  const ask = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  const answer = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  let turns = 0;
+  let longest = 0;
+  for (let index = 0; index < input.count; index++) {
+    const T = Math.min(turnsFor(input, index), contextTurns);
+    const pairs = (T * (T - 1)) / 2; // Σ_{t=1}^{T-1} t
+    turns += T;
+    longest = Math.max(longest, 2 * T - 1);
+    // Answer t sees the seed and t - 1 earlier rounds: Σ_t (y + s + (t - 1)(A + Q)).
+    answer.calls += T;
+    answer.promptTokens += T * (y + s) + pairs * (A + Q);
+    answer.completionTokens += T * A;
+    // Ask t (after answer t, t < T) sees the seed, t answers and t - 1 questions, framed.
+    const f = askFraming(
+      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+    );
+    const framingChars = (T - 1) * f.fixedChars + pairs * f.pairChars;
+    ask.calls += T - 1;
+    ask.promptTokens +=
+      framingChars / CHARS_PER_TOKEN + (T - 1) * s + pairs * A + ((T - 1) * (T - 2) * Q) / 2;
+    ask.completionTokens += (T - 1) * Q;
+  }
+
+  const askEndpoint = endpoints.get(input.ask.endpoint);
+  const answerEndpoint = endpoints.get(input.answer.endpoint);
+  const roleEstimate = (name: string, endpoint: EndpointConfig | undefined, u: typeof ask): RoleEstimate => {
+    const promptTokens = Math.round(u.promptTokens);
+    const completionTokens = Math.round(u.completionTokens);
+    const priced = endpoint?.priceIn !== undefined && endpoint.priceOut !== undefined;
+    return {
+      endpoint: name,
+      calls: u.calls,
+      promptTokens,
+      completionTokens,
+      ...(priced && {
+        costUsd: (promptTokens * endpoint.priceIn! + completionTokens * endpoint.priceOut!) / 1_000_000,
+      }),
+    };
+  };
+  const askEstimate = roleEstimate(input.ask.endpoint, askEndpoint, ask);
+  const answerEstimate = roleEstimate(input.answer.endpoint, answerEndpoint, answer);
+  const total: UsageEstimate = {
+    calls: askEstimate.calls + answerEstimate.calls,
+    promptTokens: askEstimate.promptTokens + answerEstimate.promptTokens,
+    completionTokens: askEstimate.completionTokens + answerEstimate.completionTokens,
+    ...(askEstimate.costUsd !== undefined &&
+      answerEstimate.costUsd !== undefined && { costUsd: askEstimate.costUsd + answerEstimate.costUsd }),
+  };
+  const unpricedEndpoints = [
+    ...new Set([askEstimate, answerEstimate].filter((r) => r.costUsd === undefined).map((r) => r.endpoint)),
+  ];
+
+  // Wall time: the largest of what the window, each endpoint's limits and the longest dialogue allow.
+  const shared = input.ask.endpoint === input.answer.endpoint;
+  const window = windowSize(
+    input,
+    { ask: askEndpoint?.rpm, answer: answerEndpoint?.rpm, shared },
+    { latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 },
+    dialoguesPerGroup(input),
+    input.maxEventsPerRun,
+  );
+  const bounds: WallTimeBound[] = [
+    {
+      what: `${Math.min(window, input.count).toLocaleString('en-US')} dialogues in flight, one call each at a time`,
+      seconds: (total.calls * latencyMs) / 1000 / Math.min(window, input.count),
+    },
+    {
+      what: `the longest dialogue's ${longest} calls one after another`,
+      seconds: (longest * latencyMs) / 1000,
+    },
+  ];
+  const byEndpoint = new Map<string, { endpoint?: EndpointConfig; calls: number; tokens: number }>();
+  for (const [name, endpoint, r] of [
+    [input.ask.endpoint, askEndpoint, askEstimate],
+    [input.answer.endpoint, answerEndpoint, answerEstimate],
+  ] as const) {
+    const e = byEndpoint.get(name) ?? { endpoint, calls: 0, tokens: 0 };
+    e.calls += r.calls;
+    e.tokens += r.promptTokens + r.completionTokens;
+    byEndpoint.set(name, e);
+  }
+  for (const [name, { endpoint, calls, tokens }] of byEndpoint) {
+    if (endpoint?.rpm)
+      bounds.push({ what: `${name}: ${endpoint.rpm} rpm`, seconds: (calls / endpoint.rpm) * 60 });
+    if (endpoint?.tpm)
+      bounds.push({
+        what: `${name}: ${endpoint.tpm} tpm${workers > 1 ? ` × ${workers} workers` : ''}`,
+        seconds: (tokens / (endpoint.tpm * workers)) * 60,
+      });
+    if (endpoint?.maxConcurrency)
+      bounds.push({
+        what: `${name}: ${endpoint.maxConcurrency} requests open${workers > 1 ? ` × ${workers} workers` : ''}`,
+        seconds: (calls * latencyMs) / 1000 / (endpoint.maxConcurrency * workers),
+      });
+  }
+  bounds.sort((a, b) => b.seconds - a.seconds);
+
+  const tokensNote =
+    options.questionTokens !== undefined || options.answerTokens !== undefined
+      ? `each question is ${Q} tokens and each answer ${A} (as given)`
+      : `each question is ${Q} tokens and each answer ${A}: their maxTokens${input.ask.maxTokens && input.answer.maxTokens ? '' : ' (or the defaults 256 / 512)'}, so an upper bound`;
+  const assumptions = [
+    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
+    seeds.complete
+      ? `a seed question is ${Math.round(s)} tokens (mean of all ${seeds.sampled.toLocaleString('en-US')} seeds)`
+      : `a seed question is ${Math.round(s)} tokens (mean of the first ${seeds.sampled.toLocaleString('en-US')} seeds of the source; the rest unread)`,
+    tokensNote,
+    `every dialogue runs to its target turns${Number.isFinite(contextTurns) ? ` (at most ${contextTurns}, by contextTokens)` : ''}: none ends early, no question is asked again by the filters, no call is retried`,
+    `a call takes ${latencyMs} ms (--estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
+    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
+    ...[askEstimate, answerEstimate]
+      .filter(
+        (r, i, all) => !endpoints.has(r.endpoint) && all.findIndex((x) => x.endpoint === r.endpoint) === i,
+      )
+      .map(
+        (r) =>
+          `endpoint '${r.endpoint}' is not configured here: its price and limits are unknown (see README: endpoints)`,
+      ),
+  ];
+
+  return {
+    dialogues: input.count,
+    turns,
+    ask: askEstimate,
+    answer: answerEstimate,
+    total,
+    unpricedEndpoints,
+    window,
+    wallSeconds: bounds[0].seconds,
+    bounds,
+    assumptions,
+  };
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** USD with enough digits to be read: cents above a dollar, four significant digits below. */
+export const formatUsd = (usd: number) =>
+  usd >= 1
+    ? `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
+    : `$${Number(usd.toPrecision(4))}`;
+
+/** Seconds as "42 s", "12 min 5 s", "3 h 20 min", "2 d 4 h". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.round((s % 86_400) / 3600)} h`;
+}
+
+/** The estimate as the CLI prints it. */
+export function formatEstimate(e: DatasetEstimate): string {
+  const priced = [e.ask, e.answer].filter((r) => r.costUsd !== undefined);
+  const cost =
+    e.total.costUsd !== undefined
+      ? `${formatUsd(e.total.costUsd)} (ask ${formatUsd(e.ask.costUsd!)}, answer ${formatUsd(e.answer.costUsd!)})`
+      : `unknown price: no price declared for ${e.unpricedEndpoints.map((x) => `'${x}'`).join(', ')} (PARROT_ENDPOINT_<NAME>_PRICE_IN / _PRICE_OUT)` +
+        priced.map((r) => `; ${r === e.ask ? 'ask' : 'answer'} alone ${formatUsd(r.costUsd!)}`).join('');
+  const [binding, ...others] = e.bounds;
+  return [
+    `dialogues          ${n(e.dialogues)} (${n(e.turns)} turns)`,
+    `LLM calls          ${n(e.total.calls)} (ask ${n(e.ask.calls)} on ${e.ask.endpoint}, answer ${n(e.answer.calls)} on ${e.answer.endpoint})`,
+    `prompt tokens      ${n(e.total.promptTokens)} (ask ${n(e.ask.promptTokens)}, answer ${n(e.answer.promptTokens)})`,
+    `completion tokens  ${n(e.total.completionTokens)} (ask ${n(e.ask.completionTokens)}, answer ${n(e.answer.completionTokens)})`,
+    `cost               ${cost}`,
+    `wall time          ${formatDuration(e.wallSeconds)}, bound by ${binding.what}`,
+    ...others.map((b) => `                   (${b.what}: ${formatDuration(b.seconds)})`),
+    'assumptions:',
+    ...e.assumptions.map((a) => `  - ${a}`),
+  ].join('\n');
+}
