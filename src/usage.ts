@@ -33,3 +33,9 @@ export function callUsage(
     ...(costUsd === undefined ? { unpricedCalls: 1 } : { costUsd }),
   };
 }
+
+/** USD with enough digits to be read: cents above a dollar, four significant digits below. */
+export const formatUsd = (usd: number) =>
+  usd >= 1
+    ? `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
+    : `$${Number(usd.toPrecision(4))}`;

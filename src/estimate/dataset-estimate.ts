@@ -9,10 +9,12 @@
 // draws them; the ask prompt's framing is measured on the real prompt builders.
 import type { DatasetInput } from '../config/dataset-input';
 import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
+import { requestsPerSecond } from '../config/task-queues';
 import { socraticPrompt } from '../prompts/parrot-ask';
 import { personaFor } from '../prompts/personas';
 import { promptedUserMessages } from '../prompts/prompted-user';
 import type { ChatMessage } from '../types';
+import { formatUsd } from '../usage';
 import { turnsFor } from '../workflows/dataset';
 import { nextRoundOverflows } from '../workflows/dialogue';
 import { dialoguesPerGroup, windowSize } from '../workflows/fan-out';
@@ -223,8 +225,9 @@ export function estimateDataset(
     byEndpoint.set(name, e);
   }
   for (const [name, { endpoint, calls, tokens }] of byEndpoint) {
+    // Dispatched by the server a little under the limit (src/config/task-queues.ts).
     if (endpoint?.rpm)
-      bounds.push({ what: `${name}: ${endpoint.rpm} rpm`, seconds: (calls / endpoint.rpm) * 60 });
+      bounds.push({ what: `${name}: ${endpoint.rpm} rpm`, seconds: calls / requestsPerSecond(endpoint.rpm) });
     if (endpoint?.tpm)
       bounds.push({
         what: `${name}: ${endpoint.tpm} tpm${workers > 1 ? ` × ${workers} workers` : ''}`,
@@ -276,12 +279,6 @@ export function estimateDataset(
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
-
-/** USD with enough digits to be read: cents above a dollar, four significant digits below. */
-export const formatUsd = (usd: number) =>
-  usd >= 1
-    ? `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
-    : `$${Number(usd.toPrecision(4))}`;
 
 /** Seconds as "42 s", "12 min 5 s", "3 h 20 min", "2 d 4 h". */
 export function formatDuration(seconds: number): string {

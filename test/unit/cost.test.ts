@@ -7,6 +7,7 @@ import path from 'node:path';
 import { callCostUsd, loadEndpointRegistry } from '../../src/config/endpoints';
 import { LlmProvider } from '../../src/providers/openai-provider';
 import { addUsage, callUsage, emptyUsage } from '../../src/usage';
+import { costSummary } from '../../src/report/html-report';
 import { FAKE_MODEL, startFakeOpenAiServer } from '../helpers/fake-openai-server';
 
 describe('endpoint prices', () => {
@@ -114,6 +115,22 @@ describe('cost of calls', () => {
     assert.equal(addUsage(priced, priced).costUsd, 0.015);
     // Usage with neither keeps its old shape.
     assert.deepEqual(addUsage(emptyUsage(), emptyUsage()), emptyUsage());
+  });
+
+  it('says in the report what a run cost and which calls that leaves out', () => {
+    const priced = { ...callUsage(1000, 500, 1.5), calls: 3 };
+    const unpriced = { ...callUsage(10, 20, undefined), calls: 2, unpricedCalls: 2 };
+    assert.equal(costSummary({ ask: priced, answer: priced }), '$3.00');
+    assert.equal(
+      costSummary({ ask: unpriced, answer: priced }),
+      '$1.50, 2 calls to endpoints with no declared price not included',
+    );
+    assert.equal(
+      costSummary({ ask: unpriced, answer: unpriced }),
+      '4 calls to endpoints with no declared price',
+    );
+    assert.equal(costSummary({ ask: callUsage(1, 1, 0.0001234), answer: emptyUsage() }), '$0.0001234');
+    assert.equal(costSummary({ ask: emptyUsage(), answer: emptyUsage() }), undefined);
   });
 
   it('puts the cost of a call in its usage, from the endpoint prices and the provider counts', async () => {
