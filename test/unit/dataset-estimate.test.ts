@@ -61,12 +61,13 @@ describe('dataset estimate', () => {
     assert.equal(e.total.completionTokens, 160);
     assert.equal(e.total.costUsd, 0.000822);
     assert.equal(e.turns, 6);
-    // 10 calls at 6 a minute: 100 s, more than the window (1 dialogue: 10 × 1 s) or a dialogue's 5 calls.
-    assert.equal(e.wallSeconds, 100);
+    // 10 calls at 6 a minute, which the server dispatches at 5 (src/config/task-queues.ts): 120 s,
+    // more than the window (1 dialogue: 10 × 1 s) or a dialogue's 5 calls need.
+    assert.equal(e.wallSeconds, 120);
     assert.deepEqual(
       e.bounds.map((b) => [b.what, b.seconds]),
       [
-        ['api: 6 rpm', 100],
+        ['api: 6 rpm', 120],
         ['1 dialogues in flight, one call each at a time', 10],
         ["the longest dialogue's 5 calls one after another", 5],
       ],
@@ -74,7 +75,7 @@ describe('dataset estimate', () => {
     const text = formatEstimate(e);
     assert.match(text, /LLM calls +10 \(ask 4 on api, answer 6 on api\)/);
     assert.match(text, /cost +\$0\.000822/);
-    assert.match(text, /wall time +1 min 40 s, bound by api: 6 rpm/);
+    assert.match(text, /wall time +2 min 0 s, bound by api: 6 rpm/);
   });
 
   it('measures the prompted ask framing on the real prompt, persona included', () => {
@@ -191,7 +192,7 @@ describe('npm run start -- --estimate', () => {
       assert.match(stdout, /prompt tokens +502 /);
       assert.match(stdout, /completion tokens +160 /);
       assert.match(stdout, /cost +\$0\.000822 /);
-      assert.match(stdout, /wall time +1 min 40 s/);
+      assert.match(stdout, /wall time +2 min 0 s/);
       assert.match(stdout, /mean of all 5 seeds/);
       assert.match(stdout, /tokens = characters \/ 4/);
       await new Promise((resolve) => setTimeout(resolve, 100));
