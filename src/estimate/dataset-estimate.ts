@@ -44,6 +44,18 @@ export interface EstimateOptions {
   /** Completion tokens of one question / one answer (default: the input's maxTokens, an upper bound). */
   questionTokens?: number;
   answerTokens?: number;
+  /** Measured by real calls (--estimate-sample): used where the options above are absent. */
+  measured?: MeasuredCalls;
+}
+
+/** What real calls measured: the first round (an answer, then a question) of a few dialogues. */
+export interface MeasuredCalls {
+  dialogues: number;
+  /** Mean provider time of a call (ms). */
+  latencyMs: number;
+  /** Mean completion tokens of a question / an answer. */
+  questionTokens: number;
+  answerTokens: number;
 }
 
 export interface UsageEstimate {
@@ -106,10 +118,12 @@ export function estimateDataset(
   seeds: SeedSample,
   options: EstimateOptions = {},
 ): DatasetEstimate {
-  const latencyMs = options.latencyMs ?? DEFAULT_LATENCY_MS;
+  const { measured } = options;
+  const latencyMs = options.latencyMs ?? measured?.latencyMs ?? DEFAULT_LATENCY_MS;
   const workers = options.workers ?? 1;
-  const Q = options.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS;
-  const A = options.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS;
+  const Q =
+    options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS;
+  const A = options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS;
   const s = seeds.meanChars / CHARS_PER_TOKEN;
   const y = (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN;
 
@@ -241,18 +255,29 @@ export function estimateDataset(
   }
   bounds.sort((a, b) => b.seconds - a.seconds);
 
-  const tokensNote =
-    options.questionTokens !== undefined || options.answerTokens !== undefined
-      ? `each question is ${Q} tokens and each answer ${A} (as given)`
-      : `each question is ${Q} tokens and each answer ${A}: their maxTokens${input.ask.maxTokens && input.answer.maxTokens ? '' : ' (or the defaults 256 / 512)'}, so an upper bound`;
+  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
+  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
+    given !== undefined
+      ? 'as given'
+      : sampled
+        ? sampled
+        : maxTokens !== undefined
+          ? 'its maxTokens, an upper bound'
+          : `no maxTokens: the default ${fallback}`;
+  const latencySource =
+    options.latencyMs !== undefined
+      ? 'as given'
+      : measured
+        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
+        : 'assumed';
   const assumptions = [
     `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
     seeds.complete
       ? `a seed question is ${Math.round(s)} tokens (mean of all ${seeds.sampled.toLocaleString('en-US')} seeds)`
       : `a seed question is ${Math.round(s)} tokens (mean of the first ${seeds.sampled.toLocaleString('en-US')} seeds of the source; the rest unread)`,
-    tokensNote,
+    `each question is ${Math.round(Q)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(A)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
     `every dialogue runs to its target turns${Number.isFinite(contextTurns) ? ` (at most ${contextTurns}, by contextTokens)` : ''}: none ends early, no question is asked again by the filters, no call is retried`,
-    `a call takes ${latencyMs} ms (--estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
     ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
     ...[askEstimate, answerEstimate]
       .filter(

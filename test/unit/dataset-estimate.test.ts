@@ -12,7 +12,9 @@ import { parseDatasetInput, type DatasetInputJson } from '../../src/config/datas
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { estimateDataset, formatEstimate, type SeedSample } from '../../src/estimate/dataset-estimate';
 import { promptedUserMessages } from '../../src/prompts/prompted-user';
+import { sampleCalls } from '../../src/estimate/sample-calls';
 import { firstSeeds } from '../../src/seeds/seed-source';
+import { FAKE_MODEL, startFakeOpenAiServer } from '../helpers/fake-openai-server';
 
 /**
  * Two dialogues of 3 turns, parrot-ask mode. In tokens (characters / 4): a seed is 10, the
@@ -135,6 +137,49 @@ describe('dataset estimate', () => {
   });
 });
 
+describe('--estimate-sample: real calls to measure latency and lengths (FAKE LLM server)', () => {
+  /** Prompted mode on the fake, whose chat replies all count 40 completion tokens. */
+  const onFake: DatasetInputJson = {
+    ...constructed,
+    ask: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 10 },
+    answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 20 },
+  };
+
+  it('measures the first round of N dialogues, and the estimate uses it', async () => {
+    const fake = await startFakeOpenAiServer({ completionTokens: 40, latencyMs: 30 });
+    try {
+      const input = parseDatasetInput(onFake);
+      const endpoints = loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url });
+      const measured = await sampleCalls(
+        input,
+        endpoints,
+        ['Why is the sky blue?', 'How do magnets work?'],
+        3,
+      );
+      assert.equal(fake.stats.requests, 6, 'an answer and a question for each of 3 dialogues');
+      assert.deepEqual(
+        {
+          dialogues: measured.dialogues,
+          answerTokens: measured.answerTokens,
+          questionTokens: measured.questionTokens,
+        },
+        { dialogues: 3, answerTokens: 40, questionTokens: 40 },
+      );
+      assert.ok(measured.latencyMs >= 30 && measured.latencyMs < 5000, `latency ${measured.latencyMs}`);
+      assert.equal(measured.usage.calls, 6);
+      assert.equal(measured.usage.unpricedCalls, 6);
+      const e = estimateDataset(input, endpoints, SEEDS, { measured });
+      // 6 answers and 4 questions of 40 tokens, not their maxTokens of 20 and 10.
+      assert.equal(e.answer.completionTokens, 240);
+      assert.equal(e.ask.completionTokens, 160);
+      assert.ok(e.assumptions.some((a) => a.includes('measured: the mean of 3 sampled first rounds')));
+      assert.ok(e.assumptions.some((a) => a.includes('measured: the mean of 6 sample calls')));
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('seed sample', () => {
   it('reads the first seeds only, and says whether that was all', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-seeds-'));
@@ -200,6 +245,44 @@ describe('npm run start -- --estimate', () => {
     } finally {
       server.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with --estimate-sample, calls the endpoints (and nothing else) and uses what it measured', async () => {
+    const fake = await startFakeOpenAiServer({ completionTokens: 40 });
+    const file = path.join(os.tmpdir(), `parrot-estimate-sample-${process.pid}.json`);
+    try {
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          ...constructed,
+          ask: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 10 },
+          answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 20 },
+        }),
+      );
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--require',
+          'tsx/cjs',
+          path.join(__dirname, '../../src/cli/start.ts'),
+          file,
+          '--estimate',
+          '--estimate-sample',
+          '2',
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PARROT_ENDPOINT_FAKE_URL: fake.url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+        },
+      );
+      assert.equal(fake.stats.requests, 4);
+      assert.match(stdout, /sampled 2 first rounds: 4 calls/);
+      assert.match(stdout, /completion tokens +400 \(ask 160, answer 240\)/);
+      assert.match(stdout, /measured: the mean of 2 sampled first rounds/);
+    } finally {
+      await fake.close();
+      fs.rmSync(file, { force: true });
     }
   });
 });
