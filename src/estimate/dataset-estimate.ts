@@ -17,7 +17,7 @@ import type { ChatMessage } from '../types';
 import { formatUsd } from '../usage';
 import { turnsFor } from '../workflows/dataset';
 import { nextRoundOverflows } from '../workflows/dialogue';
-import { dialoguesPerGroup, windowSize } from '../workflows/fan-out';
+import { dialoguesPerGroup, maxTurns, windowSize } from '../workflows/fan-out';
 
 /** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
 export const CHARS_PER_TOKEN = 4;
@@ -93,6 +93,8 @@ export interface DatasetEstimate {
   bounds: WallTimeBound[];
   assumptions: string[];
 }
+
+const n = (x: number) => x.toLocaleString('en-US');
 
 /** Prompt characters a builder adds around the dialogue: fixed, and per question/answer pair. */
 interface Framing {
@@ -241,15 +243,18 @@ export function estimateDataset(
   for (const [name, { endpoint, calls, tokens }] of byEndpoint) {
     // Dispatched by the server a little under the limit (src/config/task-queues.ts).
     if (endpoint?.rpm)
-      bounds.push({ what: `${name}: ${endpoint.rpm} rpm`, seconds: calls / requestsPerSecond(endpoint.rpm) });
+      bounds.push({
+        what: `${name}: ${n(endpoint.rpm)} rpm`,
+        seconds: calls / requestsPerSecond(endpoint.rpm),
+      });
     if (endpoint?.tpm)
       bounds.push({
-        what: `${name}: ${endpoint.tpm} tpm${workers > 1 ? ` × ${workers} workers` : ''}`,
+        what: `${name}: ${n(endpoint.tpm)} tpm${workers > 1 ? ` × ${workers} workers` : ''}`,
         seconds: (tokens / (endpoint.tpm * workers)) * 60,
       });
     if (endpoint?.maxConcurrency)
       bounds.push({
-        what: `${name}: ${endpoint.maxConcurrency} requests open${workers > 1 ? ` × ${workers} workers` : ''}`,
+        what: `${name}: ${n(endpoint.maxConcurrency)} requests open${workers > 1 ? ` × ${workers} workers` : ''}`,
         seconds: (calls * latencyMs) / 1000 / (endpoint.maxConcurrency * workers),
       });
   }
@@ -276,7 +281,9 @@ export function estimateDataset(
       ? `a seed question is ${Math.round(s)} tokens (mean of all ${seeds.sampled.toLocaleString('en-US')} seeds)`
       : `a seed question is ${Math.round(s)} tokens (mean of the first ${seeds.sampled.toLocaleString('en-US')} seeds of the source; the rest unread)`,
     `each question is ${Math.round(Q)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(A)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
-    `every dialogue runs to its target turns${Number.isFinite(contextTurns) ? ` (at most ${contextTurns}, by contextTokens)` : ''}: none ends early, no question is asked again by the filters, no call is retried`,
+    contextTurns < maxTurns(input.turns)
+      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
+      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
     `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
     ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
     ...[askEstimate, answerEstimate]
@@ -302,8 +309,6 @@ export function estimateDataset(
     assumptions,
   };
 }
-
-const n = (x: number) => x.toLocaleString('en-US');
 
 /** Seconds as "42 s", "12 min 5 s", "3 h 20 min", "2 d 4 h". */
 export function formatDuration(seconds: number): string {

@@ -112,7 +112,7 @@ describe('dataset estimate', () => {
     assert.equal(e.turns, 16);
     assert.equal(e.answer.calls, 16);
     assert.equal(e.ask.calls, 14);
-    assert.ok(e.assumptions.some((a) => a.includes('at most 8, by contextTokens')));
+    assert.ok(e.assumptions.some((a) => a.includes('or to 8 where contextTokens would end it')));
   });
 
   it('says the price is unknown for an endpoint that declares none, and bounds time by TPM per worker', () => {
