@@ -8,7 +8,7 @@
 // grow with the square of the turns. Turn counts and personas are drawn exactly as the workflow
 // draws them; the ask prompt's framing is measured on the real prompt builders.
 import type { DatasetInput } from '../config/dataset-input';
-import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
+import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
 import { requestsPerSecond } from '../config/task-queues';
 import { socraticPrompt } from '../prompts/parrot-ask';
 import { personaFor } from '../prompts/personas';
@@ -104,14 +104,154 @@ interface Framing {
 
 /** Measures a prompt builder on dialogues of empty turns: its length is linear in the pairs. */
 function framingOf(build: (dialogue: ChatMessage[]) => number): Framing {
-  const pairs = (n: number) =>
-    Array.from({ length: n }, (): ChatMessage[] => [
+  const pairs = (count: number) =>
+    Array.from({ length: count }, (): ChatMessage[] => [
       { role: 'user', content: '' },
       { role: 'assistant', content: '' },
     ]).flat();
   const one = build(pairs(1));
   const pairChars = build(pairs(2)) - one;
   return { fixedChars: one - pairChars, pairChars };
+}
+
+/** Tokens of the parts every prompt is made of. */
+interface Lengths {
+  /** A seed question, the answerer's system prompt, a question, an answer. */
+  seed: number;
+  system: number;
+  question: number;
+  answer: number;
+}
+
+type Tally = Omit<UsageEstimate, 'costUsd'>;
+
+/** The turn after which the next round could overflow a context (the dialogue ends there), or Infinity. */
+function contextTurnsOf(input: DatasetInput, l: Lengths): number {
+  for (let t = 1; t <= 100; t++) {
+    // What the answerer saw and wrote at turn t: how the workflow sizes the dialogue.
+    if (nextRoundOverflows(input, l.system + l.seed + (t - 1) * (l.answer + l.question) + l.answer)) return t;
+  }
+  return Infinity;
+}
+
+/**
+ * Calls and tokens by role, dialogue by dialogue, with the turns and persona each is drawn. A
+ * dialogue of T turns, with P = T(T − 1)/2:
+ * - answer t sees the system prompt, the seed and t − 1 rounds: T(system + seed) + P(answer + question);
+ * - ask t (t < T) sees the framing, the seed, t answers and t − 1 questions:
+ *   framing + (T − 1) seed + P answer + (T − 1)(T − 2)/2 question.
+ */
+function countCalls(input: DatasetInput, l: Lengths, contextTurns: number) {
+  const framings = new Map<string | undefined, Framing>();
+  const askFraming = (persona: string | undefined): Framing => {
+    let f = framings.get(persona);
+    if (!f) {
+      f =
+        input.ask.mode === 'parrot-ask'
+          ? framingOf((d) => socraticPrompt(d, input.ask.instruction).length)
+          : framingOf((d) =>
+              promptedUserMessages(d, input.ask.instruction, persona).reduce(
+                (chars, m) => chars + m.content.length,
+                0,
+              ),
+            );
+      framings.set(persona, f);
+    }
+    return f;
+  };
+  const ask: Tally = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  const answer: Tally = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  let turns = 0;
+  let longest = 0;
+  for (let index = 0; index < input.count; index++) {
+    const T = Math.min(turnsFor(input, index), contextTurns);
+    const P = (T * (T - 1)) / 2;
+    turns += T;
+    longest = Math.max(longest, 2 * T - 1);
+    answer.calls += T;
+    answer.promptTokens += T * (l.system + l.seed) + P * (l.answer + l.question);
+    answer.completionTokens += T * l.answer;
+    const f = askFraming(
+      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+    );
+    ask.calls += T - 1;
+    ask.promptTokens +=
+      ((T - 1) * f.fixedChars + P * f.pairChars) / CHARS_PER_TOKEN +
+      (T - 1) * l.seed +
+      P * l.answer +
+      ((T - 1) * (T - 2) * l.question) / 2;
+    ask.completionTokens += (T - 1) * l.question;
+  }
+  return { ask, answer, turns, longest };
+}
+
+/** A role's tally, rounded, and priced when its endpoint has prices. */
+function roleEstimate(name: string, endpoint: EndpointConfig | undefined, u: Tally): RoleEstimate {
+  const promptTokens = Math.round(u.promptTokens);
+  const completionTokens = Math.round(u.completionTokens);
+  const costUsd = endpoint && callCostUsd(endpoint, promptTokens, completionTokens);
+  return {
+    endpoint: name,
+    calls: u.calls,
+    promptTokens,
+    completionTokens,
+    ...(costUsd !== undefined && { costUsd }),
+  };
+}
+
+/** What bounds wall time: the window's dialogues × latency, the longest dialogue, each endpoint's limits. Largest first. */
+function wallTimeBounds(
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  roles: RoleEstimate[],
+  longest: number,
+  latencyMs: number,
+  workers: number,
+): { window: number; bounds: WallTimeBound[] } {
+  const window = windowSize(
+    input,
+    {
+      ask: endpoints.get(input.ask.endpoint)?.rpm,
+      answer: endpoints.get(input.answer.endpoint)?.rpm,
+      shared: input.ask.endpoint === input.answer.endpoint,
+    },
+    { latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 },
+    dialoguesPerGroup(input),
+    input.maxEventsPerRun,
+  );
+  const inFlight = Math.min(window, input.count);
+  const calls = roles.reduce((sum, r) => sum + r.calls, 0);
+  const bounds: WallTimeBound[] = [
+    {
+      what: `${n(inFlight)} dialogues in flight, one call each at a time`,
+      seconds: (calls * latencyMs) / 1000 / inFlight,
+    },
+    {
+      what: `the longest dialogue's ${longest} calls one after another`,
+      seconds: (longest * latencyMs) / 1000,
+    },
+  ];
+  const byEndpoint = new Map<string, { calls: number; tokens: number }>();
+  for (const r of roles) {
+    const e = byEndpoint.get(r.endpoint) ?? { calls: 0, tokens: 0 };
+    e.calls += r.calls;
+    e.tokens += r.promptTokens + r.completionTokens;
+    byEndpoint.set(r.endpoint, e);
+  }
+  const perWorker = workers > 1 ? ` × ${workers} workers` : '';
+  for (const [name, { calls, tokens }] of byEndpoint) {
+    const { rpm, tpm, maxConcurrency } = endpoints.get(name) ?? {};
+    // Dispatched by the server a little under the limit (src/config/task-queues.ts).
+    if (rpm) bounds.push({ what: `${name}: ${n(rpm)} rpm`, seconds: calls / requestsPerSecond(rpm) });
+    if (tpm)
+      bounds.push({ what: `${name}: ${n(tpm)} tpm${perWorker}`, seconds: (tokens / (tpm * workers)) * 60 });
+    if (maxConcurrency)
+      bounds.push({
+        what: `${name}: ${n(maxConcurrency)} requests open${perWorker}`,
+        seconds: (calls * latencyMs) / 1000 / (maxConcurrency * workers),
+      });
+  }
+  return { window, bounds: bounds.sort((a, b) => b.seconds - a.seconds) };
 }
 
 export function estimateDataset(
@@ -123,186 +263,74 @@ export function estimateDataset(
   const { measured } = options;
   const latencyMs = options.latencyMs ?? measured?.latencyMs ?? DEFAULT_LATENCY_MS;
   const workers = options.workers ?? 1;
-  const Q =
-    options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS;
-  const A = options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS;
-  const s = seeds.meanChars / CHARS_PER_TOKEN;
-  const y = (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN;
-
-  // The ask prompt's framing (instruction or system line, persona, turn labels), by persona.
-  const framings = new Map<string | undefined, Framing>();
-  const askFraming = (persona: string | undefined): Framing => {
-    let f = framings.get(persona);
-    if (!f) {
-      f =
-        input.ask.mode === 'parrot-ask'
-          ? framingOf((d) => socraticPrompt(d, input.ask.instruction).length)
-          : framingOf((d) =>
-              promptedUserMessages(d, input.ask.instruction, persona).reduce(
-                (n, m) => n + m.content.length,
-                0,
-              ),
-            );
-      framings.set(persona, f);
-    }
-    return f;
+  const lengths: Lengths = {
+    seed: seeds.meanChars / CHARS_PER_TOKEN,
+    system: (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN,
+    question:
+      options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS,
+    answer: options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS,
   };
-
-  // Turns past which the next round could overflow a context: the dialogue ends there.
-  let contextTurns = Infinity;
-  for (let t = 1; t <= 100; t++) {
-    const dialogueTokens = y + s + (t - 1) * (A + Q) + A;
-    if (nextRoundOverflows(input, dialogueTokens)) {
-      contextTurns = t;
-      break;
-    }
-  }
-
-  const ask = { calls: 0, promptTokens: 0, completionTokens: 0 };
-  const answer = { calls: 0, promptTokens: 0, completionTokens: 0 };
-  let turns = 0;
-  let longest = 0;
-  for (let index = 0; index < input.count; index++) {
-    const T = Math.min(turnsFor(input, index), contextTurns);
-    const pairs = (T * (T - 1)) / 2; // Σ_{t=1}^{T-1} t
-    turns += T;
-    longest = Math.max(longest, 2 * T - 1);
-    // Answer t sees the seed and t - 1 earlier rounds: Σ_t (y + s + (t - 1)(A + Q)).
-    answer.calls += T;
-    answer.promptTokens += T * (y + s) + pairs * (A + Q);
-    answer.completionTokens += T * A;
-    // Ask t (after answer t, t < T) sees the seed, t answers and t - 1 questions, framed.
-    const f = askFraming(
-      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
-    );
-    const framingChars = (T - 1) * f.fixedChars + pairs * f.pairChars;
-    ask.calls += T - 1;
-    ask.promptTokens +=
-      framingChars / CHARS_PER_TOKEN + (T - 1) * s + pairs * A + ((T - 1) * (T - 2) * Q) / 2;
-    ask.completionTokens += (T - 1) * Q;
-  }
-
-  const askEndpoint = endpoints.get(input.ask.endpoint);
-  const answerEndpoint = endpoints.get(input.answer.endpoint);
-  const roleEstimate = (name: string, endpoint: EndpointConfig | undefined, u: typeof ask): RoleEstimate => {
-    const promptTokens = Math.round(u.promptTokens);
-    const completionTokens = Math.round(u.completionTokens);
-    const priced = endpoint?.priceIn !== undefined && endpoint.priceOut !== undefined;
-    return {
-      endpoint: name,
-      calls: u.calls,
-      promptTokens,
-      completionTokens,
-      ...(priced && {
-        costUsd: (promptTokens * endpoint.priceIn! + completionTokens * endpoint.priceOut!) / 1_000_000,
-      }),
-    };
-  };
-  const askEstimate = roleEstimate(input.ask.endpoint, askEndpoint, ask);
-  const answerEstimate = roleEstimate(input.answer.endpoint, answerEndpoint, answer);
+  const contextTurns = contextTurnsOf(input, lengths);
+  const counted = countCalls(input, lengths, contextTurns);
+  const ask = roleEstimate(input.ask.endpoint, endpoints.get(input.ask.endpoint), counted.ask);
+  const answer = roleEstimate(input.answer.endpoint, endpoints.get(input.answer.endpoint), counted.answer);
   const total: UsageEstimate = {
-    calls: askEstimate.calls + answerEstimate.calls,
-    promptTokens: askEstimate.promptTokens + answerEstimate.promptTokens,
-    completionTokens: askEstimate.completionTokens + answerEstimate.completionTokens,
-    ...(askEstimate.costUsd !== undefined &&
-      answerEstimate.costUsd !== undefined && { costUsd: askEstimate.costUsd + answerEstimate.costUsd }),
+    calls: ask.calls + answer.calls,
+    promptTokens: ask.promptTokens + answer.promptTokens,
+    completionTokens: ask.completionTokens + answer.completionTokens,
+    ...(ask.costUsd !== undefined &&
+      answer.costUsd !== undefined && { costUsd: ask.costUsd + answer.costUsd }),
   };
-  const unpricedEndpoints = [
-    ...new Set([askEstimate, answerEstimate].filter((r) => r.costUsd === undefined).map((r) => r.endpoint)),
-  ];
-
-  // Wall time: the largest of what the window, each endpoint's limits and the longest dialogue allow.
-  const shared = input.ask.endpoint === input.answer.endpoint;
-  const window = windowSize(
+  const { window, bounds } = wallTimeBounds(
     input,
-    { ask: askEndpoint?.rpm, answer: answerEndpoint?.rpm, shared },
-    { latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 },
-    dialoguesPerGroup(input),
-    input.maxEventsPerRun,
+    endpoints,
+    [ask, answer],
+    counted.longest,
+    latencyMs,
+    workers,
   );
-  const bounds: WallTimeBound[] = [
-    {
-      what: `${Math.min(window, input.count).toLocaleString('en-US')} dialogues in flight, one call each at a time`,
-      seconds: (total.calls * latencyMs) / 1000 / Math.min(window, input.count),
-    },
-    {
-      what: `the longest dialogue's ${longest} calls one after another`,
-      seconds: (longest * latencyMs) / 1000,
-    },
-  ];
-  const byEndpoint = new Map<string, { endpoint?: EndpointConfig; calls: number; tokens: number }>();
-  for (const [name, endpoint, r] of [
-    [input.ask.endpoint, askEndpoint, askEstimate],
-    [input.answer.endpoint, answerEndpoint, answerEstimate],
-  ] as const) {
-    const e = byEndpoint.get(name) ?? { endpoint, calls: 0, tokens: 0 };
-    e.calls += r.calls;
-    e.tokens += r.promptTokens + r.completionTokens;
-    byEndpoint.set(name, e);
-  }
-  for (const [name, { endpoint, calls, tokens }] of byEndpoint) {
-    // Dispatched by the server a little under the limit (src/config/task-queues.ts).
-    if (endpoint?.rpm)
-      bounds.push({
-        what: `${name}: ${n(endpoint.rpm)} rpm`,
-        seconds: calls / requestsPerSecond(endpoint.rpm),
-      });
-    if (endpoint?.tpm)
-      bounds.push({
-        what: `${name}: ${n(endpoint.tpm)} tpm${workers > 1 ? ` × ${workers} workers` : ''}`,
-        seconds: (tokens / (endpoint.tpm * workers)) * 60,
-      });
-    if (endpoint?.maxConcurrency)
-      bounds.push({
-        what: `${name}: ${n(endpoint.maxConcurrency)} requests open${workers > 1 ? ` × ${workers} workers` : ''}`,
-        seconds: (calls * latencyMs) / 1000 / (endpoint.maxConcurrency * workers),
-      });
-  }
-  bounds.sort((a, b) => b.seconds - a.seconds);
 
   const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
   const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
     given !== undefined
       ? 'as given'
-      : sampled
-        ? sampled
-        : maxTokens !== undefined
+      : (sampled ??
+        (maxTokens !== undefined
           ? 'its maxTokens, an upper bound'
-          : `no maxTokens: the default ${fallback}`;
+          : `no maxTokens: the default ${fallback}`));
   const latencySource =
     options.latencyMs !== undefined
       ? 'as given'
       : measured
         ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
         : 'assumed';
+  const unknownEndpoints = [...new Set([ask.endpoint, answer.endpoint])].filter((e) => !endpoints.has(e));
   const assumptions = [
     `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
     seeds.complete
-      ? `a seed question is ${Math.round(s)} tokens (mean of all ${seeds.sampled.toLocaleString('en-US')} seeds)`
-      : `a seed question is ${Math.round(s)} tokens (mean of the first ${seeds.sampled.toLocaleString('en-US')} seeds of the source; the rest unread)`,
-    `each question is ${Math.round(Q)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(A)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
+      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
+      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
+    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
     contextTurns < maxTurns(input.turns)
       ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
       : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
     `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
     ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
-    ...[askEstimate, answerEstimate]
-      .filter(
-        (r, i, all) => !endpoints.has(r.endpoint) && all.findIndex((x) => x.endpoint === r.endpoint) === i,
-      )
-      .map(
-        (r) =>
-          `endpoint '${r.endpoint}' is not configured here: its price and limits are unknown (see README: endpoints)`,
-      ),
+    ...unknownEndpoints.map(
+      (e) =>
+        `endpoint '${e}' is not configured here: its price and limits are unknown (see README: endpoints)`,
+    ),
   ];
 
   return {
     dialogues: input.count,
-    turns,
-    ask: askEstimate,
-    answer: answerEstimate,
+    turns: counted.turns,
+    ask,
+    answer,
     total,
-    unpricedEndpoints,
+    unpricedEndpoints: [
+      ...new Set([ask, answer].filter((r) => r.costUsd === undefined).map((r) => r.endpoint)),
+    ],
     window,
     wallSeconds: bounds[0].seconds,
     bounds,
