@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateDataset, progressQuery } from '../src/workflows';
+import type { DatasetResult } from '../src/types';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
@@ -49,7 +50,10 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
       `cost ${costUsd}, expected ${expectedCost}`,
     );
     assert.equal(unpricedCalls, undefined);
-    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Pick<
+      DatasetResult,
+      'usage'
+    >;
     assert.equal(manifest.usage.answer.costUsd, costUsd);
 
     // Every run of the parent, as the server recorded it.
