@@ -18,7 +18,9 @@
 // Prints LLM calls/s (generation phase and whole run), calls in flight at the provider, its held
 // time, the 429 share, worker RSS, CPU ms per LLM call of server, workers and this process
 // (from /proc/<pid>/stat), the export read back, the parent's runs and largest history; and last
-// a line `BENCH {json}` for scripts. --cancel-after-s: instead of running to the end, samples the
+// a line `BENCH {json}` for scripts. Beside the outcome it prints what `npm run start -- --estimate`
+// would have said of the same input (src/estimate/dataset-estimate.ts), told the fake's completion
+// length (40 tokens) and its median latency: calls, tokens and wall time, estimated and measured. --cancel-after-s: instead of running to the end, samples the
 // dialogues in flight for S seconds, then cancels the dataset and times how long until no group
 // runs and the provider holds no request (how many dialogues one dataset holds, and a cancel at scale).
 import { execFileSync, spawn } from 'node:child_process';
@@ -33,6 +35,10 @@ import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-
 import type { DatasetProgress } from '../src/workflows/dataset';
 import type { DatasetResult } from '../src/types';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
+import { parseDatasetInput } from '../src/config/dataset-input';
+import { loadEndpointRegistry } from '../src/config/endpoints';
+import { estimateDataset, formatDuration, type DatasetEstimate } from '../src/estimate/dataset-estimate';
+import { firstSeeds } from '../src/seeds/seed-source';
 
 const ROOT = path.resolve(__dirname, '..');
 // The usage is the header comment's, from `npm run bench --` to the example.
@@ -208,9 +214,40 @@ function findDevServerPid(port: string): number | undefined {
   return found.length === 1 ? found[0] : undefined;
 }
 
+/** completion_tokens of every fake chat reply. */
+const COMPLETION_TOKENS = 40;
+
+/** What `npm run start -- --estimate` says of the input, told what the fake provider does. */
+async function estimateOf(
+  input: Record<string, unknown>,
+  endpointEnv: NodeJS.ProcessEnv,
+): Promise<DatasetEstimate> {
+  const parsed = parseDatasetInput(input);
+  const { seeds, complete } = await firstSeeds(parsed.seeds, 10_000);
+  return estimateDataset(
+    parsed,
+    loadEndpointRegistry(endpointEnv),
+    { meanChars: seeds.reduce((n, q) => n + q.length, 0) / seeds.length, sampled: seeds.length, complete },
+    {
+      // The fake's latency: its median, plus the time its tokens take; at least a millisecond.
+      latencyMs: Math.max(
+        1,
+        cfg.latencyMedianMs + (cfg.tokensPerSec ? (COMPLETION_TOKENS / cfg.tokensPerSec) * 1000 : 0),
+      ),
+      workers: cfg.workers,
+      questionTokens: COMPLETION_TOKENS,
+      answerTokens: COMPLETION_TOKENS,
+    },
+  );
+}
+
 async function main() {
   console.log('config', cfg);
-  const provider = await startFakeOpenAiServer({ completionTokens: 40, recordRequests: false, ...cfg });
+  const provider = await startFakeOpenAiServer({
+    completionTokens: COMPLETION_TOKENS,
+    recordRequests: false,
+    ...cfg,
+  });
   let env: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
@@ -239,6 +276,13 @@ async function main() {
 
   // Workers in their own processes (one node process each: tsx as a require hook), so RSS and
   // CPU are theirs. Each gets the same RPM and its share of the TPM.
+  const endpointEnv = {
+    PARROT_ENDPOINT_FAKE_URL: provider.url,
+    ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }),
+    ...(cfg.endpointTpm && {
+      PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)),
+    }),
+  };
   const workers = await Promise.all(
     Array.from({ length: cfg.workers }, async () => {
       const w = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
@@ -247,11 +291,7 @@ async function main() {
           PARROT_LOG_LEVEL: 'ERROR',
           TEMPORAL_ADDRESS: address,
           PARROT_TASK_QUEUE: taskQueue,
-          PARROT_ENDPOINT_FAKE_URL: provider.url,
-          ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }),
-          ...(cfg.endpointTpm && {
-            PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)),
-          }),
+          ...endpointEnv,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -271,25 +311,21 @@ async function main() {
   const rss: { t: number; mb: number }[] = []; // summed over workers
 
   const workflowId = `bench-${cfg.count}-${Date.now()}`;
+  const input = {
+    count: cfg.count,
+    turns: cfg.turns,
+    output: pathToFileURL(out).href,
+    ask: { endpoint: 'fake', model: 'fake' },
+    answer: { endpoint: 'fake', model: 'fake' },
+    ...extraInput(),
+    ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }),
+    ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
+    ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
+  };
+  const estimate = await estimateOf(input, endpointEnv);
   const cpuStart = cpu();
   const started = Date.now();
-  const handle = await client.workflow.start('generateDataset', {
-    taskQueue,
-    workflowId,
-    args: [
-      {
-        count: cfg.count,
-        turns: cfg.turns,
-        output: pathToFileURL(out).href,
-        ask: { endpoint: 'fake', model: 'fake' },
-        answer: { endpoint: 'fake', model: 'fake' },
-        ...extraInput(),
-        ...(cfg.concurrency !== undefined && { concurrency: cfg.concurrency }),
-        ...(cfg.dialoguesPerWorkflow !== undefined && { dialoguesPerWorkflow: cfg.dialoguesPerWorkflow }),
-        ...(cfg.maxEventsPerRun !== undefined && { maxEventsPerRun: cfg.maxEventsPerRun }),
-      },
-    ],
-  });
+  const handle = await client.workflow.start('generateDataset', { taskQueue, workflowId, args: [input] });
 
   const tearDown = async () => {
     await Promise.all(
@@ -407,6 +443,22 @@ async function main() {
     'CPU cores busy in generation: server / worker / bench': `${fix(cores('server'), 2)} / ${fix(cores('worker'), 2)} / ${fix(cores('bench'), 2)}`,
   };
   console.table(rows);
+  const usage = {
+    promptTokens: result.usage.ask.promptTokens + result.usage.answer.promptTokens,
+    completionTokens: result.usage.ask.completionTokens + result.usage.answer.completionTokens,
+  };
+  console.log(
+    `estimate (npm run start -- --estimate, told ${COMPLETION_TOKENS}-token replies and the latency median) vs outcome:`,
+  );
+  console.table({
+    'LLM calls': { estimate: estimate.total.calls, outcome: calls },
+    'prompt tokens': { estimate: estimate.total.promptTokens, outcome: usage.promptTokens },
+    'completion tokens': { estimate: estimate.total.completionTokens, outcome: usage.completionTokens },
+    'wall time: generation / whole run': {
+      estimate: `${formatDuration(estimate.wallSeconds)} (${estimate.bounds[0].what})`,
+      outcome: `${genSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`,
+    },
+  });
   if (rss.length) {
     const quarters = [0.25, 0.5, 0.75, 1].map((q) => rss[Math.max(0, Math.ceil(q * rss.length) - 1)]);
     console.log(
@@ -456,6 +508,15 @@ async function main() {
       cpuMsPerCallServerWorker: r(cpuPerCall.server + cpuPerCall.worker, 3),
       cpuMsPerCallBench: r(cpuPerCall.bench, 3),
       serverPid: serverPid ?? null,
+      estimate: {
+        calls: estimate.total.calls,
+        promptTokens: estimate.total.promptTokens,
+        completionTokens: estimate.total.completionTokens,
+        wallSeconds: r(estimate.wallSeconds),
+        boundBy: estimate.bounds[0].what,
+      },
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
     })}`,
   );
   await tearDown();

@@ -13,6 +13,13 @@ export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   calls: number;
+  /**
+   * USD of the calls whose endpoint declares prices (priceIn / priceOut); absent when none did.
+   * A lower bound when `unpricedCalls` is set.
+   */
+  costUsd?: number;
+  /** Calls to endpoints with no declared price: not in `costUsd` (absent: none). */
+  unpricedCalls?: number;
 }
 
 /** One LLM call's reply: one HTTP request to the provider. */

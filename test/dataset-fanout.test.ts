@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateDataset, progressQuery } from '../src/workflows';
+import type { DatasetResult } from '../src/types';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('generateDataset fan-out across continue-as-new (fake LLM server)', () => {
-  const s = useFakeLlmSuite('fanout');
+  // Priced, so that cost is summed across groups and runs like tokens.
+  const s = useFakeLlmSuite('fanout', {
+    endpointEnv: { PARROT_ENDPOINT_FAKE_PRICE_IN: '2', PARROT_ENDPOINT_FAKE_PRICE_OUT: '1000' },
+  });
   const { t, outDir } = s;
 
   it('keeps every parent run under maxEventsPerRun and loses no dialogue', async () => {
@@ -38,6 +42,19 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     assert.equal(result.export.exported, count);
     assert.equal(result.usage.answer.calls, count, 'each dialogue counted once');
     assert.ok(result.runs >= 3, `expected several runs, got ${result.runs}`);
+    // Each call's cost, summed across groups and runs: the tokens' at $2 / $1,000 per million.
+    const { promptTokens, completionTokens, costUsd, unpricedCalls } = result.usage.answer;
+    const expectedCost = (promptTokens * 2 + completionTokens * 1000) / 1e6;
+    assert.ok(
+      costUsd !== undefined && Math.abs(costUsd - expectedCost) < 1e-12,
+      `cost ${costUsd}, expected ${expectedCost}`,
+    );
+    assert.equal(unpricedCalls, undefined);
+    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Pick<
+      DatasetResult,
+      'usage'
+    >;
+    assert.equal(manifest.usage.answer.costUsd, costUsd);
 
     // Every run of the parent, as the server recorded it.
     const runIds: string[] = [];

@@ -64,6 +64,45 @@ export function endpointFor(endpoints: EndpointRegistry, field: string, name: st
   return e;
 }
 
+/** One answer request: the system prompt, if any, then the dialogue. */
+export function requestAnswer(
+  provider: LlmProvider,
+  endpoint: EndpointConfig,
+  settings: AnswerSettings,
+  dialogue: ChatMessage[],
+  limits?: CallLimits,
+): Promise<LlmReply> {
+  const messages: ChatMessage[] = settings.systemPrompt
+    ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
+    : dialogue;
+  return provider.chat(endpoint, settings, messages, limits);
+}
+
+/** One question request, as the Ask mode makes it; its raw text, not yet cleaned or filtered. */
+export function requestQuestion(
+  provider: LlmProvider,
+  endpoint: EndpointConfig,
+  settings: AskSettings,
+  dialogue: ChatMessage[],
+  persona: string | undefined,
+  limits?: CallLimits,
+): Promise<LlmReply> {
+  return settings.mode === 'parrot-ask'
+    ? provider.complete(
+        endpoint,
+        settings,
+        socraticPrompt(dialogue, settings.instruction),
+        settings.stop ?? PARROT_ASK_STOP.slice(0, 4),
+        limits,
+      )
+    : provider.chat(
+        endpoint,
+        settings,
+        promptedUserMessages(dialogue, settings.instruction, persona),
+        limits,
+      );
+}
+
 /** By input field: where a rate-limited endpoint's calls go, and its limit. */
 export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
 
@@ -84,16 +123,9 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     },
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
-      const messages: ChatMessage[] = settings.systemPrompt
-        ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
-        : dialogue;
+      const endpoint = endpointFor(endpoints, 'answer.endpoint', settings.endpoint);
       const reply = await heartbeating((limits) =>
-        provider.chat(
-          endpointFor(endpoints, 'answer.endpoint', settings.endpoint),
-          settings,
-          messages,
-          limits,
-        ),
+        requestAnswer(provider, endpoint, settings, dialogue, limits),
       );
       if (!reply.text.trim())
         throw unusable(`answer: ${settings.endpoint} returned an empty answer`, 'EmptyCompletion');
@@ -104,20 +136,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
       const reply = await heartbeating((limits) =>
-        settings.mode === 'parrot-ask'
-          ? provider.complete(
-              endpoint,
-              settings,
-              socraticPrompt(dialogue, settings.instruction),
-              settings.stop ?? PARROT_ASK_STOP.slice(0, 4),
-              limits,
-            )
-          : provider.chat(
-              endpoint,
-              settings,
-              promptedUserMessages(dialogue, settings.instruction, persona),
-              limits,
-            ),
+        requestQuestion(provider, endpoint, settings, dialogue, persona, limits),
       );
       const question = cleanUserReply(reply.text);
       if (!question)

@@ -1,13 +1,38 @@
-// `npm run start -- <input.json> [--workflow-id ID] [--task-queue parrot] [--check]`
+// `npm run start -- <input.json> [--workflow-id ID] [--task-queue parrot] [--check] [--estimate]`
 // Checks a dataset input against the same schema the workflow uses, listing every bad field,
 // and starts it (unless --check). `temporal workflow start --input-file` works too; this
 // catches mistakes before anything reaches the server.
+// --estimate: prints the calls, tokens, cost and wall time the input would take, and starts
+// nothing (no server needed); it reads the seeds and this machine's endpoint configuration
+// (src/estimate/dataset-estimate.ts lists what it assumes). --estimate-sample N first sends the
+// first round of N dialogues to the real endpoints (paid calls) to measure latency and lengths.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DatasetInputError, parseDatasetInput } from '../config/dataset-input';
+import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { DEFAULT_TASK_QUEUE } from '../config/task-queues';
 import { connectClient } from './connection';
+import { loadEndpointRegistry } from '../config/endpoints';
+import { DEFAULT_LATENCY_MS, estimateDataset, formatEstimate } from '../estimate/dataset-estimate';
+import { sampleCalls } from '../estimate/sample-calls';
+import { firstSeeds } from '../seeds/seed-source';
+import { formatUsd } from '../usage';
+
+const USAGE =
+  'usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]\n' +
+  `       npm run start -- <input.json> --estimate [--estimate-latency-ms ${DEFAULT_LATENCY_MS}] [--estimate-workers 1]\n` +
+  '         [--estimate-question-tokens N] [--estimate-answer-tokens N] [--estimate-seed-sample 10000]\n' +
+  "         [--estimate-sample N  (N dialogues' first round sent to the endpoints: paid calls)]";
+
+/** `--name` as a number > 0 (an integer if `int`), or undefined when absent. */
+function positive(values: Record<string, unknown>, name: string, int = false): number | undefined {
+  const raw = values[name] as string | undefined;
+  if (raw === undefined) return undefined;
+  const x = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x)))
+    throw new Error(`--${name} must be a positive ${int ? 'integer' : 'number'}, got '${raw}'\n${USAGE}`);
+  return x;
+}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -18,25 +43,62 @@ async function main(): Promise<number> {
       'workflow-id': { type: 'string' },
       'task-queue': { type: 'string', default: process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE },
       check: { type: 'boolean', default: false },
+      estimate: { type: 'boolean', default: false },
+      'estimate-latency-ms': { type: 'string' },
+      'estimate-workers': { type: 'string' },
+      'estimate-question-tokens': { type: 'string' },
+      'estimate-answer-tokens': { type: 'string' },
+      'estimate-seed-sample': { type: 'string' },
+      'estimate-sample': { type: 'string' },
     },
   });
   const file = positionals[0];
-  if (!file || positionals.length > 1)
-    throw new Error('usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]');
+  if (!file || positionals.length > 1) throw new Error(USAGE);
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: cannot read it as JSON: ${(err as Error).message}`, { cause: err });
   }
+  let input: DatasetInput;
   try {
-    parseDatasetInput(raw);
+    input = parseDatasetInput(raw);
   } catch (err) {
     if (!(err instanceof DatasetInputError)) throw err;
     console.error(
       `${file}: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
     return 2;
+  }
+  if (values.estimate) {
+    const sample = positive(values, 'estimate-seed-sample', true) ?? 10_000;
+    const { seeds, complete } = await firstSeeds(input.seeds, sample);
+    const endpoints = loadEndpointRegistry();
+    const sampleDialogues = positive(values, 'estimate-sample', true);
+    const measured =
+      sampleDialogues === undefined ? undefined : await sampleCalls(input, endpoints, seeds, sampleDialogues);
+    if (measured) {
+      const { calls, promptTokens, completionTokens, costUsd, unpricedCalls } = measured.usage;
+      console.log(
+        `${file}: sampled ${sampleDialogues} first rounds: ${calls} calls, ${promptTokens + completionTokens} tokens` +
+          (costUsd !== undefined ? `, ${formatUsd(costUsd)}` : '') +
+          (unpricedCalls ? `, ${unpricedCalls} calls unpriced` : ''),
+      );
+    }
+    const estimate = estimateDataset(
+      input,
+      endpoints,
+      { meanChars: seeds.reduce((n, q) => n + q.length, 0) / seeds.length, sampled: seeds.length, complete },
+      {
+        latencyMs: positive(values, 'estimate-latency-ms'),
+        workers: positive(values, 'estimate-workers', true),
+        questionTokens: positive(values, 'estimate-question-tokens', true),
+        answerTokens: positive(values, 'estimate-answer-tokens', true),
+        measured,
+      },
+    );
+    console.log(`${file}: estimate (nothing started)\n${formatEstimate(estimate)}`);
+    return 0;
   }
   if (values.check) {
     console.log(`${file}: valid`);

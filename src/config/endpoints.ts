@@ -1,9 +1,12 @@
 // Endpoint names in a dataset input map to a base URL, an API key and rate limits here, on the
 // worker, from its environment or a config file: keys never travel in workflow input or history.
 //   PARROT_ENDPOINT_<NAME>_URL / _API_KEY / _RPM / _TPM / _MAX_CONCURRENCY   (NAME upper-cased, '-' as '_')
+//   PARROT_ENDPOINT_<NAME>_PRICE_IN / _PRICE_OUT   (USD per million prompt / completion tokens; both or neither)
 //   PARROT_ENDPOINTS_FILE=/path/endpoints.json
-//     {"openai": {"baseURL": "...", "apiKeyEnv": "OPENAI_API_KEY", "rpm": 500, "tpm": 200000}}
-// `local` is built in: the stack's local model server (PARROT_LOCAL_LLM_URL).
+//     {"openai": {"baseURL": "...", "apiKeyEnv": "OPENAI_API_KEY", "rpm": 500, "tpm": 200000,
+//                 "priceIn": 0.15, "priceOut": 0.6}}
+// `local` is built in: the stack's local model server (PARROT_LOCAL_LLM_URL), priced 0.
+// Prices are the user's to declare: there is no built-in price table to go stale.
 import fs from 'node:fs';
 import { z } from 'zod';
 
@@ -17,6 +20,10 @@ export interface EndpointConfig {
   tpm?: number;
   /** Requests one worker keeps open at most; absent: found by AIMD on 429s (src/providers/adaptive-concurrency.ts). */
   maxConcurrency?: number;
+  /** USD per million prompt tokens; absent: unknown (calls are counted as unpriced). Set with priceOut. */
+  priceIn?: number;
+  /** USD per million completion tokens; absent: unknown. Set with priceIn. */
+  priceOut?: number;
 }
 
 export type EndpointRegistry = ReadonlyMap<string, EndpointConfig>;
@@ -28,13 +35,21 @@ const httpUrl = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new
   message: 'must be an http(s) URL',
 });
 const perMinute = z.number().int().min(1);
-const fileEntry = z.strictObject({
-  baseURL: httpUrl,
-  apiKeyEnv: z.string().min(1).optional(),
-  rpm: perMinute.optional(),
-  tpm: perMinute.optional(),
-  maxConcurrency: perMinute.optional(),
-});
+/** USD per million tokens. */
+const price = z.number().min(0, 'must be a non-negative number (USD per million tokens)');
+const fileEntry = z
+  .strictObject({
+    baseURL: httpUrl,
+    apiKeyEnv: z.string().min(1).optional(),
+    rpm: perMinute.optional(),
+    tpm: perMinute.optional(),
+    maxConcurrency: perMinute.optional(),
+    priceIn: price.optional(),
+    priceOut: price.optional(),
+  })
+  .refine((e) => (e.priceIn === undefined) === (e.priceOut === undefined), {
+    message: 'priceIn and priceOut go together: set both, or neither',
+  });
 const endpointsFile = z.record(
   z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'),
   fileEntry,
@@ -50,6 +65,8 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL,
     apiKey: 'local',
     maxConcurrency: LOCAL_MAX_CONCURRENCY,
+    priceIn: 0,
+    priceOut: 0,
   });
 
   if (env.PARROT_ENDPOINTS_FILE) {
@@ -80,6 +97,7 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
           rpm: e.rpm,
           tpm: e.tpm,
           ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }),
+          ...(e.priceIn !== undefined && { priceIn: e.priceIn, priceOut: e.priceOut }),
         });
       }
     }
@@ -87,7 +105,9 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
 
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
-    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY)$/.exec(key);
+    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY|PRICE_IN|PRICE_OUT)$/.exec(
+      key,
+    );
     if (m) names.add(m[1]);
   }
   for (const NAME of names) {
@@ -108,6 +128,21 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
         problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
       return Number(raw);
     };
+    const priced = (suffix: 'PRICE_IN' | 'PRICE_OUT') => {
+      const raw = v(suffix);
+      if (raw === undefined || raw === '') return undefined;
+      if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+        problems.push(
+          `PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a non-negative decimal (USD per million tokens)`,
+        );
+      return Number(raw);
+    };
+    const priceIn = priced('PRICE_IN');
+    const priceOut = priced('PRICE_OUT');
+    if ((priceIn === undefined) !== (priceOut === undefined))
+      problems.push(
+        `PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_IN' : 'PRICE_OUT'} is not set, but PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_OUT' : 'PRICE_IN'} is: set both, or neither`,
+      );
     const name = NAME.toLowerCase().replace(/_/g, '-');
     const maxConcurrency = limit('MAX_CONCURRENCY');
     endpoints.set(name, {
@@ -117,15 +152,31 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
       rpm: limit('RPM'),
       tpm: limit('TPM'),
       ...(maxConcurrency && { maxConcurrency }),
+      ...(priceIn !== undefined && { priceIn, priceOut }),
     });
   }
   if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
   return endpoints;
 }
 
-/** A one-line description for logs: names, URLs and limits, never keys. */
+/** A one-line description for logs: names, URLs, limits and prices, never keys. */
 export function describeEndpoints(endpoints: EndpointRegistry): string {
   return [...endpoints.values()]
-    .map((e) => `${e.name} (${e.baseURL}${e.rpm ? `, ${e.rpm} rpm` : ''}${e.tpm ? `, ${e.tpm} tpm` : ''})`)
+    .map(
+      (e) =>
+        `${e.name} (${e.baseURL}${e.rpm ? `, ${e.rpm} rpm` : ''}${e.tpm ? `, ${e.tpm} tpm` : ''}${
+          e.priceIn !== undefined ? `, $${e.priceIn}/$${e.priceOut} per M tokens in/out` : ''
+        })`,
+    )
     .join(', ');
+}
+
+/** USD of one call's tokens at the endpoint's prices; undefined when the endpoint has none. */
+export function callCostUsd(
+  endpoint: Pick<EndpointConfig, 'priceIn' | 'priceOut'>,
+  promptTokens: number,
+  completionTokens: number,
+): number | undefined {
+  if (endpoint.priceIn === undefined || endpoint.priceOut === undefined) return undefined;
+  return (promptTokens * endpoint.priceIn + completionTokens * endpoint.priceOut) / 1_000_000;
 }

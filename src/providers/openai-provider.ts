@@ -3,11 +3,12 @@
 // retried after the delay the provider asked for.
 import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
-import type { EndpointConfig } from '../config/endpoints';
+import { callCostUsd, type EndpointConfig } from '../config/endpoints';
 import { msToNumber as msOf } from '@temporalio/common/lib/time';
 import type { ChatMessage, LlmReply } from '../types';
 import { RateGate, type Ticket } from './rate-gate';
 import { AdaptiveConcurrency } from './adaptive-concurrency';
+import { callUsage } from '../usage';
 
 /** How a call may end early: cancelled, or at the activity's deadline (epoch ms), past which its answer is wasted. */
 export interface CallLimits {
@@ -191,7 +192,12 @@ export class LlmProvider {
         `${endpoint.name}: the completion had no text`,
         'MalformedCompletion',
       );
-    return { text: r.text, usage: { promptTokens, completionTokens, calls: 1 }, ms };
+    const usage = callUsage(
+      promptTokens,
+      completionTokens,
+      callCostUsd(endpoint, promptTokens, completionTokens),
+    );
+    return { text: r.text, usage, ms };
   }
 }
 

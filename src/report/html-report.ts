@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DatasetInput } from '../config/dataset-input';
 import type { DatasetMetrics, DialogueRecord, FormatExport, TokenUsage } from '../types';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
+import { formatUsd } from '../usage';
 
 export interface ReportData {
   datasetId: string;
@@ -46,6 +47,27 @@ const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 const fmt = (x: number | string | undefined) =>
   x === undefined ? '–' : typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 2 }) : x;
 
+/** The run's cost at the declared prices, and the calls it leaves out; undefined when no call was priced or counted unpriced. */
+export function costSummary(usage: { ask: TokenUsage; answer: TokenUsage }): string | undefined {
+  const { ask, answer } = usage;
+  if (
+    ask.costUsd === undefined &&
+    answer.costUsd === undefined &&
+    !ask.unpricedCalls &&
+    !answer.unpricedCalls
+  )
+    return undefined;
+  const usd = (ask.costUsd ?? 0) + (answer.costUsd ?? 0);
+  const unpriced = (ask.unpricedCalls ?? 0) + (answer.unpricedCalls ?? 0);
+  const priced = ask.costUsd !== undefined || answer.costUsd !== undefined;
+  return [
+    priced && formatUsd(usd),
+    unpriced && `${fmt(unpriced)} calls to endpoints with no declared price${priced ? ' not included' : ''}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 export function renderHtmlReport(d: ReportData): string {
   const m = d.metrics;
   const rows = REFERENCE_ROWS.map(
@@ -54,6 +76,7 @@ export function renderHtmlReport(d: ReportData): string {
       `<td class="ours">${fmt(r.ours(m))}</td>${REFERENCE_DATASETS.map((ds) => `<td>${fmt(r.reference[ds])}</td>`).join('')}</tr>`,
   ).join('\n');
   const generated = d.usage.ask.completionTokens + d.usage.answer.completionTokens;
+  const cost = costSummary(d.usage);
   const facts: [string, string][] = [
     [
       'dialogues exported',
@@ -67,6 +90,7 @@ export function renderHtmlReport(d: ReportData): string {
       'LLM calls',
       `${fmt(d.usage.ask.calls + d.usage.answer.calls)} (${fmt(generated)} tokens generated, ${fmt(d.usage.ask.promptTokens + d.usage.answer.promptTokens)} prompt tokens)`,
     ],
+    ...(cost !== undefined ? [['cost at the declared prices', cost] as [string, string]] : []),
     [
       'dialogues ended by',
       Object.entries(m.dialoguesEndedBy ?? {})

@@ -128,6 +128,25 @@ export class SeedSource {
   }
 }
 
+/**
+ * The first `limit` seeds of a source, the rest left unread: enough to know their lengths for an
+ * estimate. `complete`: the source holds no more.
+ */
+export async function firstSeeds(
+  uri: string,
+  limit: number,
+): Promise<{ seeds: string[]; complete: boolean }> {
+  const seeds: string[] = [];
+  const skipped = new SkippedLines();
+  for await (const item of itemsOf(uri, (await openSource(uri)).bytes)) {
+    if (!('seed' in item)) skipped.add(item.skipped);
+    else if (seeds.length === limit) return { seeds, complete: false };
+    else seeds.push(item.seed);
+  }
+  if (seeds.length === 0) throw noQuestions(uri, skipped.listed);
+  return { seeds, complete: true };
+}
+
 interface WholeSource {
   seeds: string[];
   skipped: SkippedLines;

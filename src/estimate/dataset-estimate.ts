@@ -1,0 +1,370 @@
+// What a dataset input will take before it is started: LLM calls, prompt and completion tokens,
+// cost at the endpoints' declared prices, and wall time under their limits. Pure: the caller reads
+// the seeds (a sample of them) and the endpoint configuration; `npm run start -- --estimate`
+// prints the result.
+//
+// The model follows the dialogue loop (src/workflows/dialogue.ts): a dialogue of T turns makes T
+// answer calls and T - 1 ask calls, and every call re-sends the dialogue so far, so prompt tokens
+// grow with the square of the turns. Turn counts and personas are drawn exactly as the workflow
+// draws them; the ask prompt's framing is measured on the real prompt builders.
+import type { DatasetInput } from '../config/dataset-input';
+import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
+import { requestsPerSecond } from '../config/task-queues';
+import { socraticPrompt } from '../prompts/parrot-ask';
+import { personaFor } from '../prompts/personas';
+import { promptedUserMessages } from '../prompts/prompted-user';
+import type { ChatMessage } from '../types';
+import { formatUsd } from '../usage';
+import { turnsFor } from '../workflows/dataset';
+import { nextRoundOverflows } from '../workflows/dialogue';
+import { dialoguesPerGroup, maxTurns, windowSize } from '../workflows/fan-out';
+
+/** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
+export const CHARS_PER_TOKEN = 4;
+/** A call's latency when none is given: what the dataset's window assumes before it has measured one. */
+export const DEFAULT_LATENCY_MS = 10_000;
+/** Completion lengths when the input sets no maxTokens: the defaults the workflow plans with. */
+const DEFAULT_QUESTION_TOKENS = 256;
+const DEFAULT_ANSWER_TOKENS = 512;
+
+/** What the caller read of the seed source. */
+export interface SeedSample {
+  /** Mean characters of a seed question. */
+  meanChars: number;
+  /** Seeds the mean was taken over, and whether they were all the source holds. */
+  sampled: number;
+  complete: boolean;
+}
+
+export interface EstimateOptions {
+  /** Provider time of one call (default DEFAULT_LATENCY_MS). */
+  latencyMs?: number;
+  /** Workers running the dataset: each holds its share of TPM and its own maxConcurrency (default 1). */
+  workers?: number;
+  /** Completion tokens of one question / one answer (default: the input's maxTokens, an upper bound). */
+  questionTokens?: number;
+  answerTokens?: number;
+  /** Measured by real calls (--estimate-sample): used where the options above are absent. */
+  measured?: MeasuredCalls;
+}
+
+/** What real calls measured: the first round (an answer, then a question) of a few dialogues. */
+export interface MeasuredCalls {
+  dialogues: number;
+  /** Mean provider time of a call (ms). */
+  latencyMs: number;
+  /** Mean completion tokens of a question / an answer. */
+  questionTokens: number;
+  answerTokens: number;
+}
+
+export interface UsageEstimate {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** USD at the endpoint's prices; absent when it declares none. */
+  costUsd?: number;
+}
+
+export interface RoleEstimate extends UsageEstimate {
+  endpoint: string;
+}
+
+/** One limit on wall time, in seconds: the estimate is the largest. */
+export interface WallTimeBound {
+  what: string;
+  seconds: number;
+}
+
+export interface DatasetEstimate {
+  dialogues: number;
+  /** Turns over all dialogues, after the context limits cut any short. */
+  turns: number;
+  ask: RoleEstimate;
+  answer: RoleEstimate;
+  /** Both roles; `costUsd` absent when either endpoint has no price. */
+  total: UsageEstimate;
+  /** Endpoints the input uses that declare no price (or that this configuration does not know). */
+  unpricedEndpoints: string[];
+  /** Dialogues the dataset keeps in flight at its start. */
+  window: number;
+  wallSeconds: number;
+  /** Every bound considered, largest first. */
+  bounds: WallTimeBound[];
+  assumptions: string[];
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** Prompt characters a builder adds around the dialogue: fixed, and per question/answer pair. */
+interface Framing {
+  fixedChars: number;
+  pairChars: number;
+}
+
+/** Measures a prompt builder on dialogues of empty turns: its length is linear in the pairs. */
+function framingOf(build: (dialogue: ChatMessage[]) => number): Framing {
+  const pairs = (count: number) =>
+    Array.from({ length: count }, (): ChatMessage[] => [
+      { role: 'user', content: '' },
+      { role: 'assistant', content: '' },
+    ]).flat();
+  const one = build(pairs(1));
+  const pairChars = build(pairs(2)) - one;
+  return { fixedChars: one - pairChars, pairChars };
+}
+
+/** Tokens of the parts every prompt is made of. */
+interface Lengths {
+  /** A seed question, the answerer's system prompt, a question, an answer. */
+  seed: number;
+  system: number;
+  question: number;
+  answer: number;
+}
+
+type Tally = Omit<UsageEstimate, 'costUsd'>;
+
+/** The turn after which the next round could overflow a context (the dialogue ends there), or Infinity. */
+function contextTurnsOf(input: DatasetInput, l: Lengths): number {
+  for (let t = 1; t <= 100; t++) {
+    // What the answerer saw and wrote at turn t: how the workflow sizes the dialogue.
+    if (nextRoundOverflows(input, l.system + l.seed + (t - 1) * (l.answer + l.question) + l.answer)) return t;
+  }
+  return Infinity;
+}
+
+/**
+ * Calls and tokens by role, dialogue by dialogue, with the turns and persona each is drawn. A
+ * dialogue of T turns, with P = T(T − 1)/2:
+ * - answer t sees the system prompt, the seed and t − 1 rounds: T(system + seed) + P(answer + question);
+ * - ask t (t < T) sees the framing, the seed, t answers and t − 1 questions:
+ *   framing + (T − 1) seed + P answer + (T − 1)(T − 2)/2 question.
+ */
+function countCalls(input: DatasetInput, l: Lengths, contextTurns: number) {
+  const framings = new Map<string | undefined, Framing>();
+  const askFraming = (persona: string | undefined): Framing => {
+    let f = framings.get(persona);
+    if (!f) {
+      f =
+        input.ask.mode === 'parrot-ask'
+          ? framingOf((d) => socraticPrompt(d, input.ask.instruction).length)
+          : framingOf((d) =>
+              promptedUserMessages(d, input.ask.instruction, persona).reduce(
+                (chars, m) => chars + m.content.length,
+                0,
+              ),
+            );
+      framings.set(persona, f);
+    }
+    return f;
+  };
+  const ask: Tally = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  const answer: Tally = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  let turns = 0;
+  let longest = 0;
+  for (let index = 0; index < input.count; index++) {
+    const T = Math.min(turnsFor(input, index), contextTurns);
+    const P = (T * (T - 1)) / 2;
+    turns += T;
+    longest = Math.max(longest, 2 * T - 1);
+    answer.calls += T;
+    answer.promptTokens += T * (l.system + l.seed) + P * (l.answer + l.question);
+    answer.completionTokens += T * l.answer;
+    const f = askFraming(
+      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+    );
+    ask.calls += T - 1;
+    ask.promptTokens +=
+      ((T - 1) * f.fixedChars + P * f.pairChars) / CHARS_PER_TOKEN +
+      (T - 1) * l.seed +
+      P * l.answer +
+      ((T - 1) * (T - 2) * l.question) / 2;
+    ask.completionTokens += (T - 1) * l.question;
+  }
+  return { ask, answer, turns, longest };
+}
+
+/** A role's tally, rounded, and priced when its endpoint has prices. */
+function roleEstimate(name: string, endpoint: EndpointConfig | undefined, u: Tally): RoleEstimate {
+  const promptTokens = Math.round(u.promptTokens);
+  const completionTokens = Math.round(u.completionTokens);
+  const costUsd = endpoint && callCostUsd(endpoint, promptTokens, completionTokens);
+  return {
+    endpoint: name,
+    calls: u.calls,
+    promptTokens,
+    completionTokens,
+    ...(costUsd !== undefined && { costUsd }),
+  };
+}
+
+/** What bounds wall time: the window's dialogues × latency, the longest dialogue, each endpoint's limits. Largest first. */
+function wallTimeBounds(
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  roles: RoleEstimate[],
+  longest: number,
+  latencyMs: number,
+  workers: number,
+): { window: number; bounds: WallTimeBound[] } {
+  const window = windowSize(
+    input,
+    {
+      ask: endpoints.get(input.ask.endpoint)?.rpm,
+      answer: endpoints.get(input.answer.endpoint)?.rpm,
+      shared: input.ask.endpoint === input.answer.endpoint,
+    },
+    { latencyMs, dialogueServiceMs: 0, callsPerDialogue: 0 },
+    dialoguesPerGroup(input),
+    input.maxEventsPerRun,
+  );
+  const inFlight = Math.min(window, input.count);
+  const calls = roles.reduce((sum, r) => sum + r.calls, 0);
+  const bounds: WallTimeBound[] = [
+    {
+      what: `${n(inFlight)} dialogues in flight, one call each at a time`,
+      seconds: (calls * latencyMs) / 1000 / inFlight,
+    },
+    {
+      what: `the longest dialogue's ${longest} calls one after another`,
+      seconds: (longest * latencyMs) / 1000,
+    },
+  ];
+  const byEndpoint = new Map<string, { calls: number; tokens: number }>();
+  for (const r of roles) {
+    const e = byEndpoint.get(r.endpoint) ?? { calls: 0, tokens: 0 };
+    e.calls += r.calls;
+    e.tokens += r.promptTokens + r.completionTokens;
+    byEndpoint.set(r.endpoint, e);
+  }
+  const perWorker = workers > 1 ? ` × ${workers} workers` : '';
+  for (const [name, { calls, tokens }] of byEndpoint) {
+    const { rpm, tpm, maxConcurrency } = endpoints.get(name) ?? {};
+    // Dispatched by the server a little under the limit (src/config/task-queues.ts).
+    if (rpm) bounds.push({ what: `${name}: ${n(rpm)} rpm`, seconds: calls / requestsPerSecond(rpm) });
+    if (tpm)
+      bounds.push({ what: `${name}: ${n(tpm)} tpm${perWorker}`, seconds: (tokens / (tpm * workers)) * 60 });
+    if (maxConcurrency)
+      bounds.push({
+        what: `${name}: ${n(maxConcurrency)} requests open${perWorker}`,
+        seconds: (calls * latencyMs) / 1000 / (maxConcurrency * workers),
+      });
+  }
+  return { window, bounds: bounds.sort((a, b) => b.seconds - a.seconds) };
+}
+
+export function estimateDataset(
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  seeds: SeedSample,
+  options: EstimateOptions = {},
+): DatasetEstimate {
+  const { measured } = options;
+  const latencyMs = options.latencyMs ?? measured?.latencyMs ?? DEFAULT_LATENCY_MS;
+  const workers = options.workers ?? 1;
+  const lengths: Lengths = {
+    seed: seeds.meanChars / CHARS_PER_TOKEN,
+    system: (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN,
+    question:
+      options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS,
+    answer: options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS,
+  };
+  const contextTurns = contextTurnsOf(input, lengths);
+  const counted = countCalls(input, lengths, contextTurns);
+  const ask = roleEstimate(input.ask.endpoint, endpoints.get(input.ask.endpoint), counted.ask);
+  const answer = roleEstimate(input.answer.endpoint, endpoints.get(input.answer.endpoint), counted.answer);
+  const total: UsageEstimate = {
+    calls: ask.calls + answer.calls,
+    promptTokens: ask.promptTokens + answer.promptTokens,
+    completionTokens: ask.completionTokens + answer.completionTokens,
+    ...(ask.costUsd !== undefined &&
+      answer.costUsd !== undefined && { costUsd: ask.costUsd + answer.costUsd }),
+  };
+  const { window, bounds } = wallTimeBounds(
+    input,
+    endpoints,
+    [ask, answer],
+    counted.longest,
+    latencyMs,
+    workers,
+  );
+
+  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
+  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
+    given !== undefined
+      ? 'as given'
+      : (sampled ??
+        (maxTokens !== undefined
+          ? 'its maxTokens, an upper bound'
+          : `no maxTokens: the default ${fallback}`));
+  const latencySource =
+    options.latencyMs !== undefined
+      ? 'as given'
+      : measured
+        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
+        : 'assumed';
+  const unknownEndpoints = [...new Set([ask.endpoint, answer.endpoint])].filter((e) => !endpoints.has(e));
+  const assumptions = [
+    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
+    seeds.complete
+      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
+      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
+    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
+    contextTurns < maxTurns(input.turns)
+      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
+      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
+    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
+    ...unknownEndpoints.map(
+      (e) =>
+        `endpoint '${e}' is not configured here: its price and limits are unknown (see README: endpoints)`,
+    ),
+  ];
+
+  return {
+    dialogues: input.count,
+    turns: counted.turns,
+    ask,
+    answer,
+    total,
+    unpricedEndpoints: [
+      ...new Set([ask, answer].filter((r) => r.costUsd === undefined).map((r) => r.endpoint)),
+    ],
+    window,
+    wallSeconds: bounds[0].seconds,
+    bounds,
+    assumptions,
+  };
+}
+
+/** Seconds as "42 s", "12 min 5 s", "3 h 20 min", "2 d 4 h". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.round((s % 86_400) / 3600)} h`;
+}
+
+/** The estimate as the CLI prints it. */
+export function formatEstimate(e: DatasetEstimate): string {
+  const priced = [e.ask, e.answer].filter((r) => r.costUsd !== undefined);
+  const cost =
+    e.total.costUsd !== undefined
+      ? `${formatUsd(e.total.costUsd)} (ask ${formatUsd(e.ask.costUsd!)}, answer ${formatUsd(e.answer.costUsd!)})`
+      : `unknown price: no price declared for ${e.unpricedEndpoints.map((x) => `'${x}'`).join(', ')} (PARROT_ENDPOINT_<NAME>_PRICE_IN / _PRICE_OUT)` +
+        priced.map((r) => `; ${r === e.ask ? 'ask' : 'answer'} alone ${formatUsd(r.costUsd!)}`).join('');
+  const [binding, ...others] = e.bounds;
+  return [
+    `dialogues          ${n(e.dialogues)} (${n(e.turns)} turns)`,
+    `LLM calls          ${n(e.total.calls)} (ask ${n(e.ask.calls)} on ${e.ask.endpoint}, answer ${n(e.answer.calls)} on ${e.answer.endpoint})`,
+    `prompt tokens      ${n(e.total.promptTokens)} (ask ${n(e.ask.promptTokens)}, answer ${n(e.answer.promptTokens)})`,
+    `completion tokens  ${n(e.total.completionTokens)} (ask ${n(e.ask.completionTokens)}, answer ${n(e.answer.completionTokens)})`,
+    `cost               ${cost}`,
+    `wall time          ${formatDuration(e.wallSeconds)}, bound by ${binding.what}`,
+    ...others.map((b) => `                   (${b.what}: ${formatDuration(b.seconds)})`),
+    'assumptions:',
+    ...e.assumptions.map((a) => `  - ${a}`),
+  ].join('\n');
+}

@@ -1,0 +1,288 @@
+// The estimate before a run (`npm run start -- input.json --estimate`): exact figures for small
+// constructed inputs, the seed sample it reads, and the CLI printing them with no server.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { parseDatasetInput, type DatasetInputJson } from '../../src/config/dataset-input';
+import { loadEndpointRegistry } from '../../src/config/endpoints';
+import { estimateDataset, formatEstimate, type SeedSample } from '../../src/estimate/dataset-estimate';
+import { promptedUserMessages } from '../../src/prompts/prompted-user';
+import { sampleCalls } from '../../src/estimate/sample-calls';
+import { firstSeeds } from '../../src/seeds/seed-source';
+import { FAKE_MODEL, startFakeOpenAiServer } from '../helpers/fake-openai-server';
+
+/**
+ * Two dialogues of 3 turns, parrot-ask mode. In tokens (characters / 4): a seed is 10, the
+ * answerer's system prompt 2, a question 10 (its maxTokens), an answer 20; the Socratic prompt's
+ * system line is 32 characters, so its framing is 10 tokens and 5 more per question/answer pair
+ * ("\nHuman: \nAssistant: ").
+ */
+const INSTRUCTION = 'x'.repeat(32);
+const constructed: DatasetInputJson = {
+  count: 2,
+  turns: 3,
+  output: 'file:///tmp/parrot-estimate',
+  ask: { endpoint: 'api', model: 'm', mode: 'parrot-ask', instruction: INSTRUCTION, maxTokens: 10 },
+  answer: { endpoint: 'api', model: 'm', systemPrompt: 's'.repeat(8), maxTokens: 20 },
+};
+const SEEDS: SeedSample = { meanChars: 40, sampled: 5, complete: true };
+const API = { PARROT_ENDPOINT_API_URL: 'http://127.0.0.1:9/v1' };
+const PRICED = { ...API, PARROT_ENDPOINT_API_PRICE_IN: '1', PARROT_ENDPOINT_API_PRICE_OUT: '2' };
+
+describe('dataset estimate', () => {
+  it('counts calls and the quadratic growth of prompts exactly, and prices them', () => {
+    const e = estimateDataset(
+      parseDatasetInput(constructed),
+      loadEndpointRegistry({ ...PRICED, PARROT_ENDPOINT_API_RPM: '6' }),
+      SEEDS,
+      { latencyMs: 1000 },
+    );
+    // Answers of one dialogue see (2 + 10), (2 + 10 + 20 + 10), (2 + 10 + 2 × 30) = 12 + 42 + 72 = 126.
+    // Asks see (10 + 5 + 10 + 20) and (10 + 2 × 5 + 10 + 20 + 10 + 20) = 45 + 80 = 125.
+    assert.deepEqual(e.answer, {
+      endpoint: 'api',
+      calls: 6,
+      promptTokens: 252,
+      completionTokens: 120,
+      costUsd: (252 + 2 * 120) / 1e6,
+    });
+    assert.deepEqual(e.ask, {
+      endpoint: 'api',
+      calls: 4,
+      promptTokens: 250,
+      completionTokens: 40,
+      costUsd: (250 + 2 * 40) / 1e6,
+    });
+    assert.equal(e.total.calls, 10);
+    assert.equal(e.total.promptTokens, 502);
+    assert.equal(e.total.completionTokens, 160);
+    assert.equal(e.total.costUsd, 0.000822);
+    assert.equal(e.turns, 6);
+    // 10 calls at 6 a minute, which the server dispatches at 5 (src/config/task-queues.ts): 120 s,
+    // more than the window (1 dialogue: 10 × 1 s) or a dialogue's 5 calls need.
+    assert.equal(e.wallSeconds, 120);
+    assert.deepEqual(
+      e.bounds.map((b) => [b.what, b.seconds]),
+      [
+        ['api: 6 rpm', 120],
+        ['1 dialogues in flight, one call each at a time', 10],
+        ["the longest dialogue's 5 calls one after another", 5],
+      ],
+    );
+    const text = formatEstimate(e);
+    assert.match(text, /LLM calls +10 \(ask 4 on api, answer 6 on api\)/);
+    assert.match(text, /cost +\$0\.000822/);
+    assert.match(text, /wall time +2 min 0 s, bound by api: 6 rpm/);
+  });
+
+  it('measures the prompted ask framing on the real prompt, persona included', () => {
+    const input = parseDatasetInput({
+      ...constructed,
+      count: 1,
+      turns: 2,
+      ask: { endpoint: 'api', model: 'm', instruction: 'Ask.', personas: ['a tester'], maxTokens: 10 },
+    });
+    const e = estimateDataset(input, loadEndpointRegistry(API), SEEDS);
+    const prompt = promptedUserMessages(
+      [
+        { role: 'user', content: 'q'.repeat(40) },
+        { role: 'assistant', content: 'a'.repeat(80) },
+      ],
+      'Ask.',
+      'a tester',
+    );
+    assert.equal(e.ask.calls, 1);
+    assert.equal(e.ask.promptTokens, Math.round(prompt[0].content.length / 4));
+  });
+
+  it('ends dialogues where the next round would overflow a context', () => {
+    // After answer t the dialogue holds 10 + 30 (t - 1) + 20 = 30 t tokens; a round more needs
+    // 10 + 20: past 256 from t = 8.
+    const input = parseDatasetInput({
+      ...constructed,
+      turns: 10,
+      answer: { endpoint: 'api', model: 'm', maxTokens: 20, contextTokens: 256 },
+    });
+    const e = estimateDataset(input, loadEndpointRegistry(API), SEEDS);
+    assert.equal(e.turns, 16);
+    assert.equal(e.answer.calls, 16);
+    assert.equal(e.ask.calls, 14);
+    assert.ok(e.assumptions.some((a) => a.includes('or to 8 where contextTokens would end it')));
+  });
+
+  it('says the price is unknown for an endpoint that declares none, and bounds time by TPM per worker', () => {
+    const e = estimateDataset(
+      parseDatasetInput({ ...constructed, answer: { endpoint: 'local', model: 'm', maxTokens: 20 } }),
+      loadEndpointRegistry({ ...API, PARROT_ENDPOINT_API_TPM: '60' }),
+      SEEDS,
+      { latencyMs: 1, workers: 2 },
+    );
+    assert.equal(e.total.costUsd, undefined);
+    assert.equal(e.answer.costUsd, 0);
+    assert.deepEqual(e.unpricedEndpoints, ['api']);
+    // 4 asks: 250 + 40 tokens under 60 tpm × 2 workers: 145 s.
+    assert.deepEqual(e.bounds[0], { what: 'api: 60 tpm × 2 workers', seconds: 145 });
+    assert.match(formatEstimate(e), /cost +unknown price: no price declared for 'api'.*; answer alone \$0/);
+  });
+
+  it('names an endpoint this configuration does not know', () => {
+    const e = estimateDataset(parseDatasetInput(constructed), loadEndpointRegistry({}), SEEDS);
+    assert.deepEqual(e.unpricedEndpoints, ['api']);
+    assert.ok(e.assumptions.some((a) => a.includes("endpoint 'api' is not configured here")));
+  });
+});
+
+describe('--estimate-sample: real calls to measure latency and lengths (FAKE LLM server)', () => {
+  /** Prompted mode on the fake, whose chat replies all count 40 completion tokens. */
+  const onFake: DatasetInputJson = {
+    ...constructed,
+    ask: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 10 },
+    answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 20 },
+  };
+
+  it('measures the first round of N dialogues, and the estimate uses it', async () => {
+    const fake = await startFakeOpenAiServer({ completionTokens: 40, latencyMs: 30 });
+    try {
+      const input = parseDatasetInput(onFake);
+      const endpoints = loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url });
+      const measured = await sampleCalls(
+        input,
+        endpoints,
+        ['Why is the sky blue?', 'How do magnets work?'],
+        3,
+      );
+      assert.equal(fake.stats.requests, 6, 'an answer and a question for each of 3 dialogues');
+      assert.deepEqual(
+        {
+          dialogues: measured.dialogues,
+          answerTokens: measured.answerTokens,
+          questionTokens: measured.questionTokens,
+        },
+        { dialogues: 3, answerTokens: 40, questionTokens: 40 },
+      );
+      assert.ok(measured.latencyMs >= 30 && measured.latencyMs < 5000, `latency ${measured.latencyMs}`);
+      assert.equal(measured.usage.calls, 6);
+      assert.equal(measured.usage.unpricedCalls, 6);
+      const e = estimateDataset(input, endpoints, SEEDS, { measured });
+      // 6 answers and 4 questions of 40 tokens, not their maxTokens of 20 and 10.
+      assert.equal(e.answer.completionTokens, 240);
+      assert.equal(e.ask.completionTokens, 160);
+      assert.ok(e.assumptions.some((a) => a.includes('measured: the mean of 3 sampled first rounds')));
+      assert.ok(e.assumptions.some((a) => a.includes('measured: the mean of 6 sample calls')));
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('seed sample', () => {
+  it('reads the first seeds only, and says whether that was all', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-seeds-'));
+    try {
+      const file = path.join(dir, 'seeds.txt');
+      fs.writeFileSync(file, ['one?', 'two?', 'three?', 'four?', 'five?'].join('\n'));
+      const uri = pathToFileURL(file).href;
+      assert.deepEqual(await firstSeeds(uri, 3), { seeds: ['one?', 'two?', 'three?'], complete: false });
+      assert.deepEqual((await firstSeeds(uri, 5)).complete, true);
+      assert.deepEqual((await firstSeeds(uri, 10)).seeds.length, 5);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('npm run start -- --estimate', () => {
+  it('prints the figures and contacts no server', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-estimate-'));
+    // Stands in for the Temporal server: any connection to it is a failure.
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const seeds = path.join(dir, 'seeds.txt');
+      fs.writeFileSync(seeds, `${'What is this, and why? '.repeat(2).slice(0, 39)}?\n`.repeat(5));
+      const file = path.join(dir, 'input.json');
+      fs.writeFileSync(file, JSON.stringify({ ...constructed, seeds: pathToFileURL(seeds).href }));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--require',
+          'tsx/cjs',
+          path.join(__dirname, '../../src/cli/start.ts'),
+          file,
+          '--estimate',
+          '--estimate-latency-ms',
+          '1000',
+        ],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            ...PRICED,
+            PARROT_ENDPOINT_API_RPM: '6',
+            TEMPORAL_ADDRESS: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+          },
+        },
+      );
+      assert.match(stdout, /estimate \(nothing started\)/);
+      assert.match(stdout, /LLM calls +10 /);
+      assert.match(stdout, /prompt tokens +502 /);
+      assert.match(stdout, /completion tokens +160 /);
+      assert.match(stdout, /cost +\$0\.000822 /);
+      assert.match(stdout, /wall time +2 min 0 s/);
+      assert.match(stdout, /mean of all 5 seeds/);
+      assert.match(stdout, /tokens = characters \/ 4/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(connections, 0, 'the estimate must not contact the Temporal server');
+    } finally {
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with --estimate-sample, calls the endpoints (and nothing else) and uses what it measured', async () => {
+    const fake = await startFakeOpenAiServer({ completionTokens: 40 });
+    const file = path.join(os.tmpdir(), `parrot-estimate-sample-${process.pid}.json`);
+    try {
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          ...constructed,
+          ask: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 10 },
+          answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 20 },
+        }),
+      );
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--require',
+          'tsx/cjs',
+          path.join(__dirname, '../../src/cli/start.ts'),
+          file,
+          '--estimate',
+          '--estimate-sample',
+          '2',
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PARROT_ENDPOINT_FAKE_URL: fake.url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+        },
+      );
+      assert.equal(fake.stats.requests, 4);
+      assert.match(stdout, /sampled 2 first rounds: 4 calls/);
+      assert.match(stdout, /completion tokens +400 \(ask 160, answer 240\)/);
+      assert.match(stdout, /measured: the mean of 2 sampled first rounds/);
+    } finally {
+      await fake.close();
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
