@@ -1,22 +1,17 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { workerDeploymentFromEnv } from './config/worker-deployment';
+import { metricsBindFromEnv, runtimeOptionsFromEnv } from './telemetry/runtime';
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });
+  Runtime.install(runtimeOptionsFromEnv(process.env));
   const endpoints = loadEndpointRegistry();
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
@@ -33,8 +28,10 @@ async function main() {
     deployment,
   });
   const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
+  const bind = metricsBindFromEnv(process.env);
+  const metrics = bind ? `, metrics on http://${bind}/metrics` : '';
   console.log(
-    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`,
+    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})${metrics}`,
   );
   await runWorkers(workers);
   await connection.close();

@@ -10,19 +10,24 @@ import type { CallLimits, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 import { heartbeatWhile } from './heartbeats';
+import { countFilterRejection, llmCallObserver, type LlmRole } from '../telemetry/llm-metrics';
 
 /**
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
  * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request. The request
  * ends at the activity's start-to-close timeout (llmCallTimeoutSeconds), when Temporal gives up on it.
  */
-async function heartbeating<T extends LlmReply>(call: (limits: CallLimits) => Promise<T>): Promise<T> {
+async function heartbeating<T extends LlmReply>(
+  role: LlmRole,
+  call: (limits: CallLimits) => Promise<T>,
+): Promise<T> {
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
+  const observe = llmCallObserver(ctx.metricMeter, role);
   try {
     return {
       ...(await heartbeatWhile((signal) =>
-        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs }),
+        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs, observe }),
       )),
       waitMs,
     };
@@ -87,7 +92,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const messages: ChatMessage[] = settings.systemPrompt
         ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
         : dialogue;
-      const reply = await heartbeating((limits) =>
+      const reply = await heartbeating('answer', (limits) =>
         provider.chat(
           endpointFor(endpoints, 'answer.endpoint', settings.endpoint),
           settings,
@@ -103,7 +108,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
-      const reply = await heartbeating((limits) =>
+      const reply = await heartbeating('ask', (limits) =>
         settings.mode === 'parrot-ask'
           ? provider.complete(
               endpoint,
@@ -131,6 +136,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
         settings.questionFilters === false
           ? undefined
           : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
+      if (rejectedBy) countFilterRejection(Context.current().metricMeter, settings.endpoint, rejectedBy);
       return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
     },
   };
