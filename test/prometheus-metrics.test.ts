@@ -2,7 +2,6 @@
 // endpoint. Runtime.install runs once per process (the test process has its own, without
 // metrics), so the worker runs as a child process, as `npm run worker:dev` runs it.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { DatasetResult } from '../src/types';
 import { testTemporal } from './global-fixtures';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { freePort } from './helpers/minio-server';
-import { ROOT } from './helpers/tools';
+import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
 /** One sample of a Prometheus text scrape: its name, labels and value. */
 interface Sample {
@@ -43,8 +42,7 @@ const sum = (samples: Sample[], name: string, where: Record<string, string> = {}
 describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAiServer;
-  let worker: ChildProcess | undefined;
-  let log = '';
+  let worker: WorkerProcess | undefined;
   let metricsUrl: string;
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-prom-'));
   const taskQueue = `prometheus-${process.pid}`;
@@ -54,36 +52,17 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     fake = await startFakeOpenAiServer();
     const bind = `127.0.0.1:${await freePort()}`;
     metricsUrl = `http://${bind}/metrics`;
-    worker = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/worker.ts')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_NAMESPACE: 'default',
-        PARROT_TASK_QUEUE: taskQueue,
-        PARROT_ENDPOINT_FAKE_URL: fake.url,
-        PARROT_METRICS_BIND: bind,
-        PARROT_SHUTDOWN_GRACE_SECONDS: '1',
-        PARROT_LOG_LEVEL: 'WARN',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    worker = await startWorkerProcess({
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      PARROT_TASK_QUEUE: taskQueue,
+      PARROT_ENDPOINT_FAKE_URL: fake.url,
+      PARROT_METRICS_BIND: bind,
     });
-    worker.stdout!.on('data', (c) => (log += c));
-    worker.stderr!.on('data', (c) => (log += c));
-    const deadline = Date.now() + 120_000;
-    while (!log.includes('parrot worker ready')) {
-      if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode}):\n${log}`);
-      if (Date.now() > deadline) throw new Error(`the worker did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.match(log, new RegExp(`metrics on ${metricsUrl.replace(/[.]/g, '\\.')}`));
+    assert.match(worker.log(), new RegExp(`metrics on ${metricsUrl.replace(/[.]/g, '\\.')}`));
   });
   after(async () => {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker!.once('exit', r));
-      worker.kill('SIGTERM');
-      await exited;
-    }
+    await worker?.stop();
     await fake?.close();
     fs.rmSync(outDir, { recursive: true, force: true });
   });
@@ -114,7 +93,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
         ],
       })
       .catch((err) => {
-        throw new Error(`the dataset failed: ${err}\nworker log:\n${log}`);
+        throw new Error(`the dataset failed: ${err}\nworker log:\n${worker!.log()}`);
       });
     assert.equal(result.completed, 4);
     assert.equal(result.failedCount, 1);
