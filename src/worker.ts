@@ -9,6 +9,7 @@ import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { workerDeploymentFromEnv } from './config/worker-deployment';
 import { metricsBindFromEnv, runtimeOptionsFromEnv } from './telemetry/runtime';
+import { tracingFromEnv } from './telemetry/tracing';
 
 async function main() {
   Runtime.install(runtimeOptionsFromEnv(process.env));
@@ -17,6 +18,7 @@ async function main() {
   const connection = await NativeConnection.connect(config.connectionOptions);
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const deployment = workerDeploymentFromEnv(process.env);
+  const tracing = tracingFromEnv(process.env);
   const workers = await createParrotWorkers({
     connection,
     namespace: config.namespace ?? 'default',
@@ -26,14 +28,20 @@ async function main() {
     tuning: workerTuningFromEnv(process.env),
     dataConverter: dataConverterFromEnv(),
     deployment,
+    plugins: tracing && [tracing.plugin],
   });
   const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
   const bind = metricsBindFromEnv(process.env);
   const metrics = bind ? `, metrics on http://${bind}/metrics` : '';
+  const traces = tracing ? ', traces over OTLP' : '';
   console.log(
-    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})${metrics}`,
+    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})${metrics}${traces}`,
   );
-  await runWorkers(workers);
+  try {
+    await runWorkers(workers);
+  } finally {
+    await tracing?.shutdown();
+  }
   await connection.close();
 }
 

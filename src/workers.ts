@@ -20,6 +20,8 @@ export interface ParrotWorkersOptions {
   dataConverter?: WorkerOptions['dataConverter'];
   /** The deployment version these workers belong to (src/config/worker-deployment.ts); none: unversioned. */
   deployment?: WorkerDeploymentVersion;
+  /** For every worker of the process: OpenTelemetry tracing, when configured (src/telemetry/tracing.ts). */
+  plugins?: WorkerOptions['plugins'];
 }
 
 /**
@@ -46,6 +48,7 @@ export async function createParrotWorkers({
   tuning,
   dataConverter,
   deployment,
+  plugins,
 }: ParrotWorkersOptions): Promise<Worker[]> {
   const activities = createActivities(deps);
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
@@ -58,6 +61,7 @@ export async function createParrotWorkers({
     ...workflows,
     activities,
     dataConverter,
+    plugins,
     ...tuning,
     ...versioning,
     maxConcurrentActivityTaskExecutions: slots,
@@ -71,6 +75,7 @@ export async function createParrotWorkers({
         namespace,
         taskQueue: llmTaskQueue(taskQueue, e.name),
         dataConverter,
+        plugins,
         ...versioning,
         activities: { ask: activities.ask, answer: activities.answer },
         maxTaskQueueActivitiesPerSecond: requestsPerSecond(e.rpm!),
