@@ -134,7 +134,11 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     assert.equal(sum(samples, 'parrot_llm_calls', { outcome: '5xx' }), 1);
     assert.equal(sum(samples, 'parrot_llm_calls', { outcome: 'permanent' }), 1);
     assert.equal(sum(samples, 'parrot_llm_calls'), fake.stats.requests);
-    assert.equal(sum(samples, 'parrot_llm_gate_wait_count', fakeEndpoint), fake.stats.requests);
+    for (const gate of ['window', 'rate'])
+      assert.equal(
+        sum(samples, 'parrot_llm_gate_wait_count', { ...fakeEndpoint, gate }),
+        fake.stats.requests,
+      );
     assert.ok(samples.some((x) => x.name === 'parrot_llm_call_latency_bucket' && x.labels.le === '60000'));
     assert.ok(sum(samples, 'parrot_llm_concurrency_limit', fakeEndpoint) > 0);
 
@@ -163,6 +167,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
       'activityType',
       'endpoint',
       'filter',
+      'gate',
       'le',
       'namespace',
       'outcome',

@@ -26,8 +26,9 @@ export interface CallRecord {
   outcome: CallOutcome;
   /** From the request sent to its reply or error. */
   ms: number;
-  /** Held by this worker's concurrency window and rate gate before it was sent. */
-  gateWaitMs: number;
+  /** Held before it was sent: for a place in this worker's concurrency window (AIMD), then by the rate gate (TPM, RPM, a 429's cool-down). */
+  windowWaitMs: number;
+  rateWaitMs: number;
   promptTokens: number;
   completionTokens: number;
   /** The endpoint's concurrency window after the call: its limit and the calls it holds. */
@@ -179,6 +180,7 @@ export class LlmProvider {
     const estimated = gate.estimate(promptChars, sampling.maxTokens);
     const queued = performance.now();
     await window.acquire(signal);
+    const admitted = performance.now();
     let ticket: Ticket;
     try {
       ticket = await gate.admit(estimated, signal);
@@ -192,7 +194,8 @@ export class LlmProvider {
         endpoint: endpoint.name,
         outcome,
         ms: Math.round(performance.now() - started),
-        gateWaitMs: Math.round(started - queued),
+        windowWaitMs: Math.round(admitted - queued),
+        rateWaitMs: Math.round(started - admitted),
         promptTokens,
         completionTokens,
         concurrencyLimit: window.limit,

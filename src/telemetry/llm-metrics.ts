@@ -35,14 +35,14 @@ export function llmCallObserver(meter: MetricMeter, role: LlmRole): (call: CallR
         'Time from sending an LLM call to its reply or error',
       )
       .record(call.ms, { ...tags, outcome: call.outcome });
-    meter
-      .createHistogram(
-        LLM_METRICS.gateWait,
-        'int',
-        'ms',
-        "Time an LLM call waited in this worker's concurrency window and rate gate",
-      )
-      .record(call.gateWaitMs, tags);
+    const gateWait = meter.createHistogram(
+      LLM_METRICS.gateWait,
+      'int',
+      'ms',
+      "Time an LLM call waited before it was sent: gate=window (this worker's AIMD concurrency window), gate=rate (TPM, RPM, a 429's cool-down)",
+    );
+    gateWait.record(call.windowWaitMs, { ...tags, gate: 'window' });
+    gateWait.record(call.rateWaitMs, { ...tags, gate: 'rate' });
     if (call.promptTokens)
       meter
         .createCounter(LLM_METRICS.promptTokens, 'tokens', 'Prompt tokens, as the provider counted them')

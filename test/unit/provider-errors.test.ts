@@ -110,7 +110,9 @@ describe('provider errors (fake LLM server)', () => {
       seen.map((r) => r.outcome),
       ['ok', '429', '5xx', 'permanent', 'error', 'timeout'],
     );
-    assert.ok(seen.every((r) => r.endpoint === 'fake' && r.ms >= 0 && r.gateWaitMs >= 0));
+    assert.ok(
+      seen.every((r) => r.endpoint === 'fake' && r.ms >= 0 && r.windowWaitMs >= 0 && r.rateWaitMs >= 0),
+    );
     assert.ok(seen[0].promptTokens > 0 && seen[0].completionTokens > 0);
     assert.ok(seen.slice(1).every((r) => r.promptTokens === 0 && r.completionTokens === 0));
     assert.ok(seen[5].ms >= 250, `the hung call was given up after ${seen[5].ms} ms`);
