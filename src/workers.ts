@@ -2,11 +2,12 @@
 // endpoint with a request limit, one that runs only the LLM steps on that endpoint's own task
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
 // the Temporal server dispatches at most the limit across all workers together.
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
+import { LlmMetrics } from './telemetry/llm-metrics';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -50,7 +51,11 @@ export async function createParrotWorkers({
   deployment,
   plugins,
 }: ParrotWorkersOptions): Promise<Worker[]> {
-  const activities = createActivities(deps);
+  // On the runtime's meter: the Prometheus endpoint when PARROT_METRICS_BIND is set, else a no-op.
+  const activities = createActivities({
+    llmMetrics: new LlmMetrics(Runtime.instance().metricMeter),
+    ...deps,
+  });
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
   const versioning = versioningOptions(deployment); // all of a process's queues belong to its version

@@ -164,7 +164,6 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
       samples.filter((s) => s.name.startsWith('parrot_')).flatMap((s) => Object.keys(s.labels)),
     );
     assert.deepEqual([...parrotLabels].sort(), [
-      'activityType',
       'endpoint',
       'filter',
       'gate',

@@ -6,11 +6,11 @@ import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
-import type { CallLimits, LlmProvider } from '../providers/openai-provider';
+import type { CallLimits, CallRecord, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 import { heartbeatWhile } from './heartbeats';
-import { countFilterRejection, llmCallObserver, type LlmRole } from '../telemetry/llm-metrics';
+import { LlmMetrics } from '../telemetry/llm-metrics';
 
 /**
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
@@ -18,12 +18,11 @@ import { countFilterRejection, llmCallObserver, type LlmRole } from '../telemetr
  * ends at the activity's start-to-close timeout (llmCallTimeoutSeconds), when Temporal gives up on it.
  */
 async function heartbeating<T extends LlmReply>(
-  role: LlmRole,
+  observe: (call: CallRecord) => void,
   call: (limits: CallLimits) => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
-  const observe = llmCallObserver(ctx.metricMeter, role);
   try {
     return {
       ...(await heartbeatWhile((signal) =>
@@ -72,7 +71,12 @@ export function endpointFor(endpoints: EndpointRegistry, field: string, name: st
 /** By input field: where a rate-limited endpoint's calls go, and its limit. */
 export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
 
-export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
+export function createLlmActivities(
+  endpoints: EndpointRegistry,
+  provider: LlmProvider,
+  metrics: LlmMetrics = new LlmMetrics(),
+) {
+  const observe = { ask: metrics.observer('ask'), answer: metrics.observer('answer') };
   return {
     /**
      * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
@@ -92,7 +96,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
       const messages: ChatMessage[] = settings.systemPrompt
         ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
         : dialogue;
-      const reply = await heartbeating('answer', (limits) =>
+      const reply = await heartbeating(observe.answer, (limits) =>
         provider.chat(
           endpointFor(endpoints, 'answer.endpoint', settings.endpoint),
           settings,
@@ -108,7 +112,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
-      const reply = await heartbeating('ask', (limits) =>
+      const reply = await heartbeating(observe.ask, (limits) =>
         settings.mode === 'parrot-ask'
           ? provider.complete(
               endpoint,
@@ -136,7 +140,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
         settings.questionFilters === false
           ? undefined
           : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
-      if (rejectedBy) countFilterRejection(Context.current().metricMeter, settings.endpoint, rejectedBy);
+      if (rejectedBy) metrics.filterRejected(settings.endpoint, rejectedBy);
       return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
     },
   };
