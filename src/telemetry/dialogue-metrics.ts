@@ -24,12 +24,16 @@ export function countDialoguesFailed(reason: string, n = 1): void {
       .add(n, { reason });
 }
 
-/** The innermost application failure's type (Http401, EmptyCompletion, ...), `timeout`, or `other`: a short, fixed set. */
+/**
+ * `timeout` when a timeout ended it (a retry budget ran out, whatever the last try's error), else
+ * the innermost application failure's type (Http401, EmptyCompletion, ...), else `other`: a short,
+ * fixed set of values.
+ */
 export function failureReason(err: unknown): string {
   let reason = 'other';
   for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof TimeoutFailure) reason = 'timeout';
-    else if (e instanceof ApplicationFailure && e.type && /^\w{1,40}$/.test(e.type)) reason = e.type;
+    if (e instanceof TimeoutFailure) return 'timeout';
+    if (e instanceof ApplicationFailure && e.type && /^\w{1,40}$/.test(e.type)) reason = e.type;
   }
   return reason;
 }
