@@ -58,8 +58,10 @@ start() {
   fi
   # The worker runs compiled, as in production: build it (into dist/) from the current source.
   (cd "$root" && npm run --silent build)
-  launch worker node --enable-source-maps "$root/dist/worker.js"
+  # Its metrics on PARROT_METRICS_BIND: set for this worker only, so that no other process of the stack binds it.
+  PARROT_METRICS_BIND="$PARROT_STACK_METRICS_BIND" launch worker node --enable-source-maps "$root/dist/worker.js"
   wait_for worker 120 grep -q "parrot worker ready" "$logs/worker.log"
+  say "Worker metrics (Prometheus): http://$PARROT_STACK_METRICS_BIND/metrics"
   say "Temporal UI: http://localhost:$PARROT_UI_PORT   (stop everything with: npm run stack:stop)"
 }
 

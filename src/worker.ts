@@ -1,27 +1,24 @@
 // A parrot worker: runs the dialogue and dataset workflows and their activities.
 // Connection settings follow Temporal's own conventions (@temporalio/envconfig): TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, or a profile in TEMPORAL_CONFIG_FILE.
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { workerDeploymentFromEnv } from './config/worker-deployment';
+import { metricsBindFromEnv, runtimeOptionsFromEnv } from './telemetry/runtime';
+import { tracingFromEnv } from './telemetry/tracing';
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger((process.env.PARROT_LOG_LEVEL ?? 'INFO') as LogLevel) });
+  Runtime.install(runtimeOptionsFromEnv(process.env));
   const endpoints = loadEndpointRegistry();
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const deployment = workerDeploymentFromEnv(process.env);
+  const tracing = tracingFromEnv(process.env);
   const workers = await createParrotWorkers({
     connection,
     namespace: config.namespace ?? 'default',
@@ -31,12 +28,20 @@ async function main() {
     tuning: workerTuningFromEnv(process.env),
     dataConverter: dataConverterFromEnv(),
     deployment,
+    plugins: tracing && [tracing.plugin],
   });
   const version = deployment ? `, version ${deployment.deploymentName}.${deployment.buildId}` : '';
+  const bind = metricsBindFromEnv(process.env);
+  const metrics = bind ? `, metrics on http://${bind}/metrics` : '';
+  const traces = tracing ? ', traces over OTLP' : '';
   console.log(
-    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})`,
+    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})${metrics}${traces}`,
   );
-  await runWorkers(workers);
+  try {
+    await runWorkers(workers);
+  } finally {
+    await tracing?.shutdown();
+  }
   await connection.close();
 }
 

@@ -2,11 +2,12 @@
 // endpoint with a request limit, one that runs only the LLM steps on that endpoint's own task
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
 // the Temporal server dispatches at most the limit across all workers together.
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
+import { LlmMetrics } from './telemetry/llm-metrics';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -20,6 +21,8 @@ export interface ParrotWorkersOptions {
   dataConverter?: WorkerOptions['dataConverter'];
   /** The deployment version these workers belong to (src/config/worker-deployment.ts); none: unversioned. */
   deployment?: WorkerDeploymentVersion;
+  /** For every worker of the process: OpenTelemetry tracing, when configured (src/telemetry/tracing.ts). */
+  plugins?: WorkerOptions['plugins'];
 }
 
 /**
@@ -46,8 +49,13 @@ export async function createParrotWorkers({
   tuning,
   dataConverter,
   deployment,
+  plugins,
 }: ParrotWorkersOptions): Promise<Worker[]> {
-  const activities = createActivities(deps);
+  // On the runtime's meter: the Prometheus endpoint when PARROT_METRICS_BIND is set, else a no-op.
+  const activities = createActivities({
+    llmMetrics: new LlmMetrics(Runtime.instance().metricMeter),
+    ...deps,
+  });
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
   const versioning = versioningOptions(deployment); // all of a process's queues belong to its version
@@ -58,6 +66,7 @@ export async function createParrotWorkers({
     ...workflows,
     activities,
     dataConverter,
+    plugins,
     ...tuning,
     ...versioning,
     maxConcurrentActivityTaskExecutions: slots,
@@ -71,6 +80,7 @@ export async function createParrotWorkers({
         namespace,
         taskQueue: llmTaskQueue(taskQueue, e.name),
         dataConverter,
+        plugins,
         ...versioning,
         // eslint-disable-next-line @typescript-eslint/unbound-method -- closures over deps; no `this`
         activities: { ask: activities.ask, answer: activities.answer },

@@ -10,6 +10,7 @@ import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
 import { createMetricsActivities } from './metrics';
+import { LlmMetrics } from '../telemetry/llm-metrics';
 
 /** Most seed text one pickSeeds call returns. */
 export const SEED_BLOCK_BYTES = 256 * 1024;
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   seeds?: SeedSource;
   /** Dialogues per exported JSONL shard (default 5,000). */
   dialoguesPerShard?: number;
+  /** Where the LLM metrics go (src/telemetry/llm-metrics.ts); none: nowhere. */
+  llmMetrics?: LlmMetrics;
 }
 
 export function createActivities({
@@ -27,11 +30,12 @@ export function createActivities({
   provider = new LlmProvider(),
   seeds = new SeedSource(),
   dialoguesPerShard,
+  llmMetrics = new LlmMetrics(),
 }: ActivityDeps) {
   return {
-    ...createLlmActivities(endpoints, provider),
+    ...createLlmActivities(endpoints, provider, llmMetrics),
     ...createDatasetStorageActivities(dialoguesPerShard),
-    ...createMetricsActivities(endpoints, provider),
+    ...createMetricsActivities(endpoints, provider, llmMetrics),
     ...createGroupRecoveryActivities(),
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a

@@ -6,23 +6,27 @@ import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
-import type { CallLimits, LlmProvider } from '../providers/openai-provider';
+import type { CallLimits, CallRecord, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 import { heartbeatWhile } from './heartbeats';
+import { LlmMetrics } from '../telemetry/llm-metrics';
 
 /**
  * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
  * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request. The request
  * ends at the activity's start-to-close timeout (llmCallTimeoutSeconds), when Temporal gives up on it.
  */
-async function heartbeating<T extends LlmReply>(call: (limits: CallLimits) => Promise<T>): Promise<T> {
+async function heartbeating<T extends LlmReply>(
+  observe: (call: CallRecord) => void,
+  call: (limits: CallLimits) => Promise<T>,
+): Promise<T> {
   const ctx = Context.current();
   const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
   try {
     return {
       ...(await heartbeatWhile((signal) =>
-        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs }),
+        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs, observe }),
       )),
       waitMs,
     };
@@ -106,7 +110,12 @@ export function requestQuestion(
 /** By input field: where a rate-limited endpoint's calls go, and its limit. */
 export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
 
-export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
+export function createLlmActivities(
+  endpoints: EndpointRegistry,
+  provider: LlmProvider,
+  metrics: LlmMetrics = new LlmMetrics(),
+) {
+  const observe = { ask: metrics.observer('ask'), answer: metrics.observer('answer') };
   return {
     /**
      * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
@@ -124,7 +133,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
 
     async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'answer.endpoint', settings.endpoint);
-      const reply = await heartbeating((limits) =>
+      const reply = await heartbeating(observe.answer, (limits) =>
         requestAnswer(provider, endpoint, settings, dialogue, limits),
       );
       if (!reply.text.trim())
@@ -135,7 +144,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
     /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
     async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
-      const reply = await heartbeating((limits) =>
+      const reply = await heartbeating(observe.ask, (limits) =>
         requestQuestion(provider, endpoint, settings, dialogue, persona, limits),
       );
       const question = cleanUserReply(reply.text);
@@ -150,6 +159,7 @@ export function createLlmActivities(endpoints: EndpointRegistry, provider: LlmPr
         settings.questionFilters === false
           ? undefined
           : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
+      if (rejectedBy) metrics.filterRejected(settings.endpoint, rejectedBy);
       return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
     },
   };

@@ -18,6 +18,7 @@ import { openBlobStore } from '../storage/open-blob-store';
 import { readDatasetRecords } from '../storage/dialogue-records';
 import type { DatasetMetrics, DialogueRecord } from '../types';
 import { HEARTBEAT_EVERY, type DatasetRef } from './dataset-storage';
+import { LlmMetrics } from '../telemetry/llm-metrics';
 import { endpointFor } from './llm';
 
 export interface ComputeMetricsInput extends DatasetRef {
@@ -52,7 +53,12 @@ export async function withLocalRetries<T>(
   }
 }
 
-export function createMetricsActivities(endpoints: EndpointRegistry, provider: LlmProvider) {
+export function createMetricsActivities(
+  endpoints: EndpointRegistry,
+  provider: LlmProvider,
+  llmMetrics: LlmMetrics = new LlmMetrics(),
+) {
+  const observe = { embed: llmMetrics.observer('embed'), judge: llmMetrics.observer('judge') };
   return {
     async computeMetrics({
       lineage,
@@ -92,7 +98,10 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
           embedSample.items,
           async (texts) => {
             const { vectors } = await withLocalRetries(() =>
-              provider.embed(endpoint, model, texts, { signal: ctx.cancellationSignal }),
+              provider.embed(endpoint, model, texts, {
+                signal: ctx.cancellationSignal,
+                observe: observe.embed,
+              }),
             );
             ctx.heartbeat({ seen, embedded: (embedded += texts.length) });
             return vectors;
@@ -110,6 +119,7 @@ export function createMetricsActivities(endpoints: EndpointRegistry, provider: L
           const reply = await withLocalRetries(() =>
             provider.chat(endpoint, { model, maxTokens: 4, temperature: 0 }, messages, {
               signal: ctx.cancellationSignal,
+              observe: observe.judge,
             }),
           );
           ctx.heartbeat({ seen, judged: ++judged });

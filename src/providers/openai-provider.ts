@@ -14,6 +14,27 @@ import { callUsage } from '../usage';
 export interface CallLimits {
   signal?: AbortSignal;
   deadline?: number;
+  /** Told how each call that reached the provider ended (the worker's metrics: src/telemetry/llm-metrics.ts). */
+  observe?: (call: CallRecord) => void;
+}
+
+/** How a call that was sent ended: a reply, a 429, a 5xx, its deadline, a permanent 4xx, cancelled, or another error. */
+export type CallOutcome = 'ok' | '429' | '5xx' | 'timeout' | 'permanent' | 'cancelled' | 'error';
+
+/** One call that reached the provider, as the worker's metrics see it. */
+export interface CallRecord {
+  endpoint: string;
+  outcome: CallOutcome;
+  /** From the request sent to its reply or error. */
+  ms: number;
+  /** Held before it was sent: for a place in this worker's concurrency window (AIMD), then by the rate gate (TPM, RPM, a 429's cool-down). */
+  windowWaitMs: number;
+  rateWaitMs: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** The endpoint's concurrency window after the call: its limit and the calls it holds. */
+  concurrencyLimit: number;
+  inFlight: number;
 }
 
 export interface Sampling {
@@ -74,7 +95,7 @@ export class LlmProvider {
       endpoint,
       sampling,
       messages.reduce((n, m) => n + m.content.length, 0),
-      limits.signal,
+      limits,
       async () => {
         const r = await this.client(endpoint).chat.completions.create(
           {
@@ -100,7 +121,7 @@ export class LlmProvider {
     stop: string[],
     limits: CallLimits = {},
   ): Promise<LlmReply> {
-    return this.gated(endpoint, sampling, prompt.length, limits.signal, async () => {
+    return this.gated(endpoint, sampling, prompt.length, limits, async () => {
       const r = await this.client(endpoint).completions.create(
         {
           model: sampling.model,
@@ -129,7 +150,7 @@ export class LlmProvider {
       endpoint,
       { model, maxTokens: 0 },
       inputs.reduce((n, s) => n + s.length, 0),
-      limits.signal,
+      limits,
       async () => {
         const r = await this.client(endpoint).embeddings.create(
           { model, input: inputs, encoding_format: 'float' },
@@ -152,7 +173,7 @@ export class LlmProvider {
     endpoint: EndpointConfig,
     sampling: Sampling,
     promptChars: number,
-    signal: AbortSignal | undefined,
+    { signal, observe: observer }: CallLimits,
     call: () => Promise<{
       text: string | null | undefined;
       usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
@@ -161,7 +182,9 @@ export class LlmProvider {
     const gate = this.gate(endpoint);
     const window = this.concurrency(endpoint);
     const estimated = gate.estimate(promptChars, sampling.maxTokens);
+    const queued = performance.now();
     await window.acquire(signal);
+    const admitted = performance.now();
     let ticket: Ticket;
     try {
       ticket = await gate.admit(estimated, signal);
@@ -170,6 +193,18 @@ export class LlmProvider {
       throw err;
     }
     const started = performance.now();
+    const observe = (outcome: CallOutcome, promptTokens = 0, completionTokens = 0) =>
+      observer?.({
+        endpoint: endpoint.name,
+        outcome,
+        ms: Math.round(performance.now() - started),
+        windowWaitMs: Math.round(admitted - queued),
+        rateWaitMs: Math.round(started - admitted),
+        promptTokens,
+        completionTokens,
+        concurrencyLimit: window.limit,
+        inFlight: window.active,
+      });
     let r: Awaited<ReturnType<typeof call>>;
     try {
       r = await call();
@@ -179,6 +214,7 @@ export class LlmProvider {
       const rateLimited = failure instanceof ApplicationFailure && failure.type === 'RateLimited';
       window.release(rateLimited ? 'rateLimited' : 'other');
       if (rateLimited) gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
+      observe(callOutcome(err, signal));
       throw failure;
     }
     const ms = Math.round(performance.now() - started);
@@ -186,6 +222,7 @@ export class LlmProvider {
     const promptTokens = r.usage?.prompt_tokens ?? 0;
     const completionTokens = r.usage?.completion_tokens ?? 0;
     gate.settle(ticket, promptTokens + completionTokens, completionTokens);
+    observe('ok', promptTokens, completionTokens);
     // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
     if (typeof r.text !== 'string')
       throw ApplicationFailure.retryable(
@@ -199,6 +236,17 @@ export class LlmProvider {
     );
     return { text: r.text, usage, ms };
   }
+}
+
+/** How a failed call ended, for the metrics (toActivityFailure says what Temporal does next). */
+export function callOutcome(err: unknown, signal?: AbortSignal): CallOutcome {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return 'timeout';
+  if (err instanceof OpenAI.APIUserAbortError || signal?.aborted) return 'cancelled';
+  const status = err instanceof OpenAI.APIError ? (err.status as number | undefined) : undefined;
+  if (status === 429) return '429';
+  if (status !== undefined && status >= 500) return '5xx';
+  if (status !== undefined && isPermanent(status)) return 'permanent';
+  return 'error';
 }
 
 /** The HTTP request ends at the deadline (time spent waiting at the gate counts), with a timeout error. */

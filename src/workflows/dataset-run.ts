@@ -9,6 +9,7 @@ import { addUsage } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
+import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
@@ -138,11 +139,12 @@ export class DatasetRun {
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
   failGroup(id: string, error: string) {
     const waiting = this.groups.get(id);
-    if (waiting)
-      this.settle({
-        id,
-        outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })),
-      });
+    if (!waiting) return;
+    countDialoguesFailed('group-ended', waiting.size);
+    this.settle({
+      id,
+      outcomes: [...waiting].map((index) => ({ index, id: `${this.datasetId}/${index}`, error })),
+    });
   }
 
   private settleDialogue(o: DialogueOutcome, inWindowMs: number) {

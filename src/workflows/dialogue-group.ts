@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
+import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
 import {
   areYouThereSignal,
@@ -72,6 +73,7 @@ async function runOne(
     return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
   } catch (err) {
     if (isCancellation(err)) throw err; // the group is cancelled: not a dialogue's failure
+    countDialoguesFailed(failureReason(err));
     state.status = 'failed';
     state.error = describeFailure(err);
     return { index: spec.index, id, error: state.error };

@@ -2,7 +2,13 @@
 // is one activity (one HTTP request); a question the filters reject is asked again here, so the
 // history shows every call. The finished dialogue is stored by an activity; only a small summary
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
-import { proxyActivities, setCurrentDetails, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import {
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type {
   ChatMessage,
@@ -18,6 +24,7 @@ import type {
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
+import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -119,6 +126,7 @@ export async function runDialogue(
     },
   });
   state.status = 'completed';
+  countDialogueCompleted(endedBy);
   return { id, index: spec.index, status: 'completed', turns, endedBy, usage, ...tally.times() };
 }
 
@@ -209,5 +217,10 @@ export async function generateDialogue(input: DialogueInput): Promise<DialogueSu
       })
     )[0];
   setCurrentDetails(`Seed question: ${seed}`);
-  return runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
+  try {
+    return await runDialogue(settings, { index, turns, persona }, seed, newDialogueState({ index, turns }));
+  } catch (err) {
+    if (!isCancellation(err)) countDialoguesFailed(failureReason(err));
+    throw err;
+  }
 }

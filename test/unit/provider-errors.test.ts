@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
-import { LlmProvider } from '../../src/providers/openai-provider';
+import { LlmProvider, type CallRecord } from '../../src/providers/openai-provider';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
 
 const PROXY_AUTH = 407;
@@ -86,5 +86,35 @@ describe('provider errors (fake LLM server)', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(fake.abandoned.length, 1, 'the client closed the connection');
     assert.ok(fake.abandoned[0].at - started < 2_000);
+  });
+
+  it('tells the metrics how each call it sent ended', async () => {
+    const seen: CallRecord[] = [];
+    const call = (deadline?: number) =>
+      new LlmProvider()
+        .chat(endpoint(), { model: FAKE_MODEL }, [{ role: 'user', content: 'hi there?' }], {
+          deadline,
+          observe: (r) => seen.push(r),
+        })
+        .catch(() => undefined);
+    await call();
+    for (const status of [429, 503, 401]) {
+      fake.failNext({ status });
+      await call();
+    }
+    fake.failNext({ status: PROXY_AUTH }); // a connection error
+    await call();
+    fake.failNext({ status: 0, hang: true });
+    await call(Date.now() + 300);
+    assert.deepEqual(
+      seen.map((r) => r.outcome),
+      ['ok', '429', '5xx', 'permanent', 'error', 'timeout'],
+    );
+    assert.ok(
+      seen.every((r) => r.endpoint === 'fake' && r.ms >= 0 && r.windowWaitMs >= 0 && r.rateWaitMs >= 0),
+    );
+    assert.ok(seen[0].promptTokens > 0 && seen[0].completionTokens > 0);
+    assert.ok(seen.slice(1).every((r) => r.promptTokens === 0 && r.completionTokens === 0));
+    assert.ok(seen[5].ms >= 250, `the hung call was given up after ${seen[5].ms} ms`);
   });
 });

@@ -1,0 +1,97 @@
+// Parrot's LLM metrics, on the SDK's metric meter: they reach the same Prometheus endpoint as the
+// SDK's own (src/telemetry/runtime.ts), and nothing when metrics are off. The instruments are
+// created once per worker process, as the SDK does for workflow metrics: creating one costs a
+// call down to the native runtime. Labels stay few-valued: endpoint, role, outcome, gate, filter;
+// never a dataset or a dialogue. Names as scraped, and queries over them: docs/OPERATIONS.md.
+import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
+import type { CallRecord } from '../providers/openai-provider';
+import type { QuestionFilter } from '../prompts/question-filters';
+
+/** Who made a call: the simulated user, the answerer, or the metrics step's embeddings and judge. */
+export type LlmRole = 'ask' | 'answer' | 'embed' | 'judge';
+
+export const LLM_METRICS = {
+  calls: 'parrot_llm_calls',
+  latency: 'parrot_llm_call_latency',
+  gateWait: 'parrot_llm_gate_wait',
+  promptTokens: 'parrot_llm_prompt_tokens',
+  completionTokens: 'parrot_llm_completion_tokens',
+  concurrencyLimit: 'parrot_llm_concurrency_limit',
+  inFlight: 'parrot_llm_in_flight',
+  filterRejections: 'parrot_question_filter_rejections',
+} as const;
+
+export class LlmMetrics {
+  private readonly calls;
+  private readonly latency;
+  private readonly gateWait;
+  private readonly promptTokens;
+  private readonly completionTokens;
+  private readonly concurrencyLimit;
+  private readonly inFlight;
+  private readonly filterRejections;
+
+  /** `meter`: the worker runtime's (Runtime.instance().metricMeter); none: metrics off. */
+  constructor(meter: MetricMeter = noopMetricMeter) {
+    this.calls = meter.createCounter(LLM_METRICS.calls, 'calls', 'LLM calls sent, by how they ended');
+    this.latency = meter.createHistogram(
+      LLM_METRICS.latency,
+      'int',
+      'ms',
+      'Time from sending an LLM call to its reply or error',
+    );
+    this.gateWait = meter.createHistogram(
+      LLM_METRICS.gateWait,
+      'int',
+      'ms',
+      "Time an LLM call waited before it was sent: gate=window (this worker's AIMD concurrency window), gate=rate (TPM, RPM, a 429's cool-down)",
+    );
+    this.promptTokens = meter.createCounter(
+      LLM_METRICS.promptTokens,
+      'tokens',
+      'Prompt tokens, as the provider counted them',
+    );
+    this.completionTokens = meter.createCounter(
+      LLM_METRICS.completionTokens,
+      'tokens',
+      'Completion tokens, as the provider counted them',
+    );
+    this.concurrencyLimit = meter.createGauge(
+      LLM_METRICS.concurrencyLimit,
+      'int',
+      'calls',
+      'Calls this worker may keep open to the endpoint (AIMD: cut on 429s)',
+    );
+    this.inFlight = meter.createGauge(
+      LLM_METRICS.inFlight,
+      'int',
+      'calls',
+      'Calls this worker has open to the endpoint',
+    );
+    this.filterRejections = meter.createCounter(
+      LLM_METRICS.filterRejections,
+      'questions',
+      'Questions rejected by a filter, asked again',
+    );
+  }
+
+  /** Records each call a provider reports (CallLimits.observe) as `role`'s. */
+  observer(role: LlmRole): (call: CallRecord) => void {
+    return (call) => {
+      const tags = { endpoint: call.endpoint, role };
+      this.calls.add(1, { ...tags, outcome: call.outcome });
+      this.latency.record(call.ms, { ...tags, outcome: call.outcome });
+      this.gateWait.record(call.windowWaitMs, { ...tags, gate: 'window' });
+      this.gateWait.record(call.rateWaitMs, { ...tags, gate: 'rate' });
+      if (call.promptTokens) this.promptTokens.add(call.promptTokens, tags);
+      if (call.completionTokens) this.completionTokens.add(call.completionTokens, tags);
+      this.concurrencyLimit.set(call.concurrencyLimit, { endpoint: call.endpoint });
+      this.inFlight.set(call.inFlight, { endpoint: call.endpoint });
+    };
+  }
+
+  /** A question the filters rejected (the workflow asks again). */
+  filterRejected(endpoint: string, filter: QuestionFilter): void {
+    this.filterRejections.add(1, { endpoint, filter });
+  }
+}

@@ -1,0 +1,45 @@
+// A parrot worker as its own process (`tsx src/worker.ts`, as `npm run worker:dev` runs it), for
+// tests of what is set once per process: Runtime.install's telemetry, the tracer. The test
+// process has its own runtime (test/global-fixtures.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './tools';
+
+export interface WorkerProcess {
+  /** stdout and stderr so far. */
+  log(): string;
+  /** SIGTERM, and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts the worker with `env` added to the test's, and resolves once it says it is ready. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  let log = '';
+  const proc: ChildProcess = spawn(
+    path.join(ROOT, 'node_modules/.bin/tsx'),
+    [path.join(ROOT, 'src/worker.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PARROT_SHUTDOWN_GRACE_SECONDS: '1', PARROT_LOG_LEVEL: 'WARN', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  proc.stdout!.on('data', (c) => (log += c));
+  proc.stderr!.on('data', (c) => (log += c));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 120_000;
+  while (!log.includes('parrot worker ready')) {
+    if (proc.exitCode !== null) throw new Error(`the worker exited (${proc.exitCode}):\n${log}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the worker did not start:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { log: () => log, stop };
+}
