@@ -41,7 +41,14 @@ describe('cancelling a dataset (fake LLM server)', () => {
       if (p && p.completed === count - 2 && p.runs > 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.equal(await runningGroups(t.env.client, workflowId), 2);
+    // Visibility trails the groups' closes by a moment under load: wait for it, 10 s at most.
+    const settled = Date.now() + 10_000;
+    let running = await runningGroups(t.env.client, workflowId);
+    while (running !== 2 && Date.now() < settled) {
+      await new Promise((r) => setTimeout(r, 200));
+      running = await runningGroups(t.env.client, workflowId);
+    }
+    assert.equal(running, 2);
 
     await cancelAndWaitForGroups(handle);
     const requests = s.fake.requests.length;
