@@ -3,6 +3,7 @@ import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
+import type { Spend } from './workflows/budget';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -222,6 +223,16 @@ export interface DatasetResult {
   maxHistoryLength: number;
   /** The seed source: how many seeds, which lines were skipped (absent in older runs). */
   seeds?: SeedReport;
+  /** Present when the budget stopped new dialogues: `resumeFrom` runs the rest, with a new budget. */
+  stopped?: DatasetStop;
+}
+
+export interface DatasetStop {
+  reason: 'budget';
+  budget: NonNullable<DatasetInput['budget']>;
+  spent: Spend;
+  /** Requested dialogues never started. */
+  notStarted: number;
 }
 
 export type { DatasetInput };

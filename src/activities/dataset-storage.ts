@@ -24,6 +24,7 @@ import { readDatasetRecords } from '../storage/dialogue-records';
 import {
   toRunRef,
   type DatasetFailure,
+  type DatasetStop,
   type DatasetMetrics,
   type DatasetRunRef,
   type DialogueRecord,
@@ -68,6 +69,8 @@ export interface ExportInput extends DatasetRef {
   usage: { ask: TokenUsage; answer: TokenUsage };
   failures: DatasetFailure[];
   seeds?: SeedReport;
+  /** Present when the budget stopped new dialogues. */
+  stopped?: DatasetStop;
 }
 
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
@@ -147,6 +150,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       usage,
       failures,
       seeds,
+      stopped,
     }: ExportInput): Promise<ExportResult> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
@@ -185,6 +189,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           missing,
           failures,
           seeds,
+          ...(stopped && { stopped }),
           shards,
           metrics,
           usage,

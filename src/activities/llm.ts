@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { AnswerSettings, AskSettings } from '../config/dataset-input';
-import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
+import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
 import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
@@ -108,6 +108,15 @@ export function requestQuestion(
 }
 
 /** By input field: where a rate-limited endpoint's calls go, and its limit. */
+/** A cost budget needs every endpoint it pays for priced on the workers. */
+function unpriced(field: string, endpoint: string) {
+  const NAME = endpoint.toUpperCase().replace(/-/g, '_');
+  return ApplicationFailure.nonRetryable(
+    `budget.maxCostUsd: ${field} '${endpoint}' has no price on the workers: set PARROT_ENDPOINT_${NAME}_PRICE_IN and _PRICE_OUT (USD per million tokens; or priceIn/priceOut in PARROT_ENDPOINTS_FILE), or cap tokens with budget.maxTokens`,
+    'UnpricedEndpoint',
+  );
+}
+
 export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
 
 export function createLlmActivities(
@@ -121,10 +130,14 @@ export function createLlmActivities(
      * Fails at once, naming the field, if an endpoint name is unknown to the workers. Returns, by
      * field, the task queue and request limit of each endpoint that has one (see src/workers.ts).
      */
-    async checkEndpoints(refs: { field: string; endpoint: string }[]): Promise<EndpointRoutes> {
+    async checkEndpoints(
+      refs: { field: string; endpoint: string; needsPrice?: boolean }[],
+    ): Promise<EndpointRoutes> {
       const routes: EndpointRoutes = {};
       for (const r of refs) {
-        const { rpm } = endpointFor(endpoints, r.field, r.endpoint);
+        const config = endpointFor(endpoints, r.field, r.endpoint);
+        if (r.needsPrice && callCostUsd(config, 0, 0) === undefined) throw unpriced(r.field, r.endpoint);
+        const { rpm } = config;
         if (rpm)
           routes[r.field] = { taskQueue: llmTaskQueue(Context.current().info.taskQueue, r.endpoint), rpm };
       }

@@ -25,7 +25,7 @@ async function main() {
 
   const bar = new SingleBar({
     format:
-      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text}',
+      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -47,6 +47,7 @@ async function main() {
         window: p.window,
         rate: p.llmCallsPerSecond ?? '?',
         eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds),
+        spend: formatSpend(p),
       };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
@@ -64,6 +65,17 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** Spent so far, the projected total, and why nothing starts (paused, budget), for the bar. */
+function formatSpend(p: DatasetProgress): string {
+  if (!p.spent) return ''; // a dataset started before spend was reported
+  const usd = (x: number) => `$${x.toFixed(2)}`;
+  const spent = `${p.spent.tokens} tokens ${usd(p.spent.costUsd)}`;
+  const projected = p.projected ? ` of ~${Math.round(p.projected.tokens)} ${usd(p.projected.costUsd)}` : '';
+  const unpriced = p.spent.unpricedCalls ? ` (+${p.spent.unpricedCalls} unpriced calls)` : '';
+  const state = p.paused ? ' · PAUSED' : p.stoppedBy === 'budget' ? ' · STOPPED AT BUDGET' : '';
+  return `${spent}${projected}${unpriced}${state}`;
 }
 
 function formatSeconds(s: number): string {

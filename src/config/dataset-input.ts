@@ -141,6 +141,22 @@ const exportFormats = z
       });
   });
 
+/**
+ * A cap on what this dataset spends (dialogues reused from `resumeFrom` not counted): once what is
+ * spent plus what the dialogues in flight are expected to cost reaches it, no new dialogue
+ * starts; those in flight finish, and metrics and export run on what exists.
+ */
+const budget = z
+  .strictObject({
+    /** USD, at the workers' endpoint prices (PARROT_ENDPOINT_<NAME>_PRICE_IN / _PRICE_OUT). */
+    maxCostUsd: z.number().positive().optional(),
+    /** Prompt and completion tokens of the ask and answer calls together. */
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .refine((b) => b.maxCostUsd !== undefined || b.maxTokens !== undefined, {
+    message: 'must set maxCostUsd or maxTokens (or both)',
+  });
+
 export const datasetInputSchema = z.strictObject({
   count: z.number().int().min(1).max(1_000_000),
   turns: turnsSchema,
@@ -212,6 +228,7 @@ export const datasetInputSchema = z.strictObject({
    * of `role`/`content`). Absent: `["sharegpt"]`, read by the export activity.
    */
   exportFormats: exportFormats.optional(),
+  budget: budget.optional(),
 });
 
 export type DatasetInput = z.output<typeof datasetInputSchema>;

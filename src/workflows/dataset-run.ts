@@ -10,6 +10,7 @@ import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
+import { budgetReached, minusSpend, noSpend, projectSpend, spendOf, type Spend } from './budget';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
@@ -44,6 +45,12 @@ export interface DatasetRunState {
   /** A dialogue's time in the window less its calls' waits to start (ms, moving average), and its calls; 0 before the first. */
   dialogueServiceMs: number;
   callsPerDialogue: number;
+  /** What the reused dialogues had cost (left out of this dataset's spend and budget). */
+  reusedUsage?: { ask: TokenUsage; answer: TokenUsage };
+  /** No new dialogue starts while paused (the `pause` and `unpause` updates). */
+  paused?: boolean;
+  /** Set once the budget stopped new dialogues; it stays set. */
+  stoppedBy?: 'budget';
 }
 
 export interface DatasetProgress {
@@ -63,6 +70,13 @@ export interface DatasetProgress {
   etaSeconds: number | null;
   runs: number;
   historyLength: number;
+  /** What this dataset has spent (reused dialogues not counted). */
+  spent: Spend;
+  /** The spend of every dialogue this dataset runs, at the mean so far; null before the first is done. */
+  projected: Spend | null;
+  budget: DatasetInput['budget'] | null;
+  paused: boolean;
+  stoppedBy: 'budget' | null;
 }
 
 export class DatasetRun {
@@ -86,6 +100,7 @@ export class DatasetRun {
     this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
     this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
     this.groupSize = dialoguesPerGroup(input);
+    if (state.paused) this.phase = 'paused';
   }
 
   get running(): number {
@@ -105,7 +120,38 @@ export class DatasetRun {
   }
 
   get hasWork(): boolean {
-    return this.state.nextIndex < this.input.count || this.groups.size > 0;
+    return (this.state.nextIndex < this.input.count && !this.state.stoppedBy) || this.groups.size > 0;
+  }
+
+  /** Whether a new group may start now: not paused, and the budget not reached. */
+  mayStart(): boolean {
+    return !this.state.paused && !this.checkBudget();
+  }
+
+  /** Pause (true) or unpause: changes counts the flips, for the loop that waits on them. */
+  pauseChanges = 0;
+  setPaused(paused: boolean) {
+    if (!!this.state.paused === paused) return;
+    this.state.paused = paused;
+    this.pauseChanges++;
+    this.setPhase(paused ? 'paused' : 'generating');
+  }
+
+  /** This dataset's own spend and the dialogues it completed itself. */
+  spent(): Spend {
+    const s = this.state;
+    return minusSpend(spendOf(s.usage), s.reusedUsage ? spendOf(s.reusedUsage) : noSpend());
+  }
+
+  private get doneHere(): number {
+    return this.state.completed - this.state.reusedCount;
+  }
+
+  /** Whether the budget stops new dialogues (once it does, it stays so). */
+  checkBudget(): boolean {
+    if (!this.state.stoppedBy && budgetReached(this.input.budget, this.spent(), this.doneHere, this.running))
+      this.state.stoppedBy = 'budget';
+    return this.state.stoppedBy === 'budget';
   }
 
   window(): number {
@@ -156,6 +202,7 @@ export class DatasetRun {
         answer: addUsage(s.usage.answer, o.summary.usage.answer),
       };
       this.observeLatency(o.summary, inWindowMs);
+      if (this.input.budget) this.checkBudget();
     } else {
       s.failedCount++;
       if (s.failures.length < MAX_FAILURE_DETAILS)
@@ -205,6 +252,11 @@ export class DatasetRun {
         remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
       runs: s.runs,
       historyLength: workflowInfo().historyLength,
+      spent: this.spent(),
+      projected: projectSpend(this.spent(), this.doneHere, this.input.count - s.reusedCount) ?? null,
+      budget: this.input.budget ?? null,
+      paused: !!s.paused,
+      stoppedBy: s.stoppedBy ?? null,
     };
   }
 
@@ -225,6 +277,11 @@ export class DatasetRun {
       [
         `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
         `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
+        spendLine(p),
+        ...(p.paused ? ['**Paused**: no new dialogue starts (the `unpause` update resumes).'] : []),
+        ...(p.stoppedBy
+          ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
+          : []),
         ...skipped,
       ].join('\n\n'),
     );
@@ -245,3 +302,16 @@ export class DatasetRun {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
+function spendLine(p: DatasetProgress): string {
+  const cost = (s: Spend) =>
+    `$${s.costUsd.toFixed(2)}${s.unpricedCalls ? ` (+${Math.round(s.unpricedCalls)} unpriced calls)` : ''}`;
+  const projected = p.projected
+    ? ` · projected ${Math.round(p.projected.tokens)} tokens, ${cost(p.projected)}`
+    : '';
+  const budget = p.budget
+    ? ` · budget ${[p.budget.maxTokens !== undefined && `${p.budget.maxTokens} tokens`, p.budget.maxCostUsd !== undefined && `$${p.budget.maxCostUsd}`].filter(Boolean).join(', ')}`
+    : '';
+  return `spent ${p.spent.tokens} tokens, ${cost(p.spent)}${projected}${budget}`;
+}

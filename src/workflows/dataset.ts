@@ -23,14 +23,19 @@ import {
   sleep,
   startChild,
   workflowInfo,
-  defineQuery,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
-import { toRunRef, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
+import {
+  toRunRef,
+  type DatasetStop,
+  type DatasetResult,
+  type DialogueSettings,
+  type DialogueSpec,
+} from '../types';
 import { nextOutside } from '../index-ranges';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
@@ -39,6 +44,7 @@ import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
+import { pauseUpdate, progressQuery, unpauseUpdate } from './controls';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -72,7 +78,7 @@ function parentSteps(input: DatasetInput) {
   };
 }
 
-export const progressQuery = defineQuery<DatasetProgress>('progress');
+export { progressQuery, pauseUpdate, unpauseUpdate };
 
 /** A window holds at least this many groups: more, smaller groups when the window is small. */
 const SMALL_WINDOW_GROUPS = 4;
@@ -89,6 +95,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       : await openRun(input, datasetId),
   );
   setHandler(progressQuery, () => run.progress());
+  setPauseHandlers(run);
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
   if (!carried) run.setPhase('generating');
@@ -100,6 +107,16 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     throw err;
   }
   return finish(run);
+}
+
+/** `pause` and `unpause` while dialogues are still being started; after that there is nothing to hold. */
+function setPauseHandlers(run: DatasetRun) {
+  const validator = () => {
+    if (run.phase !== 'generating' && run.phase !== 'paused')
+      throw new Error(`the dataset is past starting dialogues (phase ${run.phase})`);
+  };
+  setHandler(pauseUpdate, () => (run.setPaused(true), run.progress()), { validator });
+  setHandler(unpauseUpdate, () => (run.setPaused(false), run.progress()), { validator });
 }
 
 /**
@@ -131,9 +148,10 @@ function parseInput(rawInput: unknown): DatasetInput {
 /** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
   const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  const needsPrice = input.budget?.maxCostUsd !== undefined || undefined;
   const routes = await checkEndpoints([
-    { field: 'ask.endpoint', endpoint: input.ask.endpoint },
-    { field: 'answer.endpoint', endpoint: input.answer.endpoint },
+    { field: 'ask.endpoint', endpoint: input.ask.endpoint, needsPrice },
+    { field: 'answer.endpoint', endpoint: input.answer.endpoint, needsPrice },
     ...(input.metrics?.embeddings
       ? [{ field: 'metrics.embeddings.endpoint', endpoint: input.metrics.embeddings.endpoint }]
       : []),
@@ -162,6 +180,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     failures: [],
     usage: opened.finishedUsage,
     reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
+    reusedUsage: opened.finishedUsage,
     startedAt: Date.now(),
     runs: 1,
     maxHistoryLength: 0,
@@ -184,7 +203,12 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    while (run.state.nextIndex < run.input.count && run.groups.size < maxGroups && !runIsFull()) {
+    while (
+      run.state.nextIndex < run.input.count &&
+      run.groups.size < maxGroups &&
+      !runIsFull() &&
+      run.mayStart()
+    ) {
       // A group starts once the window has room for a whole one (or for all that are left); a
       // small window takes small groups, so that it slides rather than waits for its slowest.
       const window = run.window();
@@ -198,8 +222,8 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       await condition(() => run.starting === 0 && run.recovering === 0 && allHandlersFinished());
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
-    const before = run.finished;
-    await condition(() => run.finished > before || runIsFull());
+    const [before, flips] = [run.finished, run.pauseChanges];
+    await condition(() => run.finished > before || runIsFull() || run.pauseChanges !== flips || !run.hasWork);
   }
 }
 
@@ -393,6 +417,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     usage: state.usage,
     failures: state.failures,
     seeds: state.seeds,
+    stopped: stoppedAt(run),
   });
   run.setPhase('done');
   return {
@@ -408,5 +433,13 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,
+    ...(state.stoppedBy && { stopped: stoppedAt(run) }),
   };
+}
+
+/** Why the dataset ran fewer dialogues than requested, when its budget stopped it. */
+function stoppedAt(run: DatasetRun): DatasetStop | undefined {
+  if (!run.state.stoppedBy || !run.input.budget) return undefined;
+  const notStarted = run.input.count - run.finished;
+  return { reason: 'budget', budget: run.input.budget, spent: run.spent(), notStarted };
 }

@@ -1,3 +1,3 @@
 export { generateDialogue } from './dialogue';
 export { generateDialogues, dialogueQuery, dialoguesQuery } from './dialogue-group';
-export { generateDataset, progressQuery } from './dataset';
+export { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from './dataset';

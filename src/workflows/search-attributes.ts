@@ -10,4 +10,4 @@ export const PARROT_DIALOGUES = defineSearchAttributeKey('ParrotDialogues', Sear
 
 export const PARROT_SEARCH_ATTRIBUTES = [PARROT_DATASET, PARROT_PHASE, PARROT_DIALOGUES];
 
-export type DatasetPhase = 'generating' | 'metrics' | 'exporting' | 'done' | 'cancelled';
+export type DatasetPhase = 'generating' | 'paused' | 'metrics' | 'exporting' | 'done' | 'cancelled';

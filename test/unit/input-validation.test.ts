@@ -75,6 +75,17 @@ describe('dataset input validation', () => {
       rejects(['openai', 'sharegpt', 'openai'], /exportFormats: lists "openai" more than once/);
       rejects('openai', /exportFormats: must be a list of formats/);
     });
+    it('takes a budget of maxCostUsd and/or maxTokens, naming the field otherwise', () => {
+      assert.deepEqual(parseDatasetInput({ ...valid, budget: { maxCostUsd: 2.5 } }).budget, {
+        maxCostUsd: 2.5,
+      });
+      const rejects = (budget: unknown, message: RegExp) =>
+        assert.throws(() => parseDatasetInput({ ...valid, budget }), message);
+      rejects({}, /budget: must set maxCostUsd or maxTokens \(or both\)/);
+      rejects({ maxCostUsd: 0 }, /budget\.maxCostUsd: .*>0/);
+      rejects({ maxTokens: 1.5 }, /budget\.maxTokens: .*expected int/);
+      rejects({ maxDollars: 5 }, /budget\.maxDollars: unknown field/);
+    });
     it('takes a storage retry budget of 10 s to 7 days, 6 h by default, and never shorter than the LLM budget', () => {
       assert.equal(parseDatasetInput(valid).storageRetryBudgetSeconds, 21_600);
       assert.throws(

@@ -1,0 +1,185 @@
+// A budget stops new dialogues and the run still exports what it has; `resumeFrom` finishes it.
+// `pause` and `unpause`, sent with the Temporal CLI, hold and release the starting of dialogues.
+// FAKE LLM server, priced; a real dev server.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DatasetInputJson } from '../src/config/dataset-input';
+import { recordKey } from '../src/storage/dataset-layout';
+import type { DialogueRecord } from '../src/types';
+import { generateDataset, progressQuery } from '../src/workflows';
+import { FAKE_MODEL } from './helpers/fake-openai-server';
+import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { requireTool, TEMPORAL_BIN } from './helpers/tools';
+
+const execFileAsync = promisify(execFile);
+
+describe('budget and pause (fake LLM server)', () => {
+  // $1 a prompt token, $2 a completion token: costs large enough to read, exact in binary.
+  const s = useFakeLlmSuite('budget', {
+    endpointEnv: {
+      PARROT_ENDPOINT_FAKE_PRICE_IN: '1000000',
+      PARROT_ENDPOINT_FAKE_PRICE_OUT: '2000000',
+      PARROT_ENDPOINT_FREE_URL: 'http://127.0.0.1:9/v1',
+    },
+  });
+  const { t, outDir } = s;
+
+  const input = (output: string, extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
+    count: 12,
+    turns: 1,
+    output: pathToFileURL(path.join(outDir, output)).href,
+    concurrency: 1,
+    dialoguesPerWorkflow: 1,
+    maxEventsPerRun: 100,
+    ask: { endpoint: 'fake', model: FAKE_MODEL },
+    answer: { endpoint: 'fake', model: FAKE_MODEL },
+    ...extra,
+  });
+
+  const exportedIndices = (dir: string): number[] =>
+    fs
+      .readFileSync(path.join(outDir, dir, 'data/part-00000.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => Number((JSON.parse(l) as { id: string }).id.split('/').pop()))
+      .sort((a, b) => a - b);
+
+  it('stops starting dialogues at its cost budget, exports what it has, and a resume runs the rest', async () => {
+    // Dialogues run one at a time, in index order, so the stop is exact: the first k whose
+    // cumulative cost reaches the budget. The budget sits inside the fourth dialogue's cost.
+    const probe = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'budget-probe',
+      args: [input('probe', { count: 4 })],
+    });
+    const costs = [0, 1, 2, 3].map(
+      (i) =>
+        (JSON.parse(fs.readFileSync(path.join(outDir, 'probe', recordKey(i)), 'utf8')) as DialogueRecord)
+          .usage.answer.costUsd!,
+    );
+    assert.equal(probe.usage.answer.costUsd, costs[0] + costs[1] + costs[2] + costs[3]);
+    const maxCostUsd = costs[0] + costs[1] + costs[2] + costs[3] / 2;
+
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'budget-cost',
+      args: [input('cost', { budget: { maxCostUsd } })],
+    });
+    assert.equal(result.completed, 4);
+    assert.equal(result.failedCount, 0);
+    assert.deepEqual(result.stopped, {
+      reason: 'budget',
+      budget: { maxCostUsd },
+      spent: { tokens: result.stopped!.spent.tokens, costUsd: probe.usage.answer.costUsd, unpricedCalls: 0 },
+      notStarted: 8,
+    });
+    assert.ok(result.runs > 1, 'the stop holds across continue-as-new');
+    assert.deepEqual(exportedIndices('cost'), [0, 1, 2, 3]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'cost/manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.stopped, result.stopped);
+
+    // Later, with a new budget: only the rest runs, its spend counted apart from the reused.
+    const resumed = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'budget-cost-2',
+      args: [input('cost', { resumeFrom: 'budget-cost', budget: { maxTokens: 1_000_000 } })],
+    });
+    assert.equal(resumed.reused, 4);
+    assert.equal(resumed.completed, 12);
+    assert.equal(resumed.stopped, undefined);
+    assert.deepEqual(exportedIndices('cost'), [...Array(12).keys()]);
+  });
+
+  it('stops at a token budget before any price is known, and refuses a cost budget on an unpriced endpoint', async () => {
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'budget-tokens',
+      args: [input('tokens', { budget: { maxTokens: 1 } })],
+    });
+    // The first dialogue spends more than 1 token; none starts after it.
+    assert.equal(result.completed, 1);
+    assert.equal(result.stopped?.notStarted, 11);
+
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'budget-unpriced',
+      args: [
+        input('unpriced', {
+          answer: { endpoint: 'free', model: FAKE_MODEL },
+          budget: { maxCostUsd: 5 },
+        }),
+      ],
+    });
+    await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
+      const cause = err.cause?.cause;
+      assert.ok(cause instanceof ApplicationFailure);
+      assert.equal(cause.type, 'UnpricedEndpoint');
+      assert.match(
+        cause.message,
+        /^budget\.maxCostUsd: answer\.endpoint 'free' has no price .*PARROT_ENDPOINT_FREE_PRICE_IN/,
+      );
+      return true;
+    });
+  });
+
+  it('pauses and unpauses from the Temporal CLI: nothing starts while paused, then the dataset finishes', async () => {
+    const workflowId = 'budget-pause';
+    s.fake.slowNext(300, 1000);
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [input('pause', { concurrency: 2 })],
+    });
+    const progress = () => handle.query(progressQuery).catch(() => undefined);
+    // Not spawnSync: the worker runs in this process and must answer the update meanwhile.
+    const cli = async (name: string) => {
+      const args = [
+        'workflow',
+        'update',
+        'execute',
+        '-o',
+        'json',
+        '--address',
+        t.env.address,
+        '--workflow-id',
+        workflowId,
+      ];
+      const { stdout } = await execFileAsync(requireTool(TEMPORAL_BIN), [...args, '--name', name], {
+        encoding: 'utf8',
+      });
+      return stdout;
+    };
+    for (let p = await progress(); !p || p.completed < 2; p = await progress())
+      await new Promise((r) => setTimeout(r, 100));
+
+    assert.match(await cli('pause'), /"paused":\s*true/);
+    // The dialogues in flight finish; then nothing more is asked of the provider.
+    let p = await progress();
+    while (!p || p.running > 0) {
+      await new Promise((r) => setTimeout(r, 100));
+      p = await progress();
+    }
+    const requests = s.fake.requests.length;
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(s.fake.requests.length, requests, 'the provider got requests while paused');
+    const paused = await progress();
+    assert.deepEqual(
+      { phase: paused?.phase, paused: paused?.paused, completed: paused?.completed },
+      { phase: 'paused', paused: true, completed: p.completed },
+    );
+    assert.ok(p.completed < 12);
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    assert.match(currentDetails, /\*\*Paused\*\*/);
+
+    assert.match(await cli('unpause'), /"paused":\s*false/);
+    const result = await handle.result();
+    assert.equal(result.completed, 12);
+    assert.deepEqual(exportedIndices('pause'), [...Array(12).keys()]);
+  });
+});
