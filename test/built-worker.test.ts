@@ -87,6 +87,14 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
     assert.equal(result.failedCount, 0);
     const lines = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(lines.length, 3);
-    assert.ok(fake.requests.length >= 3 * 2 * 2 - 3, `the fake served ${fake.requests.length} requests`);
+    // 3 dialogues of 2 turns: 2 answers and 1 question each, every call one request.
+    assert.deepEqual(
+      {
+        answers: result.usage.answer.calls,
+        questions: result.usage.ask.calls,
+        requests: fake.requests.length,
+      },
+      { answers: 6, questions: 3, requests: 9 },
+    );
   });
 });
