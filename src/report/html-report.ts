@@ -103,7 +103,13 @@ export function renderHtmlReport(d: ReportData): string {
         .map(([k, v]) => `${k} ${fmt(v)}`)
         .join(', ') || 'none',
     ],
-    ['near-duplicate dialogues', fmt(m.nearDuplicateDialogues)],
+    [
+      'near-duplicate dialogues',
+      // Beyond its sample the count is an estimate: shown with its standard error.
+      m.nearDuplicateDialoguesStandardError === undefined
+        ? fmt(m.nearDuplicateDialogues)
+        : `${fmt(m.nearDuplicateDialogues)} ± ${fmt(m.nearDuplicateDialoguesStandardError)} (estimated from a sample)`,
+    ],
     ['distinct-1 / distinct-2 of questions', `${fmt(m.distinct1Questions)} / ${fmt(m.distinct2Questions)}`],
     ['tokens per question / answer', `${fmt(m.tokensPerQuestion)} / ${fmt(m.tokensPerAnswer)}`],
     [
