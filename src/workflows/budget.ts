@@ -38,8 +38,9 @@ export function projectSpend(spent: Spend, done: number, total: number): Spend |
 }
 
 /**
- * Whether no new dialogue may start: what `done` dialogues spent, plus `running` more at their
- * mean, reaches the budget. Before any is done nothing is known of the mean; only the spend counts.
+ * Whether `spent`, plus `running` more dialogues at the mean of the `done` ones, reaches the
+ * budget. Calls to an unpriced endpoint reach a cost budget: their cost is unknown, so it is not
+ * known to be under it.
  */
 export function budgetReached(
   budget: DatasetInput['budget'],
@@ -51,6 +52,23 @@ export function budgetReached(
   const expected = (x: number) => x + (done > 0 ? (x / done) * running : 0);
   return (
     (budget.maxTokens !== undefined && expected(spent.tokens) >= budget.maxTokens) ||
-    (budget.maxCostUsd !== undefined && expected(spent.costUsd) >= budget.maxCostUsd)
+    (budget.maxCostUsd !== undefined &&
+      (spent.unpricedCalls > 0 || expected(spent.costUsd) >= budget.maxCostUsd))
   );
+}
+
+/**
+ * Whether a budgeted dataset may start more dialogues now. Until one is done nothing is known of
+ * a dialogue's cost: one group runs alone (a window of thousands would otherwise be started on a
+ * budget of a few). Then: while the spend plus the expected cost of those in flight stays under it.
+ */
+export function budgetAllowsStart(
+  budget: DatasetInput['budget'],
+  spent: Spend,
+  done: number,
+  running: number,
+): boolean {
+  if (!budget) return true;
+  if (done === 0 && running > 0) return false;
+  return !budgetReached(budget, spent, done, running);
 }

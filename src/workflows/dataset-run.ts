@@ -10,7 +10,15 @@ import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
-import { budgetReached, minusSpend, noSpend, projectSpend, spendOf, type Spend } from './budget';
+import {
+  budgetAllowsStart,
+  budgetReached,
+  minusSpend,
+  noSpend,
+  projectSpend,
+  spendOf,
+  type Spend,
+} from './budget';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
@@ -123,9 +131,10 @@ export class DatasetRun {
     return (this.state.nextIndex < this.input.count && !this.state.stoppedBy) || this.groups.size > 0;
   }
 
-  /** Whether a new group may start now: not paused, and the budget not reached. */
+  /** Whether a new group may start now: not paused, and the budget allows it. */
   mayStart(): boolean {
-    return !this.state.paused && !this.checkBudget();
+    if (this.state.paused || this.checkBudget()) return false;
+    return budgetAllowsStart(this.input.budget, this.spent(), this.doneHere, this.running);
   }
 
   /** Pause (true) or unpause: changes counts the flips, for the loop that waits on them. */
@@ -147,11 +156,16 @@ export class DatasetRun {
     return this.state.completed - this.state.reusedCount;
   }
 
-  /** Whether the budget stops new dialogues (once it does, it stays so). */
+  /**
+   * Whether the budget has stopped the dataset: what it spent reached it while dialogues were
+   * left to start. Once so, it stays so. (What those in flight are expected to cost only holds
+   * starts back, in mayStart: they may cost less, or fail.)
+   */
   checkBudget(): boolean {
-    if (!this.state.stoppedBy && budgetReached(this.input.budget, this.spent(), this.doneHere, this.running))
-      this.state.stoppedBy = 'budget';
-    return this.state.stoppedBy === 'budget';
+    const s = this.state;
+    if (!s.stoppedBy && this.toStart > 0 && budgetReached(this.input.budget, this.spent(), this.doneHere, 0))
+      s.stoppedBy = 'budget';
+    return s.stoppedBy === 'budget';
   }
 
   window(): number {
@@ -180,6 +194,20 @@ export class DatasetRun {
       this.groups.delete(outcome.id);
       this.launchedAt.delete(outcome.id);
     }
+  }
+
+  /**
+   * The export is the truth: a dialogue counted failed whose record it found (its group was
+   * stopped between storing and reporting it) counts as completed. `missing`: indices not stored.
+   */
+  reconcileWithExport(missing: readonly number[]) {
+    const s = this.state;
+    const notStored = new Set(missing);
+    const failures = s.failures.filter((f) => notStored.has(f.index));
+    const storedAfterAll = s.failures.length - failures.length;
+    s.failures = failures;
+    s.failedCount -= storedAfterAll;
+    s.completed += storedAfterAll;
   }
 
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */

@@ -44,7 +44,7 @@ import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
-import { pauseUpdate, progressQuery, unpauseUpdate } from './controls';
+import { pauseUpdate, progressQuery, unpauseUpdate, type PauseState } from './controls';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -86,6 +86,8 @@ const SMALL_WINDOW_GROUPS = 4;
 export async function generateDataset(rawInput: unknown, carried?: DatasetRunState): Promise<DatasetResult> {
   const input = parseInput(rawInput);
   const datasetId = workflowInfo().workflowId;
+  const opening: { run?: DatasetRun } = {};
+  const pauseAsked = setPauseHandlers(() => opening.run); // before opening: that can take a while
   // A carried lineage may predate run IDs (bare workflow IDs).
   const run = new DatasetRun(
     input,
@@ -94,11 +96,13 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
       ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 }
       : await openRun(input, datasetId),
   );
+  opening.run = run;
   setHandler(progressQuery, () => run.progress());
-  setPauseHandlers(run);
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
   if (!carried) run.setPhase('generating');
+  const paused = pauseAsked();
+  if (paused !== undefined) run.setPaused(paused);
   void watchInheritedGroups(run);
   try {
     await fanOut(run, rawInput);
@@ -109,14 +113,27 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   return finish(run);
 }
 
-/** `pause` and `unpause` while dialogues are still being started; after that there is nothing to hold. */
-function setPauseHandlers(run: DatasetRun) {
+/**
+ * `pause` and `unpause` until the dataset is past starting dialogues. One that comes while the
+ * first run is still opening (checking endpoints, reading seeds) is returned by the function
+ * this returns, for the run to apply once it exists.
+ */
+function setPauseHandlers(getRun: () => DatasetRun | undefined): () => boolean | undefined {
+  let asked: boolean | undefined;
   const validator = () => {
-    if (run.phase !== 'generating' && run.phase !== 'paused')
-      throw new Error(`the dataset is past starting dialogues (phase ${run.phase})`);
+    const phase = getRun()?.phase;
+    if (phase && phase !== 'generating' && phase !== 'paused')
+      throw new Error(`the dataset is past starting dialogues (phase ${phase})`);
   };
-  setHandler(pauseUpdate, () => (run.setPaused(true), run.progress()), { validator });
-  setHandler(unpauseUpdate, () => (run.setPaused(false), run.progress()), { validator });
+  const set = (paused: boolean): PauseState => {
+    const run = getRun();
+    if (run) run.setPaused(paused);
+    else asked = paused;
+    return { paused, phase: run?.phase ?? 'opening' };
+  };
+  setHandler(pauseUpdate, () => set(true), { validator });
+  setHandler(unpauseUpdate, () => set(false), { validator });
+  return () => asked;
 }
 
 /**
@@ -420,6 +437,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     stopped: stoppedAt(run),
   });
   run.setPhase('done');
+  run.reconcileWithExport(exported.missing);
   return {
     datasetId,
     requested: input.count,

@@ -141,6 +141,7 @@ async function converse(
   const { answer } = llmSteps(settings, 'answer');
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
   conversations.push({ from: 'human', value: seed });
+  if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
   for (let turn = 1; ; turn++) {
     const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
       { settings: settings.answer, dialogue },

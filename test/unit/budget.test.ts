@@ -1,6 +1,12 @@
 // The budget's arithmetic: spend from usage, the projection, and when new dialogues stop.
 import assert from 'node:assert/strict';
-import { budgetReached, minusSpend, projectSpend, spendOf } from '../../src/workflows/budget';
+import {
+  budgetAllowsStart,
+  budgetReached,
+  minusSpend,
+  projectSpend,
+  spendOf,
+} from '../../src/workflows/budget';
 
 const usage = (promptTokens: number, completionTokens: number, costUsd?: number, unpricedCalls?: number) => ({
   promptTokens,
@@ -38,5 +44,18 @@ describe('budget arithmetic', () => {
     // Before any dialogue is done, only what is spent counts.
     assert.equal(budgetReached({ maxTokens: 1000 }, { ...spent, tokens: 999 }, 0, 50), false);
     assert.equal(budgetReached({ maxTokens: 1000 }, { ...spent, tokens: 1000 }, 0, 50), true);
+    // A call of unknown price reaches a cost budget, not a token budget.
+    assert.equal(budgetReached({ maxCostUsd: 5 }, { ...spent, unpricedCalls: 1 }, 4, 0), true);
+    assert.equal(budgetReached({ maxTokens: 1000 }, { ...spent, unpricedCalls: 1 }, 4, 0), false);
+  });
+
+  it('starts one group alone until a dialogue is done, then while the budget allows', () => {
+    const none = { tokens: 0, costUsd: 0, unpricedCalls: 0 };
+    assert.equal(budgetAllowsStart(undefined, none, 0, 500), true);
+    assert.equal(budgetAllowsStart({ maxTokens: 1000 }, none, 0, 0), true); // the first group
+    assert.equal(budgetAllowsStart({ maxTokens: 1000 }, none, 0, 1), false); // nothing known yet
+    const spent = { tokens: 400, costUsd: 2, unpricedCalls: 0 };
+    assert.equal(budgetAllowsStart({ maxTokens: 1000 }, spent, 4, 5), true);
+    assert.equal(budgetAllowsStart({ maxTokens: 1000 }, spent, 4, 6), false);
   });
 });

@@ -13,7 +13,13 @@ import { createDatasetStorageActivities } from '../../src/activities/dataset-sto
 import { parseDatasetInput, type ExportFormat } from '../../src/config/dataset-input';
 import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { chatMessages } from '../../src/storage/export-formats';
-import type { DialogueRecord, ExportedShard, ExportResult, FormatExport } from '../../src/types';
+import type {
+  DatasetFailure,
+  DialogueRecord,
+  ExportedShard,
+  ExportResult,
+  FormatExport,
+} from '../../src/types';
 import { openAiChatProblems } from '../helpers/openai-chat-format';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-export-formats-'));
@@ -59,6 +65,7 @@ async function exportInto(
   records: DialogueRecord[],
   exportFormats?: ExportFormat[],
   shardSize = 2,
+  failures: DatasetFailure[] = [],
 ) {
   const activities = createDatasetStorageActivities(shardSize);
   const env = new MockActivityEnvironment();
@@ -85,7 +92,7 @@ async function exportInto(
       input,
       metrics: metrics.result(),
       usage: { ask: usage, answer: usage },
-      failures: [],
+      failures,
     }),
   );
   return result;
@@ -289,6 +296,18 @@ describe('export formats', () => {
       'data/part-00000.jsonl',
       'data/part-00001.jsonl',
     ]);
+  });
+
+  it('lists as failed only the dialogues it did not find: one stored after its failure was reported is exported', async () => {
+    const out = newOutput();
+    const failures = [2, 4].map((index) => ({ index, id: `${DATASET}/${index}`, error: 'group terminated' }));
+    // Indices 0, 1, 2 and 6 stored; the manifest's count is 7, so 3, 4 and 5 are missing too.
+    const stored = [RECORDS[0], RECORDS[1], RECORDS[2], RECORDS[6]];
+    const result = await exportInto(pathToFileURL(out).href, stored, undefined, 2, failures);
+    assert.deepEqual(result.missing, [3, 4, 5]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.failures, [failures[1]]);
+    assert.equal(manifest.exported, 4);
   });
 
   it('chatMessages keeps the longest prefix of whole rounds', () => {

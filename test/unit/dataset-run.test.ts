@@ -1,0 +1,85 @@
+// The dataset's counters at the end: the export's view of what was stored wins.
+import assert from 'node:assert/strict';
+import { parseDatasetInput } from '../../src/config/dataset-input';
+import { emptyUsage } from '../../src/usage';
+import { DatasetRun, type DatasetRunState } from '../../src/workflows/dataset-run';
+
+const input = parseDatasetInput({
+  count: 6,
+  turns: 1,
+  output: 'file:///tmp/x',
+  ask: { endpoint: 'fake', model: 'm' },
+  answer: { endpoint: 'fake', model: 'm' },
+});
+
+function runWith(failed: number[], completed: number): DatasetRun {
+  const state: DatasetRunState = {
+    lineage: [{ datasetId: 'd', runId: 'r' }],
+    reused: [],
+    reusedCount: 0,
+    reusedCalls: 0,
+    nextIndex: 6,
+    inFlight: [],
+    completed,
+    failedCount: failed.length,
+    failures: failed.map((index) => ({ index, id: `d/${index}`, error: 'stuck' })),
+    usage: { ask: emptyUsage(), answer: emptyUsage() },
+    startedAt: 0,
+    runs: 1,
+    maxHistoryLength: 0,
+    seeds: { uri: 'builtin', seeds: 10, skippedLines: 0, firstSkipped: [] },
+    llmTaskQueues: {},
+    limits: { shared: true },
+    latencyMs: 0,
+    dialogueServiceMs: 0,
+    callsPerDialogue: 0,
+  };
+  return new DatasetRun(input, 'd', state);
+}
+
+describe('DatasetRun budget', () => {
+  it("spends only what it ran itself, not the reused dialogues' usage", () => {
+    const run = runWith([], 3);
+    run.state.usage = {
+      ask: { promptTokens: 100, completionTokens: 10, calls: 3, costUsd: 3 },
+      answer: { promptTokens: 200, completionTokens: 40, calls: 3, costUsd: 5 },
+    };
+    run.state.reusedUsage = {
+      ask: { promptTokens: 30, completionTokens: 3, calls: 1, costUsd: 1 },
+      answer: { promptTokens: 60, completionTokens: 12, calls: 1, costUsd: 2 },
+    };
+    assert.deepEqual(run.spent(), { tokens: 245, costUsd: 5, unpricedCalls: 0 });
+  });
+
+  it('says it stopped at its budget only while dialogues were left to start', () => {
+    const spentAll = (run: DatasetRun) =>
+      (run.state.usage = {
+        ask: emptyUsage(),
+        answer: { promptTokens: 500, completionTokens: 500, calls: 4, costUsd: 10 },
+      });
+    const budgeted = { ...input, budget: { maxTokens: 100 } };
+    const done = new DatasetRun(budgeted, 'd', runWith([], 6).state); // nothing left to start
+    spentAll(done);
+    assert.equal(done.checkBudget(), false);
+    const midway = new DatasetRun(budgeted, 'd', { ...runWith([], 4).state, nextIndex: 4 });
+    spentAll(midway);
+    assert.equal(midway.checkBudget(), true);
+    assert.equal(midway.state.stoppedBy, 'budget');
+    assert.equal(midway.hasWork, false);
+  });
+});
+
+describe('DatasetRun.reconcileWithExport', () => {
+  it('counts a failed dialogue the export found stored as completed, and keeps the others failed', () => {
+    const run = runWith([1, 4], 4);
+    run.reconcileWithExport([4]);
+    assert.deepEqual(
+      {
+        completed: run.state.completed,
+        failed: run.state.failedCount,
+        failures: run.state.failures.map((f) => f.index),
+      },
+      { completed: 5, failed: 1, failures: [4] },
+    );
+  });
+});
