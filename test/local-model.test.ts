@@ -103,7 +103,7 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
         {
           count: 1,
           turns: 2,
-          randomSeed: 1,
+          randomSeed: 0,
           output: pathToFileURL(outDir).href,
           // Greedy decoding with a fixed seed: the same dialogue on every run.
           ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, ...DETERMINISTIC },
@@ -133,9 +133,10 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.equal(result.usage.answer.calls, turns);
     assert.equal(result.usage.ask.calls, turns - 1 + refiltered);
     assert.ok(result.usage.answer.completionTokens > 0 && result.usage.answer.completionTokens <= 48 * turns);
-    // Greedy decoding of the pinned model makes this input's dialogue the same on every run: it
-    // reaches its 2 turns (randomSeed 0 picks a seed whose greedy questions the filters reject).
+    // Greedy decoding with a fixed seed makes this dialogue the same on every run: its greedy
+    // question sounds like the assistant, and a re-ask, sampled with the next seed, passes.
     assert.equal(turns, 2);
+    assert.ok(refiltered > 0, 'the first question was re-asked');
     // The model metrics, on the real model: every question embedded, the dialogue judged.
     assert.equal(result.metrics.embeddedQuestions, turns);
     assert.equal(result.metrics.judgedDialogues, 1);

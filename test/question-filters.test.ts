@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { recordKey } from '../src/storage/dataset-layout';
 import { generateDataset } from '../src/workflows';
+import { RE_ASK_TEMPERATURE } from '../src/workflows/dialogue';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
@@ -58,5 +59,32 @@ describe('question filters in a dataset (fake LLM server)', () => {
       },
       { turns: 1, endedBy: 'filtered', from: ['human', 'gpt'] },
     );
+  });
+
+  it('re-asks a greedy, seeded ask model with sampling and the next seed, so the retry can differ', async () => {
+    s.fake.replyNext('As an AI language model, I am happy to help! Is there anything else?');
+    const before = s.fake.requests.length;
+    const result = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'filters-greedy',
+      args: [
+        {
+          count: 1,
+          turns: 2,
+          output: pathToFileURL(`${s.outDir}/greedy`).href,
+          ask: { endpoint: 'fake', model: FAKE_MODEL, temperature: 0, seed: 5 },
+          answer: { endpoint: 'fake', model: FAKE_MODEL },
+        },
+      ],
+    });
+    assert.deepEqual(result.metrics.questionFilterHits, { assistantSpeak: 1 });
+    const asks = s.fake.requests
+      .slice(before)
+      .filter((r) => r.body.seed !== undefined)
+      .map((r) => ({ temperature: r.body.temperature, seed: r.body.seed }));
+    assert.deepEqual(asks, [
+      { temperature: 0, seed: 5 },
+      { temperature: RE_ASK_TEMPERATURE, seed: 6 },
+    ]);
   });
 });

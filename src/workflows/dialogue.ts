@@ -4,6 +4,7 @@
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
 import {
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
@@ -163,6 +164,24 @@ async function converse(
  * Asks for the next question, again while the filters reject it, up to `maxQuestionTries` calls.
  * Undefined when every try was rejected: the dialogue then ends with the turns it has.
  */
+/** What a re-ask samples with when the ask model decodes greedily (temperature 0). */
+export const RE_ASK_TEMPERATURE = 0.7;
+
+/**
+ * A re-ask after a rejected question must be able to differ from it: a greedy ask model
+ * (temperature 0) samples at RE_ASK_TEMPERATURE instead, and a fixed seed moves on by one a try,
+ * so the dialogue stays repeatable. The first try keeps the settings as given.
+ */
+function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueSettings['ask'] {
+  if (attempt === 1 || (ask.temperature !== 0 && ask.seed === undefined)) return ask;
+  if (!patched('re-ask-resamples')) return ask;
+  return {
+    ...ask,
+    ...(ask.temperature === 0 && { temperature: RE_ASK_TEMPERATURE }),
+    ...(ask.seed !== undefined && { seed: ask.seed + attempt - 1 }),
+  };
+}
+
 async function askNextQuestion(
   settings: DialogueSettings,
   spec: DialogueSpec,
@@ -175,7 +194,7 @@ async function askNextQuestion(
   for (let attempt = 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
     const q = await ask.executeWithOptions({ summary }, [
-      { settings: settings.ask, dialogue, persona: spec.persona },
+      { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
     ]);
     tally.add('ask', q);
     if (!q.rejectedBy) return q;
