@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
-import { generateDataset, progressQuery } from '../src/workflows';
+import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { requireTool, TEMPORAL_BIN } from './helpers/tools';
@@ -126,6 +126,41 @@ describe('budget and pause (fake LLM server)', () => {
       );
       return true;
     });
+  });
+
+  it('starts paused (update-with-start) and stays paused across continue-as-new until unpaused', async () => {
+    const workflowId = 'budget-start-paused';
+    const startWorkflowOperation = new WithStartWorkflowOperation(generateDataset, {
+      workflowId,
+      taskQueue: t.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+      // A timer every second while paused, so that the paused run fills its history and continues as new.
+      args: [input('start-paused', { stallCheckSeconds: 1, concurrency: 4 })],
+    });
+    const requests = s.fake.requests.length;
+    // The update comes with the start, in the first workflow task: before the dataset has opened.
+    const answer = await t.env.client.workflow.executeUpdateWithStart(pauseUpdate, {
+      startWorkflowOperation,
+    });
+    assert.deepEqual(answer, { paused: true, phase: 'opening' });
+    const handle = await startWorkflowOperation.workflowHandle();
+    let p = await handle.query(progressQuery).catch(() => undefined);
+    for (
+      const deadline = Date.now() + 60_000;
+      !p || p.runs < 2;
+      p = await handle.query(progressQuery).catch(() => undefined)
+    ) {
+      assert.ok(Date.now() < deadline, `no continue-as-new while paused: ${JSON.stringify(p)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(
+      { phase: p.phase, paused: p.paused, started: p.started, completed: p.completed },
+      { phase: 'paused', paused: true, started: 0, completed: 0 },
+    );
+    assert.equal(s.fake.requests.length, requests, 'no dialogue ran while paused');
+    assert.deepEqual(await handle.executeUpdate(unpauseUpdate), { paused: false, phase: 'generating' });
+    const result = await handle.result();
+    assert.equal(result.completed, 12);
   });
 
   it('pauses and unpauses from the Temporal CLI: nothing starts while paused, then the dataset finishes', async () => {
