@@ -13,7 +13,12 @@ import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../conf
 import { DEFAULT_TASK_QUEUE } from '../config/task-queues';
 import { connectClient } from './connection';
 import { loadEndpointRegistry } from '../config/endpoints';
-import { DEFAULT_LATENCY_MS, estimateDataset, formatEstimate } from '../estimate/dataset-estimate';
+import {
+  DEFAULT_LATENCY_MS,
+  DEFAULT_ORCHESTRATION_CALLS_PER_SECOND,
+  estimateDataset,
+  formatEstimate,
+} from '../estimate/dataset-estimate';
 import { sampleCalls } from '../estimate/sample-calls';
 import { firstSeeds } from '../seeds/seed-source';
 import { formatUsd } from '../usage';
@@ -21,6 +26,7 @@ import { formatUsd } from '../usage';
 const USAGE =
   'usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]\n' +
   `       npm run start -- <input.json> --estimate [--estimate-latency-ms ${DEFAULT_LATENCY_MS}] [--estimate-workers 1]\n` +
+  `         [--estimate-calls-per-second ${DEFAULT_ORCHESTRATION_CALLS_PER_SECOND}]\n` +
   '         [--estimate-question-tokens N] [--estimate-answer-tokens N] [--estimate-seed-sample 10000]\n' +
   "         [--estimate-sample N  (N dialogues' first round sent to the endpoints: paid calls)]";
 
@@ -46,6 +52,7 @@ async function main(): Promise<number> {
       estimate: { type: 'boolean', default: false },
       'estimate-latency-ms': { type: 'string' },
       'estimate-workers': { type: 'string' },
+      'estimate-calls-per-second': { type: 'string' },
       'estimate-question-tokens': { type: 'string' },
       'estimate-answer-tokens': { type: 'string' },
       'estimate-seed-sample': { type: 'string' },
@@ -92,6 +99,7 @@ async function main(): Promise<number> {
       {
         latencyMs: positive(values, 'estimate-latency-ms'),
         workers: positive(values, 'estimate-workers', true),
+        callsPerSecond: positive(values, 'estimate-calls-per-second'),
         questionTokens: positive(values, 'estimate-question-tokens', true),
         answerTokens: positive(values, 'estimate-answer-tokens', true),
         measured,

@@ -23,6 +23,12 @@ import { dialoguesPerGroup, maxTurns, windowSize } from '../workflows/fan-out';
 export const CHARS_PER_TOKEN = 4;
 /** A call's latency when none is given: what the dataset's window assumes before it has measured one. */
 export const DEFAULT_LATENCY_MS = 10_000;
+/**
+ * LLM calls a second that Temporal and the workers carry when nothing else limits them: one worker
+ * and a dev server on 2 cores carried 117–135 in the 5 s benchmark (docs/BENCHMARKS.md), about
+ * 13 ms of CPU a call between them. A larger deployment carries more: --estimate-calls-per-second.
+ */
+export const DEFAULT_ORCHESTRATION_CALLS_PER_SECOND = 120;
 /** Completion lengths when the input sets no maxTokens: the defaults the workflow plans with. */
 const DEFAULT_QUESTION_TOKENS = 256;
 const DEFAULT_ANSWER_TOKENS = 512;
@@ -46,6 +52,8 @@ export interface EstimateOptions {
   answerTokens?: number;
   /** Measured by real calls (--estimate-sample): used where the options above are absent. */
   measured?: MeasuredCalls;
+  /** LLM calls a second the Temporal deployment carries (default DEFAULT_ORCHESTRATION_CALLS_PER_SECOND). */
+  callsPerSecond?: number;
 }
 
 /** What real calls measured: the first round (an answer, then a question) of a few dialogues. */
@@ -207,6 +215,7 @@ function wallTimeBounds(
   longest: number,
   latencyMs: number,
   workers: number,
+  callsPerSecond: number,
 ): { window: number; bounds: WallTimeBound[] } {
   const window = windowSize(
     input,
@@ -229,6 +238,10 @@ function wallTimeBounds(
     {
       what: `the longest dialogue's ${longest} calls one after another`,
       seconds: (longest * latencyMs) / 1000,
+    },
+    {
+      what: `orchestration: ${n(callsPerSecond)} LLM calls/s through Temporal and the workers`,
+      seconds: calls / callsPerSecond,
     },
   ];
   const byEndpoint = new Map<string, { calls: number; tokens: number }>();
@@ -288,6 +301,7 @@ export function estimateDataset(
     counted.longest,
     latencyMs,
     workers,
+    options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND,
   );
 
   const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
@@ -314,7 +328,7 @@ export function estimateDataset(
     contextTurns < maxTurns(input.turns)
       ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
       : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
-    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); no time for queues, storage, metrics or export`,
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
     ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
     ...unknownEndpoints.map(
       (e) =>

@@ -72,6 +72,7 @@ describe('dataset estimate', () => {
         ['api: 6 rpm', 120],
         ['1 dialogues in flight, one call each at a time', 10],
         ["the longest dialogue's 5 calls one after another", 5],
+        ['orchestration: 120 LLM calls/s through Temporal and the workers', 10 / 120],
       ],
     );
     const text = formatEstimate(e);
@@ -128,6 +129,18 @@ describe('dataset estimate', () => {
     // 4 asks: 250 + 40 tokens under 60 tpm × 2 workers: 145 s.
     assert.deepEqual(e.bounds[0], { what: 'api: 60 tpm × 2 workers', seconds: 145 });
     assert.match(formatEstimate(e), /cost +unknown price: no price declared for 'api'.*; answer alone \$0/);
+  });
+
+  it('bounds time by the calls Temporal and the workers carry: 120 a second unless told', () => {
+    // 3,000 dialogues of 3 turns at 5 s a call: 15,000 calls; the window's 25 s is not the limit.
+    const input = parseDatasetInput({ ...constructed, count: 3000, turns: 3, concurrency: 3000 });
+    const at = (callsPerSecond?: number) =>
+      estimateDataset(input, loadEndpointRegistry(API), SEEDS, { latencyMs: 5000, callsPerSecond }).bounds[0];
+    assert.deepEqual(at(), {
+      what: 'orchestration: 120 LLM calls/s through Temporal and the workers',
+      seconds: 15_000 / 120,
+    });
+    assert.deepEqual(at(1000), { what: '3,000 dialogues in flight, one call each at a time', seconds: 25 });
   });
 
   it('names an endpoint this configuration does not know', () => {
