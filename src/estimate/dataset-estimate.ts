@@ -100,6 +100,29 @@ export interface DatasetEstimate {
   /** Every bound considered, largest first. */
   bounds: WallTimeBound[];
   assumptions: string[];
+  /** With a `budget` in the input: the dialogues it pays for at the estimated mean, and what binds. */
+  budget?: { dialogues: number; by: string };
+}
+
+/** The dialogues `budget` pays for at the estimate's mean cost and tokens; undefined with no budget. */
+function budgetReach(input: DatasetInput, total: UsageEstimate): DatasetEstimate['budget'] {
+  const b = input.budget;
+  if (!b) return undefined;
+  const per = (x: number) => x / input.count;
+  const caps: { dialogues: number; by: string }[] = [];
+  if (b.maxTokens !== undefined)
+    caps.push({
+      dialogues: Math.floor(b.maxTokens / per(total.promptTokens + total.completionTokens)),
+      by: `maxTokens ${n(b.maxTokens)}`,
+    });
+  if (b.maxCostUsd !== undefined)
+    caps.push({
+      // Unpriced: the cost budget stops the dataset at its first unpriced call.
+      dialogues: total.costUsd === undefined ? 0 : Math.floor(b.maxCostUsd / per(total.costUsd)),
+      by: `maxCostUsd ${formatUsd(b.maxCostUsd)}`,
+    });
+  const binding = caps.sort((x, y) => x.dialogues - y.dialogues)[0];
+  return { dialogues: Math.min(binding.dialogues, input.count), by: binding.by };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -349,6 +372,7 @@ export function estimateDataset(
     wallSeconds: bounds[0].seconds,
     bounds,
     assumptions,
+    ...(input.budget && { budget: budgetReach(input, total) }),
   };
 }
 
@@ -376,6 +400,13 @@ export function formatEstimate(e: DatasetEstimate): string {
     `prompt tokens      ${n(e.total.promptTokens)} (ask ${n(e.ask.promptTokens)}, answer ${n(e.answer.promptTokens)})`,
     `completion tokens  ${n(e.total.completionTokens)} (ask ${n(e.ask.completionTokens)}, answer ${n(e.answer.completionTokens)})`,
     `cost               ${cost}`,
+    ...(e.budget
+      ? [
+          e.budget.dialogues >= e.dialogues
+            ? `budget             ${e.budget.by} covers all ${n(e.dialogues)} dialogues`
+            : `budget             ${e.budget.by} stops it after about ${n(e.budget.dialogues)} of ${n(e.dialogues)} dialogues (resumeFrom runs the rest)`,
+        ]
+      : []),
     `wall time          ${formatDuration(e.wallSeconds)}, bound by ${binding.what}`,
     ...others.map((b) => `                   (${b.what}: ${formatDuration(b.seconds)})`),
     'assumptions:',

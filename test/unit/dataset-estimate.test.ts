@@ -143,6 +143,27 @@ describe('dataset estimate', () => {
     assert.deepEqual(at(1000), { what: '3,000 dialogues in flight, one call each at a time', seconds: 25 });
   });
 
+  it('says how many dialogues a budget pays for at the estimated mean', () => {
+    // The constructed input: 2 dialogues, $0.000822 and 662 tokens in all, so $0.000411 and 331 tokens each.
+    const at = (budget: DatasetInputJson['budget']) =>
+      estimateDataset(parseDatasetInput({ ...constructed, budget }), loadEndpointRegistry(PRICED), SEEDS)
+        .budget;
+    assert.deepEqual(at({ maxCostUsd: 0.0005 }), { dialogues: 1, by: 'maxCostUsd $0.0005' });
+    assert.deepEqual(at({ maxTokens: 700 }), { dialogues: 2, by: 'maxTokens 700' });
+    assert.deepEqual(at({ maxTokens: 700, maxCostUsd: 0.0005 }), { dialogues: 1, by: 'maxCostUsd $0.0005' });
+    const text = formatEstimate(
+      estimateDataset(
+        parseDatasetInput({ ...constructed, budget: { maxTokens: 400 } }),
+        loadEndpointRegistry(PRICED),
+        SEEDS,
+      ),
+    );
+    assert.match(
+      text,
+      /budget +maxTokens 400 stops it after about 1 of 2 dialogues \(resumeFrom runs the rest\)/,
+    );
+  });
+
   it('names an endpoint this configuration does not know', () => {
     const e = estimateDataset(parseDatasetInput(constructed), loadEndpointRegistry({}), SEEDS);
     assert.deepEqual(e.unpricedEndpoints, ['api']);
