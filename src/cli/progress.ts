@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DatasetProgress } from '../workflows/dataset';
+import { formatUsd } from '../usage';
 import { connectClient } from './connection';
 
 async function main() {
@@ -70,9 +71,10 @@ async function main() {
 /** Spent so far, the projected total, and why nothing starts (paused, budget), for the bar. */
 function formatSpend(p: DatasetProgress): string {
   if (!p.spent) return ''; // a dataset started before spend was reported
-  const usd = (x: number) => `$${x.toFixed(2)}`;
-  const spent = `${p.spent.tokens} tokens ${usd(p.spent.costUsd)}`;
-  const projected = p.projected ? ` of ~${Math.round(p.projected.tokens)} ${usd(p.projected.costUsd)}` : '';
+  const spent = `${p.spent.tokens} tokens ${formatUsd(p.spent.costUsd)}`;
+  const projected = p.projected
+    ? ` of ~${Math.round(p.projected.tokens)} ${formatUsd(p.projected.costUsd)}`
+    : '';
   const unpriced = p.spent.unpricedCalls ? ` (+${p.spent.unpricedCalls} unpriced calls)` : '';
   const state = p.paused ? ' · PAUSED' : p.stoppedBy === 'budget' ? ' · STOPPED AT BUDGET' : '';
   return `${spent}${projected}${unpriced}${state}`;

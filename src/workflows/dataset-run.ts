@@ -5,7 +5,7 @@ import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
 import { countInside, type IndexRanges } from '../index-ranges';
-import { addUsage } from '../usage';
+import { addUsage, formatUsd } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
@@ -230,7 +230,6 @@ export class DatasetRun {
         answer: addUsage(s.usage.answer, o.summary.usage.answer),
       };
       this.observeLatency(o.summary, inWindowMs);
-      if (this.input.budget) this.checkBudget();
     } else {
       s.failedCount++;
       if (s.failures.length < MAX_FAILURE_DETAILS)
@@ -260,6 +259,7 @@ export class DatasetRun {
 
   progress(): DatasetProgress {
     const s = this.state;
+    const spent = this.spent();
     const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
     const dialoguesPerSecond = (this.finished - s.reusedCount) / seconds;
     const remaining = this.input.count - this.finished;
@@ -280,8 +280,8 @@ export class DatasetRun {
         remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
       runs: s.runs,
       historyLength: workflowInfo().historyLength,
-      spent: this.spent(),
-      projected: projectSpend(this.spent(), this.doneHere, this.input.count - s.reusedCount) ?? null,
+      spent,
+      projected: projectSpend(spent, this.doneHere, this.input.count - s.reusedCount) ?? null,
       budget: this.input.budget ?? null,
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
@@ -334,12 +334,12 @@ const round = (x: number) => Math.round(x * 100) / 100;
 /** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
 function spendLine(p: DatasetProgress): string {
   const cost = (s: Spend) =>
-    `$${s.costUsd.toFixed(2)}${s.unpricedCalls ? ` (+${Math.round(s.unpricedCalls)} unpriced calls)` : ''}`;
+    `${formatUsd(s.costUsd)}${s.unpricedCalls ? ` (+${Math.round(s.unpricedCalls)} unpriced calls)` : ''}`;
   const projected = p.projected
     ? ` · projected ${Math.round(p.projected.tokens)} tokens, ${cost(p.projected)}`
     : '';
   const budget = p.budget
-    ? ` · budget ${[p.budget.maxTokens !== undefined && `${p.budget.maxTokens} tokens`, p.budget.maxCostUsd !== undefined && `$${p.budget.maxCostUsd}`].filter(Boolean).join(', ')}`
+    ? ` · budget ${[p.budget.maxTokens !== undefined && `${p.budget.maxTokens} tokens`, p.budget.maxCostUsd !== undefined && formatUsd(p.budget.maxCostUsd)].filter(Boolean).join(', ')}`
     : '';
   return `spent ${p.spent.tokens} tokens, ${cost(p.spent)}${projected}${budget}`;
 }

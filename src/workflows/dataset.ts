@@ -427,6 +427,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
   run.setPhase('exporting');
+  const stopped = stoppedAt(run);
   const exported = await exportDataset({
     ...ref,
     input,
@@ -434,7 +435,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     usage: state.usage,
     failures: state.failures,
     seeds: state.seeds,
-    stopped: stoppedAt(run),
+    stopped,
   });
   run.setPhase('done');
   run.reconcileWithExport(exported.missing);
@@ -451,7 +452,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,
-    ...(state.stoppedBy && { stopped: stoppedAt(run) }),
+    ...(stopped && { stopped }),
   };
 }
 

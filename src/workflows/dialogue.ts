@@ -160,10 +160,6 @@ async function converse(
   }
 }
 
-/**
- * Asks for the next question, again while the filters reject it, up to `maxQuestionTries` calls.
- * Undefined when every try was rejected: the dialogue then ends with the turns it has.
- */
 /** What a re-ask samples with when the ask model decodes greedily (temperature 0). */
 export const RE_ASK_TEMPERATURE = 0.7;
 
@@ -182,6 +178,10 @@ function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueS
   };
 }
 
+/**
+ * Asks for the next question, again while the filters reject it, up to `maxQuestionTries` calls.
+ * Undefined when every try was rejected: the dialogue then ends with the turns it has.
+ */
 async function askNextQuestion(
   settings: DialogueSettings,
   spec: DialogueSpec,
