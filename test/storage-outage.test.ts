@@ -205,6 +205,24 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
     assert.equal(first.maxAttempt, 1, 'tried once');
   });
 
+  it('fails at once, naming the bucket, when the seed file is in a bucket that does not exist', async () => {
+    const started = Date.now();
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'no-seed-bucket',
+      args: [{ ...input(`s3://${bucket}/no-seed-bucket`), seeds: 's3://no-such-seeds-parrot/seeds.jsonl' }],
+    });
+    await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
+      const cause = err.cause?.cause;
+      assert.ok(cause instanceof ApplicationFailure, String(err.cause));
+      assert.equal(cause.type, STORAGE_CONFIG_ERROR);
+      assert.equal(cause.nonRetryable, true);
+      assert.match(cause.message, /bucket 'no-such-seeds-parrot' does not exist/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
+  });
+
   async function readObject(key: string): Promise<string> {
     const r = await testMinio()
       .client()

@@ -38,7 +38,7 @@ export class FileBlobStore implements BlobStore {
       return file.createReadStream({ highWaterMark: 1024 * 1024 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw fileFailure(err, this.pathOf(key));
     }
   }
   async putStream(key: string, body: Readable): Promise<void> {

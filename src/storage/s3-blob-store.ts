@@ -73,21 +73,20 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return (await this.getObject(key))?.transformToString('utf8');
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
+    return (await this.getObject(key)) as Readable | undefined; // on Node the SDK's body is a Readable
+  }
+
+  /** The object's body; undefined when there is none. Failures are mapped (and aborted) as every request's. */
+  private async getObject(key: string) {
     try {
       const r = await this.send(key, (o) =>
         this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), o),
       );
-      return await r.Body!.transformToString('utf8');
-    } catch (err) {
-      if (err instanceof NoSuchKey) return undefined;
-      throw err;
-    }
-  }
-
-  async getStream(key: string): Promise<Readable | undefined> {
-    try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return r.Body as Readable; // on Node the SDK's body is a Readable
+      return r.Body!;
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
       throw err;
