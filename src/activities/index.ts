@@ -75,10 +75,12 @@ export function createActivities({
     }): Promise<string[]> {
       // Without chunks, the first pick in a worker reads the whole seed file, which may take longer than the heartbeat timeout.
       return heartbeatWhile(async () => {
+        // Together: a group's seeds lie in as many chunks as it has dialogues (the order is a
+        // random permutation), and the chunk cache shares a read that is under way.
+        const all = await Promise.all(indexes.map((i) => seeds.pick(uri, randomSeed, i, seedChunks)));
         const picked: string[] = [];
         let bytes = 0;
-        for (const index of indexes) {
-          const seed = await seeds.pick(uri, randomSeed, index, seedChunks);
+        for (const seed of all) {
           bytes += Buffer.byteLength(seed);
           if (picked.length > 0 && bytes > SEED_BLOCK_BYTES) break;
           picked.push(seed);
