@@ -25,6 +25,7 @@ import { readDatasetRecords } from '../storage/dialogue-records';
 import type { BlobStore } from '../storage/blob-store';
 import { IndexBitmap } from '../storage/index-bitmap';
 import { writeMissing } from '../storage/missing-dialogues';
+import { checkOwner, claimOwner } from '../storage/output-owner';
 import {
   toRunRef,
   type DatasetFailure,
@@ -105,9 +106,9 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     },
 
     /**
-     * Records which datasets this one continues, and finds the dialogues they already stored,
-     * so a resumed run redoes only the missing and failed ones. Those are kept in the output,
-     * not returned: at any scatter the workflow reads them a block at a time.
+     * Claims the output, records which datasets this one continues, and finds the dialogues they
+     * already stored, so a resumed run redoes only the missing and failed ones. Those are kept in
+     * the output, not returned: at any scatter the workflow reads them a block at a time.
      */
     async openDataset({
       datasetId,
@@ -120,8 +121,10 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         const store = openBlobStore(output, { signal });
         const self = { datasetId, runId };
         const lineage = [self, ...(resumeFrom ? await resumedLineage(store, self, resumeFrom) : [])];
+        await checkOwner(store, self, resumeFrom);
         // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
         await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
+        await claimOwner(store, self);
         await store.put(lineageKey(datasetId), JSON.stringify(lineage));
         if (!resumeFrom)
           return { lineage, finishedCount: 0, finishedUsage: { ask: emptyUsage(), answer: emptyUsage() } };

@@ -4,6 +4,8 @@
 //   data/openai/part-00000.jsonl   export shards, OpenAI chat-format JSONL (exportFormats "openai")
 //   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
 //   missing.json             every requested dialogue not exported, as index ranges (the manifest counts them)
+//   owner.json               the dataset that writes here (workflow ID and first run ID); another
+//                            may only by resuming it
 //   report.html              charts and metrics beside the paper's, sample dialogues (self-contained)
 //   README.md                dataset card with a Hugging Face YAML header
 //   lineage/<id>.json        the datasets (workflow ID and first run ID) whose records a dataset
@@ -36,3 +38,4 @@ export const CARD_KEY = 'README.md';
 export const lineageKey = (datasetId: string) => `lineage/${encodeURIComponent(datasetId)}.json`;
 export const finishedKey = (datasetId: string) => `finished/${encodeURIComponent(datasetId)}.json`;
 export const MISSING_KEY = 'missing.json';
+export const OWNER_KEY = 'owner.json';
