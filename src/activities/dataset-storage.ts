@@ -132,19 +132,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       });
     },
 
-    /** The next block of indices a resumed dataset has still to run, from `from` on. */
-    async nextToRun({ output, finishedKey: key, from, maxRanges }: NextToRunInput): Promise<ToRunBlock> {
-      return heartbeatWhile(async (signal) => {
-        const store = openBlobStore(output, { signal });
-        const text = await store.get(key);
-        if (text === undefined)
-          throw ApplicationFailure.nonRetryable(
-            `${store.uriOf(key)} is missing (deleted from the output?): the dataset cannot tell which dialogues are stored`,
-            'FinishedSetMissing',
-          );
-        return IndexBitmap.parse(text).rangesOutside(from, maxRanges);
-      });
-    },
+    nextToRun,
 
     /**
      * Writes the JSONL shards of each format the input names, removes those an earlier export
@@ -241,6 +229,20 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       });
     },
   };
+}
+
+/** The next block of indices a resumed dataset has still to run, from `from` on. */
+async function nextToRun({ output, finishedKey: key, from, maxRanges }: NextToRunInput): Promise<ToRunBlock> {
+  return heartbeatWhile(async (signal) => {
+    const store = openBlobStore(output, { signal });
+    const text = await store.get(key);
+    if (text === undefined)
+      throw ApplicationFailure.nonRetryable(
+        `${store.uriOf(key)} is missing (deleted from the output?): the dataset cannot tell which dialogues are stored`,
+        'FinishedSetMissing',
+      );
+    return IndexBitmap.parse(text).rangesOutside(from, maxRanges);
+  });
 }
 
 /** The lineage of the latest dataset with workflow ID `resumeFrom` at this output, `self` left out. */
