@@ -96,6 +96,18 @@ export interface DatasetProgress {
   stoppedBy: 'budget' | null;
 }
 
+/**
+ * What a dataset has to run when it starts: every index, as one range, when nothing is reused;
+ * else nothing yet, to be read a block at a time from the set of reused ones (at `reusedKey`).
+ */
+export function toRunAtStart(
+  count: number,
+  reusedKey?: string,
+): Pick<DatasetRunState, 'reusedKey' | 'toRun' | 'scannedTo' | 'launched'> {
+  if (reusedKey) return { reusedKey, toRun: [], scannedTo: 0, launched: 0 };
+  return { toRun: [[0, count - 1]], scannedTo: count, launched: 0 };
+}
+
 export class DatasetRun {
   /** Groups in flight, with their dialogues not yet reported. */
   readonly groups: Map<string, Set<number>>;

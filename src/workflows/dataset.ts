@@ -38,7 +38,7 @@ import {
 } from '../types';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
-import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
+import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
@@ -186,15 +186,10 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
-  const { count } = input;
   return {
     lineage: opened.lineage,
     reusedCount: opened.finishedCount,
-    reusedKey: opened.finishedKey,
-    // Nothing reused: every index is to run, one range. Else they are read a block at a time.
-    toRun: opened.finishedKey ? [] : [[0, count - 1]],
-    scannedTo: opened.finishedKey ? 0 : count,
-    launched: 0,
+    ...toRunAtStart(input.count, opened.finishedKey),
     inFlight: [],
     completed: opened.finishedCount,
     failedCount: 0,
