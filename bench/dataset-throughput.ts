@@ -424,7 +424,7 @@ async function main() {
   const rows = {
     'dialogues (completed / requested)': `${result.completed} / ${cfg.count}`,
     'LLM calls (ok) / provider requests': `${calls} / ${stats.requests}`,
-    'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.length}`,
+    'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.count}`,
     'wall time: generation / whole run': `${genSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`,
     'LLM calls per second: generation / whole run': `${(calls / genSeconds).toFixed(1)} / ${(calls / wall).toFixed(1)}`,
     'dialogues per second (whole run)': (result.completed / wall).toFixed(2),
@@ -498,7 +498,7 @@ async function main() {
       share429: r(share429, 4),
       exportRows: exportedRows,
       exportUniqueIds: exportedIds.size,
-      exportMissing: result.export.missing.length,
+      exportMissing: result.export.missing.count,
       runs: result.runs,
       maxHistoryLength: result.maxHistoryLength,
       workerRssMaxMb: r(Math.max(...rssMbs), 0),

@@ -198,11 +198,26 @@ export interface ExportResult {
   cardUri?: string;
   /** Dialogues read from storage and exported (each format may have trimmed or left out some: `formats`). */
   exported: number;
-  missing: number[];
+  /** Requested dialogues not exported (failed, or never started): counted, the first few listed, all in missing.json. */
+  missing: MissingDialogues;
+  /**
+   * Dialogues the dataset counted failed whose record the export found (their group was stopped
+   * between storing and reporting them): completed after all.
+   */
+  storedAfterAll: number[];
   /** The shards of every format, in the order of the input's `exportFormats`. */
   shards: ExportedShard[];
   /** Per format, in the order of the input's `exportFormats` (absent in older runs: sharegpt only). */
   formats?: FormatExport[];
+}
+
+/** Dialogues an export did not find stored: a count and a reference, never an ever-growing list. */
+export interface MissingDialogues {
+  count: number;
+  /** The first 100 of them, by index. */
+  first: number[];
+  /** missing.json beside the manifest: every one, as [start, end] index ranges. */
+  uri: string;
 }
 
 export interface DatasetResult {

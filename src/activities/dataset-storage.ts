@@ -8,6 +8,7 @@ import { fenceDatasets } from './dataset-fence';
 import {
   CARD_KEY,
   DIALOGUES_PER_SHARD,
+  finishedKey,
   lineageKey,
   MANIFEST_KEY,
   recordKey,
@@ -18,9 +19,13 @@ import { heartbeatWhile } from './heartbeats';
 import { renderHtmlReport, type ReportData } from '../report/html-report';
 import { renderDatasetCard } from '../report/dataset-card';
 import { ApplicationFailure } from '@temporalio/common';
-import { rangesFromSorted, type IndexRanges } from '../index-ranges';
+import { includes, RangesBuilder, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
+import type { BlobStore } from '../storage/blob-store';
+import { IndexBitmap } from '../storage/index-bitmap';
+import { writeMissing } from '../storage/missing-dialogues';
+import { checkOwner, claimOwner } from '../storage/output-owner';
 import {
   toRunRef,
   type DatasetFailure,
@@ -58,9 +63,25 @@ export interface OpenDatasetInput {
 export interface OpenedDataset {
   lineage: DatasetRunRef[];
   /** Dialogues already stored by the datasets resumed, and their token usage. */
-  finished: IndexRanges;
   finishedCount: number;
   finishedUsage: { ask: TokenUsage; answer: TokenUsage };
+  /** Where the set of them is kept (a key under the output, for nextToRun); absent when there are none. */
+  finishedKey?: string;
+}
+
+export interface NextToRunInput {
+  output: string;
+  /** OpenedDataset.finishedKey. */
+  finishedKey: string;
+  /** The first index to look at. */
+  from: number;
+  maxRanges: number;
+}
+
+/** A block of the indices still to run: at most maxRanges ranges, and where the next block starts. */
+export interface ToRunBlock {
+  ranges: IndexRanges;
+  next: number;
 }
 
 export interface ExportInput extends DatasetRef {
@@ -85,8 +106,9 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     },
 
     /**
-     * Records which datasets this one continues, and finds the dialogues they already stored,
-     * so a resumed run redoes only the missing and failed ones.
+     * Claims the output, records which datasets this one continues, and finds the dialogues they
+     * already stored, so a resumed run redoes only the missing and failed ones. Those are kept in
+     * the output, not returned: at any scatter the workflow reads them a block at a time.
      */
     async openDataset({
       datasetId,
@@ -97,44 +119,20 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
     }: OpenDatasetInput): Promise<OpenedDataset> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
-        const lineage: DatasetRunRef[] = [{ datasetId, runId }];
-        if (resumeFrom) {
-          // The lineage of the latest dataset with that workflow ID (each writes its own on start).
-          const previous = await store.get(lineageKey(resumeFrom));
-          if (previous === undefined) {
-            throw ApplicationFailure.nonRetryable(
-              `resumeFrom: no dataset '${resumeFrom}' was started with output ${output}`,
-              'InvalidInput',
-            );
-          }
-          lineage.push(
-            ...(JSON.parse(previous) as (string | DatasetRunRef)[])
-              .map(toRunRef)
-              .filter((ref) => !(ref.datasetId === datasetId && ref.runId === runId)),
-          );
-        }
+        const self = { datasetId, runId };
+        const lineage = [self, ...(resumeFrom ? await resumedLineage(store, self, resumeFrom) : [])];
+        await checkOwner(store, self, resumeFrom);
         // No dialogue of an earlier dataset may still run (and store) while this one decides what to redo.
         await fenceDatasets(Context.current().client, datasetId, lineage.slice(1));
+        await claimOwner(store, self);
         await store.put(lineageKey(datasetId), JSON.stringify(lineage));
-        const finishedIndices: number[] = [];
-        const usage = { ask: emptyUsage(), answer: emptyUsage() };
-        if (resumeFrom) {
-          let seen = 0;
-          for await (const record of readDatasetRecords(store, lineage, count)) {
-            finishedIndices.push(record.index);
-            usage.ask = addUsage(usage.ask, record.usage.ask);
-            usage.answer = addUsage(usage.answer, record.usage.answer);
-            if (++seen % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen });
-          }
-        }
-        return {
-          lineage,
-          finished: rangesFromSorted(finishedIndices),
-          finishedCount: finishedIndices.length,
-          finishedUsage: usage,
-        };
+        if (!resumeFrom)
+          return { lineage, finishedCount: 0, finishedUsage: { ask: emptyUsage(), answer: emptyUsage() } };
+        return { lineage, ...(await findFinished(store, datasetId, lineage, count)) };
       });
     },
+
+    nextToRun,
 
     /**
      * Writes the JSONL shards of each format the input names, removes those an earlier export
@@ -155,7 +153,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const formats = exportFormatsOf(input);
-        const missing: number[] = [];
+        const missing = new RangesBuilder();
         const samples: DialogueRecord[] = [];
         let exported = 0;
         const shards: ExportedShard[] = [];
@@ -163,7 +161,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         // One pass over the records per format: each shard stays a plain stream of one format's lines.
         for (const [i, format] of formats.entries()) {
           const first = i === 0;
-          const records = readDatasetRecords(store, lineage, count, first ? missing : [])[
+          const records = readDatasetRecords(store, lineage, count, first ? missing : undefined)[
             Symbol.asyncIterator
           ]();
           const written = await writeShards(store, records, format, shardSize, (record, read) => {
@@ -179,8 +177,9 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         await removeStaleShards(store, shards);
         // A dialogue counted failed whose record is there after all (its group was stopped
         // between storing it and reporting it) is exported, not failed.
-        const notStored = new Set(missing);
-        failures = failures.filter((f) => notStored.has(f.index));
+        const storedAfterAll = failures.filter((f) => !includes(missing.ranges, f.index)).map((f) => f.index);
+        failures = failures.filter((f) => includes(missing.ranges, f.index));
+        const missingSummary = await writeMissing(store, missing);
         const resumed = lineage.slice(1).map((r) => r.datasetId);
         const manifest = {
           datasetId,
@@ -190,7 +189,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           formats: summaries,
           requested: count,
           exported,
-          missing,
+          missing: missingSummary,
           failures,
           seeds,
           ...(stopped && { stopped }),
@@ -205,7 +204,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           generatedAt: new Date().toISOString(),
           input,
           exported,
-          missing: missing.length,
+          missing: missing.count,
           failed: failures.length,
           metrics,
           usage,
@@ -222,11 +221,62 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           reportUri: store.uriOf(REPORT_KEY),
           cardUri: store.uriOf(CARD_KEY),
           exported,
-          missing,
+          missing: missingSummary,
+          storedAfterAll,
           shards,
           formats: summaries,
         };
       });
     },
   };
+}
+
+/** The next block of indices a resumed dataset has still to run, from `from` on. */
+async function nextToRun({ output, finishedKey: key, from, maxRanges }: NextToRunInput): Promise<ToRunBlock> {
+  return heartbeatWhile(async (signal) => {
+    const store = openBlobStore(output, { signal });
+    const text = await store.get(key);
+    if (text === undefined)
+      throw ApplicationFailure.nonRetryable(
+        `${store.uriOf(key)} is missing (deleted from the output?): the dataset cannot tell which dialogues are stored`,
+        'FinishedSetMissing',
+      );
+    return IndexBitmap.parse(text).rangesOutside(from, maxRanges);
+  });
+}
+
+/** The lineage of the latest dataset with workflow ID `resumeFrom` at this output, `self` left out. */
+async function resumedLineage(store: BlobStore, self: DatasetRunRef, resumeFrom: string) {
+  // Each dataset writes its own lineage when it starts.
+  const previous = await store.get(lineageKey(resumeFrom));
+  if (previous === undefined) {
+    throw ApplicationFailure.nonRetryable(
+      `resumeFrom: no dataset '${resumeFrom}' was started with output ${store.uri}`,
+      'InvalidInput',
+    );
+  }
+  return (JSON.parse(previous) as (string | DatasetRunRef)[])
+    .map(toRunRef)
+    .filter((ref) => !(ref.datasetId === self.datasetId && ref.runId === self.runId));
+}
+
+/** The dialogues of the lineage stored among 0..count-1: kept as a bitmap under the output, counted, their usage summed. */
+async function findFinished(
+  store: BlobStore,
+  datasetId: string,
+  lineage: DatasetRunRef[],
+  count: number,
+): Promise<Omit<OpenedDataset, 'lineage'>> {
+  const finished = IndexBitmap.empty(count);
+  const usage = { ask: emptyUsage(), answer: emptyUsage() };
+  for await (const record of readDatasetRecords(store, lineage, count)) {
+    finished.add(record.index);
+    usage.ask = addUsage(usage.ask, record.usage.ask);
+    usage.answer = addUsage(usage.answer, record.usage.answer);
+    if (finished.count % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ seen: finished.count });
+  }
+  if (finished.count === 0) return { finishedCount: 0, finishedUsage: usage };
+  const key = finishedKey(datasetId);
+  await store.put(key, finished.serialize());
+  return { finishedCount: finished.count, finishedUsage: usage, finishedKey: key };
 }

@@ -1,5 +1,6 @@
-// `npm run demo`: starts examples/quickstart.json the way a user would (the Temporal CLI), waits
-// for it, and prints where to watch it, where the export landed and the dataset's metrics.
+// `npm run demo`: starts examples/quickstart.json the way a user would (the Temporal CLI), each
+// run into a folder of its own under the example's output, waits for it, and prints where to
+// watch it, where the export landed and the dataset's metrics.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,19 @@ async function copyReport(root: string, workflowId: string, reportUri: string): 
   return local;
 }
 
+/**
+ * The example's input with an output of the run's own, under the example's (one output holds one
+ * dataset: a second demo into the same one would be refused), written beside the reports.
+ */
+function inputOfRun(root: string, inputFile: string, workflowId: string): string {
+  const input = JSON.parse(fs.readFileSync(inputFile, 'utf8')) as { output: string };
+  input.output = `${input.output.replace(/\/+$/, '')}/${workflowId}`;
+  const file = path.join(root, '.data/inputs', `${workflowId}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(input, null, 2));
+  return file;
+}
+
 async function main() {
   const root = path.resolve(__dirname, '../..');
   const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
@@ -28,6 +42,7 @@ async function main() {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const uiPort = process.env.PARROT_UI_PORT ?? '8233';
   const workflowId = `${path.basename(inputFile, '.json')}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  const runInput = inputOfRun(root, inputFile, workflowId);
   const started = Date.now();
 
   const args = [
@@ -42,7 +57,7 @@ async function main() {
     '--workflow-id',
     workflowId,
     '--input-file',
-    inputFile,
+    runInput,
   ];
   console.log(`$ temporal ${args.join(' ')}`);
   execFileSync(path.join(root, '.tools/bin/temporal'), args, { stdio: 'inherit' });

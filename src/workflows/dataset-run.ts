@@ -4,7 +4,7 @@ import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@tempor
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
-import { countInside, type IndexRanges } from '../index-ranges';
+import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
@@ -28,11 +28,20 @@ export interface DatasetRunState {
   /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
   lineage: DatasetRunRef[];
   /** Dialogues already stored by resumed datasets: not run again. */
-  reused: IndexRanges;
   reusedCount: number;
+  /** Where the set of them is kept under the output (read a block at a time); absent when there are none. */
+  reusedKey?: string;
   /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
   reusedCalls: number;
-  nextIndex: number;
+  /**
+   * Indices neither reused nor started yet, ascending: a block read from the reused set, at most
+   * a few thousand ranges at any scatter (every index, as one range, when nothing is reused).
+   */
+  toRun: IndexRanges;
+  /** Where the next block starts: every index below it is reused, started, or in `toRun`. */
+  scannedTo: number;
+  /** Dialogues this dataset has started. */
+  launched: number;
   /** Groups started and not yet done: their dialogues not yet reported, and when they started (workflow time, ms). */
   inFlight: { id: string; indices: number[]; launchedAt: number }[];
   completed: number;
@@ -87,6 +96,18 @@ export interface DatasetProgress {
   stoppedBy: 'budget' | null;
 }
 
+/**
+ * What a dataset has to run when it starts: every index, as one range, when nothing is reused;
+ * else nothing yet, to be read a block at a time from the set of reused ones (at `reusedKey`).
+ */
+export function toRunAtStart(
+  count: number,
+  reusedKey?: string,
+): Pick<DatasetRunState, 'reusedKey' | 'toRun' | 'scannedTo' | 'launched'> {
+  if (reusedKey) return { reusedKey, toRun: [], scannedTo: 0, launched: 0 };
+  return { toRun: [[0, count - 1]], scannedTo: count, launched: 0 };
+}
+
 export class DatasetRun {
   /** Groups in flight, with their dialogues not yet reported. */
   readonly groups: Map<string, Set<number>>;
@@ -124,11 +145,31 @@ export class DatasetRun {
   /** Dialogues not yet started (those the resumed datasets stored left out). */
   get toStart(): number {
     const s = this.state;
-    return this.input.count - s.nextIndex - countInside(s.reused, s.nextIndex, this.input.count);
+    return this.input.count - s.reusedCount - s.launched;
   }
 
   get hasWork(): boolean {
-    return (this.state.nextIndex < this.input.count && !this.state.stoppedBy) || this.groups.size > 0;
+    const s = this.state;
+    const toStart = s.toRun.length > 0 || s.scannedTo < this.input.count;
+    return (toStart && !s.stoppedBy) || this.groups.size > 0;
+  }
+
+  /** Whether `toRun` holds fewer than `n` indices while more are to be read from the reused set. */
+  needsBlock(n: number): boolean {
+    return this.state.scannedTo < this.input.count && countOf(this.state.toRun) < n;
+  }
+
+  /** A block of indices to run, read from the reused set from `scannedTo` on. */
+  addBlock(ranges: IndexRanges, next: number) {
+    this.state.toRun.push(...ranges);
+    this.state.scannedTo = next;
+  }
+
+  /** The next `n` indices to run (fewer at the end), counted as started. */
+  takeNext(n: number): number[] {
+    const indices = takeFirst(this.state.toRun, n);
+    this.state.launched += indices.length;
+    return indices;
   }
 
   /** Whether a new group may start now: not paused, and the budget allows it. */
@@ -198,16 +239,17 @@ export class DatasetRun {
 
   /**
    * The export is the truth: a dialogue counted failed whose record it found (its group was
-   * stopped between storing and reporting it) counts as completed. `missing`: indices not stored.
+   * stopped between storing and reporting it) counts as completed. `storedAfterAll`: those the
+   * export found, among the failures listed.
    */
-  reconcileWithExport(missing: readonly number[]) {
+  reconcileWithExport(storedAfterAll: readonly number[]) {
     const s = this.state;
-    const notStored = new Set(missing);
-    const failures = s.failures.filter((f) => notStored.has(f.index));
-    const storedAfterAll = s.failures.length - failures.length;
+    const stored = new Set(storedAfterAll);
+    const failures = s.failures.filter((f) => !stored.has(f.index));
+    const completedAfterAll = s.failures.length - failures.length;
     s.failures = failures;
-    s.failedCount -= storedAfterAll;
-    s.completed += storedAfterAll;
+    s.failedCount -= completedAfterAll;
+    s.completed += completedAfterAll;
   }
 
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
@@ -266,7 +308,7 @@ export class DatasetRun {
     return {
       phase: this.phase,
       requested: this.input.count,
-      started: s.nextIndex,
+      started: s.reusedCount + s.launched,
       completed: s.completed,
       failed: s.failedCount,
       running: this.running,

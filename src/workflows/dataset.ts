@@ -36,10 +36,9 @@ import {
   type DialogueSettings,
   type DialogueSpec,
 } from '../types';
-import { nextOutside } from '../index-ranges';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
-import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
+import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
@@ -52,7 +51,7 @@ export type { DatasetProgress, DatasetRunState };
 function parentSteps(input: DatasetInput) {
   const retry = untilBudget(storageRetryBudgetSeconds(input));
   const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
-  const { inspectSeeds, openDataset } = proxyActivities<Activities>({
+  const { inspectSeeds, openDataset, nextToRun } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '2 minutes',
     ...retry,
@@ -71,6 +70,7 @@ function parentSteps(input: DatasetInput) {
     checkEndpoints,
     inspectSeeds,
     openDataset,
+    nextToRun,
     computeMetrics,
     exportDataset,
     findStuckGroups,
@@ -188,9 +188,8 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   const answer = routes['answer.endpoint'];
   return {
     lineage: opened.lineage,
-    reused: opened.finished,
     reusedCount: opened.finishedCount,
-    nextIndex: nextOutside(opened.finished, 0),
+    ...toRunAtStart(input.count, opened.finishedKey),
     inFlight: [],
     completed: opened.finishedCount,
     failedCount: 0,
@@ -220,18 +219,15 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    while (
-      run.state.nextIndex < run.input.count &&
-      run.groups.size < maxGroups &&
-      !runIsFull() &&
-      run.mayStart()
-    ) {
+    while (run.toStart > 0 && run.groups.size < maxGroups && !runIsFull() && run.mayStart()) {
       // A group starts once the window has room for a whole one (or for all that are left); a
       // small window takes small groups, so that it slides rather than waits for its slowest.
       const window = run.window();
       const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
       if (window - run.running < Math.min(size, run.toStart)) break;
-      launchGroup(run, settings, nextIndices(run, size));
+      if (run.needsBlock(size))
+        await readBlock(run); // then look at the window again
+      else launchGroup(run, settings, run.takeNext(size));
     }
     run.showDetails();
     if (runIsFull()) {
@@ -244,17 +240,18 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
   }
 }
 
-/** The next `n` indices to run, skipping those the resumed datasets already stored. */
-function nextIndices(run: DatasetRun, n: number): number[] {
-  const indices: number[] = [];
-  const s = run.state;
-  for (
-    ;
-    s.nextIndex < run.input.count && indices.length < n;
-    s.nextIndex = nextOutside(s.reused, s.nextIndex + 1)
-  )
-    indices.push(s.nextIndex);
-  return indices;
+/** Ranges of indices a block holds at most: its payload stays a few KB at any scatter. */
+const BLOCK_RANGES = 1000;
+
+/** The next block of indices to run, from the set of those the resumed datasets stored. */
+async function readBlock(run: DatasetRun) {
+  const block = await parentSteps(run.input).nextToRun({
+    output: run.input.output,
+    finishedKey: run.state.reusedKey!,
+    from: run.state.scannedTo,
+    maxRanges: BLOCK_RANGES,
+  });
+  run.addBlock(block.ranges, block.next);
 }
 
 /** What every group gets: the persona list stays here, each dialogue gets only its own persona. */
@@ -438,7 +435,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     stopped,
   });
   run.setPhase('done');
-  run.reconcileWithExport(exported.missing);
+  run.reconcileWithExport(exported.storedAfterAll);
   return {
     datasetId,
     requested: input.count,

@@ -15,10 +15,11 @@ const input = parseDatasetInput({
 function runWith(failed: number[], completed: number): DatasetRun {
   const state: DatasetRunState = {
     lineage: [{ datasetId: 'd', runId: 'r' }],
-    reused: [],
     reusedCount: 0,
     reusedCalls: 0,
-    nextIndex: 6,
+    toRun: [],
+    scannedTo: 6,
+    launched: 6,
     inFlight: [],
     completed,
     failedCount: failed.length,
@@ -61,7 +62,7 @@ describe('DatasetRun budget', () => {
     const done = new DatasetRun(budgeted, 'd', runWith([], 6).state); // nothing left to start
     spentAll(done);
     assert.equal(done.checkBudget(), false);
-    const midway = new DatasetRun(budgeted, 'd', { ...runWith([], 4).state, nextIndex: 4 });
+    const midway = new DatasetRun(budgeted, 'd', { ...runWith([], 4).state, toRun: [[4, 5]], launched: 4 });
     spentAll(midway);
     assert.equal(midway.checkBudget(), true);
     assert.equal(midway.state.stoppedBy, 'budget');
@@ -72,7 +73,7 @@ describe('DatasetRun budget', () => {
 describe('DatasetRun.reconcileWithExport', () => {
   it('counts a failed dialogue the export found stored as completed, and keeps the others failed', () => {
     const run = runWith([1, 4], 4);
-    run.reconcileWithExport([4]);
+    run.reconcileWithExport([1]);
     assert.deepEqual(
       {
         completed: run.state.completed,

@@ -304,8 +304,15 @@ describe('export formats', () => {
     // Indices 0, 1, 2 and 6 stored; the manifest's count is 7, so 3, 4 and 5 are missing too.
     const stored = [RECORDS[0], RECORDS[1], RECORDS[2], RECORDS[6]];
     const result = await exportInto(pathToFileURL(out).href, stored, undefined, 2, failures);
-    assert.deepEqual(result.missing, [3, 4, 5]);
+    const missingUri = `${pathToFileURL(out).href}/missing.json`;
+    assert.deepEqual(result.missing, { count: 3, first: [3, 4, 5], uri: missingUri });
+    assert.deepEqual(result.storedAfterAll, [2]);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'missing.json'), 'utf8')), {
+      count: 3,
+      ranges: [[3, 5]],
+    });
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.missing, result.missing);
     assert.deepEqual(manifest.failures, [failures[1]]);
     assert.equal(manifest.exported, 4);
   });
