@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../src/workflows';
+import { dialoguesFinishedSignal } from '../src/workflows/signals';
+import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
@@ -87,43 +89,133 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
   const LEAVING_PARENT = require.resolve('./helpers/leaving-parent-workflows');
   const s = useFakeLlmSuite('late-group', { worker: { workflows: { workflowsPath: LEAVING_PARENT } } });
   const { t, outDir } = s;
+  /** The endpoint of late groups: any request it gets is one a late group should not have made. */
+  let lateFake: FakeOpenAiServer;
+  before(async () => {
+    lateFake = await startFakeOpenAiServer();
+  });
+  after(() => lateFake?.close());
 
-  it('runs none of its dialogues', async () => {
-    const settings = {
-      datasetId: 'gone',
-      seeds: 'builtin:',
-      randomSeed: 0,
-      output: pathToFileURL(path.join(outDir, 'gone')).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' as const },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-    };
-    // The group's queue gets a worker only once the parent has closed.
-    const late = await createTestWorker(
+  const groupSettings = (datasetId: string) => ({
+    datasetId,
+    seeds: 'builtin:',
+    randomSeed: 0,
+    output: pathToFileURL(path.join(outDir, datasetId)).href,
+    ask: { endpoint: 'late', model: FAKE_MODEL, mode: 'prompted' as const },
+    answer: { endpoint: 'late', model: FAKE_MODEL },
+  });
+  const twoDialogues = [
+    { index: 0, turns: 1, seed: 'a seed question?' },
+    { index: 1, turns: 1, seed: 'another?' },
+  ];
+  /** A worker for the late group's queue, run only once its parent has closed. */
+  const lateWorker = () =>
+    createTestWorker(
       t.env,
-      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) },
+      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_LATE_URL: lateFake.url }) },
       { workflows: { workflowsPath: LEAVING_PARENT } },
     );
+
+  it('runs none of its dialogues', async () => {
+    const late = await lateWorker();
     await t.env.client.workflow.execute('startsAGroupAndLeaves', {
       taskQueue: t.taskQueue,
       workflowId: 'gone',
-      args: [
-        {
-          settings,
-          dialogues: [
-            { index: 0, turns: 1, seed: 'a seed question?' },
-            { index: 1, turns: 1, seed: 'another?' },
-          ],
-        },
-        'gone/0-1',
-        late.taskQueue,
-      ],
+      args: [{ settings: groupSettings('gone'), dialogues: twoDialogues }, 'gone/0-1', late.taskQueue],
     });
     const outcome = await late.worker.runUntil(() => t.env.client.workflow.getHandle('gone/0-1').result());
     assert.deepEqual(outcome, { id: 'gone/0-1', outcomes: [] });
     assert.equal(
-      s.fake.requests.length,
+      lateFake.requests.length,
       0,
       'the provider got requests from a group whose dataset had closed',
     );
   });
+
+  it('runs none of its dialogues when a new dataset with the same workflow ID runs meanwhile', async () => {
+    const workflowId = 'reborn';
+    const late = await lateWorker();
+    const old = await t.env.client.workflow.start('startsAGroupAndWaits', {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [
+        { settings: groupSettings(workflowId), dialogues: twoDialogues },
+        `${workflowId}/late`,
+        late.taskQueue,
+      ],
+    });
+    await waitUntil(() =>
+      t.env.client.workflow
+        .getHandle(`${workflowId}/late`)
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
+    await old.cancel();
+    await assert.rejects(old.result());
+    // The same workflow ID at once, paused (update-with-start) so that it is surely running when the late group starts.
+    const start = new WithStartWorkflowOperation(generateDataset, {
+      workflowId,
+      taskQueue: t.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+      args: [
+        {
+          count: 2,
+          turns: 1,
+          dialoguesPerWorkflow: 2,
+          output: pathToFileURL(path.join(outDir, workflowId)).href,
+          ...models,
+        },
+      ],
+    });
+    await t.env.client.workflow.executeUpdateWithStart(pauseUpdate, { startWorkflowOperation: start });
+    const dataset = await start.workflowHandle();
+    const outcome = await late.worker.runUntil(() =>
+      t.env.client.workflow.getHandle(`${workflowId}/late`).result(),
+    );
+    assert.deepEqual(outcome, { id: `${workflowId}/late`, outcomes: [] });
+    assert.equal(lateFake.requests.length, 0, 'the late group of the cancelled dataset called the provider');
+    await dataset.executeUpdate(unpauseUpdate);
+    const result = await dataset.result();
+    assert.deepEqual([result.completed, result.failedCount, result.export.exported], [2, 0, 2]);
+  });
+
+  it('counts no outcome sent by a group of another run of its workflow ID', async () => {
+    const workflowId = 'foreign-outcome';
+    s.fake.failNext({ status: 0, hang: true }); // the group stays in flight for a call's timeout
+    const dataset = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [
+        {
+          count: 1,
+          turns: 1,
+          llmCallTimeoutSeconds: 3,
+          output: pathToFileURL(path.join(outDir, workflowId)).href,
+          ...models,
+        },
+      ],
+    });
+    await waitUntil(async () => (await dataset.query(progressQuery).catch(() => undefined))?.running === 1);
+    // What a late group of an earlier dataset with this workflow ID sends: same group ID, another run.
+    await dataset.signal(dialoguesFinishedSignal, {
+      id: `${workflowId}/0`,
+      datasetRunId: 'an earlier run',
+      outcomes: [{ index: 0, id: `${workflowId}/0`, error: 'failed in a group of another run' }],
+    });
+    const p = await dataset.query(progressQuery);
+    assert.deepEqual([p.failed, p.running], [0, 1], 'the outcome of a foreign group was counted');
+    const result = await dataset.result();
+    assert.deepEqual([result.completed, result.failedCount], [1, 0]);
+  });
 });
+
+/** Resolves once `check` holds, trying every 200 ms for a minute. */
+async function waitUntil(check: () => Promise<boolean>, what = 'the condition'): Promise<void> {
+  for (const deadline = Date.now() + 60_000; !(await check());) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

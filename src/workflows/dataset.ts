@@ -98,8 +98,10 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   );
   opening.run = run;
   setHandler(progressQuery, () => run.progress());
-  setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
-  setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
+  setHandler(dialoguesFinishedSignal, (outcome) => {
+    // A late group of an earlier dataset with this workflow ID may report here: not ours.
+    if (outcome.datasetRunId === workflowInfo().firstExecutionRunId) run.settle(outcome);
+  });
   if (!carried) run.setPhase('generating');
   const paused = pauseAsked();
   if (paused !== undefined) run.setPaused(paused);

@@ -19,12 +19,7 @@ import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
-import {
-  areYouThereSignal,
-  dialoguesFinishedSignal,
-  type DialogueOutcome,
-  type GroupOutcome,
-} from './signals';
+import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
   settings: DialogueSettings;
@@ -42,13 +37,14 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
   const states = new Map(dialogues.map((d) => [d.index, newDialogueState(d)]));
   setHandler(dialogueQuery, (index) => states.get(index));
   setHandler(dialoguesQuery, () => [...states.values()].map(({ conversations: _, ...s }) => s));
-  if (patched('group-checks-dataset') && !(await datasetStillRuns())) {
+  if (patched('group-checks-dataset') && !(await datasetStillRuns(settings))) {
     // Started after its dataset closed (under load the server can carry out a start late, after
-    // the dataset was cancelled or terminated): nobody waits for these dialogues.
-    setCurrentDetails('Not run: its dataset had closed when this group started');
+    // the dataset was cancelled or terminated), maybe with another started under the same
+    // workflow ID since: nobody waits for these dialogues.
+    setCurrentDetails('Not run: the dataset that started it had closed when this group started');
     return { id: workflowInfo().workflowId, outcomes: [] };
   }
-  const reports = new Reports(workflowInfo().workflowId);
+  const reports = new Reports(workflowInfo().workflowId, settings.datasetRunId);
   const seeds = await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(
     dialogues.map(async (spec) => {
@@ -86,7 +82,10 @@ class Reports {
   private sending = false;
   private closed = false;
 
-  constructor(private readonly groupId: string) {}
+  constructor(
+    private readonly groupId: string,
+    private readonly datasetRunId: string | undefined,
+  ) {}
 
   add(outcome: DialogueOutcome) {
     this.pending.push(outcome);
@@ -106,7 +105,7 @@ class Reports {
       while (this.pending.length) {
         const outcomes = this.pending;
         this.pending = [];
-        await reportToDataset({ id: this.groupId, outcomes });
+        await reportToDataset({ id: this.groupId, outcomes, datasetRunId: this.datasetRunId });
       }
     } catch (err) {
       if (!isCancellation(err)) throw err;
@@ -147,16 +146,17 @@ function showProgress(states: Map<number, DialogueState>) {
   );
 }
 
-/** Whether the dataset that started this group still runs: signalling a closed workflow fails. */
-async function datasetStillRuns(): Promise<boolean> {
+/**
+ * Whether the dataset that started this group still runs: not merely a workflow with its ID (a
+ * dataset cancelled and started again at once has the same one) but the same chain of runs.
+ */
+async function datasetStillRuns(settings: DialogueSettings): Promise<boolean> {
   const parent = workflowInfo().parent;
   if (!parent) return true;
-  try {
-    await getExternalWorkflowHandle(parent.workflowId).signal(areYouThereSignal);
-    return true;
-  } catch {
-    return false;
-  }
+  return storageSteps(settings).datasetStillRuns({
+    datasetId: parent.workflowId,
+    firstRunId: settings.datasetRunId,
+  });
 }
 
 /** By signal to the dataset's workflow ID, which reaches its current run across continue-as-new. */
