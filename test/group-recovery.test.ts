@@ -1,12 +1,23 @@
 // Groups that cannot report their dialogues: one stuck on a workflow task that keeps failing is
-// terminated after stallCheckSeconds so the dataset finishes, and a group closed before
-// reporting has its stored dialogues counted as completed, not failed.
+// marked, never terminated unasked, until a rollback lets it finish or the giveUpStuckGroups
+// update gives it up; a group closed before reporting has its stored dialogues counted as
+// completed, not failed; a group started late, after its dataset closed, runs nothing.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WithStartWorkflowOperation } from '@temporalio/client';
-import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../src/workflows';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
+import {
+  generateDataset,
+  giveUpStuckGroupsUpdate,
+  pauseUpdate,
+  progressQuery,
+  unpauseUpdate,
+} from '../src/workflows';
+import type { DatasetProgress } from '../src/workflows/dataset-run';
+import type { GaveUp } from '../src/workflows/controls';
+import { STUCK_GROUPS_METRIC } from '../src/telemetry/stuck-groups';
 import { dialoguesFinishedSignal } from '../src/workflows/signals';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
@@ -18,39 +29,106 @@ const models = {
   answer: { endpoint: 'fake', model: FAKE_MODEL },
 };
 
-describe('groups that cannot report (fake LLM server)', () => {
-  const s = useFakeLlmSuite('recovery', {
-    // Every workflow task of the group that runs dialogue 3 fails, as after a bad deploy.
-    worker: {
-      workflows: { workflowsPath: WORKFLOWS_PATH },
-      tuning: { interceptors: { workflowModules: [require.resolve('./helpers/stuck-group-interceptor')] } },
-    },
-  });
-  const { t, outDir } = s;
+/** Every workflow task of the group that runs dialogue 3 fails, as after a bad deploy; all groups of `bad-deploy*` datasets too. */
+const BAD_DEPLOY = {
+  workflows: { workflowsPath: WORKFLOWS_PATH },
+  tuning: { interceptors: { workflowModules: [require.resolve('./helpers/stuck-group-interceptor')] } },
+};
 
-  it('terminates a group whose workflow task keeps failing, and the dataset finishes', async () => {
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'stuck',
-      args: [
-        {
-          count: 6,
-          turns: 1,
-          concurrency: 6,
-          dialoguesPerWorkflow: 1,
-          stallCheckSeconds: 2,
-          output: pathToFileURL(path.join(outDir, 'stuck')).href,
-          ...models,
-        },
-      ],
+describe('groups that cannot report (fake LLM server)', () => {
+  const s = useFakeLlmSuite('recovery', { worker: BAD_DEPLOY });
+  const { t, outDir } = s;
+  const input = (name: string, count = 6) => ({
+    count,
+    turns: 1,
+    concurrency: count,
+    dialoguesPerWorkflow: 1,
+    stallCheckSeconds: 1,
+    output: pathToFileURL(path.join(outDir, name)).href,
+    ...models,
+  });
+  const status = async (id: string) => (await t.env.client.workflow.getHandle(id).describe()).status.name;
+
+  it('marks a stuck group, terminates nothing, and finishes with every dialogue after a rollback', async () => {
+    const workflowId = 'stuck-rollback';
+    const taskQueue = `rollback-${process.pid}`;
+    const gauge: number[] = [];
+    const deps = () => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) });
+    const bad = await createTestWorker(t.env, deps(), {
+      ...BAD_DEPLOY,
+      taskQueue,
+      metricMeter: recording(gauge),
     });
-    assert.equal(result.completed, 5);
-    assert.equal(result.failedCount, 1);
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue,
+      workflowId,
+      args: [input(workflowId)],
+    });
+    await bad.worker.runUntil(async () => {
+      await waitForStuck(handle, 1);
+      await new Promise((r) => setTimeout(r, 4_000)); // several stall checks (1 s) more
+      const p = await handle.query(progressQuery);
+      assert.deepEqual([p.phase, p.completed, p.failed, p.running], ['generating', 5, 0, 1]);
+      assert.equal(p.stuck?.sample[0].id, `${workflowId}/3`);
+      assert.match(p.stuck.sample[0].reason, /^stuck: its workflow task has failed \d+ times .*a bad deploy/);
+      assert.match(p.stuck.message, /^1 of 1 groups stuck \(1 dialogues\)/);
+      assert.equal(await status(`${workflowId}/3`), 'RUNNING', 'a stuck group was terminated unasked');
+      const { currentDetails } = await handle.query<{ currentDetails: string }>(
+        '__temporal_workflow_metadata',
+      );
+      assert.match(currentDetails, /\*\*Stuck\*\*: 1 of 1 groups stuck .*stuck-rollback\/3 since/);
+      assert.equal(gauge.at(-1), 1, 'parrot_stuck_groups');
+    });
+    // The rollback: the same task queue, workers without the bad deploy.
+    const good = await createTestWorker(t.env, deps(), { taskQueue, metricMeter: recording(gauge) });
+    const result = await good.worker.runUntil(() => handle.result());
+    assert.deepEqual([result.completed, result.failedCount, result.export.exported], [6, 0, 6]);
+    assert.equal(result.givenUp, undefined);
+    assert.equal(gauge.at(-1), 0, 'parrot_stuck_groups once the dataset is done');
+  });
+
+  it('gives up on a stuck group with the update: terminated, its dialogues counted, the dataset finishes', async () => {
+    const workflowId = 'stuck-give-up';
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [input(workflowId)],
+    });
+    await waitForStuck(handle, 1);
+    // As the Temporal CLI sends it without --input: no argument.
+    const gaveUp = await handle.executeUpdate<GaveUp, []>('giveUpStuckGroups');
+    assert.deepEqual(gaveUp, { groups: 1, completed: 0, failed: 1 });
+    const result = await handle.result();
+    assert.deepEqual([result.completed, result.failedCount, result.export.exported], [5, 1, 5]);
     assert.equal(result.failed[0].index, 3);
-    assert.match(result.failed[0].error, /stuck: its workflow task has failed \d+ times/);
-    const group = await t.env.client.workflow.getHandle('stuck/3').describe();
-    assert.equal(group.status.name, 'TERMINATED');
-    assert.equal(result.export.exported, 5);
+    assert.match(result.failed[0].error, /^stuck: its workflow task has failed \d+ times .*; given up/);
+    assert.deepEqual(result.givenUp, gaveUp);
+    assert.equal(await status(`${workflowId}/3`), 'TERMINATED');
+    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, workflowId, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.givenUp, gaveUp);
+  });
+
+  it('says "bad deploy?" when most groups are stuck, and gives them up only when forced', async () => {
+    const workflowId = 'bad-deploy';
+    const handle = await t.env.client.workflow.start(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [input(workflowId, 4)],
+    });
+    const p = await waitForStuck(handle, 4);
+    assert.equal(p.stuck?.badDeploy, true);
+    assert.match(p.stuck.message, /^bad deploy\? 4 of 4 groups stuck/);
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    assert.match(currentDetails, /bad deploy\? 4 of 4 groups stuck/);
+    await assert.rejects(handle.executeUpdate(giveUpStuckGroupsUpdate, { args: [{}] }), (err: Error) => {
+      assert.match((err.cause as Error).message, /^bad deploy\?.*"force": true/);
+      return true;
+    });
+    for (const i of [0, 1, 2, 3]) assert.equal(await status(`${workflowId}/${i}`), 'RUNNING');
+    const gaveUp = await handle.executeUpdate(giveUpStuckGroupsUpdate, { args: [{ force: true }] });
+    assert.deepEqual(gaveUp, { groups: 4, completed: 0, failed: 4 });
+    const result = await handle.result();
+    assert.deepEqual([result.completed, result.failedCount], [0, 4]);
   });
 
   it('counts the stored dialogues of a group terminated before it reported them', async () => {
@@ -211,6 +289,31 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
     assert.deepEqual([result.completed, result.failedCount], [1, 0]);
   });
 });
+
+/** The progress once `groups` groups are marked stuck. */
+async function waitForStuck(handle: WorkflowHandle, groups: number): Promise<DatasetProgress> {
+  let p: DatasetProgress | undefined;
+  await waitUntil(async () => {
+    p = await handle.query(progressQuery).catch(() => undefined);
+    return p?.stuck?.groups === groups;
+  }, `${groups} stuck groups`);
+  return p!;
+}
+
+/** A meter that records the values the parrot_stuck_groups gauge is set to. */
+function recording(values: number[]): MetricMeter {
+  const meter: MetricMeter = {
+    createCounter: (...args) => noopMetricMeter.createCounter(...args),
+    createHistogram: (...args) => noopMetricMeter.createHistogram(...args),
+    createGauge: (name, ...rest) => {
+      const gauge = noopMetricMeter.createGauge(name, ...rest);
+      if (name !== STUCK_GROUPS_METRIC) return gauge;
+      return { ...gauge, withTags: () => gauge, set: (v: number) => void values.push(v) };
+    },
+    withTags: () => meter,
+  };
+  return meter;
+}
 
 /** Resolves once `check` holds, trying every 200 ms for a minute. */
 async function waitUntil(check: () => Promise<boolean>, what = 'the condition'): Promise<void> {
