@@ -21,6 +21,7 @@ import { STUCK_GROUPS_METRIC } from '../src/telemetry/stuck-groups';
 import { dialoguesFinishedSignal } from '../src/workflows/signals';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { waitUntil } from './helpers/wait-until';
 import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 
@@ -313,12 +314,4 @@ function recording(values: number[]): MetricMeter {
     withTags: () => meter,
   };
   return meter;
-}
-
-/** Resolves once `check` holds, trying every 200 ms for a minute. */
-async function waitUntil(check: () => Promise<boolean>, what = 'the condition'): Promise<void> {
-  for (const deadline = Date.now() + 60_000; !(await check());) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

@@ -221,6 +221,13 @@ export const datasetInputSchema = z.strictObject({
    * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
+  /**
+   * An endpoint with a request limit has its own task queue, fixed when the dataset starts. Once
+   * no worker has polled it for 90 s (workers restarted without PARROT_ENDPOINT_<NAME>_RPM), the
+   * dataset warns; once that has lasted this long, the dialogues waiting on it fail (resumable)
+   * instead of waiting out llmRetryBudgetSeconds.
+   */
+  unpolledQueueSeconds: z.number().int().min(1).max(86_400).default(300),
   metrics: modelMetricsSchema.optional(),
   /**
    * The JSONL formats the export writes, each to its own shards (the first is the dataset card's

@@ -11,6 +11,7 @@ import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attrib
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import type { GaveUp } from './controls';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
+import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
 import {
   budgetAllowsStart,
@@ -93,6 +94,8 @@ export interface DatasetProgress {
   stoppedBy: 'budget' | null;
   /** Groups whose workflow task keeps failing (a bad deploy?); null: none. */
   stuck: StuckProgress | null;
+  /** Rate-limited endpoints' task queues no worker polls (./unpolled-queues.ts); empty: none. */
+  unpolledQueues: UnpolledQueue[];
 }
 
 export class DatasetRun {
@@ -109,6 +112,8 @@ export class DatasetRun {
   readonly recoveringGroups = new Set<string>();
   /** Groups marked stuck: the dataset waits for them. */
   readonly stuck: StuckGroups;
+  /** Whether workers poll the rate-limited endpoints' task queues. */
+  readonly queueWatch: QueueWatch;
   phase: DatasetPhase = 'generating';
   readonly groupSize: number;
 
@@ -121,6 +126,7 @@ export class DatasetRun {
     this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
     this.groupSize = dialoguesPerGroup(input);
     this.stuck = new StuckGroups(state.stuckGroups);
+    this.queueWatch = new QueueWatch(state.llmTaskQueues, input);
     if (state.paused) this.phase = 'paused';
   }
 
@@ -300,6 +306,7 @@ export class DatasetRun {
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
       stuck: this.stuckProgress(),
+      unpolledQueues: this.queueWatch.progress(this.input.unpolledQueueSeconds),
     };
   }
 
@@ -330,6 +337,7 @@ export class DatasetRun {
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
           : []),
         ...(p.stuck ? [stuckLine(p.stuck)] : []),
+        ...p.unpolledQueues.map((q) => `**No worker polls an endpoint's queue**: ${q.message}`),
         ...skipped,
       ].join('\n\n'),
     );

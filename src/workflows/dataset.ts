@@ -52,6 +52,7 @@ import {
   type PauseState,
 } from './controls';
 import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
+import { watchLlmQueues } from './unpolled-queues';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -114,6 +115,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const paused = pauseAsked();
   if (paused !== undefined) run.setPaused(paused);
   void watchInheritedGroups(run);
+  void watchLlmQueues(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {

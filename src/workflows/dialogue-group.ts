@@ -19,6 +19,7 @@ import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
+import { LlmCallGate, llmQueueUnpolledSignal } from './unpolled-queues';
 import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
@@ -45,10 +46,12 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
     return { id: workflowInfo().workflowId, outcomes: [] };
   }
   const reports = new Reports(workflowInfo().workflowId, settings.datasetRunId);
+  const gate = new LlmCallGate();
+  setHandler(llmQueueUnpolledSignal, ({ roles, error }) => gate.fail(roles, error));
   const seeds = await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(
     dialogues.map(async (spec) => {
-      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
+      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!, gate);
       showProgress(states);
       reports.add(outcome);
       return outcome;
@@ -63,10 +66,11 @@ async function runOne(
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
+  gate: LlmCallGate,
 ): Promise<DialogueOutcome> {
   const id = `${settings.datasetId}/${spec.index}`;
   try {
-    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
+    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state, gate) };
   } catch (err) {
     if (isCancellation(err)) throw err; // the group is cancelled: not a dialogue's failure
     countDialoguesFailed(failureReason(err));
