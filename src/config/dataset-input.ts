@@ -219,6 +219,8 @@ export const datasetInputSchema = z.strictObject({
   /**
    * When no dialogue has finished for this long, the dataset checks that the dialogues it waits
    * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
+   * Every this long it also marks groups whose workflow task has kept failing that long as stuck
+   * (src/workflows/stuck-groups.ts).
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
   /**

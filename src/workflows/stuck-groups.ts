@@ -33,7 +33,7 @@ export interface StuckProgress {
 }
 
 /** Marks keep this much of the failure: a thousand stuck groups stay far below the 2 MB payload limit. */
-const MAX_REASON_CHARS = 300;
+const MAX_REASON_CHARS = 200;
 const SAMPLE = 5;
 
 /** The marked groups of a dataset; carried across continue-as-new (one per group in flight at most). */

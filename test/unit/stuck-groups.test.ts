@@ -18,7 +18,7 @@ describe('stuck groups', () => {
       ['d/1'],
     );
     const since = stuck.list()[0].since;
-    assert.ok(stuck.list()[0].reason.length <= 300, 'a long failure is shortened');
+    assert.ok(stuck.list()[0].reason.length <= 200, 'a long failure is shortened');
     stuck.update(
       ['d/0', 'd/1', 'd/2'],
       [
