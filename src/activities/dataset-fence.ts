@@ -63,13 +63,15 @@ async function forEachBatch(ids: string[], fn: (id: string) => Promise<unknown>)
 /**
  * Whether workflow `workflowId` runs, in the chain of runs (continue-as-new) that began with
  * `firstRunId` when given: a dataset cancelled and started again under its workflow ID is another
- * chain, and a group of the first must not work for the second.
+ * chain, and a group of the first must not work for the second. (A server too old to report the
+ * chain's first run ID is taken at its word that the workflow runs.)
  */
 export async function isRunning(client: Client, workflowId: string, firstRunId?: string): Promise<boolean> {
   try {
     const { status, raw } = await client.workflow.getHandle(workflowId).describe();
     if (status.name !== 'RUNNING') return false;
-    return firstRunId === undefined || raw.workflowExecutionInfo?.firstRunId === firstRunId;
+    const runningChain = raw.workflowExecutionInfo?.firstRunId;
+    return !firstRunId || !runningChain || runningChain === firstRunId;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
