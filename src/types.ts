@@ -4,6 +4,7 @@ import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
 import type { Spend } from './workflows/budget';
+import type { GaveUp } from './workflows/controls';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -240,6 +241,8 @@ export interface DatasetResult {
   seeds?: SeedReport;
   /** Present when the budget stopped new dialogues: `resumeFrom` runs the rest, with a new budget. */
   stopped?: DatasetStop;
+  /** Present when stuck groups were given up (the giveUpStuckGroups update): their failed dialogues are resumable. */
+  givenUp?: GaveUp;
 }
 
 export interface DatasetStop {

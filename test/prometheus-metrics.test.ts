@@ -156,6 +156,14 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     assert.equal(sum(samples, 'parrot_dialogues_failed', { reason: 'Http401' }), 1);
     assert.equal(sum(samples, 'parrot_dialogues_failed'), 1);
 
+    // Stuck groups (a bad deploy): none, reported by the dataset as it finished.
+    const stuck = samples.filter((x) => x.name === 'parrot_stuck_groups');
+    assert.deepEqual(
+      stuck.map((x) => x.value),
+      [0],
+      'parrot_stuck_groups',
+    );
+
     // Few-valued labels only: no dataset or dialogue ID anywhere.
     for (const x of samples.filter((s) => s.name.startsWith('parrot_')))
       for (const [k, v] of Object.entries(x.labels))

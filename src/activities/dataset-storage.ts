@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
+import type { GaveUp } from '../workflows/controls';
 import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
 import {
@@ -92,6 +93,8 @@ export interface ExportInput extends DatasetRef {
   seeds?: SeedReport;
   /** Present when the budget stopped new dialogues. */
   stopped?: DatasetStop;
+  /** Present when stuck groups were given up. */
+  givenUp?: GaveUp;
 }
 
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
@@ -149,6 +152,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       failures,
       seeds,
       stopped,
+      givenUp,
     }: ExportInput): Promise<ExportResult> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
@@ -193,6 +197,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           failures,
           seeds,
           ...(stopped && { stopped }),
+          ...(givenUp && { givenUp }),
           shards,
           metrics,
           usage,

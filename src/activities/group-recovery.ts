@@ -1,7 +1,8 @@
 // Groups that cannot report their dialogues themselves: one closed without reporting them
 // (terminated by hand, say), or one stuck on a workflow task that keeps failing (a
-// nondeterminism error after a bad deploy, a bug). The dataset learns what they stored from the
-// records, so that paid, stored dialogues count as completed and the rest as failed.
+// nondeterminism error after a bad deploy, a bug), found here and given up only when a user asks
+// (src/workflows/stuck-groups.ts). The dataset learns what they stored from the records, so that
+// paid, stored dialogues count as completed and the rest as failed.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
@@ -53,7 +54,7 @@ export function createGroupRecoveryActivities() {
       return stuck;
     },
 
-    /** Terminates a stuck group if asked, then reports each dialogue it stored as completed and the others as failed. */
+    /** Terminates a stuck group if asked (given up), then reports each dialogue it stored as completed and the others as failed. */
     async recoverGroup(input: RecoverGroupInput): Promise<GroupOutcome> {
       return heartbeatWhile((signal) => recover(input, signal));
     },
@@ -117,7 +118,7 @@ async function stuckReason(client: Client, id: string, stuckSeconds: number): Pr
     // Timed-out tasks (workers down, say) are not a stuck group: only a task that failed is.
     const failure = await lastWorkflowTaskFailure(client, id);
     if (failure === undefined) return undefined;
-    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (${failure}); terminated`;
+    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (${failure})`;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

@@ -6,6 +6,8 @@ import { LlmProvider } from '../providers/openai-provider';
 import type { SeedChunks } from '../seeds/seed-chunks';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
+import { isRunning } from './dataset-fence';
+import { taskQueuePolls } from './task-queue-polls';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
@@ -37,6 +39,11 @@ export function createActivities({
     ...createDatasetStorageActivities(dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider, llmMetrics),
     ...createGroupRecoveryActivities(),
+    taskQueuePolls,
+    /** A group as it starts: whether the dataset that started it (that chain of runs) still runs. */
+    async datasetStillRuns({ datasetId, firstRunId }: { datasetId: string; firstRunId?: string }) {
+      return isRunning(Context.current().client, datasetId, firstRunId);
+    },
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.

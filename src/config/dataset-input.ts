@@ -219,8 +219,17 @@ export const datasetInputSchema = z.strictObject({
   /**
    * When no dialogue has finished for this long, the dataset checks that the dialogues it waits
    * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
+   * Every this long it also marks groups whose workflow task has kept failing that long as stuck
+   * (src/workflows/stuck-groups.ts).
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
+  /**
+   * An endpoint with a request limit has its own task queue, fixed when the dataset starts. Once
+   * no worker has polled it for 90 s (workers restarted without PARROT_ENDPOINT_<NAME>_RPM), the
+   * dataset warns; once that has lasted this long, the dialogues waiting on it fail (resumable)
+   * instead of waiting out llmRetryBudgetSeconds.
+   */
+  unpolledQueueSeconds: z.number().int().min(1).max(86_400).default(300),
   metrics: modelMetricsSchema.optional(),
   /**
    * The JSONL formats the export writes, each to its own shards (the first is the dataset card's

@@ -9,6 +9,9 @@ import { addUsage, formatUsd } from '../usage';
 import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
+import type { GaveUp } from './controls';
+import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
+import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
 import {
   budgetAllowsStart,
@@ -68,6 +71,10 @@ export interface DatasetRunState {
   paused?: boolean;
   /** Set once the budget stopped new dialogues; it stays set. */
   stoppedBy?: 'budget';
+  /** Groups in flight marked stuck (./stuck-groups.ts); absent: none. */
+  stuckGroups?: StuckGroup[];
+  /** Stuck groups given up by the giveUpStuckGroups update; absent: none. */
+  givenUp?: GaveUp;
 }
 
 export interface DatasetProgress {
@@ -94,6 +101,10 @@ export interface DatasetProgress {
   budget: DatasetInput['budget'] | null;
   paused: boolean;
   stoppedBy: 'budget' | null;
+  /** Groups whose workflow task keeps failing (a bad deploy?); null: none. */
+  stuck: StuckProgress | null;
+  /** Rate-limited endpoints' task queues no worker polls (./unpolled-queues.ts); empty: none. */
+  unpolledQueues: UnpolledQueue[];
 }
 
 /**
@@ -118,6 +129,12 @@ export class DatasetRun {
   starting = 0;
   /** Recoveries of groups that cannot report (activities) under way: the run does not continue as new before they end. */
   recovering = 0;
+  /** Groups being recovered: one recovery each. */
+  readonly recoveringGroups = new Set<string>();
+  /** Groups marked stuck: the dataset waits for them. */
+  readonly stuck: StuckGroups;
+  /** Whether workers poll the rate-limited endpoints' task queues. */
+  readonly queueWatch: QueueWatch;
   phase: DatasetPhase = 'generating';
   readonly groupSize: number;
 
@@ -129,6 +146,8 @@ export class DatasetRun {
     this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
     this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
     this.groupSize = dialoguesPerGroup(input);
+    this.stuck = new StuckGroups(state.stuckGroups);
+    this.queueWatch = new QueueWatch(state.llmTaskQueues, input);
     if (state.paused) this.phase = 'paused';
   }
 
@@ -234,6 +253,7 @@ export class DatasetRun {
     if (waiting.size === 0) {
       this.groups.delete(outcome.id);
       this.launchedAt.delete(outcome.id);
+      this.stuck.unmark(outcome.id);
     }
   }
 
@@ -327,7 +347,13 @@ export class DatasetRun {
       budget: this.input.budget ?? null,
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
+      stuck: this.stuckProgress(),
+      unpolledQueues: this.queueWatch.progress(this.input.unpolledQueueSeconds),
     };
+  }
+
+  stuckProgress(): StuckProgress | null {
+    return this.stuck.progress(this.groups);
   }
 
   /** The parent's current details in the UI. */
@@ -352,6 +378,8 @@ export class DatasetRun {
         ...(p.stoppedBy
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
           : []),
+        ...(p.stuck ? [stuckLine(p.stuck)] : []),
+        ...p.unpolledQueues.map((q) => `**No worker polls an endpoint's queue**: ${q.message}`),
         ...skipped,
       ].join('\n\n'),
     );
@@ -367,11 +395,20 @@ export class DatasetRun {
         indices: [...indices],
         launchedAt: this.launchedAt.get(id) ?? Date.now(),
       })),
+      stuckGroups: this.stuck.size ? this.stuck.list() : undefined,
     };
   }
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Stuck groups for the UI: what to do, and the first few with their failure. */
+function stuckLine(stuck: StuckProgress): string {
+  const first = stuck.sample
+    .map((g) => `${g.id} since ${new Date(g.since).toISOString()}: ${g.reason}`)
+    .join('; ');
+  return `**Stuck**: ${stuck.message}. First: ${first}`;
+}
 
 /** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
 function spendLine(p: DatasetProgress): string {

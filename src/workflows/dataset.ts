@@ -42,8 +42,16 @@ import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } 
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
-import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
-import { pauseUpdate, progressQuery, unpauseUpdate, type PauseState } from './controls';
+import { areYouThereSignal, dialoguesFinishedSignal, type GroupOutcome } from './signals';
+import {
+  giveUpStuckGroupsUpdate,
+  pauseUpdate,
+  progressQuery,
+  unpauseUpdate,
+  type PauseState,
+} from './controls';
+import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
+import { watchLlmQueues } from './unpolled-queues';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -78,7 +86,7 @@ function parentSteps(input: DatasetInput) {
   };
 }
 
-export { progressQuery, pauseUpdate, unpauseUpdate };
+export { progressQuery, pauseUpdate, unpauseUpdate, giveUpStuckGroupsUpdate };
 
 /** A window holds at least this many groups: more, smaller groups when the window is small. */
 const SMALL_WINDOW_GROUPS = 4;
@@ -98,12 +106,16 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   );
   opening.run = run;
   setHandler(progressQuery, () => run.progress());
-  setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
-  setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
+  setHandler(dialoguesFinishedSignal, (outcome) => {
+    // A late group of an earlier dataset with this workflow ID may report here: not ours.
+    if (outcome.datasetRunId === workflowInfo().firstExecutionRunId) run.settle(outcome);
+  });
+  setGiveUpHandler(run, (id, reason) => recoverGroupOutcomes(run, id, reason, true));
   if (!carried) run.setPhase('generating');
   const paused = pauseAsked();
   if (paused !== undefined) run.setPaused(paused);
   void watchInheritedGroups(run);
+  void watchLlmQueues(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
@@ -334,8 +346,8 @@ export function turnsFor(input: DatasetInput, index: number): number {
  * Groups of this run report by their result too; those inherited from earlier runs only by
  * signal, which never comes from one that was terminated or timed out. When nothing has finished
  * for stallCheckSeconds, ask each inherited group whether it still runs. Every stallCheckSeconds,
- * a group whose workflow task has kept failing that long (a bad deploy) is terminated, so that
- * the dataset still finishes; what it had stored counts.
+ * groups whose workflow task has kept failing that long (a bad deploy) are marked stuck, never
+ * terminated unasked (./stuck-groups.ts).
  */
 async function watchInheritedGroups(run: DatasetRun) {
   try {
@@ -349,7 +361,7 @@ async function watchForever(run: DatasetRun) {
   for (;;) {
     const before = run.finished;
     await sleep(`${run.input.stallCheckSeconds} seconds`);
-    if (patched('stuck-groups')) await terminateStuckGroups(run);
+    await markStuckGroups(run);
     if (run.finished !== before) continue;
     const inherited = [...run.groups.keys()].filter((id) => !run.startedHere.has(id));
     await Promise.all(
@@ -368,14 +380,15 @@ async function watchForever(run: DatasetRun) {
   }
 }
 
-async function terminateStuckGroups(run: DatasetRun) {
+/** Marks the groups whose workflow task has kept failing for stallCheckSeconds, and unmarks those that recovered. */
+async function markStuckGroups(run: DatasetRun) {
   const stuckSeconds = run.input.stallCheckSeconds;
   const ids = run.groupsInFlightFor(stuckSeconds * 1000);
-  if (!ids.length) return;
+  const marked = run.stuck.size;
   run.recovering++;
   try {
-    for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }))
-      await recoverGroupOutcomes(run, id, reason, true);
+    const found = ids.length ? await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }) : [];
+    run.stuck.update(ids, found, run.groups);
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', {
@@ -384,34 +397,44 @@ async function terminateStuckGroups(run: DatasetRun) {
   } finally {
     run.recovering--;
   }
+  reportStuckGroups(run.stuck.size, stuckSeconds);
+  if (run.stuck.size !== marked) run.showDetails();
 }
 
 /**
- * A group that cannot report (closed, or stuck and terminated here): its dialogues that are
- * stored count as completed, the others as failed with `reason`.
+ * A group that cannot report (closed, or stuck and given up: terminated here): its dialogues that
+ * are stored count as completed, the others as failed with `reason`. Returns what it counted.
  */
-async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string, terminate = false) {
+async function recoverGroupOutcomes(
+  run: DatasetRun,
+  id: string,
+  reason: string,
+  terminate = false,
+): Promise<GroupOutcome | undefined> {
   const indices = run.groups.get(id);
-  if (!indices) return;
-  if (!patched('recover-groups')) return run.failGroup(id, reason);
+  if (!indices || run.recoveringGroups.has(id)) return undefined; // a give-up's terminate also ends its result
+  if (!patched('recover-groups')) return void run.failGroup(id, reason);
   run.recovering++;
+  run.recoveringGroups.add(id);
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
-    run.settle(
-      await parentSteps(run.input).recoverGroup({
-        id,
-        indices: [...indices],
-        output: run.input.output,
-        dataset,
-        reason,
-        terminate,
-      }),
-    );
+    const outcome = await parentSteps(run.input).recoverGroup({
+      id,
+      indices: [...indices],
+      output: run.input.output,
+      dataset,
+      reason,
+      terminate,
+    });
+    run.settle(outcome);
+    return outcome;
   } catch (err) {
-    if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
+    if (isCancellation(err)) return undefined; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
+    return undefined;
   } finally {
     run.recovering--;
+    run.recoveringGroups.delete(id);
   }
 }
 
@@ -420,6 +443,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
   const { computeMetrics, exportDataset } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
+  reportStuckGroups(0, input.stallCheckSeconds);
   run.setPhase('metrics');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
@@ -433,6 +457,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     failures: state.failures,
     seeds: state.seeds,
     stopped,
+    givenUp: state.givenUp,
   });
   run.setPhase('done');
   run.reconcileWithExport(exported.storedAfterAll);
@@ -450,6 +475,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,
     ...(stopped && { stopped }),
+    ...(state.givenUp && { givenUp: state.givenUp }),
   };
 }
 

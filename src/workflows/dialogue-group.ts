@@ -19,12 +19,8 @@ import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
-import {
-  areYouThereSignal,
-  dialoguesFinishedSignal,
-  type DialogueOutcome,
-  type GroupOutcome,
-} from './signals';
+import { LlmCallGate, llmQueueUnpolledSignal } from './unpolled-queues';
+import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
   settings: DialogueSettings;
@@ -42,17 +38,20 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
   const states = new Map(dialogues.map((d) => [d.index, newDialogueState(d)]));
   setHandler(dialogueQuery, (index) => states.get(index));
   setHandler(dialoguesQuery, () => [...states.values()].map(({ conversations: _, ...s }) => s));
-  if (patched('group-checks-dataset') && !(await datasetStillRuns())) {
+  if (patched('group-checks-dataset') && !(await datasetStillRuns(settings))) {
     // Started after its dataset closed (under load the server can carry out a start late, after
-    // the dataset was cancelled or terminated): nobody waits for these dialogues.
-    setCurrentDetails('Not run: its dataset had closed when this group started');
+    // the dataset was cancelled or terminated), maybe with another started under the same
+    // workflow ID since: nobody waits for these dialogues.
+    setCurrentDetails('Not run: the dataset that started it had closed when this group started');
     return { id: workflowInfo().workflowId, outcomes: [] };
   }
-  const reports = new Reports(workflowInfo().workflowId);
+  const reports = new Reports(workflowInfo().workflowId, settings.datasetRunId);
+  const gate = new LlmCallGate();
+  setHandler(llmQueueUnpolledSignal, ({ roles, error }) => gate.fail(roles, error));
   const seeds = await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(
     dialogues.map(async (spec) => {
-      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
+      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!, gate);
       showProgress(states);
       reports.add(outcome);
       return outcome;
@@ -67,10 +66,11 @@ async function runOne(
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
+  gate: LlmCallGate,
 ): Promise<DialogueOutcome> {
   const id = `${settings.datasetId}/${spec.index}`;
   try {
-    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
+    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state, gate) };
   } catch (err) {
     if (isCancellation(err)) throw err; // the group is cancelled: not a dialogue's failure
     countDialoguesFailed(failureReason(err));
@@ -86,7 +86,10 @@ class Reports {
   private sending = false;
   private closed = false;
 
-  constructor(private readonly groupId: string) {}
+  constructor(
+    private readonly groupId: string,
+    private readonly datasetRunId: string | undefined,
+  ) {}
 
   add(outcome: DialogueOutcome) {
     this.pending.push(outcome);
@@ -106,7 +109,7 @@ class Reports {
       while (this.pending.length) {
         const outcomes = this.pending;
         this.pending = [];
-        await reportToDataset({ id: this.groupId, outcomes });
+        await reportToDataset({ id: this.groupId, outcomes, datasetRunId: this.datasetRunId });
       }
     } catch (err) {
       if (!isCancellation(err)) throw err;
@@ -147,16 +150,17 @@ function showProgress(states: Map<number, DialogueState>) {
   );
 }
 
-/** Whether the dataset that started this group still runs: signalling a closed workflow fails. */
-async function datasetStillRuns(): Promise<boolean> {
+/**
+ * Whether the dataset that started this group still runs: not merely a workflow with its ID (a
+ * dataset cancelled and started again at once has the same one) but the same chain of runs.
+ */
+async function datasetStillRuns(settings: DialogueSettings): Promise<boolean> {
   const parent = workflowInfo().parent;
   if (!parent) return true;
-  try {
-    await getExternalWorkflowHandle(parent.workflowId).signal(areYouThereSignal);
-    return true;
-  } catch {
-    return false;
-  }
+  return storageSteps(settings).datasetStillRuns({
+    datasetId: parent.workflowId,
+    firstRunId: settings.datasetRunId,
+  });
 }
 
 /** By signal to the dataset's workflow ID, which reaches its current run across continue-as-new. */

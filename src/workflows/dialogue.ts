@@ -26,6 +26,7 @@ import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
+import type { LlmCallGate } from './unpolled-queues';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -74,13 +75,20 @@ export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
   conversations: [],
 });
 
-/** Tokens, calls and provider time of one dialogue so far. */
+/** Tokens, calls and provider time of one dialogue so far; its calls go through its group's gate. */
 class Tally {
   ask: TokenUsage = emptyUsage();
   answer: TokenUsage = emptyUsage();
   llmMs = 0;
   waitMs = 0;
   filterHits: FilterHits = {};
+
+  constructor(private readonly gate?: LlmCallGate) {}
+
+  /** Makes an LLM call of `role` (failed at once if nobody polls its endpoint's queue: ./unpolled-queues.ts). */
+  call(role: 'ask' | 'answer', fn: () => Promise<LlmReply>): Promise<LlmReply> {
+    return this.gate ? this.gate.call(role, fn) : fn();
+  }
 
   add(role: 'ask' | 'answer', reply: LlmReply) {
     this[role] = addUsage(this[role], reply.usage);
@@ -99,9 +107,10 @@ export async function runDialogue(
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
+  gate?: LlmCallGate,
 ): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
-  const tally = new Tally();
+  const tally = new Tally(gate);
   const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally);
   const usage = { ask: tally.ask, answer: tally.answer };
   await storageSteps(settings).storeDialogue({
@@ -144,9 +153,11 @@ async function converse(
   conversations.push({ from: 'human', value: seed });
   if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
   for (let turn = 1; ; turn++) {
-    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-      { settings: settings.answer, dialogue },
-    ]);
+    const a = await tally.call('answer', () =>
+      answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
+        { settings: settings.answer, dialogue },
+      ]),
+    );
     tally.add('answer', a);
     dialogue.push({ role: 'assistant', content: a.text });
     conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
@@ -193,9 +204,11 @@ async function askNextQuestion(
   const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
   for (let attempt = 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const q = await ask.executeWithOptions({ summary }, [
-      { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
-    ]);
+    const q = await tally.call('ask', () =>
+      ask.executeWithOptions({ summary }, [
+        { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
+      ]),
+    );
     tally.add('ask', q);
     if (!q.rejectedBy) return q;
     tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });

@@ -1,3 +1,9 @@
 export { generateDialogue } from './dialogue';
 export { generateDialogues, dialogueQuery, dialoguesQuery } from './dialogue-group';
-export { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from './dataset';
+export {
+  generateDataset,
+  giveUpStuckGroupsUpdate,
+  pauseUpdate,
+  progressQuery,
+  unpauseUpdate,
+} from './dataset';

@@ -14,13 +14,18 @@ export interface DialogueOutcome {
 export interface GroupOutcome {
   id: string;
   outcomes: DialogueOutcome[];
+  /**
+   * In a report by signal: the first run ID of the dataset that started the group. A dataset
+   * counts only its own groups' reports, not those of a group left by an earlier dataset with
+   * the same workflow ID.
+   */
+  datasetRunId?: string;
 }
 
 export const dialoguesFinishedSignal = defineSignal<[GroupOutcome]>('dialoguesFinished');
 
 /**
  * Sent only to learn whether a workflow still runs (signalling a closed one fails): by the
- * dataset to a group it has not heard from in a while (groups need no handler for it), and by a
- * group, as it starts, to its dataset.
+ * dataset to a group it has not heard from in a while (groups need no handler for it).
  */
 export const areYouThereSignal = defineSignal('areYouThere');

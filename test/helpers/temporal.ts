@@ -37,16 +37,21 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 let queues = 0;
 
-/** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
-/** `workflows` replaces the shared bundle (a test that adds workflow interceptors, say). */
-export type TestWorkerOptions = Partial<Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning'>>;
+/**
+ * `workflows` replaces the shared bundle (a test that adds workflow interceptors, say);
+ * `taskQueue` the fresh one (a test that replaces a worker by another, say).
+ */
+export type TestWorkerOptions = Partial<
+  Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning' | 'metricMeter' | 'taskQueue'>
+>;
 
+/** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
 export async function createTestWorker(
   env: TestWorkflowEnvironment,
   deps: ActivityDeps,
   options: TestWorkerOptions = {},
 ) {
-  const taskQueue = `test-${process.pid}-${++queues}`;
+  const taskQueue = options.taskQueue ?? `test-${process.pid}-${++queues}`;
   // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
   const tuning: Partial<WorkerOptions> = { shutdownGraceTime: '1 second', ...options.tuning };
   const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
