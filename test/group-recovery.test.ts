@@ -10,6 +10,7 @@ import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
+import { TEST_ROOTS } from './helpers/roots';
 
 const models = {
   ask: { endpoint: 'fake', model: FAKE_MODEL },
@@ -100,7 +101,7 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
     // The group's queue gets a worker only once the parent has closed.
     const late = await createTestWorker(
       t.env,
-      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) },
+      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }), roots: TEST_ROOTS },
       { workflows: { workflowsPath: LEAVING_PARENT } },
     );
     await t.env.client.workflow.execute('startsAGroupAndLeaves', {

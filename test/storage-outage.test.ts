@@ -15,6 +15,7 @@ import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';
 import { startMinio, type MinioServer } from './helpers/minio-server';
+import { TEST_ROOTS } from './helpers/roots';
 
 const BUDGET_SECONDS = 30;
 /** Tries of the parent's storage steps before this change (maximumAttempts). */
@@ -48,6 +49,7 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
   });
   const t = useTemporalWorker(() => ({
     endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+    roots: TEST_ROOTS,
   }));
 
   const input = (output: string): DatasetInputJson => ({

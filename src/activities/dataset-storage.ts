@@ -1,6 +1,7 @@
 // Activities that write and read a dataset's objects: one record per dialogue, then metrics
 // and the export streamed over those records.
 import { Context } from '@temporalio/activity';
+import type { AllowedRoots } from '../config/allowed-roots';
 import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import { openBlobStore } from '../storage/open-blob-store';
@@ -73,9 +74,10 @@ export interface ExportInput extends DatasetRef {
   stopped?: DatasetStop;
 }
 
-export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
+export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = DIALOGUES_PER_SHARD) {
   return {
     async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const key = recordKey(record.index);
@@ -95,6 +97,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       count,
       resumeFrom,
     }: OpenDatasetInput): Promise<OpenedDataset> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const lineage: DatasetRunRef[] = [{ datasetId, runId }];
@@ -152,6 +155,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       seeds,
       stopped,
     }: ExportInput): Promise<ExportResult> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const formats = exportFormatsOf(input);

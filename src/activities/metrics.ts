@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { Context } from '@temporalio/activity';
 import type { ModelMetricsSettings } from '../config/dataset-input';
+import type { AllowedRoots } from '../config/allowed-roots';
 import type { EndpointRegistry } from '../config/endpoints';
 import { DatasetMetricsAccumulator } from '../metrics/dataset-metrics';
 import {
@@ -56,6 +57,7 @@ export async function withLocalRetries<T>(
 export function createMetricsActivities(
   endpoints: EndpointRegistry,
   provider: LlmProvider,
+  roots: AllowedRoots,
   llmMetrics: LlmMetrics = new LlmMetrics(),
 ) {
   const observe = { embed: llmMetrics.observer('embed'), judge: llmMetrics.observer('judge') };
@@ -67,6 +69,7 @@ export function createMetricsActivities(
       models,
       randomSeed = 0,
     }: ComputeMetricsInput): Promise<DatasetMetrics> {
+      roots.check('output', output);
       const ctx = Context.current();
       // Hundreds of model calls share the activity's cancellation signal, each listening on it.
       setMaxListeners(0, ctx.cancellationSignal);

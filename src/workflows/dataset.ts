@@ -51,7 +51,10 @@ export type { DatasetProgress, DatasetRunState };
 /** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
 function parentSteps(input: DatasetInput) {
   const retry = untilBudget(storageRetryBudgetSeconds(input));
-  const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
+  const { checkRoots, checkEndpoints } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    ...retry,
+  });
   const { inspectSeeds, openDataset } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '2 minutes',
@@ -68,6 +71,7 @@ function parentSteps(input: DatasetInput) {
     ...retry,
   });
   return {
+    checkRoots,
     checkEndpoints,
     inspectSeeds,
     openDataset,
@@ -162,9 +166,13 @@ function parseInput(rawInput: unknown): DatasetInput {
   }
 }
 
-/** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
+/**
+ * The first run: seeds and output where the workers allow, endpoints known to them, seeds
+ * readable, lineage of the datasets it resumes.
+ */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
-  const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  const { checkRoots, checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  await checkRoots({ seeds: input.seeds, output: input.output });
   const needsPrice = input.budget?.maxCostUsd !== undefined || undefined;
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint, needsPrice },

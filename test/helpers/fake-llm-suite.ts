@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from './fake-openai-server';
+import { TEST_ROOTS } from './roots';
 import { useTemporalWorker, type TemporalTestContext, type TestWorkerOptions } from './temporal';
 
 export interface FakeLlmSuite {
@@ -39,6 +40,7 @@ export function useFakeLlmSuite(
           ? options.endpointEnv(suite.fake.url)
           : options.endpointEnv),
       }),
+      roots: TEST_ROOTS,
       ...options.deps,
     }),
     options.worker,

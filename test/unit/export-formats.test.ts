@@ -21,6 +21,7 @@ import type {
   FormatExport,
 } from '../../src/types';
 import { openAiChatProblems } from '../helpers/openai-chat-format';
+import { TEST_ROOTS } from '../helpers/roots';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-export-formats-'));
 const DATASET = 'formats';
@@ -67,7 +68,7 @@ async function exportInto(
   shardSize = 2,
   failures: DatasetFailure[] = [],
 ) {
-  const activities = createDatasetStorageActivities(shardSize);
+  const activities = createDatasetStorageActivities(TEST_ROOTS, shardSize);
   const env = new MockActivityEnvironment();
   const metrics = new DatasetMetricsAccumulator();
   for (const r of records) {
