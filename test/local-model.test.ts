@@ -142,10 +142,10 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.equal(turns, 2);
     assert.ok(refiltered > 0, 'the first question was re-asked');
     // The model metrics, on the real model: every question embedded, the dialogue judged.
-    assert.equal(result.metrics.embeddedQuestions, turns);
-    assert.equal(result.metrics.judgedDialogues, 1);
+    assert.equal(result.metrics!.embeddedQuestions, turns);
+    assert.equal(result.metrics!.judgedDialogues, 1);
     assert.ok(
-      result.metrics.topicSimilarity !== undefined && result.metrics.topicShiftsPerDialogue !== undefined,
+      result.metrics!.topicSimilarity !== undefined && result.metrics!.topicShiftsPerDialogue !== undefined,
     );
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);

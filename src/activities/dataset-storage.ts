@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { AllowedRoots } from '../config/allowed-roots';
 import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
+import type { BlobStore } from '../storage/blob-store';
 import { openBlobStore } from '../storage/open-blob-store';
 import { fenceDatasets } from './dataset-fence';
 import {
@@ -66,12 +67,46 @@ export interface OpenedDataset {
 
 export interface ExportInput extends DatasetRef {
   input: DatasetInput;
-  metrics: DatasetMetrics;
   usage: { ask: TokenUsage; answer: TokenUsage };
   failures: DatasetFailure[];
   seeds?: SeedReport;
   /** Present when the budget stopped new dialogues. */
   stopped?: DatasetStop;
+}
+
+export interface ReportInput extends DatasetRef {
+  /** Absent when they could not be computed: `metricsError` says why. */
+  metrics?: DatasetMetrics;
+  metricsError?: string;
+}
+
+/** `manifest.json`: what the export wrote, and then the metrics (writeReport). */
+export interface DatasetManifest {
+  datasetId: string;
+  resumed: string[];
+  format: string;
+  formats: FormatExport[];
+  requested: number;
+  exported: number;
+  missing: number[];
+  failures: DatasetFailure[];
+  seeds?: SeedReport;
+  stopped?: DatasetStop;
+  shards: ExportedShard[];
+  metrics?: DatasetMetrics;
+  /** Why some or all metrics are missing; the export stands. */
+  metricsError?: string;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  input: DatasetInput;
+}
+
+/** The first `REPORT_SAMPLES` exported dialogues: the first indices the export did not miss. */
+async function firstExported(store: BlobStore, count: number, missing: number[]): Promise<DialogueRecord[]> {
+  const skip = new Set(missing);
+  const indices: number[] = [];
+  for (let i = 0; i < count && indices.length < REPORT_SAMPLES; i++) if (!skip.has(i)) indices.push(i);
+  const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
+  return texts.filter((t): t is string => t !== undefined).map((t) => JSON.parse(t) as DialogueRecord);
 }
 
 export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = DIALOGUES_PER_SHARD) {
@@ -141,7 +176,8 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
 
     /**
      * Writes the JSONL shards of each format the input names, removes those an earlier export
-     * left beyond them, then a manifest, report and card that list exactly the shards written.
+     * left beyond them, then a manifest that lists exactly the shards written. It needs no
+     * metrics (writeReport adds them): a metrics mistake cannot cost the paid dialogues their export.
      */
     async exportDataset({
       datasetId,
@@ -149,7 +185,6 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
       output,
       count,
       input,
-      metrics,
       usage,
       failures,
       seeds,
@@ -160,7 +195,6 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
         const store = openBlobStore(output, { signal });
         const formats = exportFormatsOf(input);
         const missing: number[] = [];
-        const samples: DialogueRecord[] = [];
         let exported = 0;
         const shards: ExportedShard[] = [];
         const summaries: FormatExport[] = [];
@@ -170,11 +204,8 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
           const records = readDatasetRecords(store, lineage, count, first ? missing : [])[
             Symbol.asyncIterator
           ]();
-          const written = await writeShards(store, records, format, shardSize, (record, read) => {
-            if (first) {
-              exported = read;
-              if (samples.length < REPORT_SAMPLES) samples.push(record);
-            }
+          const written = await writeShards(store, records, format, shardSize, (_, read) => {
+            if (first) exported = read;
             if (read % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ format, read });
           });
           shards.push(...written.shards);
@@ -186,7 +217,7 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
         const notStored = new Set(missing);
         failures = failures.filter((f) => notStored.has(f.index));
         const resumed = lineage.slice(1).map((r) => r.datasetId);
-        const manifest = {
+        const manifest: DatasetManifest = {
           datasetId,
           resumed,
           /** The default format (the card's default config); `formats` has each one's counts. */
@@ -199,37 +230,59 @@ export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = 
           seeds,
           ...(stopped && { stopped }),
           shards,
-          metrics,
           usage,
           input,
         };
         await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
+        return { manifestUri: store.uriOf(MANIFEST_KEY), exported, missing, shards, formats: summaries };
+      });
+    },
+
+    /**
+     * The export's last step: the metrics, or why there are none, into the manifest, then the
+     * report and the dataset card, which show the first few exported dialogues.
+     */
+    async writeReport({
+      output,
+      count,
+      metrics,
+      metricsError,
+    }: ReportInput): Promise<{ reportUri: string; cardUri: string }> {
+      roots.check('output', output);
+      return heartbeatWhile(async (signal) => {
+        const store = openBlobStore(output, { signal });
+        const stored = await store.get(MANIFEST_KEY);
+        if (stored === undefined)
+          throw ApplicationFailure.nonRetryable(
+            `output: ${store.uriOf(MANIFEST_KEY)} is gone`,
+            'MissingManifest',
+          );
+        const { metrics: _, metricsError: __, ...exported } = JSON.parse(stored) as DatasetManifest;
+        const manifest: DatasetManifest = {
+          ...exported,
+          ...(metrics && { metrics }),
+          ...(metricsError && { metricsError }),
+        };
+        await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
         const report: ReportData = {
-          datasetId,
+          datasetId: manifest.datasetId,
           generatedAt: new Date().toISOString(),
-          input,
-          exported,
-          missing: missing.length,
-          failed: failures.length,
+          input: manifest.input,
+          exported: manifest.exported,
+          missing: manifest.missing.length,
+          failed: manifest.failures.length,
           metrics,
-          usage,
-          samples,
-          formats: summaries.map((summary) => ({
+          metricsError,
+          usage: manifest.usage,
+          samples: await firstExported(store, count, manifest.missing),
+          formats: manifest.formats.map((summary) => ({
             ...summary,
-            files: shards.filter((s) => s.format === summary.format).map((s) => s.key),
+            files: manifest.shards.filter((s) => s.format === summary.format).map((s) => s.key),
           })),
         };
         await store.put(REPORT_KEY, renderHtmlReport(report));
         await store.put(CARD_KEY, renderDatasetCard(report));
-        return {
-          manifestUri: store.uriOf(MANIFEST_KEY),
-          reportUri: store.uriOf(REPORT_KEY),
-          cardUri: store.uriOf(CARD_KEY),
-          exported,
-          missing,
-          shards,
-          formats: summaries,
-        };
+        return { reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY) };
       });
     },
   };

@@ -1,5 +1,6 @@
 // Reading a dataset's stored dialogues back in index order, a few objects at a time, so metrics
 // and export stream over any number of dialogues in bounded memory.
+import { permutation, prng } from '../random';
 import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
 import type { BlobStore } from './blob-store';
 import { recordKey } from './dataset-layout';
@@ -27,4 +28,29 @@ export async function* readDatasetRecords(
       else missing.push(indices[k]);
     }
   }
+}
+
+/**
+ * Up to `size` of the dataset's records, a uniform sample without replacement fixed by `seed`:
+ * indices are read in a seeded order, READ_AHEAD at a time, skipping those not stored, until
+ * `size` are found. Reads about `size` objects, not the whole dataset.
+ */
+export async function sampleDatasetRecords(
+  store: BlobStore,
+  lineage: readonly DatasetRunRef[],
+  count: number,
+  size: number,
+  seed: number,
+): Promise<DialogueRecord[]> {
+  const order = permutation(count, prng(seed));
+  const sample: DialogueRecord[] = [];
+  for (let start = 0; start < count && sample.length < size; start += READ_AHEAD) {
+    const indices = order.subarray(start, start + READ_AHEAD);
+    const texts = await Promise.all([...indices].map((i) => store.get(recordKey(i))));
+    for (const text of texts) {
+      const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
+      if (record && isRecordOf(record, lineage) && sample.length < size) sample.push(record);
+    }
+  }
+  return sample;
 }

@@ -41,6 +41,7 @@ import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { measureDataset, probeMetricsModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
@@ -60,7 +61,7 @@ function parentSteps(input: DatasetInput) {
     heartbeatTimeout: '2 minutes',
     ...retry,
   });
-  const { computeMetrics, exportDataset } = proxyActivities<Activities>({
+  const { exportDataset, writeReport } = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '2 minutes',
     ...retry,
@@ -75,8 +76,8 @@ function parentSteps(input: DatasetInput) {
     checkEndpoints,
     inspectSeeds,
     openDataset,
-    computeMetrics,
     exportDataset,
+    writeReport,
     findStuckGroups,
     recoverGroup,
   };
@@ -184,6 +185,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
       ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }]
       : []),
   ]);
+  if (input.metrics) await probeMetricsModels(input, input.metrics);
   const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
   const opened = await openDataset({
     datasetId,
@@ -426,27 +428,24 @@ async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string,
   }
 }
 
-/** Metrics and export over every stored dialogue of the lineage, then the result. */
+/**
+ * The export of every stored dialogue of the lineage, then its metrics (best effort: the export
+ * stands whatever they do), then the report; the result.
+ */
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
-  const { computeMetrics, exportDataset } = parentSteps(input);
+  const { exportDataset, writeReport } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
-  run.setPhase('metrics');
-  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
-  const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
   run.setPhase('exporting');
+  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const stopped = stoppedAt(run);
-  const exported = await exportDataset({
-    ...ref,
-    input,
-    metrics,
-    usage: state.usage,
-    failures: state.failures,
-    seeds: state.seeds,
-    stopped,
-  });
-  run.setPhase('done');
+  const { failures, usage, seeds } = state;
+  const exported = await exportDataset({ ...ref, input, usage, failures, seeds, stopped });
   run.reconcileWithExport(exported.missing);
+  run.setPhase('metrics');
+  const { metrics, metricsError } = await measureDataset(input, ref);
+  const report = await writeReport({ ...ref, metrics, metricsError });
+  run.setPhase('done');
   return {
     datasetId,
     requested: input.count,
@@ -456,7 +455,8 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     failed: state.failures,
     usage: state.usage,
     metrics,
-    export: exported,
+    ...(metricsError && { metricsError }),
+    export: { ...exported, ...report },
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,

@@ -84,18 +84,11 @@ async function exportInto(
     answer: { endpoint: 'fake', model: 'm' },
     ...(exportFormats && { exportFormats }),
   });
+  const ref = { datasetId: DATASET, lineage: [{ datasetId: DATASET, runId: 'run-1' }], output, count };
   const result: ExportResult = await env.run(() =>
-    activities.exportDataset({
-      datasetId: DATASET,
-      lineage: [{ datasetId: DATASET, runId: 'run-1' }],
-      output,
-      count,
-      input,
-      metrics: metrics.result(),
-      usage: { ask: usage, answer: usage },
-      failures,
-    }),
+    activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures }),
   );
+  await env.run(() => activities.writeReport({ ...ref, metrics: metrics.result() }));
   return result;
 }
 
