@@ -187,6 +187,30 @@ describe('payload encryption (fake LLM server)', () => {
       failed.failure,
     );
     assert.ok(decoded?.message.includes(FAILURE_CANARY), decoded?.message);
+    // ... and so does the UI, through the codec server: the failure's encoded attributes are a payload.
+    const attributes = failed.failure!.encodedAttributes!;
+    const server = await startCodecServer(codec);
+    try {
+      const response = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          payloads: [
+            {
+              metadata: Object.fromEntries(
+                Object.entries(attributes.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+              ),
+              data: Buffer.from(attributes.data!).toString('base64'),
+            },
+          ],
+        }),
+      });
+      const [plain] = ((await response.json()) as { payloads: { data: string }[] }).payloads;
+      const { message } = JSON.parse(Buffer.from(plain.data, 'base64').toString()) as { message: string };
+      assert.ok(message.includes(FAILURE_CANARY), message);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses a payload made with another key, naming both keys', async () => {
