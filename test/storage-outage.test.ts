@@ -148,7 +148,7 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
         { exported: 4, missing: [], failures: [] },
       );
 
-      // The tries it took, and that every storage step (metrics and export too) has no cap but the budget.
+      // The tries it took, and that every storage step (export, text metrics and report too) has no cap but the budget.
       const parent = await activitiesOf(handle);
       const groupSteps = await activitiesOf(group);
       assert.ok(
@@ -162,12 +162,14 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       const steps = { ...parent, pickSeeds: groupSteps.pickSeeds, storeDialogue: groupSteps.storeDialogue };
       assert.deepEqual(Object.keys(steps).sort(), [
         'checkEndpoints',
+        'checkRoots',
         'computeMetrics',
         'exportDataset',
         'inspectSeeds',
         'openDataset',
         'pickSeeds',
         'storeDialogue',
+        'writeReport',
       ]);
       for (const [name, s] of Object.entries(steps)) {
         assert.deepEqual(

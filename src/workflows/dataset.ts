@@ -41,7 +41,7 @@ import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
-import { measureDataset, probeMetricsModels } from './metrics-steps';
+import { measureDataset, probeModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
@@ -185,7 +185,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
       ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }]
       : []),
   ]);
-  if (input.metrics) await probeMetricsModels(input, input.metrics);
+  if (input.metrics) await probeModels(input, input.metrics);
   const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
   const opened = await openDataset({
     datasetId,

@@ -50,7 +50,7 @@ const probeTimeoutSeconds = (input: DatasetInput) =>
  * request: 400; no access) fails the dataset at once, naming the field; a model that cannot be
  * reached now is only warned of, as the metrics are best effort.
  */
-export async function probeMetricsModels(input: DatasetInput, models: ModelMetricsSettings): Promise<void> {
+export async function probeModels(input: DatasetInput, models: ModelMetricsSettings): Promise<void> {
   try {
     await metricsSteps(input).probeMetricsModels({ models, callTimeoutSeconds: probeTimeoutSeconds(input) });
   } catch (err) {
