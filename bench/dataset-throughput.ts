@@ -291,6 +291,8 @@ async function main() {
           PARROT_LOG_LEVEL: 'ERROR',
           TEMPORAL_ADDRESS: address,
           PARROT_TASK_QUEUE: taskQueue,
+          // Its output folder, and the roots the caller set (for seeds of an --input of its own).
+          PARROT_ALLOWED_ROOTS: [pathToFileURL(out).href, process.env.PARROT_ALLOWED_ROOTS].join(' '),
           ...endpointEnv,
         },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -232,7 +232,10 @@ export interface DatasetResult {
   /** The first 1,000 failures in detail (`failedCount` is exact). */
   failed: DatasetFailure[];
   usage: { ask: TokenUsage; answer: TokenUsage };
-  metrics: DatasetMetrics;
+  /** Absent when even the text metrics could not be computed: `metricsError` says why. */
+  metrics?: DatasetMetrics;
+  /** Why some or all metrics are missing (a metrics model's error, say); the export stands. */
+  metricsError?: string;
   export: ExportResult;
   /** Runs of the parent (continue-as-new) and the longest history among them. */
   runs: number;

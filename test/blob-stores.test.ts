@@ -21,6 +21,7 @@ import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { STORAGE_CONFIG_ERROR } from '../src/storage/storage-errors';
 import type { DialogueRecord, ExportResult } from '../src/types';
 import { testMinio } from './global-fixtures';
+import { TEST_ROOTS } from './helpers/roots';
 
 const BUCKET = 'blob-store-test';
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-blob-stores-'));
@@ -62,7 +63,7 @@ describe('blob stores and the export over them', () => {
       for (let i = 0; i < 10; i++) await store.put(`data/part-0000${i}.jsonl`, `{"id": "old/${i}"}\n`);
       for (let i = 0; i < 2; i++) await store.put(`data/openai/part-0000${i}.jsonl`, `{"messages": []}\n`);
       await store.put('data/notes.txt', 'not ours');
-      const { storeDialogue, exportDataset } = createDatasetStorageActivities(1);
+      const { storeDialogue, exportDataset, writeReport } = createDatasetStorageActivities(TEST_ROOTS, 1);
       const env = new MockActivityEnvironment();
       const datasetId = 'stale-test';
       for (let i = 0; i < 5; i++) await env.run(storeDialogue, { output, record: record(datasetId, i) });
@@ -76,16 +77,9 @@ describe('blob stores and the export over them', () => {
         answer: { endpoint: 'fake', model: 'm' },
       });
       const usage = { ask: record(datasetId, 0).usage.ask, answer: record(datasetId, 0).usage.answer };
-      const result: ExportResult = await env.run(exportDataset, {
-        datasetId,
-        lineage: [{ datasetId, runId: 'run-1' }],
-        output,
-        count: 5,
-        input,
-        metrics: metrics.result(),
-        usage,
-        failures: [],
-      });
+      const ref = { datasetId, lineage: [{ datasetId, runId: 'run-1' }], output, count: 5 };
+      const result: ExportResult = await env.run(exportDataset, { ...ref, input, usage, failures: [] });
+      await env.run(writeReport, { ...ref, metrics: metrics.result() });
 
       const written = [0, 1, 2, 3, 4].map((i) => `data/part-0000${i}.jsonl`);
       assert.deepEqual(

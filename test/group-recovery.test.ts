@@ -24,6 +24,7 @@ import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { waitUntil } from './helpers/wait-until';
 import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
+import { TEST_ROOTS } from './helpers/roots';
 
 const models = {
   ask: { endpoint: 'fake', model: FAKE_MODEL },
@@ -54,7 +55,10 @@ describe('groups that cannot report (fake LLM server)', () => {
     const workflowId = 'stuck-rollback';
     const taskQueue = `rollback-${process.pid}`;
     const gauge: number[] = [];
-    const deps = () => ({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }) });
+    const deps = () => ({
+      endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: s.fake.url }),
+      roots: TEST_ROOTS,
+    });
     const bad = await createTestWorker(t.env, deps(), {
       ...BAD_DEPLOY,
       taskQueue,
@@ -191,7 +195,7 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
   const lateWorker = () =>
     createTestWorker(
       t.env,
-      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_LATE_URL: lateFake.url }) },
+      { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_LATE_URL: lateFake.url }), roots: TEST_ROOTS },
       { workflows: { workflowsPath: LEAVING_PARENT } },
     );
 

@@ -143,14 +143,14 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     assert.ok(sum(samples, 'parrot_llm_concurrency_limit', fakeEndpoint) > 0);
 
     // Question filters and dialogues by how they ended, as the dataset counted them.
-    assert.equal(result.metrics.questionFilterHits?.assistantSpeak, 1);
+    assert.equal(result.metrics!.questionFilterHits?.assistantSpeak, 1);
     assert.equal(
       sum(samples, 'parrot_question_filter_rejections', { ...fakeEndpoint, filter: 'assistantSpeak' }),
       1,
     );
     assert.equal(sum(samples, 'parrot_question_filter_rejections'), 1);
     assert.equal(sum(samples, 'parrot_dialogues_completed'), result.completed);
-    for (const [reason, n] of Object.entries(result.metrics.dialoguesEndedBy ?? {}))
+    for (const [reason, n] of Object.entries(result.metrics!.dialoguesEndedBy ?? {}))
       assert.equal(sum(samples, 'parrot_dialogues_completed', { reason }), n, reason);
     assert.equal(sum(samples, 'parrot_dialogues_completed', { reason: 'user-done' }), 1);
     assert.equal(sum(samples, 'parrot_dialogues_failed', { reason: 'Http401' }), 1);

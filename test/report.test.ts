@@ -82,11 +82,11 @@ describe('dataset report and card (fake LLM server)', () => {
       assert.match(
         card,
         new RegExp(
-          `\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`,
+          `\\| turns per dialogue \\| ${result.metrics!.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`,
         ),
       );
     }
-    const turns = results.prompted.metrics.histograms!.turns;
+    const turns = results.prompted.metrics!.histograms!.turns;
     assert.deepEqual(Object.keys(turns).sort(), ['2', '4']);
     assert.equal(turns[2] + turns[4], 12);
   });
@@ -173,8 +173,8 @@ describe('dataset report and card (fake LLM server)', () => {
       assert.equal(byId.turns.total, 12, 'the turns histogram counts every dialogue');
       assert.equal(
         byId['question-lengths'].total,
-        results.prompted.metrics.histograms!.questionTokens &&
-          Object.values(results.prompted.metrics.histograms!.questionTokens).reduce((a, b) => a + b, 0),
+        results.prompted.metrics!.histograms!.questionTokens &&
+          Object.values(results.prompted.metrics!.histograms!.questionTokens).reduce((a, b) => a + b, 0),
       );
       assert.equal(byId['versus-references'].series, 5, 'ours and the four reference datasets');
       for (const c of charts) assert.ok(c.barPixels > 200, `${c.id}: no bars drawn (${c.barPixels} pixels)`);

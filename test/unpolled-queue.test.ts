@@ -2,6 +2,7 @@
 // workers are replaced by ones without the endpoint's _RPM, nobody polls it: the dataset warns,
 // then fails the dialogues waiting there with an error naming the endpoint and the variable,
 // instead of letting them wait out their retry budget; a resume with the variable set runs them.
+import { TEST_ROOTS } from './helpers/roots';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,7 @@ describe("an endpoint's task queue that no worker polls (fake LLM server)", () =
             ...endpoints,
             ...(rpm && { PARROT_ENDPOINT_LIMITED_RPM: '6000' }),
           }),
+          roots: TEST_ROOTS,
         },
         { taskQueue },
       );

@@ -1,6 +1,7 @@
 // Activities that write and read a dataset's objects: one record per dialogue, then metrics
 // and the export streamed over those records.
 import { Context } from '@temporalio/activity';
+import type { AllowedRoots } from '../config/allowed-roots';
 import { exportFormatsOf, type DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import type { GaveUp } from '../workflows/controls';
@@ -37,6 +38,7 @@ import {
   type ExportedShard,
   type ExportResult,
   type FormatExport,
+  type MissingDialogues,
   type TokenUsage,
 } from '../types';
 
@@ -87,7 +89,6 @@ export interface ToRunBlock {
 
 export interface ExportInput extends DatasetRef {
   input: DatasetInput;
-  metrics: DatasetMetrics;
   usage: { ask: TokenUsage; answer: TokenUsage };
   failures: DatasetFailure[];
   seeds?: SeedReport;
@@ -97,9 +98,51 @@ export interface ExportInput extends DatasetRef {
   givenUp?: GaveUp;
 }
 
-export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
+export interface ReportInput extends DatasetRef {
+  /** Absent when they could not be computed: `metricsError` says why. */
+  metrics?: DatasetMetrics;
+  metricsError?: string;
+}
+
+/** `manifest.json`: what the export wrote, and then the metrics (writeReport). */
+export interface DatasetManifest {
+  datasetId: string;
+  resumed: string[];
+  format: string;
+  formats: FormatExport[];
+  requested: number;
+  exported: number;
+  missing: MissingDialogues;
+  failures: DatasetFailure[];
+  seeds?: SeedReport;
+  stopped?: DatasetStop;
+  givenUp?: GaveUp;
+  shards: ExportedShard[];
+  metrics?: DatasetMetrics;
+  /** Why some or all metrics are missing; the export stands. */
+  metricsError?: string;
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  input: DatasetInput;
+}
+
+/** The first `REPORT_SAMPLES` exported dialogues. */
+async function firstExported(
+  store: BlobStore,
+  lineage: readonly DatasetRunRef[],
+  count: number,
+): Promise<DialogueRecord[]> {
+  const samples: DialogueRecord[] = [];
+  for await (const record of readDatasetRecords(store, lineage, count)) {
+    samples.push(record);
+    if (samples.length >= REPORT_SAMPLES) break;
+  }
+  return samples;
+}
+
+export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = DIALOGUES_PER_SHARD) {
   return {
     async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const key = recordKey(record.index);
@@ -120,6 +163,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       count,
       resumeFrom,
     }: OpenDatasetInput): Promise<OpenedDataset> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const self = { datasetId, runId };
@@ -139,7 +183,8 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
 
     /**
      * Writes the JSONL shards of each format the input names, removes those an earlier export
-     * left beyond them, then a manifest, report and card that list exactly the shards written.
+     * left beyond them, then a manifest that lists exactly the shards written. It needs no
+     * metrics (writeReport adds them): a metrics mistake cannot cost the paid dialogues their export.
      */
     async exportDataset({
       datasetId,
@@ -147,18 +192,17 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       output,
       count,
       input,
-      metrics,
       usage,
       failures,
       seeds,
       stopped,
       givenUp,
     }: ExportInput): Promise<ExportResult> {
+      roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const formats = exportFormatsOf(input);
         const missing = new RangesBuilder();
-        const samples: DialogueRecord[] = [];
         let exported = 0;
         const shards: ExportedShard[] = [];
         const summaries: FormatExport[] = [];
@@ -168,11 +212,8 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           const records = readDatasetRecords(store, lineage, count, first ? missing : undefined)[
             Symbol.asyncIterator
           ]();
-          const written = await writeShards(store, records, format, shardSize, (record, read) => {
-            if (first) {
-              exported = read;
-              if (samples.length < REPORT_SAMPLES) samples.push(record);
-            }
+          const written = await writeShards(store, records, format, shardSize, (_, read) => {
+            if (first) exported = read;
             if (read % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ format, read });
           });
           shards.push(...written.shards);
@@ -185,7 +226,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
         failures = failures.filter((f) => includes(missing.ranges, f.index));
         const missingSummary = await writeMissing(store, missing);
         const resumed = lineage.slice(1).map((r) => r.datasetId);
-        const manifest = {
+        const manifest: DatasetManifest = {
           datasetId,
           resumed,
           /** The default format (the card's default config); `formats` has each one's counts. */
@@ -199,38 +240,67 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           ...(stopped && { stopped }),
           ...(givenUp && { givenUp }),
           shards,
-          metrics,
           usage,
           input,
         };
         await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
-        const report: ReportData = {
-          datasetId,
-          generatedAt: new Date().toISOString(),
-          input,
-          exported,
-          missing: missing.count,
-          failed: failures.length,
-          metrics,
-          usage,
-          samples,
-          formats: summaries.map((summary) => ({
-            ...summary,
-            files: shards.filter((s) => s.format === summary.format).map((s) => s.key),
-          })),
-        };
-        await store.put(REPORT_KEY, renderHtmlReport(report));
-        await store.put(CARD_KEY, renderDatasetCard(report));
         return {
           manifestUri: store.uriOf(MANIFEST_KEY),
-          reportUri: store.uriOf(REPORT_KEY),
-          cardUri: store.uriOf(CARD_KEY),
           exported,
           missing: missingSummary,
           storedAfterAll,
           shards,
           formats: summaries,
         };
+      });
+    },
+
+    /**
+     * The export's last step: the metrics, or why there are none, into the manifest, then the
+     * report and the dataset card, which show the first few exported dialogues.
+     */
+    async writeReport({
+      output,
+      count,
+      lineage,
+      metrics,
+      metricsError,
+    }: ReportInput): Promise<{ reportUri: string; cardUri: string }> {
+      roots.check('output', output);
+      return heartbeatWhile(async (signal) => {
+        const store = openBlobStore(output, { signal });
+        const stored = await store.get(MANIFEST_KEY);
+        if (stored === undefined)
+          throw ApplicationFailure.nonRetryable(
+            `output: ${store.uriOf(MANIFEST_KEY)} is gone`,
+            'MissingManifest',
+          );
+        const { metrics: _, metricsError: __, ...exported } = JSON.parse(stored) as DatasetManifest;
+        const manifest: DatasetManifest = {
+          ...exported,
+          ...(metrics && { metrics }),
+          ...(metricsError && { metricsError }),
+        };
+        await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));
+        const report: ReportData = {
+          datasetId: manifest.datasetId,
+          generatedAt: new Date().toISOString(),
+          input: manifest.input,
+          exported: manifest.exported,
+          missing: manifest.missing.count,
+          failed: manifest.failures.length,
+          metrics,
+          metricsError,
+          usage: manifest.usage,
+          samples: await firstExported(store, lineage, count),
+          formats: manifest.formats.map((summary) => ({
+            ...summary,
+            files: manifest.shards.filter((s) => s.format === summary.format).map((s) => s.key),
+          })),
+        };
+        await store.put(REPORT_KEY, renderHtmlReport(report));
+        await store.put(CARD_KEY, renderDatasetCard(report));
+        return { reportUri: store.uriOf(REPORT_KEY), cardUri: store.uriOf(CARD_KEY) };
       });
     },
   };

@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { AllowedRoots } from '../config/allowed-roots';
 import { openBlobStore } from '../storage/open-blob-store';
 import { heartbeatWhile } from './heartbeats';
 import { recordKey } from '../storage/dataset-layout';
@@ -32,7 +33,7 @@ export interface RecoverGroupInput {
   terminate?: boolean;
 }
 
-export function createGroupRecoveryActivities() {
+export function createGroupRecoveryActivities(roots: AllowedRoots) {
   return {
     /** Groups among `ids` whose workflow task has kept failing for at least `stuckSeconds`. */
     async findStuckGroups({
@@ -56,6 +57,7 @@ export function createGroupRecoveryActivities() {
 
     /** Terminates a stuck group if asked (given up), then reports each dialogue it stored as completed and the others as failed. */
     async recoverGroup(input: RecoverGroupInput): Promise<GroupOutcome> {
+      roots.check('output', input.output);
       return heartbeatWhile((signal) => recover(input, signal));
     },
   };

@@ -97,8 +97,9 @@ async function main() {
   console.log(
     `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`,
   );
+  if (result.metricsError) console.log(`  metrics failed (the export stands): ${result.metricsError}`);
   console.log('  metrics:');
-  const { histograms: _charts, ...metrics } = result.metrics;
+  const { histograms: _charts, ...metrics } = result.metrics ?? {};
   for (const [k, v] of Object.entries(metrics))
     console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);

@@ -3,6 +3,7 @@
 // listing them, not by asking for every index: a dataset of 1,000,000 stopped early by its
 // budget holds a few hundred.
 import type { RangesBuilder } from '../index-ranges';
+import { permutation, prng } from '../random';
 import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
 import type { BlobStore } from './blob-store';
 import { recordKey, RECORDS_PREFIX } from './dataset-layout';
@@ -46,4 +47,30 @@ async function storedIndices(store: BlobStore, count: number): Promise<number[]>
     if (index < count && recordKey(index) === key) indices.push(index);
   }
   return indices.sort((a, b) => a - b);
+}
+
+/**
+ * Up to `size` of the dataset's records, a uniform sample without replacement fixed by `seed`:
+ * the stored indices (listed) are read in a seeded order, READ_AHEAD at a time, until `size` are
+ * found. Reads about `size` objects, not the whole dataset.
+ */
+export async function sampleDatasetRecords(
+  store: BlobStore,
+  lineage: readonly DatasetRunRef[],
+  count: number,
+  size: number,
+  seed: number,
+): Promise<DialogueRecord[]> {
+  const stored = await storedIndices(store, count);
+  const order = permutation(stored.length, prng(seed));
+  const sample: DialogueRecord[] = [];
+  for (let start = 0; start < stored.length && sample.length < size; start += READ_AHEAD) {
+    const indices = [...order.subarray(start, start + READ_AHEAD)].map((k) => stored[k]);
+    const texts = await Promise.all(indices.map((i) => store.get(recordKey(i))));
+    for (const text of texts) {
+      const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
+      if (record && isRecordOf(record, lineage) && sample.length < size) sample.push(record);
+    }
+  }
+  return sample;
 }

@@ -40,6 +40,7 @@ import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
 import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { measureDataset, probeModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal, type GroupOutcome } from './signals';
@@ -58,13 +59,16 @@ export type { DatasetProgress, DatasetRunState };
 /** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
 function parentSteps(input: DatasetInput) {
   const retry = untilBudget(storageRetryBudgetSeconds(input));
-  const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
+  const { checkRoots, checkEndpoints } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    ...retry,
+  });
   const { inspectSeeds, openDataset, nextToRun } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '2 minutes',
     ...retry,
   });
-  const { computeMetrics, exportDataset } = proxyActivities<Activities>({
+  const { exportDataset, writeReport } = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '2 minutes',
     ...retry,
@@ -75,12 +79,13 @@ function parentSteps(input: DatasetInput) {
     ...retry,
   });
   return {
+    checkRoots,
     checkEndpoints,
     inspectSeeds,
     openDataset,
     nextToRun,
-    computeMetrics,
     exportDataset,
+    writeReport,
     findStuckGroups,
     recoverGroup,
   };
@@ -174,9 +179,13 @@ function parseInput(rawInput: unknown): DatasetInput {
   }
 }
 
-/** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
+/**
+ * The first run: seeds and output where the workers allow, endpoints known to them, seeds
+ * readable, lineage of the datasets it resumes.
+ */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
-  const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  const { checkRoots, checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  await checkRoots({ seeds: input.seeds, output: input.output });
   const needsPrice = input.budget?.maxCostUsd !== undefined || undefined;
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint, needsPrice },
@@ -188,6 +197,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
       ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }]
       : []),
   ]);
+  if (input.metrics) await probeModels(input, input.metrics);
   const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
   const opened = await openDataset({
     datasetId,
@@ -438,29 +448,25 @@ async function recoverGroupOutcomes(
   }
 }
 
-/** Metrics and export over every stored dialogue of the lineage, then the result. */
+/**
+ * The export of every stored dialogue of the lineage, then its metrics (best effort: the export
+ * stands whatever they do), then the report; the result.
+ */
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
-  const { computeMetrics, exportDataset } = parentSteps(input);
+  const { exportDataset, writeReport } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
   reportStuckGroups(0, input.stallCheckSeconds);
-  run.setPhase('metrics');
-  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
-  const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
   run.setPhase('exporting');
+  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const stopped = stoppedAt(run);
-  const exported = await exportDataset({
-    ...ref,
-    input,
-    metrics,
-    usage: state.usage,
-    failures: state.failures,
-    seeds: state.seeds,
-    stopped,
-    givenUp: state.givenUp,
-  });
-  run.setPhase('done');
+  const { failures, usage, seeds, givenUp } = state;
+  const exported = await exportDataset({ ...ref, input, usage, failures, seeds, stopped, givenUp });
   run.reconcileWithExport(exported.storedAfterAll);
+  run.setPhase('metrics');
+  const { metrics, metricsError } = await measureDataset(input, ref);
+  const report = await writeReport({ ...ref, metrics, metricsError });
+  run.setPhase('done');
   return {
     datasetId,
     requested: input.count,
@@ -470,7 +476,8 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     failed: state.failures,
     usage: state.usage,
     metrics,
-    export: exported,
+    ...(metricsError && { metricsError }),
+    export: { ...exported, ...report },
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,

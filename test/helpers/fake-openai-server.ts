@@ -5,6 +5,8 @@
 //
 // Chat completions can be made to misbehave:
 //   failNext / slowNext / replyNext: queue a failure (or a hang), a delay or a scripted reply;
+//   failNextEmbedding:               queue a failure (or a hang) of an embeddings request;
+//   knownModels:                     any other model is answered 404, as OpenAI answers a model it does not have;
 //   burst(fault, ms):                for a while, answer every request 429 or 500, or hang;
 //   latencyMedianMs:                 lognormal latency, median × exp(latencySigma × N(0,1)),
 //                                    clamped to [latencyMinMs, latencyMaxMs]; sigma 0 makes it fixed
@@ -32,6 +34,8 @@ export interface FakeOpenAiOptions {
   errorRate?: number;
   /** Keep every request in `requests` (default true; a long benchmark turns it off to bound memory). */
   recordRequests?: boolean;
+  /** The models it serves; absent: any. A request for another is answered 404 (model_not_found). */
+  knownModels?: string[];
 }
 
 export interface QueuedFailure {
@@ -70,6 +74,8 @@ export interface FakeOpenAiServer {
   abandoned: { at: number }[];
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` embeddings requests get this failure instead of vectors. */
+  failNextEmbedding(failure: QueuedFailure, times?: number): void;
   /** The next `times` chat requests are answered as usual, after `ms`. */
   slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
@@ -180,6 +186,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const requests: FakeOpenAiServer['requests'] = [];
   const abandoned: FakeOpenAiServer['abandoned'] = [];
   const failures: QueuedFailure[] = [];
+  const embeddingFailures: QueuedFailure[] = [];
   const scripted: string[] = [];
   const delays: number[] = [];
   const overLimit = minuteLimits(opts);
@@ -225,6 +232,16 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
 
     if (req.method === 'GET' && req.url === '/v1/models')
       return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (opts.knownModels && body?.model !== undefined && !opts.knownModels.includes(body.model)) {
+      stats.errors++;
+      return send(404, {
+        error: {
+          message: `The model \`${body.model}\` does not exist or you do not have access to it.`,
+          type: 'invalid_request_error',
+          code: 'model_not_found',
+        },
+      });
+    }
     if (req.method === 'POST' && req.url === '/v1/completions') {
       // Raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it
       // runs on into the assistant's turn, and the server cuts at the first stop sequence.
@@ -243,6 +260,10 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       });
     }
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
+      const failure = embeddingFailures.shift();
+      if (failure?.hang) return hang();
+      if (failure)
+        return refuse(failure.status, failure.message ?? `fake failure ${failure.status}`, failure.headers);
       const inputs: string[] = [body.input].flat();
       return send(200, {
         object: 'list',
@@ -313,6 +334,9 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
+    failNextEmbedding(failure, times = 1) {
+      for (let i = 0; i < times; i++) embeddingFailures.push(failure);
+    },
     slowNext(ms, times = 1) {
       for (let i = 0; i < times; i++) delays.push(ms);
     },
@@ -321,6 +345,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     },
     clearFailures() {
       failures.length = 0;
+      embeddingFailures.length = 0;
       delays.length = 0;
     },
     burst(fault, ms) {

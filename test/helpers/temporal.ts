@@ -24,14 +24,22 @@ export function startTemporal(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflows once per test process: each worker reuses the bundle. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
+/**
+ * Bundles the workflows once per test process (and failure converter: an encrypting data
+ * converter's is bundled in, src/codec/aes-gcm-codec.ts): each worker reuses the bundle.
+ */
+export function workflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(failureConverterPath ?? '');
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      failureConverterPath,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+    });
+    bundles.set(failureConverterPath ?? '', bundle);
+  }
   return bundle;
 }
 
@@ -54,7 +62,9 @@ export async function createTestWorker(
   const taskQueue = options.taskQueue ?? `test-${process.pid}-${++queues}`;
   // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
   const tuning: Partial<WorkerOptions> = { shutdownGraceTime: '1 second', ...options.tuning };
-  const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
+  const workflows = options.workflows ?? {
+    workflowBundle: await workflowBundle(options.dataConverter?.failureConverterPath),
+  };
   const workers = await createParrotWorkers({
     connection: env.nativeConnection,
     taskQueue,

@@ -21,6 +21,7 @@ import type {
   FormatExport,
 } from '../../src/types';
 import { openAiChatProblems } from '../helpers/openai-chat-format';
+import { TEST_ROOTS } from '../helpers/roots';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-export-formats-'));
 const DATASET = 'formats';
@@ -67,7 +68,7 @@ async function exportInto(
   shardSize = 2,
   failures: DatasetFailure[] = [],
 ) {
-  const activities = createDatasetStorageActivities(shardSize);
+  const activities = createDatasetStorageActivities(TEST_ROOTS, shardSize);
   const env = new MockActivityEnvironment();
   const metrics = new DatasetMetricsAccumulator();
   for (const r of records) {
@@ -83,18 +84,11 @@ async function exportInto(
     answer: { endpoint: 'fake', model: 'm' },
     ...(exportFormats && { exportFormats }),
   });
+  const ref = { datasetId: DATASET, lineage: [{ datasetId: DATASET, runId: 'run-1' }], output, count };
   const result: ExportResult = await env.run(() =>
-    activities.exportDataset({
-      datasetId: DATASET,
-      lineage: [{ datasetId: DATASET, runId: 'run-1' }],
-      output,
-      count,
-      input,
-      metrics: metrics.result(),
-      usage: { ask: usage, answer: usage },
-      failures,
-    }),
+    activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures }),
   );
+  await env.run(() => activities.writeReport({ ...ref, metrics: metrics.result() }));
   return result;
 }
 

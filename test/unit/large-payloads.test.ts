@@ -1,6 +1,7 @@
 // Payloads at the schema's 1,000,000 dialogues: what a dataset carries across continue-as-new,
 // what the export returns and what a resumed dataset reads of the dialogues already stored stay
 // small however the dialogues are scattered; the full lists live in the output.
+import { TEST_ROOTS } from '../helpers/roots';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -155,7 +156,7 @@ describe('the export of a dataset of 1,000,000 stopped after a few hundred', () 
   it('returns the missing as a count, the first 100 and missing.json, which lists them all', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-large-export-'));
     const output = pathToFileURL(dir).href;
-    const activities = createDatasetStorageActivities();
+    const activities = createDatasetStorageActivities(TEST_ROOTS);
     const env = new MockActivityEnvironment();
     const usage = { promptTokens: 1, completionTokens: 1, calls: 1 };
     const metrics = new DatasetMetricsAccumulator();
@@ -185,7 +186,6 @@ describe('the export of a dataset of 1,000,000 stopped after a few hundred', () 
         output,
         count: MILLION,
         input: { ...input, output },
-        metrics: metrics.result(),
         usage: { ask: usage, answer: usage },
         failures: [],
       }),
