@@ -40,7 +40,7 @@ import { nextOutside } from '../index-ranges';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
-import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
@@ -207,6 +207,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
+    ...initialHistorySizing(),
   };
 }
 
