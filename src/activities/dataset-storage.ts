@@ -10,6 +10,7 @@ import {
   DIALOGUES_PER_SHARD,
   lineageKey,
   MANIFEST_KEY,
+  progressKey,
   recordKey,
   REPORT_KEY,
 } from '../storage/dataset-layout';
@@ -75,11 +76,21 @@ export interface ExportInput extends DatasetRef {
 
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
   return {
-    async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
+    /** `dropProgress`: the dialogue went on from stored progress (./dialogue-progress.ts), removed now. */
+    async storeDialogue({
+      output,
+      record,
+      dropProgress,
+    }: {
+      output: string;
+      record: DialogueRecord;
+      dropProgress?: boolean;
+    }): Promise<string> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const key = recordKey(record.index);
         await store.put(key, JSON.stringify(record));
+        if (dropProgress) await store.delete([progressKey(record.index)]);
         return store.uriOf(key);
       });
     },

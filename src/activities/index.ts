@@ -6,6 +6,7 @@ import { LlmProvider } from '../providers/openai-provider';
 import type { SeedChunks } from '../seeds/seed-chunks';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
+import { createDialogueProgressActivities } from './dialogue-progress';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
@@ -37,6 +38,7 @@ export function createActivities({
     ...createDatasetStorageActivities(dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider, llmMetrics),
     ...createGroupRecoveryActivities(),
+    ...createDialogueProgressActivities(),
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.
