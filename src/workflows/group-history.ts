@@ -37,7 +37,7 @@ export class GroupRun {
   }
 
   /** Whether the run hands on the dialogues it has not finished; once so, it stays so. */
-  get handingOn(): boolean {
+  handingOn(): boolean {
     if (this.handedOnAt === undefined) {
       const info = workflowInfo();
       if (
@@ -54,7 +54,7 @@ export class GroupRun {
   beforeCall(index: number): BeforeCall {
     return () => {
       const calls = this.calls.get(index) ?? 0;
-      if (calls > 0 && this.handingOn) {
+      if (calls > 0 && this.handingOn()) {
         this.states.get(index)!.status = 'handed-on';
         throw new HandedOn(`dialogue ${index} is handed on to the next run of its group`);
       }
