@@ -58,14 +58,17 @@ export function maxTurns(turns: DatasetInput['turns']): number {
 export interface HistorySizing {
   /** History bytes a dialogue adds to its group per turn² (every call carries the dialogue so far); 0 before a group reported. */
   historyBytesPerTurnSquared: number;
-  /** History bytes a group is sized to fill: GROUP_HISTORY_BYTES, less once a group had to hand on below it. */
+  /** History bytes a group is sized to fill, once a group had to hand on below GROUP_HISTORY_BYTES; 0 before. */
   groupHistoryBytes: number;
 }
 
 export const initialHistorySizing = (): HistorySizing => ({
   historyBytesPerTurnSquared: 0,
-  groupHistoryBytes: GROUP_HISTORY_BYTES,
+  groupHistoryBytes: 0,
 });
+
+/** History bytes a new group is sized to fill. */
+export const groupHistoryBytes = (sizing: HistorySizing) => sizing.groupHistoryBytes || GROUP_HISTORY_BYTES;
 
 /**
  * History bytes per turn² assumed before any group has reported: each turn at its maxTokens
@@ -91,7 +94,7 @@ export function dialoguesPerGroup(
   const bytes = turns * turns * (sizing.historyBytesPerTurnSquared || assumedBytesPerTurnSquared(input));
   const fits = Math.max(
     1,
-    Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(sizing.groupHistoryBytes / bytes)),
+    Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(groupHistoryBytes(sizing) / bytes)),
   );
   // A number given is held to the budget too: a group past it hands dialogues on, at a cost.
   return input.dialoguesPerWorkflow
@@ -117,7 +120,7 @@ export function learnHistorySizing(sizing: HistorySizing, report: GroupHistory):
         ? sizing.groupHistoryBytes
         : Math.max(
             MIN_GROUP_HISTORY_BYTES,
-            Math.min(sizing.groupHistoryBytes, Math.floor(HANDED_ON_SHARE * handedOnAt)),
+            Math.min(groupHistoryBytes(sizing), Math.floor(HANDED_ON_SHARE * handedOnAt)),
           ),
   };
 }

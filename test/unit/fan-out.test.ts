@@ -8,6 +8,7 @@ import {
   callsPerSecondLimit,
   dialoguesPerGroup,
   GROUP_HISTORY_BYTES,
+  groupHistoryBytes,
   initialHistorySizing,
   learnHistorySizing,
   maxGroupsInFlight,
@@ -83,9 +84,10 @@ describe('fan-out sizing', () => {
     sizing = learnHistorySizing(sizing, { bytes: 2_000_000, turnsSquared: 100 });
     assert.deepEqual(
       sizing,
-      { historyBytesPerTurnSquared: 20_000, groupHistoryBytes: GROUP_HISTORY_BYTES },
-      'the first report replaces the assumption',
+      { historyBytesPerTurnSquared: 20_000, groupHistoryBytes: 0 },
+      'the first report replaces the assumption; the budget stays the default (0)',
     );
+    assert.equal(groupHistoryBytes(sizing), GROUP_HISTORY_BYTES);
     sizing = learnHistorySizing(sizing, { bytes: 1_000_000, turnsSquared: 100 });
     assert.equal(sizing.historyBytesPerTurnSquared, 18_000, '0.8 × 20,000 + 0.2 × 10,000');
     assert.equal(
