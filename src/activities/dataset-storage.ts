@@ -13,6 +13,7 @@ import {
   finishedKey,
   lineageKey,
   MANIFEST_KEY,
+  progressKey,
   recordKey,
   REPORT_KEY,
 } from '../storage/dataset-layout';
@@ -141,12 +142,22 @@ async function firstExported(
 
 export function createDatasetStorageActivities(roots: AllowedRoots, shardSize = DIALOGUES_PER_SHARD) {
   return {
-    async storeDialogue({ output, record }: { output: string; record: DialogueRecord }): Promise<string> {
+    /** `dropProgress`: the dialogue went on from stored progress (./dialogue-progress.ts), removed now. */
+    async storeDialogue({
+      output,
+      record,
+      dropProgress,
+    }: {
+      output: string;
+      record: DialogueRecord;
+      dropProgress?: boolean;
+    }): Promise<string> {
       roots.check('output', output);
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
         const key = recordKey(record.index);
         await store.put(key, JSON.stringify(record));
+        if (dropProgress) await store.delete([progressKey(record.index)]);
         return store.uriOf(key);
       });
     },

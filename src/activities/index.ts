@@ -9,6 +9,7 @@ import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
 import { isRunning } from './dataset-fence';
 import { taskQueuePolls } from './task-queue-polls';
+import { createDialogueProgressActivities } from './dialogue-progress';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
@@ -53,6 +54,7 @@ export function createActivities({
       roots.check('seeds', uri);
       roots.check('output', output);
     },
+    ...createDialogueProgressActivities(roots),
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.

@@ -1,5 +1,7 @@
 // Names of the objects a dataset writes under its output location.
 //   records/00000042.json    one stored dialogue (written when the dialogue finishes)
+//   progress/00000042.json   a dialogue its group handed on to the group's next run, as far as it
+//                            had got (removed once the dialogue is stored)
 //   data/part-00000.jsonl    export shards, ShareGPT-style JSONL (exportFormats "sharegpt", the default)
 //   data/openai/part-00000.jsonl   export shards, OpenAI chat-format JSONL (exportFormats "openai")
 //   manifest.json            counts, shards with sha256, input, metrics, token usage, failures
@@ -18,6 +20,7 @@ export const DIALOGUES_PER_SHARD = 5000;
 
 export const RECORDS_PREFIX = 'records/';
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
+export const progressKey = (index: number) => `progress/${String(index).padStart(8, '0')}.json`;
 /**
  * Where a format's shards live: ShareGPT where every export before `exportFormats` put them (so
  * their readers keep working), each other format in a folder of its own name.

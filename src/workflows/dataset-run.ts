@@ -6,7 +6,13 @@ import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
 import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
-import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
+import {
+  dialoguesPerGroup,
+  learnHistorySizing,
+  windowSize,
+  type HistorySizing,
+  type RoleLimits,
+} from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import type { GaveUp } from './controls';
@@ -26,8 +32,8 @@ import {
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
 
-/** What one run of the parent hands the next when it continues as new. */
-export interface DatasetRunState {
+/** What one run of the parent hands the next when it continues as new (what it learnt of group histories too). */
+export interface DatasetRunState extends HistorySizing {
   /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
   lineage: DatasetRunRef[];
   /** Dialogues already stored by resumed datasets: not run again. */
@@ -87,6 +93,8 @@ export interface DatasetProgress {
   remaining: number;
   /** Dialogues the dataset keeps in flight now (`concurrency`, or what `auto` chose). */
   window: number;
+  /** Dialogues a new group runs now: as many as a group's history holds, as groups have reported it. */
+  groupSize: number;
   llmLatencyMs: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   llmCallsPerSecond: number;
@@ -136,7 +144,6 @@ export class DatasetRun {
   /** Whether workers poll the rate-limited endpoints' task queues. */
   readonly queueWatch: QueueWatch;
   phase: DatasetPhase = 'generating';
-  readonly groupSize: number;
 
   constructor(
     readonly input: DatasetInput,
@@ -145,10 +152,14 @@ export class DatasetRun {
   ) {
     this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
     this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
-    this.groupSize = dialoguesPerGroup(input);
     this.stuck = new StuckGroups(state.stuckGroups);
     this.queueWatch = new QueueWatch(state.llmTaskQueues, input);
     if (state.paused) this.phase = 'paused';
+  }
+
+  /** Dialogues a new group runs: as many as its history holds, as groups have reported it. */
+  get groupSize(): number {
+    return dialoguesPerGroup(this.input, this.state);
   }
 
   get running(): number {
@@ -246,6 +257,7 @@ export class DatasetRun {
 
   /** Outcomes from a group, by signal as they come or all in its result: each dialogue counted once. */
   settle(outcome: GroupOutcome) {
+    if (outcome.history) Object.assign(this.state, learnHistorySizing(this.state, outcome.history));
     const waiting = this.groups.get(outcome.id);
     if (!waiting) return;
     const inWindowMs = Date.now() - (this.launchedAt.get(outcome.id) ?? Date.now());
@@ -334,6 +346,7 @@ export class DatasetRun {
       running: this.running,
       remaining,
       window: this.window(),
+      groupSize: this.groupSize,
       llmLatencyMs: Math.round(s.latencyMs),
       usage: s.usage,
       llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),

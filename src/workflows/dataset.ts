@@ -39,7 +39,7 @@ import {
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
-import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from './fan-out';
 import { measureDataset, probeModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
@@ -228,6 +228,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
+    ...initialHistorySizing(),
   };
 }
 

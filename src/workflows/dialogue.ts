@@ -25,8 +25,8 @@ import type {
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
-import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import type { LlmCallGate } from './unpolled-queues';
+import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -59,13 +59,25 @@ export function storageSteps(
   });
 }
 
-/** A dialogue as the `dialogue` query shows it while it runs. */
+/**
+ * A dialogue as the `dialogue` query shows it while it runs: all a later run of its group needs
+ * to go on from where it stands (the group hands it on when its history nears the limits).
+ */
 export interface DialogueState {
   index: number;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed' | 'failed' | 'handed-on';
   targetTurns: number;
   conversations: DialogueRecord['conversations'];
   error?: string;
+  /** Tokens and calls so far, by role; the provider's time and the calls' waits to start (ms). */
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  llmMs: number;
+  waitMs: number;
+  filterHits: FilterHits;
+  /** Tries at the question being asked that the filters rejected so far. */
+  rejectedTries: number;
+  /** It goes on from progress an earlier run of its group stored: that is removed once the dialogue is. */
+  resumed?: boolean;
 }
 
 export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
@@ -73,46 +85,47 @@ export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
   status: 'running',
   targetTurns: spec.turns,
   conversations: [],
+  usage: { ask: emptyUsage(), answer: emptyUsage() },
+  llmMs: 0,
+  waitMs: 0,
+  filterHits: {},
+  rejectedTries: 0,
 });
 
-/** Tokens, calls and provider time of one dialogue so far; its calls go through its group's gate. */
-class Tally {
-  ask: TokenUsage = emptyUsage();
-  answer: TokenUsage = emptyUsage();
-  llmMs = 0;
-  waitMs = 0;
-  filterHits: FilterHits = {};
-
-  constructor(private readonly gate?: LlmCallGate) {}
-
-  /** Makes an LLM call of `role` (failed at once if nobody polls its endpoint's queue: ./unpolled-queues.ts). */
-  call(role: 'ask' | 'answer', fn: () => Promise<LlmReply>): Promise<LlmReply> {
-    return this.gate ? this.gate.call(role, fn) : fn();
-  }
-
-  add(role: 'ask' | 'answer', reply: LlmReply) {
-    this[role] = addUsage(this[role], reply.usage);
-    this.llmMs += reply.ms ?? 0;
-    this.waitMs += reply.waitMs ?? 0;
-  }
-
-  times() {
-    return { llmMs: this.llmMs, waitMs: this.waitMs };
-  }
+/** Adds a call's tokens and times to its dialogue's. */
+function tally(state: DialogueState, role: 'ask' | 'answer', reply: LlmReply) {
+  state.usage = { ...state.usage, [role]: addUsage(state.usage[role], reply.usage) };
+  state.llmMs += reply.ms ?? 0;
+  state.waitMs += reply.waitMs ?? 0;
 }
 
-/** Runs one dialogue and stores it; throws if it fails. `state` follows it for queries. */
+/** Called before each LLM call: throws to stop the dialogue there (its group hands it on). */
+export type BeforeCall = () => void;
+
+/** How a dialogue's group oversees its LLM calls. */
+export interface CallHooks {
+  beforeCall?: BeforeCall;
+  /** Every call goes through it: failed at once if nobody polls its endpoint's queue (./unpolled-queues.ts). */
+  gate?: LlmCallGate;
+}
+
+/** One LLM call of `role`, as the group's hooks allow. */
+function callLlm(hooks: CallHooks, role: 'ask' | 'answer', fn: () => Promise<LlmReply>): Promise<LlmReply> {
+  hooks.beforeCall?.();
+  return hooks.gate ? hooks.gate.call(role, fn) : fn();
+}
+
+/** Runs one dialogue, or goes on with it, and stores it; throws if it fails. `state` follows it. */
 export async function runDialogue(
   settings: DialogueSettings,
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
-  gate?: LlmCallGate,
+  hooks: CallHooks = {},
 ): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
-  const tally = new Tally(gate);
-  const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally);
-  const usage = { ask: tally.ask, answer: tally.answer };
+  const { turns, endedBy } = await converse(settings, spec, seed, state, hooks);
+  const { usage, llmMs, waitMs } = state;
   await storageSteps(settings).storeDialogue({
     output: settings.output,
     record: {
@@ -132,41 +145,56 @@ export async function runDialogue(
         ask: `${settings.ask.endpoint}/${settings.ask.model}`,
         answer: `${settings.answer.endpoint}/${settings.answer.model}`,
       },
-      filterHits: tally.filterHits,
+      filterHits: state.filterHits,
     },
+    ...(state.resumed && { dropProgress: true }),
   });
   state.status = 'completed';
   countDialogueCompleted(endedBy);
-  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, ...tally.times() };
+  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs, waitMs };
 }
 
-/** Answer, then ask, until the target turns or an earlier end; `conversations` grows as it goes. */
+/** Answers the dialogue has: its turns so far. */
+export const turnsOf = (conversations: DialogueRecord['conversations']) =>
+  conversations.reduce((n, c) => n + (c.from === 'gpt' ? 1 : 0), 0);
+
+/** The conversation as the models read it. */
+const chatOf = (conversations: DialogueRecord['conversations']): ChatMessage[] =>
+  conversations.map((c) => ({ role: c.from === 'human' ? 'user' : 'assistant', content: c.value }));
+
+/**
+ * Answer, then ask, until the target turns or an earlier end; `conversations` grows as it goes.
+ * A dialogue handed on goes on where it stopped: at the answer its last question waits for, or
+ * at the next question.
+ */
 async function converse(
   settings: DialogueSettings,
   spec: DialogueSpec,
   seed: string,
-  conversations: DialogueRecord['conversations'],
-  tally: Tally,
+  state: DialogueState,
+  hooks: CallHooks,
 ): Promise<{ turns: number; endedBy: DialogueEnd }> {
   const { answer } = llmSteps(settings, 'answer');
-  const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
-  conversations.push({ from: 'human', value: seed });
+  const { conversations } = state;
+  if (!conversations.length) conversations.push({ from: 'human', value: seed });
   if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
-  for (let turn = 1; ; turn++) {
-    const a = await tally.call('answer', () =>
-      answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-        { settings: settings.answer, dialogue },
-      ]),
-    );
-    tally.add('answer', a);
-    dialogue.push({ role: 'assistant', content: a.text });
-    conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
-    if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
-    if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
-      return { turns: turn, endedBy: 'context' };
-    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally);
+  for (;;) {
+    let turn = turnsOf(conversations);
+    if (conversations[conversations.length - 1].from === 'human') {
+      turn++;
+      const a = await callLlm(hooks, 'answer', () =>
+        answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
+          { settings: settings.answer, dialogue: chatOf(conversations) },
+        ]),
+      );
+      tally(state, 'answer', a);
+      conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
+      if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
+      if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
+        return { turns: turn, endedBy: 'context' };
+    }
+    const q = await askNextQuestion(settings, spec, state, turn + 1, hooks);
     if (!q || q.userDone) return { turns: turn, endedBy: q ? 'user-done' : 'filtered' };
-    dialogue.push({ role: 'user', content: q.text });
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
 }
@@ -196,22 +224,30 @@ function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueS
 async function askNextQuestion(
   settings: DialogueSettings,
   spec: DialogueSpec,
-  dialogue: ChatMessage[],
+  state: DialogueState,
   turn: number,
-  tally: Tally,
+  hooks: CallHooks,
 ): Promise<LlmReply | undefined> {
   const { ask } = llmSteps(settings, 'ask');
   const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
-  for (let attempt = 1; attempt <= tries; attempt++) {
+  for (let attempt = state.rejectedTries + 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const q = await tally.call('ask', () =>
+    const q = await callLlm(hooks, 'ask', () =>
       ask.executeWithOptions({ summary }, [
-        { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
+        {
+          settings: reAskSampling(settings.ask, attempt),
+          dialogue: chatOf(state.conversations),
+          persona: spec.persona,
+        },
       ]),
     );
-    tally.add('ask', q);
-    if (!q.rejectedBy) return q;
-    tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });
+    tally(state, 'ask', q);
+    if (!q.rejectedBy) {
+      state.rejectedTries = 0;
+      return q;
+    }
+    state.rejectedTries = attempt;
+    state.filterHits = addHits(state.filterHits, { [q.rejectedBy]: 1 });
   }
   return undefined;
 }

@@ -10,7 +10,17 @@ export interface DialogueOutcome {
   error?: string;
 }
 
-/** A finished group: its workflow ID and every dialogue's outcome. */
+/** What a group's current run has grown its history by, for the dataset to size its next groups. */
+export interface GroupHistory {
+  /** workflowInfo().historySize. */
+  bytes: number;
+  /** Over its dialogues, turns² done in this run (turns² now less turns² when the run began). */
+  turnsSquared: number;
+  /** The history size at which the run began to hand its dialogues on (continue-as-new suggested, or past the group's own limit). */
+  handedOnAt?: number;
+}
+
+/** A group's outcomes: by signal as they come, or all in its result (then every dialogue's). */
 export interface GroupOutcome {
   id: string;
   outcomes: DialogueOutcome[];
@@ -20,6 +30,7 @@ export interface GroupOutcome {
    * the same workflow ID.
    */
   datasetRunId?: string;
+  history?: GroupHistory;
 }
 
 export const dialoguesFinishedSignal = defineSignal<[GroupOutcome]>('dialoguesFinished');

@@ -12,6 +12,7 @@
 //                                    clamped to [latencyMinMs, latencyMaxMs]; sigma 0 makes it fixed
 //   latencyMs, jitterMs:             fixed latency added to it, plus uniform jitter
 //   tokensPerSec:                    adds completionTokens / tokensPerSec seconds
+//   answerTokens:                    answers padded to that many tokens (words), as long as a reasoning model's
 //   rpm, tpm:                        over the sliding-minute limit, 429 with Retry-After (-ms)
 //   errorRate:                       share of requests answered 500
 // `stats` counts the outcomes, how long each request was held (so a benchmark can subtract it)
@@ -29,6 +30,8 @@ export interface FakeOpenAiOptions {
   tokensPerSec?: number;
   /** completion_tokens of every chat answer, as if it were that long (default: its text's). */
   completionTokens?: number;
+  /** Answers (not the simulated user's questions) padded with filler to this many tokens (words of 3 letters: 4 characters a token). */
+  answerTokens?: number;
   rpm?: number;
   tpm?: number;
   errorRate?: number;
@@ -116,6 +119,15 @@ export function fakeEmbedding(text: string): number[] {
     v[(h >>> 0) % 64] += 1;
   }
   return v;
+}
+
+const FILLER = ['the', 'and', 'for', 'you', 'all', 'new', 'one', 'way'];
+
+/** `text` padded with filler words to `tokens` tokens (a token a word). */
+function padded(text: string, tokens: number | undefined): string {
+  const missing = (tokens ?? 0) - tokensIn(text);
+  if (missing <= 0) return text;
+  return `${text} ${Array.from({ length: missing }, (_, i) => FILLER[i % FILLER.length]).join(' ')}`;
 }
 
 /** A standard normal draw (Box–Muller). */
@@ -301,7 +313,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
         ? scripted.shift()!
         : asUser
           ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
-          : `Fake answer to: ${last}`;
+          : padded(`Fake answer to: ${last}`, opts.answerTokens);
     const promptTokens = tokensIn(...messages.map((m) => m.content));
     const completionTokens = opts.completionTokens ?? tokensIn(content);
     const limited = overLimit(promptTokens + completionTokens);

@@ -14,12 +14,16 @@ import { requireTool, TEMPORAL_BIN } from './tools';
 
 export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 
-/** A dev server with parrot's search attributes: the global fixture's, or a suite's own. */
-export function startTemporal(): Promise<TestWorkflowEnvironment> {
+/**
+ * A dev server with parrot's search attributes: the global fixture's, or a suite's own.
+ * `dynamicConfig` sets server limits (e.g. `limit.historySize.error`) for a suite's own server.
+ */
+export function startTemporal(dynamicConfig: Record<string, number> = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: requireTool(TEMPORAL_BIN) },
       searchAttributes: PARROT_SEARCH_ATTRIBUTES,
+      extraArgs: Object.entries(dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]),
     },
   });
 }

@@ -1,6 +1,7 @@
 // Payloads at the schema's 1,000,000 dialogues: what a dataset carries across continue-as-new,
 // what the export returns and what a resumed dataset reads of the dialogues already stored stay
 // small however the dialogues are scattered; the full lists live in the output.
+import { initialHistorySizing } from '../../src/workflows/fan-out';
 import { TEST_ROOTS } from '../helpers/roots';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -113,6 +114,7 @@ describe('the state a dataset of 1,000,000 carries across continue-as-new', () =
       latencyMs: 0,
       dialogueServiceMs: 0,
       callsPerDialogue: 0,
+      ...initialHistorySizing(),
     });
     const error = `answer: ${'the provider said no '.repeat(20)}`.slice(0, 301);
     let [largest, started, groups, blocks] = [0, 0, 0, 0];
