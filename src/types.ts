@@ -42,8 +42,8 @@ export interface LlmReply {
 export interface DialogueRecord {
   id: string;
   datasetId: string;
-  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset (absent in records written before it was kept). */
-  datasetRunId?: string;
+  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset. */
+  datasetRunId: string;
   index: number;
   seed: string;
   /** ShareGPT-style turns; `tokens` is the provider's completion count for generated text. */
@@ -53,12 +53,12 @@ export interface DialogueRecord {
   models: { ask: string; answer: string };
   /** Who the simulated user was told to be (prompted mode). */
   persona?: string;
-  /** Turns the dialogue was drawn to have; `turns` is how many it got (absent in older records). */
-  targetTurns?: number;
+  /** Turns the dialogue was drawn to have; `turns` is how many it got. */
+  targetTurns: number;
   /** Why it ended: its target, the user taking leave, or a model's context about to overflow. */
-  endedBy?: DialogueEnd;
-  /** Questions the filters rejected in this dialogue, by filter (absent in older records). */
-  filterHits?: FilterHits;
+  endedBy: DialogueEnd;
+  /** Questions the filters rejected in this dialogue, by filter. */
+  filterHits: FilterHits;
 }
 
 /** Why a dialogue ended: its target, the user taking leave, a context about to overflow, or every try at a question rejected by the filters. */
@@ -151,8 +151,8 @@ export interface DatasetMetrics {
   judgedDialogues?: number;
   /** Judge replies that were neither yes nor no (left out of the mean). */
   judgeUnclearReplies?: number;
-  /** Distributions for the report's charts (absent in older runs). */
-  histograms?: MetricsHistograms;
+  /** Distributions for the report's charts. */
+  histograms: MetricsHistograms;
 }
 
 /**
@@ -166,8 +166,8 @@ export interface MetricsHistograms {
 }
 
 export interface ExportedShard {
-  /** The format of its lines (absent in older runs: sharegpt). */
-  format?: ExportFormat;
+  /** The format of its lines. */
+  format: ExportFormat;
   key: string;
   uri: string;
   dialogues: number;
@@ -194,9 +194,9 @@ export interface FormatExport {
 
 export interface ExportResult {
   manifestUri: string;
-  /** The HTML report and the dataset card (absent in older runs). */
-  reportUri?: string;
-  cardUri?: string;
+  /** The HTML report and the dataset card (written by writeReport, after the metrics). */
+  reportUri: string;
+  cardUri: string;
   /** Dialogues read from storage and exported (each format may have trimmed or left out some: `formats`). */
   exported: number;
   /** Requested dialogues not exported (failed, or never started): counted, the first few listed, all in missing.json. */
@@ -208,9 +208,12 @@ export interface ExportResult {
   storedAfterAll: number[];
   /** The shards of every format, in the order of the input's `exportFormats`. */
   shards: ExportedShard[];
-  /** Per format, in the order of the input's `exportFormats` (absent in older runs: sharegpt only). */
-  formats?: FormatExport[];
+  /** Per format, in the order of the input's `exportFormats`. */
+  formats: FormatExport[];
 }
+
+/** What the export activity returns: all but the report and card, which writeReport adds after the metrics. */
+export type DatasetExport = Omit<ExportResult, 'reportUri' | 'cardUri'>;
 
 /** Dialogues an export did not find stored: a count and a reference, never an ever-growing list. */
 export interface MissingDialogues {
@@ -240,8 +243,8 @@ export interface DatasetResult {
   /** Runs of the parent (continue-as-new) and the longest history among them. */
   runs: number;
   maxHistoryLength: number;
-  /** The seed source: how many seeds, which lines were skipped (absent in older runs). */
-  seeds?: SeedReport;
+  /** The seed source: how many seeds, which lines were skipped. */
+  seeds: SeedReport;
   /** Present when the budget stopped new dialogues: `resumeFrom` runs the rest, with a new budget. */
   stopped?: DatasetStop;
   /** Present when stuck groups were given up (the giveUpStuckGroups update): their failed dialogues are resumable. */
@@ -258,27 +261,17 @@ export interface DatasetStop {
 
 export type { DatasetInput };
 
-/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new (absent: a lineage written before it was kept). */
-export interface DatasetRunRef {
+/** Where a dataset's dialogues are, and which stored records are its own. */
+export interface DatasetRef {
   datasetId: string;
-  runId?: string;
+  output: string;
+  count: number;
+  /** Datasets whose records count as this one's: itself first, then those it resumed. */
+  lineage: DatasetRunRef[];
 }
 
-/** A lineage entry as stored: a bare workflow ID in lineages written before run IDs were kept. */
-export const toRunRef = (entry: string | DatasetRunRef): DatasetRunRef =>
-  typeof entry === 'string' ? { datasetId: entry } : entry;
-
-/**
- * Whether a record belongs to a dataset of the lineage: same workflow ID and same first run ID;
- * by workflow ID alone when either side predates run IDs.
- */
-export function isRecordOf(
-  record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>,
-  lineage: readonly DatasetRunRef[],
-): boolean {
-  return lineage.some(
-    (ref) =>
-      ref.datasetId === record.datasetId &&
-      (!ref.runId || !record.datasetRunId || ref.runId === record.datasetRunId),
-  );
+/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new. */
+export interface DatasetRunRef {
+  datasetId: string;
+  runId: string;
 }

@@ -13,6 +13,8 @@ import type { DatasetResult, DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { testRecord } from './helpers/dialogue-records';
+import { emptyUsage } from '../src/usage';
 import { payloadSizes } from './helpers/history-payloads';
 
 const MILLION = 1_000_000;
@@ -136,23 +138,9 @@ describe('a dataset of 1,000,000 dialogues (fake LLM server)', () => {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
 function storedRecord(dataset: { datasetId: string; runId: string }, index: number): DialogueRecord {
-  return {
-    id: `${dataset.datasetId}/${index}`,
+  return testRecord(index, {
     datasetId: dataset.datasetId,
     datasetRunId: dataset.runId,
-    index,
-    seed: `question ${index}?`,
-    turns: 1,
-    targetTurns: 1,
-    endedBy: 'target',
-    conversations: [
-      { from: 'human', value: `question ${index}?` },
-      { from: 'gpt', value: `answer ${index}`, tokens: 2 },
-    ],
-    usage: {
-      ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-      answer: { promptTokens: 5, completionTokens: 2, calls: 1 },
-    },
-    models: { ask: 'fake/m', answer: 'fake/m' },
-  };
+    usage: { ask: emptyUsage(), answer: { promptTokens: 5, completionTokens: 2, calls: 1 } },
+  });
 }

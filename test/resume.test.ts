@@ -192,44 +192,6 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.equal(s.fake.requests.length - requestsBefore, 1, 'only dialogue 3 ran');
   });
 
-  it('resumes a dataset written before run IDs were kept (bare lineage, records without datasetRunId)', async () => {
-    const dir = path.join(outDir, 'legacy');
-    fs.mkdirSync(path.join(dir, 'lineage'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'records'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'lineage/legacy-a.json'), JSON.stringify(['legacy-a']));
-    const usage = { promptTokens: 5, completionTokens: 7, calls: 1 };
-    for (const index of [0, 1, 2, 3]) {
-      const record = {
-        id: `legacy-a/${index}`,
-        datasetId: 'legacy-a',
-        index,
-        seed: `question ${index}?`,
-        turns: 1,
-        targetTurns: 1,
-        endedBy: 'target',
-        conversations: [
-          { from: 'human', value: `question ${index}?` },
-          { from: 'gpt', value: `answer ${index}`, tokens: 7 },
-        ],
-        usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: usage },
-        models: { ask: 'fake/m', answer: 'fake/m' },
-      };
-      fs.writeFileSync(
-        path.join(dir, `records/${String(index).padStart(8, '0')}.json`),
-        JSON.stringify(record),
-      );
-    }
-    const requestsBefore = s.fake.requests.length;
-    const resumed = await run(
-      'legacy-b',
-      input({ output: pathToFileURL(dir).href, count: 6, turns: 1, resumeFrom: 'legacy-a' }),
-    );
-    assert.equal(resumed.reused, 4);
-    assert.equal(resumed.completed, 6);
-    assert.equal(s.fake.requests.length - requestsBefore, 2, 'only dialogues 4 and 5 ran');
-    assert.equal(resumed.export.missing.count, 0);
-  });
-
   it('fails at once, naming resumeFrom, when the earlier dataset is unknown at that output', async () => {
     await assert.rejects(run('resume-c', input({ resumeFrom: 'never-ran' })), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure);

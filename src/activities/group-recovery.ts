@@ -10,7 +10,8 @@ import type { AllowedRoots } from '../config/allowed-roots';
 import { openBlobStore } from '../storage/open-blob-store';
 import { heartbeatWhile } from './heartbeats';
 import { recordKey } from '../storage/dataset-layout';
-import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
+import { isRecordOf } from '../storage/dialogue-records';
+import type { DatasetRunRef, DialogueRecord } from '../types';
 import type { DialogueOutcome, GroupOutcome } from '../workflows/signals';
 
 /** Describe calls in flight at once: a check of a thousand groups stays gentle on the server. */
@@ -83,7 +84,7 @@ async function recover(
       const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
       const ours = record && isRecordOf(record, [dataset]);
       if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
-      const { turns, endedBy = 'target', usage } = record;
+      const { turns, endedBy, usage } = record;
       return {
         index,
         id: record.id,

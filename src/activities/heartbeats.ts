@@ -4,6 +4,8 @@
 import { Context } from '@temporalio/activity';
 
 export const HEARTBEAT_EVERY_MS = 5_000;
+/** A pass over many records heartbeats every this many, with its progress. */
+export const HEARTBEAT_EVERY = 200;
 
 /**
  * Runs `work` with the activity's cancellation signal, heartbeating every few seconds until it

@@ -58,7 +58,6 @@ export function createActivities({
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.
-     * Without `output` (runs started before seeds were normalised) it only counts them.
      */
     async inspectSeeds({
       seeds: uri,
@@ -66,12 +65,11 @@ export function createActivities({
       datasetId,
     }: {
       seeds: string;
-      output?: string;
-      datasetId?: string;
+      output: string;
+      datasetId: string;
     }): Promise<SeedReport> {
       roots.check('seeds', uri);
-      if (output !== undefined) roots.check('output', output);
-      if (output === undefined || datasetId === undefined) return heartbeatWhile(() => seeds.inspect(uri));
+      roots.check('output', output);
       const ctx = Context.current();
       return seeds.normalize(uri, output, datasetId, {
         onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }),

@@ -118,8 +118,6 @@ const seedsUri = z
 /** The JSONL formats an export can write, each to its own shards and dataset-card config. */
 export const EXPORT_FORMATS = ['sharegpt', 'openai'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-/** What an input without `exportFormats` (and every dataset started before it existed) exports. */
-export const DEFAULT_EXPORT_FORMATS: readonly ExportFormat[] = ['sharegpt'];
 
 const exportFormats = z
   .array(
@@ -234,9 +232,9 @@ export const datasetInputSchema = z.strictObject({
   /**
    * The JSONL formats the export writes, each to its own shards (the first is the dataset card's
    * default config): `sharegpt` (`conversations` of `from`/`value`) and `openai` (chat `messages`
-   * of `role`/`content`). Absent: `["sharegpt"]`, read by the export activity.
+   * of `role`/`content`).
    */
-  exportFormats: exportFormats.optional(),
+  exportFormats: exportFormats.default(['sharegpt']),
   budget: budget.optional(),
 });
 
@@ -245,10 +243,6 @@ export type DatasetInputJson = z.input<typeof datasetInputSchema>;
 export type AskSettings = DatasetInput['ask'];
 export type AnswerSettings = DatasetInput['answer'];
 export type ModelMetricsSettings = z.output<typeof modelMetricsSchema>;
-
-/** The formats a dataset exports: its input's, or the default for inputs without them. */
-export const exportFormatsOf = (input: Pick<DatasetInput, 'exportFormats'>): readonly ExportFormat[] =>
-  input.exportFormats ?? DEFAULT_EXPORT_FORMATS;
 
 export class DatasetInputError extends Error {
   constructor(readonly problems: string[]) {

@@ -138,7 +138,7 @@ export function renderHtmlReport(d: ReportData): string {
     )
     .join('\n');
   const chartData = {
-    histograms: m.histograms ?? { turns: {}, questionTokens: {}, answerTokens: {} },
+    histograms: m.histograms,
     versus: {
       labels: ['turns per dialogue', 'context-dependent questions per dialogue'],
       datasets: [

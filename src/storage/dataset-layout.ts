@@ -21,10 +21,7 @@ export const DIALOGUES_PER_SHARD = 5000;
 export const RECORDS_PREFIX = 'records/';
 export const recordKey = (index: number) => `records/${String(index).padStart(8, '0')}.json`;
 export const progressKey = (index: number) => `progress/${String(index).padStart(8, '0')}.json`;
-/**
- * Where a format's shards live: ShareGPT where every export before `exportFormats` put them (so
- * their readers keep working), each other format in a folder of its own name.
- */
+/** Where a format's shards live: ShareGPT, the default, in `data/`; each other format in a folder of its own name. */
 const SHARD_FOLDERS: Record<ExportFormat, string> = { sharegpt: 'data/', openai: 'data/openai/' };
 export const shardFolder = (format: ExportFormat) => SHARD_FOLDERS[format];
 export const shardKey = (format: ExportFormat, shard: number) =>

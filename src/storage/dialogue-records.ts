@@ -4,11 +4,17 @@
 // budget holds a few hundred.
 import type { RangesBuilder } from '../index-ranges';
 import { permutation, prng } from '../random';
-import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
+import type { DatasetRunRef, DialogueRecord } from '../types';
 import type { BlobStore } from './blob-store';
 import { recordKey, RECORDS_PREFIX } from './dataset-layout';
 
 const READ_AHEAD = 16;
+
+/** Whether a record belongs to a dataset of the lineage: the same workflow ID and first run ID. */
+export const isRecordOf = (
+  record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>,
+  lineage: readonly DatasetRunRef[],
+): boolean => lineage.some((ref) => ref.datasetId === record.datasetId && ref.runId === record.datasetRunId);
 const RECORD_KEY = /^records\/(\d+)\.json$/;
 
 /**

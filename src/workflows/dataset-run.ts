@@ -19,15 +19,7 @@ import type { GaveUp } from './controls';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
 import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
-import {
-  budgetAllowsStart,
-  budgetReached,
-  minusSpend,
-  noSpend,
-  projectSpend,
-  spendOf,
-  type Spend,
-} from './budget';
+import { budgetAllowsStart, budgetReached, minusSpend, projectSpend, spendOf, type Spend } from './budget';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
@@ -40,8 +32,6 @@ export interface DatasetRunState extends HistorySizing {
   reusedCount: number;
   /** Where the set of them is kept under the output (read a block at a time); absent when there are none. */
   reusedKey?: string;
-  /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
-  reusedCalls: number;
   /**
    * Indices neither reused nor started yet, ascending: a block read from the reused set, at most
    * a few thousand ranges at any scatter (every index, as one range, when nothing is reused).
@@ -72,7 +62,7 @@ export interface DatasetRunState extends HistorySizing {
   dialogueServiceMs: number;
   callsPerDialogue: number;
   /** What the reused dialogues had cost (left out of this dataset's spend and budget). */
-  reusedUsage?: { ask: TokenUsage; answer: TokenUsage };
+  reusedUsage: { ask: TokenUsage; answer: TokenUsage };
   /** No new dialogue starts while paused (the `pause` and `unpause` updates). */
   paused?: boolean;
   /** Set once the budget stopped new dialogues; it stays set. */
@@ -220,7 +210,7 @@ export class DatasetRun {
   /** This dataset's own spend and the dialogues it completed itself. */
   spent(): Spend {
     const s = this.state;
-    return minusSpend(spendOf(s.usage), s.reusedUsage ? spendOf(s.reusedUsage) : noSpend());
+    return minusSpend(spendOf(s.usage), spendOf(s.reusedUsage));
   }
 
   private get doneHere(): number {
@@ -349,7 +339,10 @@ export class DatasetRun {
       groupSize: this.groupSize,
       llmLatencyMs: Math.round(s.latencyMs),
       usage: s.usage,
-      llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),
+      llmCallsPerSecond: round(
+        (s.usage.ask.calls + s.usage.answer.calls - s.reusedUsage.ask.calls - s.reusedUsage.answer.calls) /
+          seconds,
+      ),
       dialoguesPerSecond: round(dialoguesPerSecond),
       etaSeconds:
         remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,

@@ -17,7 +17,6 @@ import {
   ParentClosePolicy,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -29,13 +28,7 @@ import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
-import {
-  toRunRef,
-  type DatasetStop,
-  type DatasetResult,
-  type DialogueSettings,
-  type DialogueSpec,
-} from '../types';
+import { type DatasetStop, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
@@ -101,13 +94,10 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const datasetId = workflowInfo().workflowId;
   const opening: { run?: DatasetRun } = {};
   const pauseAsked = setPauseHandlers(() => opening.run); // before opening: that can take a while
-  // A carried lineage may predate run IDs (bare workflow IDs).
   const run = new DatasetRun(
     input,
     datasetId,
-    carried
-      ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 }
-      : await openRun(input, datasetId),
+    carried ? { ...carried, runs: carried.runs + 1 } : await openRun(input, datasetId),
   );
   opening.run = run;
   setHandler(progressQuery, () => run.progress());
@@ -217,7 +207,6 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     failedCount: 0,
     failures: [],
     usage: opened.finishedUsage,
-    reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
     reusedUsage: opened.finishedUsage,
     startedAt: Date.now(),
     runs: 1,
@@ -424,7 +413,6 @@ async function recoverGroupOutcomes(
 ): Promise<GroupOutcome | undefined> {
   const indices = run.groups.get(id);
   if (!indices || run.recoveringGroups.has(id)) return undefined; // a give-up's terminate also ends its result
-  if (!patched('recover-groups')) return void run.failGroup(id, reason);
   run.recovering++;
   run.recoveringGroups.add(id);
   try {

@@ -13,7 +13,6 @@ import {
   defineQuery,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   setCurrentDetails,
   setHandler,
   workflowInfo,
@@ -53,7 +52,7 @@ export async function generateDialogues(input: DialogueGroupInput): Promise<Grou
   const group = new GroupRun(dialogues);
   setHandler(dialogueQuery, (index) => group.states.get(index));
   setHandler(dialoguesQuery, () => [...group.states.values()].map(({ conversations: _, ...s }) => s));
-  if (patched('group-checks-dataset') && !(await datasetStillRuns(settings))) {
+  if (!(await datasetStillRuns(settings))) {
     // Started after its dataset closed (under load the server can carry out a start late, after
     // the dataset was cancelled or terminated), maybe with another started under the same
     // workflow ID since: nobody waits for these dialogues.

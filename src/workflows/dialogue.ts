@@ -4,7 +4,6 @@
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
 import {
   isCancellation,
-  patched,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
@@ -131,8 +130,7 @@ export async function runDialogue(
     record: {
       id,
       datasetId: settings.datasetId,
-      datasetRunId:
-        settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId),
+      datasetRunId: settings.datasetRunId ?? workflowInfo().firstExecutionRunId,
       index: spec.index,
       seed,
       conversations: state.conversations,
@@ -209,7 +207,6 @@ export const RE_ASK_TEMPERATURE = 0.7;
  */
 function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueSettings['ask'] {
   if (attempt === 1 || (ask.temperature !== 0 && ask.seed === undefined)) return ask;
-  if (!patched('re-ask-resamples')) return ask;
   return {
     ...ask,
     ...(ask.temperature === 0 && { temperature: RE_ASK_TEMPERATURE }),

@@ -11,7 +11,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DatasetRef } from '../activities/dataset-storage';
+import type { DatasetRef } from '../types';
 import type { DatasetInput, ModelMetricsSettings } from '../config/dataset-input';
 import type { DatasetMetrics } from '../types';
 import { describeFailure } from './failures';

@@ -17,7 +17,7 @@ function runWith(failed: number[], completed: number): DatasetRun {
   const state: DatasetRunState = {
     lineage: [{ datasetId: 'd', runId: 'r' }],
     reusedCount: 0,
-    reusedCalls: 0,
+    reusedUsage: { ask: emptyUsage(), answer: emptyUsage() },
     toRun: [],
     scannedTo: 6,
     launched: 6,

@@ -10,8 +10,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDatasetStorageActivities } from '../../src/activities/dataset-storage';
 import { createDialogueProgressActivities } from '../../src/activities/dialogue-progress';
-import { emptyUsage } from '../../src/usage';
 import { newDialogueState, type DialogueState } from '../../src/workflows/dialogue';
+import { testRecord } from '../helpers/dialogue-records';
 
 describe('dialogue progress (handed on between runs of a group)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-progress-'));
@@ -46,16 +46,7 @@ describe('dialogue progress (handed on between runs of a group)', () => {
 
   it('is removed when the dialogue is stored', async () => {
     await env.run(() => progress.saveDialogueProgress({ ...owner, state }));
-    const record = {
-      id: 'ds/7',
-      datasetId: 'ds',
-      index: 7,
-      seed: 'seed?',
-      conversations: state.conversations,
-      turns: 1,
-      usage: { ask: emptyUsage(), answer: emptyUsage() },
-      models: { ask: 'fake/m', answer: 'fake/m' },
-    };
+    const record = testRecord(7, { datasetId: 'ds', conversations: state.conversations });
     await env.run(() =>
       createDatasetStorageActivities(TEST_ROOTS).storeDialogue({ output, record, dropProgress: true }),
     );

@@ -17,11 +17,12 @@ import type {
   DatasetFailure,
   DialogueRecord,
   ExportedShard,
-  ExportResult,
+  DatasetExport,
   FormatExport,
 } from '../../src/types';
 import { openAiChatProblems } from '../helpers/openai-chat-format';
 import { TEST_ROOTS } from '../helpers/roots';
+import { testRecord } from '../helpers/dialogue-records';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-export-formats-'));
 const DATASET = 'formats';
@@ -29,22 +30,17 @@ const usage = { promptTokens: 1, completionTokens: 1, calls: 1 };
 
 /** A stored dialogue with these turns, alternating human/gpt from the first, unless `from` is given. */
 function record(index: number, turns: (string | { from: 'human' | 'gpt'; value: string })[]): DialogueRecord {
-  return {
-    id: `${DATASET}/${index}`,
+  return testRecord(index, {
     datasetId: DATASET,
-    datasetRunId: 'run-1',
-    index,
     seed: 'seed',
     conversations: turns.map((t, i) =>
       typeof t === 'string' ? { from: i % 2 ? 'gpt' : 'human', value: t, tokens: 3 } : t,
     ),
     turns: Math.floor(turns.length / 2),
     targetTurns: 3,
-    endedBy: 'target',
     persona: index % 2 ? 'a retired sailor who types in lowercase' : undefined,
     usage: { ask: usage, answer: usage },
-    models: { ask: 'fake/m', answer: 'fake/m' },
-  };
+  });
 }
 
 /** Dialogues as the workflow stores them, and the shapes a record could take that the chat format cannot hold. */
@@ -85,7 +81,7 @@ async function exportInto(
     ...(exportFormats && { exportFormats }),
   });
   const ref = { datasetId: DATASET, lineage: [{ datasetId: DATASET, runId: 'run-1' }], output, count };
-  const result: ExportResult = await env.run(() =>
+  const result: DatasetExport = await env.run(() =>
     activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures }),
   );
   await env.run(() => activities.writeReport({ ...ref, metrics: metrics.result() }));

@@ -16,6 +16,7 @@ const metrics: DatasetMetrics = {
   distinct1Answers: 0.2,
   distinct2Answers: 0.6,
   nearDuplicateDialogues: 1_234,
+  histograms: { turns: {}, questionTokens: {}, answerTokens: {} },
 };
 
 const report = (m: DatasetMetrics | undefined, metricsError?: string): string => {

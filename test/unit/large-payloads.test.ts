@@ -17,7 +17,8 @@ import { IndexBitmap } from '../../src/storage/index-bitmap';
 import type { MissingFile } from '../../src/storage/missing-dialogues';
 import { emptyUsage } from '../../src/usage';
 import { DatasetRun } from '../../src/workflows/dataset-run';
-import type { DialogueRecord, ExportResult } from '../../src/types';
+import { testRecord } from '../helpers/dialogue-records';
+import type { DialogueRecord, DatasetExport } from '../../src/types';
 
 const MILLION = 1_000_000;
 const KB = 1024;
@@ -96,7 +97,7 @@ describe('the state a dataset of 1,000,000 carries across continue-as-new', () =
       lineage: [{ datasetId: 'a-dataset-with-a-long-workflow-id-2026-12-31', runId: 'r' }],
       reusedCount: stored.count,
       reusedKey: 'finished/a-dataset-with-a-long-workflow-id-2026-12-31.json',
-      reusedCalls: 0,
+      reusedUsage: { ask: emptyUsage(), answer: emptyUsage() },
       toRun: [],
       scannedTo: 0,
       launched: 0,
@@ -164,24 +165,14 @@ describe('the export of a dataset of 1,000,000 stopped after a few hundred', () 
     const metrics = new DatasetMetricsAccumulator();
     // 300 dialogues stored, every other one of the first 600: scattered missing below, all missing above.
     for (let index = 0; index < 600; index += 2) {
-      const record: DialogueRecord = {
-        id: `big/${index}`,
+      const record: DialogueRecord = testRecord(index, {
         datasetId: 'big',
-        datasetRunId: 'run-1',
-        index,
-        seed: 'seed?',
-        conversations: [
-          { from: 'human', value: 'seed?' },
-          { from: 'gpt', value: 'answer.', tokens: 1 },
-        ],
-        turns: 1,
         usage: { ask: usage, answer: usage },
-        models: { ask: 'fake/m', answer: 'fake/m' },
-      };
+      });
       await env.run(() => activities.storeDialogue({ output, record }));
       metrics.add(record);
     }
-    const result: ExportResult = await env.run(() =>
+    const result: DatasetExport = await env.run(() =>
       activities.exportDataset({
         datasetId: 'big',
         lineage: [{ datasetId: 'big', runId: 'run-1' }],

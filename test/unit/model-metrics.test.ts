@@ -14,24 +14,15 @@ import { parseJudgeVerdict } from '../../src/prompts/context-judge';
 import { ApplicationFailure } from '@temporalio/common';
 import { withLocalRetries } from '../../src/activities/metrics';
 import type { DialogueRecord } from '../../src/types';
+import { testRecord } from '../helpers/dialogue-records';
 
-const record = (questions: string[]): DialogueRecord => ({
-  id: 'd/0',
-  datasetId: 'd',
-  datasetRunId: 'r',
-  index: 0,
-  seed: questions[0],
-  turns: questions.length,
-  models: { ask: 'a', answer: 'b' },
-  usage: {
-    ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-    answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
-  },
-  conversations: questions.flatMap((q, i) => [
-    { from: 'human' as const, value: q },
-    { from: 'gpt' as const, value: `answer ${i}` },
-  ]),
-});
+const record = (questions: string[]): DialogueRecord =>
+  testRecord(0, {
+    conversations: questions.flatMap((q, i) => [
+      { from: 'human' as const, value: q },
+      { from: 'gpt' as const, value: `answer ${i}` },
+    ]),
+  });
 
 describe('model metrics', () => {
   it('computes topic similarity across dialogues and counts shifts below the threshold', () => {
@@ -63,7 +54,7 @@ describe('model metrics', () => {
         const r = { ...record([`q${i}`]), index: i, datasetId: i < 5 ? 'other' : 'd' };
         await store.put(recordKey(i), JSON.stringify(r));
       }
-      const lineage = [{ datasetId: 'd', runId: 'r' }];
+      const lineage = [{ datasetId: 'd', runId: 'run-1' }];
       let reads = 0;
       const counting: BlobStore = Object.assign(Object.create(store) as BlobStore, {
         get: (key: string) => (reads++, store.get(key)),
