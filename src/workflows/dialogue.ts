@@ -33,15 +33,21 @@ const retry: RetryPolicy = {
   maximumInterval: '1 minute',
 };
 
-/** The LLM steps, on the endpoint's own task queue when it has a request limit. */
+/**
+ * The LLM steps, on the endpoint's own task queue when it has a request limit. A step may wait at
+ * its endpoint's gates on the worker before its request goes out, so its timeouts are the retry
+ * budget; the request's own timeout (llmCallTimeoutSeconds, in the step's input) runs from when it
+ * is sent (src/activities/llm.ts).
+ */
 function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
+  const budget = (settings.llmRetryBudgetSeconds ?? 3600) * 1000;
   return proxyActivities<Activities>({
     taskQueue: settings.llmTaskQueues?.[role],
-    startToCloseTimeout: `${settings.llmCallTimeoutSeconds ?? 600} seconds`,
+    startToCloseTimeout: budget,
     // Calls heartbeat every few seconds (src/activities/llm.ts): a dead worker shows within this.
     heartbeatTimeout: '30 seconds',
     // Tries are unlimited within the budget: a dead provider fails the dialogue, resumably.
-    scheduleToCloseTimeout: `${settings.llmRetryBudgetSeconds ?? 3600} seconds`,
+    scheduleToCloseTimeout: budget,
     retry,
   });
 }
@@ -145,7 +151,7 @@ async function converse(
   if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
   for (let turn = 1; ; turn++) {
     const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-      { settings: settings.answer, dialogue },
+      { settings: settings.answer, dialogue, timeoutSeconds: settings.llmCallTimeoutSeconds },
     ]);
     tally.add('answer', a);
     dialogue.push({ role: 'assistant', content: a.text });
@@ -194,7 +200,12 @@ async function askNextQuestion(
   for (let attempt = 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
     const q = await ask.executeWithOptions({ summary }, [
-      { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
+      {
+        settings: reAskSampling(settings.ask, attempt),
+        dialogue,
+        persona: spec.persona,
+        timeoutSeconds: settings.llmCallTimeoutSeconds,
+      },
     ]);
     tally.add('ask', q);
     if (!q.rejectedBy) return q;

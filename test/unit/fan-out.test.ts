@@ -1,5 +1,4 @@
-// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts), and how a
-// worker probes an endpoint's concurrency (src/providers/adaptive-concurrency.ts): exact values.
+// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts): exact values.
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import {
@@ -9,7 +8,6 @@ import {
   maxGroupsInFlight,
   windowSize,
 } from '../../src/workflows/fan-out';
-import { AdaptiveConcurrency } from '../../src/providers/adaptive-concurrency';
 
 const input = (extra: object = {}) =>
   parseDatasetInput({
@@ -86,43 +84,5 @@ describe('fan-out sizing', () => {
     assert.equal(callsPerSecondLimit({ shared: true }), undefined);
     assert.equal(callsPerSecondLimit({ ask: 600, answer: 600, shared: true }), 10);
     assert.equal(callsPerSecondLimit({ ask: 600, answer: 1200, shared: false }), 20);
-  });
-});
-
-describe('adaptive concurrency (AIMD)', () => {
-  it('doubles per round trip while saturated, cuts to 70% once per round trip on 429s, then grows by one per round trip', async () => {
-    let now = 0;
-    const c = new AdaptiveConcurrency({ initial: 4, now: () => now });
-    // A backlog of calls, as a busy worker has: each freed place is taken at once.
-    for (let i = 0; i < 200; i++) void c.acquire();
-    const tick = () => new Promise((r) => setImmediate(r));
-    const round = async (outcome: 'ok' | 'rateLimited') => {
-      now += 1_000;
-      for (let n = c.active; n > 0; n--) c.release(outcome, 1_000);
-      await tick();
-      return c.limit;
-    };
-    await tick();
-    assert.equal(c.active, 4);
-    assert.deepEqual([await round('ok'), await round('ok')], [8, 16]);
-    assert.equal(await round('rateLimited'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
-    assert.equal(await round('ok'), 12, 'after the first cut, one more per round trip');
-    assert.equal(c.active, 12);
-  });
-
-  it('holds callers past the limit until a place frees, and lets an aborted wait go', async () => {
-    const c = new AdaptiveConcurrency({ initial: 1, max: 1 });
-    await c.acquire();
-    let second = false;
-    const waiting = c.acquire().then(() => (second = true));
-    const abort = new AbortController();
-    const third = c.acquire(abort.signal);
-    await new Promise((r) => setImmediate(r));
-    assert.equal(second, false);
-    abort.abort(new Error('cancelled'));
-    await assert.rejects(third, /cancelled/);
-    c.release('ok');
-    await waiting;
-    assert.deepEqual({ second, active: c.active }, { second: true, active: 1 });
   });
 });
