@@ -7,7 +7,7 @@ import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
 import type { CallLimits, CallRecord, LlmProvider } from '../providers/openai-provider';
-import type { ChatMessage, LlmReply } from '../types';
+import type { ChatMessage, EndpointStatus, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 import { heartbeatWhile } from './heartbeats';
 import { LlmMetrics } from '../telemetry/llm-metrics';
@@ -159,6 +159,23 @@ export function createLlmActivities(
           routes[r.field] = { taskQueue: llmTaskQueue(Context.current().info.taskQueue, r.endpoint), rpm };
       }
       return routes;
+    },
+
+    /**
+     * The endpoints as this worker sees them now: requests open and waiting, the limit it has
+     * learned, requests abandoned. The dataset asks every few seconds, to size its window.
+     */
+    async endpointStatus({
+      endpoints: names,
+    }: {
+      endpoints: string[];
+    }): Promise<Record<string, EndpointStatus>> {
+      const status: Record<string, EndpointStatus> = {};
+      for (const name of names) {
+        const config = endpoints.get(name);
+        if (config) status[name] = provider.state(config);
+      }
+      return status;
     },
 
     async answer({ settings, dialogue, timeoutSeconds }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {

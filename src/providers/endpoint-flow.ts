@@ -5,6 +5,7 @@
 // caller has left (the activity's retry budget) decides whether it is sent at all.
 import { ApplicationFailure } from '@temporalio/common';
 import type { EndpointConfig } from '../config/endpoints';
+import type { EndpointStatus } from '../types';
 import { AdaptiveConcurrency, type Permit } from './adaptive-concurrency';
 import { RateGate, type Ticket } from './rate-gate';
 
@@ -12,18 +13,8 @@ import { RateGate, type Ticket } from './rate-gate';
 const INITIAL_CONCURRENCY = 24;
 const MAX_CONCURRENCY = 10_000;
 
-/** An endpoint as one worker sees it now: the progress query and the dataset's window read it. */
-export interface EndpointState {
-  /** Requests this worker has open to it, and calls waiting at its gates to be sent. */
-  inFlight: number;
-  waiting: number;
-  /** Requests this worker may keep open (its limiter's limit). */
-  limit: number;
-  /** Requests given up after they were sent (timed out or cancelled): work the endpoint may have done for nothing. */
-  abandoned: number;
-  /** Its time without a queue (ms), as the limiter measured it; 0 before it knows. */
-  latencyMs: number;
-}
+/** The endpoint as one worker sees it, the worker count aside. */
+export type EndpointState = Omit<EndpointStatus, 'workers'>;
 
 /** How a sent request ended, for the limiter and the rate gate. */
 export interface Sent {
@@ -127,6 +118,8 @@ export class EndpointFlow {
       limit: this.limiter.limit,
       abandoned: this.abandoned,
       latencyMs: Math.round(this.limiter.baselineMs ?? 0),
+      ...(this.endpoint.tpm && { tpm: this.endpoint.tpm }),
+      tokensPerCall: Math.round(this.gate.meanTokens),
     };
   }
 }

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { callCostUsd, type EndpointConfig } from '../config/endpoints';
 import { msToNumber as msOf } from '@temporalio/common/lib/time';
-import type { ChatMessage, LlmReply } from '../types';
+import type { ChatMessage, EndpointStatus, LlmReply } from '../types';
 import { EndpointFlow, type EndpointState } from './endpoint-flow';
 import { callUsage } from '../usage';
 
@@ -67,7 +67,7 @@ export class LlmProvider {
   }
 
   /** The endpoint as this worker sees it now (nothing called yet: all zero but the limit). */
-  state(endpoint: EndpointConfig): EndpointState & { workers: number } {
+  state(endpoint: EndpointConfig): EndpointStatus {
     return { ...this.flow(endpoint).state(), workers: this.workers };
   }
 

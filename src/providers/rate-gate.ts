@@ -25,6 +25,8 @@ export class RateGate {
   private coolUntil = 0;
   /** Running mean of completion tokens: the estimate for calls with no maxTokens. */
   private meanCompletion = 256;
+  /** Running mean of the tokens a call used (prompt and completion); 0 before one has. */
+  meanTokens = 0;
   /** This worker's share of the endpoint's limits. */
   private share = 1;
 
@@ -73,7 +75,9 @@ export class RateGate {
   settle(ticket: Ticket, used: number, completion?: number): void {
     this.windowTokens += used - ticket.tokens;
     ticket.tokens = used;
-    if (completion !== undefined) this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
+    if (completion === undefined) return;
+    this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
+    this.meanTokens = this.meanTokens ? 0.9 * this.meanTokens + 0.1 * used : used;
   }
 
   /** A 429 came anyway: every call through this gate waits `ms`. */

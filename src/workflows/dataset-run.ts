@@ -3,10 +3,10 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetRunRef, DialogueSummary, EndpointStatus, TokenUsage } from '../types';
 import { countInside, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
-import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
+import { dialoguesPerGroup, windowSize, type RoleLimits, type RoleStatus } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
@@ -48,9 +48,11 @@ export interface DatasetRunState {
   /** Rate-limited endpoints: their task queues and limits, by role. */
   llmTaskQueues: { ask?: string; answer?: string };
   limits: RoleLimits;
-  /** Mean provider time of an LLM call so far (ms, moving average); 0 before the first. */
+  /** The ask and answer endpoints as a worker last reported them, by name (the endpointStatus activity). */
+  endpoints: Record<string, EndpointStatus>;
+  /** Mean provider time of an LLM call so far, from its request sent (ms, moving average); 0 before the first. */
   latencyMs: number;
-  /** A dialogue's time in the window less its calls' waits to start (ms, moving average), and its calls; 0 before the first. */
+  /** A dialogue's time in the window less what its calls waited to be sent (ms, moving average), and its calls; 0 before the first. */
   dialogueServiceMs: number;
   callsPerDialogue: number;
   /** What the reused dialogues had cost (left out of this dataset's spend and budget). */
@@ -71,6 +73,8 @@ export interface DatasetProgress {
   remaining: number;
   /** Dialogues the dataset keeps in flight now (`concurrency`, or what `auto` chose). */
   window: number;
+  /** The ask and answer endpoints as a worker last reported them, by name: requests open and waiting on that worker, its limit, requests it abandoned, and the workers sharing the endpoint. */
+  endpoints: Record<string, EndpointStatus>;
   llmLatencyMs: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   llmCallsPerSecond: number;
@@ -99,6 +103,8 @@ export class DatasetRun {
   recovering = 0;
   phase: DatasetPhase = 'generating';
   readonly groupSize: number;
+  /** Endpoint reports received by this run (the first one opens the window), for the loop that waits on them. */
+  endpointReports = 0;
 
   constructor(
     readonly input: DatasetInput,
@@ -169,7 +175,22 @@ export class DatasetRun {
   }
 
   window(): number {
-    return windowSize(this.input, this.state.limits, this.state, this.groupSize, this.input.maxEventsPerRun);
+    const e = this.state.endpoints;
+    const status: RoleStatus = { ask: e[this.input.ask.endpoint], answer: e[this.input.answer.endpoint] };
+    return windowSize(
+      this.input,
+      this.state.limits,
+      this.state,
+      this.groupSize,
+      this.input.maxEventsPerRun,
+      status,
+    );
+  }
+
+  /** A worker's report of the endpoints (absent: it could not be had this time). */
+  reportEndpoints(endpoints?: Record<string, EndpointStatus>) {
+    if (endpoints) this.state.endpoints = endpoints;
+    this.endpointReports++;
   }
 
   /** Groups in flight that started at least `ms` ago. */
@@ -272,6 +293,7 @@ export class DatasetRun {
       running: this.running,
       remaining,
       window: this.window(),
+      endpoints: s.endpoints,
       llmLatencyMs: Math.round(s.latencyMs),
       usage: s.usage,
       llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),
@@ -306,6 +328,7 @@ export class DatasetRun {
         `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
         `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
         spendLine(p),
+        ...endpointLines(p.endpoints),
         ...(p.paused ? ['**Paused**: no new dialogue starts (the `unpause` update resumes).'] : []),
         ...(p.stoppedBy
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
@@ -330,6 +353,14 @@ export class DatasetRun {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Each endpoint as a worker last reported it, for the UI's current details. */
+function endpointLines(endpoints: Record<string, EndpointStatus>): string[] {
+  return Object.entries(endpoints).map(
+    ([name, e]) =>
+      `endpoint ${name}: ${e.inFlight} in flight · ${e.waiting} waiting · limit ${e.limit}${e.workers > 1 ? ` (one of ${e.workers} workers)` : ''} · ${e.abandoned} abandoned after sending${e.latencyMs ? ` · ${e.latencyMs} ms a call unqueued` : ''}`,
+  );
+}
 
 /** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
 function spendLine(p: DatasetProgress): string {

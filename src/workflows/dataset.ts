@@ -44,6 +44,7 @@ import { historyTailRoom, maxGroupsInFlight } from './fan-out';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
+import { watchEndpoints } from './endpoint-watch';
 import { pauseUpdate, progressQuery, unpauseUpdate, type PauseState } from './controls';
 
 export type { DatasetProgress, DatasetRunState };
@@ -104,6 +105,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const paused = pauseAsked();
   if (paused !== undefined) run.setPaused(paused);
   void watchInheritedGroups(run);
+  void watchEndpoints(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
@@ -204,6 +206,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     seeds,
     llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
     limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
+    endpoints: {},
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
@@ -222,6 +225,7 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
   while (run.hasWork) {
     while (
       run.state.nextIndex < run.input.count &&
+      run.endpointReports > 0 && // the window is sized from the endpoints' report
       run.groups.size < maxGroups &&
       !runIsFull() &&
       run.mayStart()
@@ -239,8 +243,15 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       await condition(() => run.starting === 0 && run.recovering === 0 && allHandlersFinished());
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
-    const [before, flips] = [run.finished, run.pauseChanges];
-    await condition(() => run.finished > before || runIsFull() || run.pauseChanges !== flips || !run.hasWork);
+    const [before, flips, reports] = [run.finished, run.pauseChanges, run.endpointReports];
+    await condition(
+      () =>
+        run.finished > before ||
+        runIsFull() ||
+        run.pauseChanges !== flips ||
+        run.endpointReports !== reports ||
+        !run.hasWork,
+    );
   }
 }
 
