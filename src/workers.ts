@@ -100,14 +100,14 @@ export async function createParrotWorkers({
 }
 
 /** How often a process counts the processes polling its task queue. */
-const COUNT_WORKERS_EVERY_MS = 30_000;
+const COUNT_WORKERS_EVERY_MS = 10_000;
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY */
 const ACTIVITY_TASK_QUEUE = 2;
 
 /**
  * Every process polls the main task queue for activities: the distinct identities the server has
  * seen polling it are the processes sharing the endpoints, each taking its share of their
- * declared limits. Counted shortly after start, then every 30 s, while `main` runs.
+ * declared limits. Counted shortly after start, then every 10 s, while `main` runs.
  */
 function countWorkers(
   connection: NativeConnection,

@@ -260,8 +260,8 @@ export class AdaptiveConcurrency {
     round.judged = true;
     // Sent before the last cut: queued behind the overshoot that the cut answered.
     if (round.startedAt < this.lastCut || round.times.length < MIN_ROUND / 2) return;
-    // The round's median: the calls not back yet are its slowest.
-    const median = nth(round.times, Math.floor((round.size - round.failed) / 2));
+    // The round's (lower) median: the calls not back yet are its slowest.
+    const median = nth(round.times, Math.floor((round.size - round.failed - 1) / 2));
     const base = this.baselineMs;
     if (base !== undefined) this.servedEstimate = this.served(base);
     if (base === undefined || !slower(median, base, CLEAN_RATIO)) {
