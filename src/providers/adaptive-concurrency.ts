@@ -1,6 +1,7 @@
 // How many requests one worker keeps open to an endpoint. It finds the most the endpoint serves
 // without a queue from two signals:
-// - 429s: a cut to 70%, at most once per round trip (a burst of 429s answers one overshoot).
+// - overload: a 429, or a request that timed out, cuts the limit to 70%, at most once per round
+//   trip (a burst of them answers one overshoot).
 // - latency: a self-hosted server (vLLM, TGI, llama.cpp) serves a fixed number of requests at once
 //   and queues the rest in order; it never answers 429, and a queued request comes back late by
 //   the time it waited. Calls are taken in rounds (consecutive sends, as many as make the round's
@@ -42,7 +43,7 @@ interface Round {
   judged: boolean;
 }
 
-/** 429: the limit falls to this share of itself. */
+/** A 429 or a timeout: the limit falls to this share of itself. */
 const DECREASE = 0.7;
 /** A round's median this many times the fastest recent round's means a queue at the server... */
 const QUEUE_RATIO = 2;
@@ -80,7 +81,7 @@ export class AdaptiveConcurrency {
   private limitValue: number;
   private inFlight = 0;
   private lastCut = -Infinity;
-  /** The latest round trip (ms), smoothed: a 429 cut counts once per round trip. */
+  /** The latest round trip (ms), smoothed: an overload cut counts once per round trip. */
   private roundTripMs = 1_000;
   private round: Round;
   /** Medians of recent clean rounds (ms), and rounds since the last clean one. */
@@ -159,16 +160,16 @@ export class AdaptiveConcurrency {
   }
 
   /**
-   * After a call: `ok` for a reply, with its time from the request sent (ms); `rateLimited` for
-   * a 429; `other` for anything else (no reply: it says nothing of the endpoint's time).
+   * After a call: `ok` for a reply, with its time from the request sent (ms); `overloaded` for a
+   * 429 or a request that timed out; `other` for anything else (it says nothing of the endpoint).
    */
-  release(permit: Permit, outcome: 'ok' | 'rateLimited' | 'other', ms?: number): void {
+  release(permit: Permit, outcome: 'ok' | 'overloaded' | 'other', ms?: number): void {
     const saturated = this.waiters.length > 0 || this.inFlight >= this.limit * 0.9;
     this.inFlight = Math.max(0, this.inFlight - 1);
     if (outcome === 'ok' && ms !== undefined) this.observe(permit, ms, saturated);
     else {
       permit.round.failed++;
-      if (outcome === 'rateLimited') this.cutForRateLimit();
+      if (outcome === 'overloaded') this.cutForOverload();
     }
     this.judge(permit.round);
     this.grantWaiting();
@@ -198,7 +199,7 @@ export class AdaptiveConcurrency {
     while (this.waiters.length && this.inFlight < this.limit) this.waiters.shift()!.grant(this.take());
   }
 
-  private cutForRateLimit() {
+  private cutForOverload() {
     const now = this.now();
     if (now - this.lastCut < this.roundTripMs) return;
     this.limitValue = Math.max(this.min, this.limitValue * DECREASE);

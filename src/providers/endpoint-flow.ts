@@ -23,8 +23,10 @@ export interface Sent {
   rateLimited?: { retryAfterMs: number };
   /** Nothing reached the provider, or it refused outright (a 4xx): it counted no tokens. */
   rejected?: boolean;
-  /** The request was given up after it was sent (timeout, cancel). */
+  /** The request was given up after it was sent (timeout, cancel)... */
   abandoned?: boolean;
+  /** ...at its timeout: the endpoint may be overloaded. */
+  timedOut?: boolean;
 }
 
 export class EndpointFlow {
@@ -107,7 +109,7 @@ export class EndpointFlow {
       return;
     }
     this.gate.settle(ticket, sent.rejected ? 0 : estimated);
-    this.limiter.release(permit, sent.rateLimited ? 'rateLimited' : 'other');
+    this.limiter.release(permit, sent.rateLimited || sent.timedOut ? 'overloaded' : 'other');
     if (sent.rateLimited) this.gate.coolDown(sent.rateLimited.retryAfterMs);
   }
 

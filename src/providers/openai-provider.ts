@@ -201,6 +201,7 @@ export class LlmProvider {
       flow.settle(ticket, permit, estimated, Math.round(performance.now() - started), {
         rejected: isRejection(err),
         abandoned: outcome === 'timeout' || outcome === 'cancelled',
+        timedOut: outcome === 'timeout',
         ...(failure instanceof ApplicationFailure &&
           failure.type === 'RateLimited' && {
             rateLimited: { retryAfterMs: failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000 },

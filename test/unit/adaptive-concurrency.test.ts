@@ -6,14 +6,14 @@ import { AdaptiveConcurrency, type Permit } from '../../src/providers/adaptive-c
 import { simulate } from '../helpers/limiter-sim';
 
 describe('adaptive concurrency', () => {
-  it('grows by one per unqueued reply while in use (doubling per round trip), and cuts to 70% once per round trip on 429s', async () => {
+  it('grows by one per unqueued reply while in use (doubling per round trip), and cuts to 70% once per round trip on 429s and timeouts', async () => {
     let now = 0;
     const c = new AdaptiveConcurrency({ initial: 4, now: () => now });
     // A backlog of calls, as a busy worker has: each freed place is taken at once.
     const held: Permit[] = [];
     for (let i = 0; i < 200; i++) void c.acquire().then((p) => held.push(p));
     const tick = () => new Promise((r) => setImmediate(r));
-    const round = async (outcome: 'ok' | 'rateLimited') => {
+    const round = async (outcome: 'ok' | 'overloaded') => {
       now += 1_000;
       for (const p of held.splice(0)) c.release(p, outcome, 1_000);
       await tick();
@@ -22,7 +22,7 @@ describe('adaptive concurrency', () => {
     await tick();
     assert.equal(c.active, 4);
     assert.deepEqual([await round('ok'), await round('ok')], [8, 16]);
-    assert.equal(await round('rateLimited'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
+    assert.equal(await round('overloaded'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
     assert.equal(c.active, 11);
     assert.equal(c.waiting, 200 - 4 - 8 - 16 - 11);
   });
