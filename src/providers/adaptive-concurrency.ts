@@ -1,7 +1,7 @@
 // How many requests one worker keeps open to an endpoint. It finds the most the endpoint serves
 // without a queue from two signals:
-// - overload: a 429, or a request that timed out, cuts the limit to 70%, at most once per round
-//   trip (a burst of them answers one overshoot).
+// - overload: a 429, or a request that timed out, cuts the limit to 70% of what was in flight, at
+//   most once per round trip (a burst of them answers one overshoot).
 // - latency: a self-hosted server (vLLM, TGI, llama.cpp) serves a fixed number of requests at once
 //   and queues the rest in order; it never answers 429, and a queued request comes back late by
 //   the time it waited. Calls are taken in rounds (consecutive sends, as many as make the round's
@@ -165,11 +165,12 @@ export class AdaptiveConcurrency {
    */
   release(permit: Permit, outcome: 'ok' | 'overloaded' | 'other', ms?: number): void {
     const saturated = this.waiters.length > 0 || this.inFlight >= this.limit * 0.9;
+    const inFlight = this.inFlight;
     this.inFlight = Math.max(0, this.inFlight - 1);
     if (outcome === 'ok' && ms !== undefined) this.observe(permit, ms, saturated);
     else {
       permit.round.failed++;
-      if (outcome === 'overloaded') this.cutForOverload();
+      if (outcome === 'overloaded') this.cutForOverload(inFlight);
     }
     this.judge(permit.round);
     this.grantWaiting();
@@ -199,10 +200,11 @@ export class AdaptiveConcurrency {
     while (this.waiters.length && this.inFlight < this.limit) this.waiters.shift()!.grant(this.take());
   }
 
-  private cutForOverload() {
+  /** Of what was in flight (a limit far above it, unused, would take many cuts to bite). */
+  private cutForOverload(inFlight: number) {
     const now = this.now();
     if (now - this.lastCut < this.roundTripMs) return;
-    this.limitValue = Math.max(this.min, this.limitValue * DECREASE);
+    this.limitValue = Math.max(this.min, Math.min(this.limitValue, inFlight) * DECREASE);
     this.lastCut = now;
   }
 

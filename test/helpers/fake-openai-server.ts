@@ -109,6 +109,11 @@ export interface FakeOpenAiServer {
   clearFailures(): void;
   /** Every chat request for `ms` gets the fault. */
   burst(fault: FaultBurst, ms: number): void;
+  /**
+   * From now on a bounded server (as the `slots` option; each request served for `serviceMs` if
+   * given, else its latency), or an open one again (`undefined`); `stats.bounded` counts anew.
+   */
+  bound(slots: number | undefined, options?: { abortOnClientLeave?: boolean; serviceMs?: number }): void;
   close(): Promise<void>;
 }
 
@@ -216,7 +221,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const overLimit = minuteLimits(opts);
   let burst: { fault: FaultBurst; until: number } | undefined;
   let questions = 0;
-  const bounded = opts.slots ? boundedServer(opts.slots, opts.abortOnClientLeave ?? true) : undefined;
+  let bounded = opts.slots ? boundedServer(opts.slots, opts.abortOnClientLeave ?? true) : undefined;
   stats.bounded = bounded?.stats;
   const sampler = setInterval(() => {
     stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight });
@@ -361,6 +366,10 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     burst(fault, ms) {
       burst = { fault, until: Date.now() + ms };
     },
+    bound(slots, { abortOnClientLeave = true, serviceMs } = {}) {
+      bounded = slots ? boundedServer(slots, abortOnClientLeave, serviceMs) : undefined;
+      if (bounded) stats.bounded = bounded.stats;
+    },
     async close() {
       clearInterval(sampler);
       server.closeAllConnections();
@@ -371,11 +380,11 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
 
 /**
  * A server that serves `slots` requests at once and queues the rest in order. `serve` holds a
- * request's place in line, then a slot for `ms`; it resolves true when the generation is done
+ * request's place in line, then a slot for `serviceMs` (or the request's latency); it resolves true when the generation is done
  * and the client still waits for it, false when the client left (queued: dropped; started: the
  * slot is freed at once when `abortOnLeave`, else held to the generation's end).
  */
-function boundedServer(slots: number, abortOnLeave: boolean) {
+function boundedServer(slots: number, abortOnLeave: boolean, serviceMs?: number) {
   const stats: BoundedStats = {
     slots,
     served: 0,
@@ -418,7 +427,8 @@ function boundedServer(slots: number, abortOnLeave: boolean) {
   return {
     stats,
     sample: () => stats.queueSeries.push({ at: Date.now(), n: stats.queued }),
-    async serve(res: http.ServerResponse, ms: number): Promise<boolean> {
+    async serve(res: http.ServerResponse, latencyMs: number): Promise<boolean> {
+      const ms = serviceMs ?? latencyMs;
       stats.firstAt ??= Date.now();
       const gone = new Promise<void>((r) => res.once('close', () => r()));
       if (!(await waitForSlot(gone))) return false;
