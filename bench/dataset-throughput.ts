@@ -256,7 +256,6 @@ async function estimateOf(
         1,
         cfg.latencyMedianMs + (cfg.tokensPerSec ? (COMPLETION_TOKENS / cfg.tokensPerSec) * 1000 : 0),
       ),
-      workers: cfg.workers,
       questionTokens: COMPLETION_TOKENS,
       answerTokens: COMPLETION_TOKENS,
     },
