@@ -584,7 +584,7 @@ class FlowSamples {
     if (p.phase !== 'generating') return;
     this.windows.push(p.window);
     this.windowPeak = Math.max(this.windowPeak, p.window);
-    for (const e of Object.values(p.endpoints)) {
+    for (const e of Object.values(p.endpoints ?? {})) {
       this.limits.push(e.limit);
       this.limitPeak = Math.max(this.limitPeak, e.limit);
       this.waitingPeak = Math.max(this.waitingPeak, e.waiting);
@@ -594,7 +594,7 @@ class FlowSamples {
   }
 
   describe(p: DatasetProgress): string {
-    return Object.entries(p.endpoints)
+    return Object.entries(p.endpoints ?? {})
       .map(
         ([n, e]) =>
           `${n}: limit ${e.limit}, ${e.inFlight} open, ${e.waiting} waiting, ${e.abandoned} abandoned`,
