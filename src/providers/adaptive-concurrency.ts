@@ -15,8 +15,9 @@
 //   for the endpoint's own time. Every 30 s of the clock, the same moments on every worker, such a
 //   limit takes a quarter off what is in flight and measures the fastest time again: workers that
 //   share an endpoint drain its queue together.
-// It grows by one for each reply that came back unqueued while the limit was in use: it doubles
-// per round trip against an open API and stops as soon as replies come back queued. Times run
+// It grows by one for each reply that came back unqueued while the limit was in use (two while
+// no round has shown a queue and the last ones were clean): it doubles or triples per round trip
+// against an open API and stops as soon as replies come back queued. Times run
 // from the request sent: waits at the worker's own gates are not the endpoint's.
 
 export interface AdaptiveConcurrencyOptions {
@@ -87,6 +88,8 @@ export class AdaptiveConcurrency {
   /** Medians of recent clean rounds (ms), and rounds since the last clean one. */
   private readonly medians: number[] = [];
   private unclean = 0;
+  /** Clean rounds in a row. */
+  private cleanRounds = 0;
   /** The clock's PROBE_MS period of the last probe check. */
   private probePeriod = -1;
   /** What the endpoint serves at once, as of the last round judged. */
@@ -208,6 +211,15 @@ export class AdaptiveConcurrency {
     this.lastCut = now;
   }
 
+  /**
+   * Growth a reply: one (doubling per round trip); two (tripling) while the endpoint has shown no
+   * queue in any round judged, its last ones clean: an open API is reached sooner. A bounded
+   * server shows its queue in the second round already (the first round's overflow queued).
+   */
+  private step(): number {
+    return !this.queueSeen && this.cleanRounds >= 2 && this.unclean === 0 ? 2 : 1;
+  }
+
   /** Once a queue was seen, the limit stays within a margin of what the endpoint serves at once. */
   private mayGrow(): boolean {
     return !this.queueSeen || this.inFlight < QUEUE_MARGIN * this.servedEstimate;
@@ -241,7 +253,7 @@ export class AdaptiveConcurrency {
     // Grown only while in use (an idle limit says nothing of the endpoint) and by unqueued replies;
     // blindly before the first round was judged, not after a probe.
     const unqueued = base === undefined ? !this.queueSeen : !slower(ms, base, GROW_RATIO) && this.mayGrow();
-    if (saturated && unqueued) this.limitValue = Math.min(this.maxValue, this.limitValue + 1);
+    if (saturated && unqueued) this.limitValue = Math.min(this.maxValue, this.limitValue + this.step());
     permit.round.times.push(ms);
   }
 
@@ -272,9 +284,11 @@ export class AdaptiveConcurrency {
       this.medians.push(median);
       if (this.medians.length > BASELINE_ROUNDS) this.medians.shift();
       this.unclean = 0;
+      this.cleanRounds++;
       return;
     }
     this.unclean++;
+    this.cleanRounds = 0;
     const probe = this.probeDue(this.now()) && this.unclean >= UNCLEAN_ROUNDS;
     if (probe || slower(median, base, QUEUE_RATIO)) this.cut(probe);
   }
