@@ -177,6 +177,9 @@ export class DatasetRun {
   window(): number {
     const e = this.state.endpoints;
     const status: RoleStatus = { ask: e[this.input.ask.endpoint], answer: e[this.input.answer.endpoint] };
+    // `auto` opens with the first report of the endpoints (none asked for yet: nothing in flight).
+    if (!status.ask && !status.answer && this.endpointReports === 0 && this.input.concurrency === 'auto')
+      return 0;
     return windowSize(
       this.input,
       this.state.limits,
