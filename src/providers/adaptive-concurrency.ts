@@ -25,6 +25,8 @@ export interface AdaptiveConcurrencyOptions {
   min?: number;
   max?: number;
   now?: () => number;
+  /** How late the process runs callbacks now (ms): a reply is seen late by up to that (src/providers/event-loop-lag.ts). */
+  lagMs?: () => number;
 }
 
 /** What a caller holds while its call runs; handed back to `release`. */
@@ -106,12 +108,20 @@ export class AdaptiveConcurrency {
   private readonly min: number;
   private maxValue: number;
   private readonly now: () => number;
+  private readonly lagMs: () => number;
 
-  constructor({ initial = 24, min = 1, max = 10_000, now = Date.now }: AdaptiveConcurrencyOptions = {}) {
+  constructor({
+    initial = 24,
+    min = 1,
+    max = 10_000,
+    now = Date.now,
+    lagMs = () => 0,
+  }: AdaptiveConcurrencyOptions = {}) {
     this.limitValue = Math.min(initial, max);
     this.min = min;
     this.maxValue = max;
     this.now = now;
+    this.lagMs = lagMs;
     this.round = this.newRound();
   }
 
@@ -252,7 +262,8 @@ export class AdaptiveConcurrency {
     const base = this.baselineMs;
     // Grown only while in use (an idle limit says nothing of the endpoint) and by unqueued replies;
     // blindly before the first round was judged, not after a probe.
-    const unqueued = base === undefined ? !this.queueSeen : !slower(ms, base, GROW_RATIO) && this.mayGrow();
+    const unqueued =
+      base === undefined ? !this.queueSeen : !this.slower(ms, base, GROW_RATIO) && this.mayGrow();
     if (saturated && unqueued) this.limitValue = Math.min(this.maxValue, this.limitValue + this.step());
     permit.round.times.push(ms);
   }
@@ -268,6 +279,14 @@ export class AdaptiveConcurrency {
     return true;
   }
 
+  /**
+   * Whether a time of `ms` is `ratio` times the endpoint's time without a queue, and slower by
+   * more than noise: a busy machine's jitter, or twice the lag of this process's event loop.
+   */
+  private slower(ms: number, base: number, ratio: number): boolean {
+    return ms >= base * ratio && ms - base > Math.max(NOISE_MS, 2 * this.lagMs());
+  }
+
   /** Once most of a round's calls are back: its median against the fastest recent clean round's. */
   private judge(round: Round) {
     const back = round.times.length + round.failed;
@@ -279,7 +298,7 @@ export class AdaptiveConcurrency {
     const median = nth(round.times, Math.floor((round.size - round.failed - 1) / 2));
     const base = this.baselineMs;
     if (base !== undefined) this.servedEstimate = this.served(base);
-    if (base === undefined || !slower(median, base, CLEAN_RATIO)) {
+    if (base === undefined || !this.slower(median, base, CLEAN_RATIO)) {
       // Only clean rounds make the baseline, so that a lasting queue cannot raise it.
       this.medians.push(median);
       if (this.medians.length > BASELINE_ROUNDS) this.medians.shift();
@@ -290,7 +309,7 @@ export class AdaptiveConcurrency {
     this.unclean++;
     this.cleanRounds = 0;
     const probe = this.probeDue(this.now()) && this.unclean >= UNCLEAN_ROUNDS;
-    if (probe || slower(median, base, QUEUE_RATIO)) this.cut(probe);
+    if (probe || this.slower(median, base, QUEUE_RATIO)) this.cut(probe);
   }
 
   /** To what the endpoint serves at once, where its queue drains; a probe also takes a quarter off what is in flight. */
@@ -304,9 +323,6 @@ export class AdaptiveConcurrency {
     if (probe) [this.medians.length, this.unclean] = [0, 0];
   }
 }
-
-/** Whether a time of `ms` is `ratio` times the endpoint's time without a queue, and more than noise. */
-const slower = (ms: number, base: number, ratio: number) => ms >= base * ratio && ms - base > NOISE_MS;
 
 /** The `k`-th smallest of `xs` (0-based; the largest if past the end). */
 function nth(xs: number[], k: number): number {

@@ -8,6 +8,7 @@ import type { EndpointConfig } from '../config/endpoints';
 import type { EndpointStatus } from '../types';
 import { AdaptiveConcurrency, type Permit } from './adaptive-concurrency';
 import { RateGate, type Ticket } from './rate-gate';
+import { eventLoopLagMs } from './event-loop-lag';
 
 /** Requests a worker opens to an endpoint before it knows better, and at most. */
 const INITIAL_CONCURRENCY = 24;
@@ -43,7 +44,7 @@ export class EndpointFlow {
     // A declared RPM already holds the rate (the server dispatches no faster): start wide open.
     const max = endpoint.maxConcurrency ?? MAX_CONCURRENCY;
     const initial = endpoint.maxConcurrency ?? (endpoint.rpm ? MAX_CONCURRENCY : INITIAL_CONCURRENCY);
-    this.limiter = new AdaptiveConcurrency({ initial, max });
+    this.limiter = new AdaptiveConcurrency({ initial, max, lagMs: () => eventLoopLagMs() });
     this.setWorkers(workers);
   }
 
