@@ -1,7 +1,7 @@
 // How many requests one worker keeps open to an endpoint. It finds the most the endpoint serves
 // without a queue from two signals:
-// - overload: a 429, or a request that timed out, cuts the limit to 70% of what was in flight, at
-//   most once per round trip (a burst of them answers one overshoot).
+// - overload: a 429 cuts the limit to 70%, a request that timed out to 70% of what was in flight,
+//   at most once per round trip (a burst of them answers one overshoot).
 // - latency: a self-hosted server (vLLM, TGI, llama.cpp) serves a fixed number of requests at once
 //   and queues the rest in order; it never answers 429, and a queued request comes back late by
 //   the time it waited. Calls are taken in rounds (consecutive sends, as many as make the round's
@@ -173,17 +173,19 @@ export class AdaptiveConcurrency {
   }
 
   /**
-   * After a call: `ok` for a reply, with its time from the request sent (ms); `overloaded` for a
-   * 429 or a request that timed out; `other` for anything else (it says nothing of the endpoint).
+   * After a call: `ok` for a reply, with its time from the request sent (ms); `rateLimited` for a
+   * 429; `timedOut` for a request that timed out; `other` for anything else (it says nothing of
+   * the endpoint).
    */
-  release(permit: Permit, outcome: 'ok' | 'overloaded' | 'other', ms?: number): void {
+  release(permit: Permit, outcome: 'ok' | 'rateLimited' | 'timedOut' | 'other', ms?: number): void {
     const saturated = this.waiters.length > 0 || this.inFlight >= this.limit * 0.9;
     const inFlight = this.inFlight;
     this.inFlight = Math.max(0, this.inFlight - 1);
     if (outcome === 'ok' && ms !== undefined) this.observe(permit, ms, saturated);
     else {
       permit.round.failed++;
-      if (outcome === 'overloaded') this.cutForOverload(inFlight);
+      if (outcome === 'rateLimited') this.cutForOverload(this.limitValue);
+      if (outcome === 'timedOut') this.cutForOverload(Math.min(this.limitValue, inFlight));
     }
     this.judge(permit.round);
     this.grantWaiting();
@@ -213,11 +215,15 @@ export class AdaptiveConcurrency {
     while (this.waiters.length && this.inFlight < this.limit) this.waiters.shift()!.grant(this.take());
   }
 
-  /** Of what was in flight (a limit far above it, unused, would take many cuts to bite). */
-  private cutForOverload(inFlight: number) {
+  /**
+   * To 70% of `from`: the limit on a 429 (the rate gate's cool-down holds a rate limit; the limit
+   * backs off as TCP's window does), what was in flight on a timeout (a server queueing past the
+   * call timeout, which a limit far above what is in flight would take many cuts to reach).
+   */
+  private cutForOverload(from: number) {
     const now = this.now();
     if (now - this.lastCut < this.roundTripMs) return;
-    this.limitValue = Math.max(this.min, Math.min(this.limitValue, inFlight) * DECREASE);
+    this.limitValue = Math.max(this.min, from * DECREASE);
     this.lastCut = now;
   }
 

@@ -110,7 +110,7 @@ export class EndpointFlow {
       return;
     }
     this.gate.settle(ticket, sent.rejected ? 0 : estimated);
-    this.limiter.release(permit, sent.rateLimited || sent.timedOut ? 'overloaded' : 'other');
+    this.limiter.release(permit, sent.rateLimited ? 'rateLimited' : sent.timedOut ? 'timedOut' : 'other');
     if (sent.rateLimited) this.gate.coolDown(sent.rateLimited.retryAfterMs);
   }
 
@@ -122,7 +122,7 @@ export class EndpointFlow {
       abandoned: this.abandoned,
       latencyMs: Math.round(this.limiter.baselineMs ?? 0),
       ...(this.endpoint.tpm && { tpm: this.endpoint.tpm }),
-      tokensPerCall: Math.round(this.gate.meanTokens),
+      tokensPerCall: Math.round(this.gate.meanTokens || this.gate.estimate(0)),
     };
   }
 }

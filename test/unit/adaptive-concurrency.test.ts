@@ -13,7 +13,7 @@ describe('adaptive concurrency', () => {
     const held: Permit[] = [];
     for (let i = 0; i < 200; i++) void c.acquire().then((p) => held.push(p));
     const tick = () => new Promise((r) => setImmediate(r));
-    const round = async (outcome: 'ok' | 'overloaded') => {
+    const round = async (outcome: 'ok' | 'rateLimited') => {
       now += 1_000;
       for (const p of held.splice(0)) c.release(p, outcome, 1_000);
       await tick();
@@ -22,9 +22,20 @@ describe('adaptive concurrency', () => {
     await tick();
     assert.equal(c.active, 4);
     assert.deepEqual([await round('ok'), await round('ok')], [8, 16]);
-    assert.equal(await round('overloaded'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
+    assert.equal(await round('rateLimited'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
     assert.equal(c.active, 11);
     assert.equal(c.waiting, 200 - 4 - 8 - 16 - 11);
+  });
+
+  it('cuts on a timeout to 70% of what was in flight, on a 429 to 70% of the limit', async () => {
+    const now = 0;
+    const timedOut = new AdaptiveConcurrency({ initial: 100, now: () => now });
+    const held = await Promise.all(Array.from({ length: 10 }, () => timedOut.acquire()));
+    timedOut.release(held[0], 'timedOut');
+    assert.equal(timedOut.limit, 7, 'a limit of 100 with 10 in flight: cut to 7 at once');
+    const limited = new AdaptiveConcurrency({ initial: 100, now: () => now });
+    limited.release(await limited.acquire(), 'rateLimited');
+    assert.equal(limited.limit, 70);
   });
 
   it('holds callers past the limit until a place frees, and lets an aborted wait go', async () => {
