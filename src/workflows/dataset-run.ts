@@ -183,7 +183,7 @@ export class DatasetRun {
     return windowSize(
       this.input,
       this.state.limits,
-      { ...this.state, running: this.running },
+      this.state,
       this.groupSize,
       this.input.maxEventsPerRun,
       status,

@@ -25,8 +25,8 @@ const ASSUMED_LATENCY_MS = 10_000;
 const LITTLE_HEADROOM = 2;
 /** Once they have: dialogues in flight beyond what the observed service time needs. */
 const SERVICE_HEADROOM = 1.2;
-/** A report of the calls held now can make the window at most this many times the dialogues in flight. */
-const MAX_GROWTH = 4;
+/** What Temporal and a worker take between two calls of a dialogue (workflow tasks, dispatch), assumed before dialogues have finished. */
+const BETWEEN_CALLS_MS = 200;
 /** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
 const MAX_GROUPS_IN_FLIGHT = 1_000;
 
@@ -94,6 +94,9 @@ export function callsPerSecondLimit(limits: RoleLimits, status: RoleStatus = {})
   return together(limits, [role(limits.ask, status.ask), role(limits.answer, status.answer)]);
 }
 
+/** A call's time at the endpoints without a queue, as the workers measured it (the slower role's); 0 before they know. */
+const callTime = (status: RoleStatus) => Math.max(status.ask?.latencyMs ?? 0, status.answer?.latencyMs ?? 0);
+
 /** Requests the endpoints serve at once: what the workers' limiters have learned, × the workers. */
 export function callsInFlightLimit(limits: RoleLimits, status: RoleStatus): number | undefined {
   const served = (s?: EndpointStatus) => s && s.limit * Math.max(1, s.workers);
@@ -107,8 +110,6 @@ export interface Observed {
   /** Mean time a dialogue holds a place in the window, less the time its calls waited to be sent (in a task queue, at a worker's gates, backing off). */
   dialogueServiceMs: number;
   callsPerDialogue: number;
-  /** Dialogues in flight now (absent: not known). */
-  running?: number;
 }
 
 /**
@@ -132,7 +133,7 @@ export function windowSize(
   const inFlight = callsInFlightLimit(limits, status);
   const wanted = [
     rate !== undefined ? byRate(rate, observed) : undefined,
-    inFlight !== undefined ? byConcurrency(inFlight, observed, callsNow(status)) : undefined,
+    inFlight !== undefined ? byConcurrency(inFlight, observed, callTime(status)) : undefined,
   ].filter((x): x is number => x !== undefined);
   if (!wanted.length) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
   return Math.max(1, Math.min(cap, Math.ceil(Math.min(...wanted))));
@@ -158,30 +159,19 @@ function byRate(rate: number, o: Observed): number {
   return Math.max(byCalls, byDialogues);
 }
 
-/** Calls the workers hold for the endpoints now (open or waiting to be sent), as the reports say. */
-function callsNow(status: RoleStatus): number {
-  const held = (s?: EndpointStatus) => (s ? (s.inFlight + s.waiting) * Math.max(1, s.workers) : 0);
-  return status.ask === status.answer ? held(status.ask) : held(status.ask) + held(status.answer);
-}
-
 /**
  * By requests at once: that many calls, each dialogue having one, spread over its time in the
- * window (a dialogue's time over its calls' time, once dialogues have finished); at least twice
- * that many, so that the limiters always have calls waiting (they grow only while in use) and the
- * endpoint is never left idle while the window catches up with them. And at once, before any has
- * finished: the dialogues in flight × the requests over the calls the workers hold for them now
- * (a dialogue between calls, in a workflow task or storing, holds none), up to four times the
- * dialogues in flight a report (one may catch the workers between calls). Against a fast endpoint
- * (zero latency) dialogues hold few calls, and the window grows at once to keep the workers busy.
+ * window: a dialogue's time over its calls' time once dialogues have finished; before, a call's
+ * time at the endpoint (as the workers measured it) plus what Temporal and the worker take
+ * between two calls of a dialogue, over the former. At least twice the requests, so that the
+ * limiters always have calls waiting (they grow only while in use) and the endpoint is never left
+ * idle while the window catches up with them. Against a fast endpoint (zero latency) a dialogue
+ * spends most of its time between calls, and the window is many times the requests.
  */
-function byConcurrency(inFlight: number, o: Observed, calls: number): number {
-  const byFinished = inFlight * Math.max(LITTLE_HEADROOM, (dialoguePerCallTime(o) ?? 0) * SERVICE_HEADROOM);
-  if (!o.running) return byFinished;
-  const byNow = Math.min(
-    MAX_GROWTH * o.running,
-    (inFlight * SERVICE_HEADROOM * o.running) / Math.max(1, calls),
-  );
-  return Math.max(byFinished, byNow);
+function byConcurrency(inFlight: number, o: Observed, callMs: number): number {
+  const beforeAny = callMs > 0 ? 1 + BETWEEN_CALLS_MS / callMs : 0;
+  const ratio = Math.max(dialoguePerCallTime(o) ?? 0, beforeAny);
+  return inFlight * Math.max(LITTLE_HEADROOM, ratio * SERVICE_HEADROOM);
 }
 
 /** History events a parent run keeps free for what arrives after it decides to continue as new. */

@@ -120,14 +120,9 @@ describe('fan-out sizing', () => {
     assert.equal(windowSize(input(), { shared: false }, o(), 17, 8_000, two), 40);
     // Nothing known (the estimate, before any worker reported): the old cap.
     assert.equal(windowSize(input(), none, o(), 17, 8_000), AUTO_WINDOW_UNLIMITED);
-    // A fast endpoint: 48 dialogues in flight hold 4 calls (the rest are in workflow tasks): the
-    // window grows at once, up to four times the dialogues in flight.
-    const fast = { ask: status(24, { inFlight: 4 }) };
-    assert.equal(windowSize(input(), none, { ...o(), running: 48 }, 17, 8_000, fast), 192);
-    assert.equal(windowSize(input(), none, { ...o(), running: 192 }, 17, 8_000, fast), 768);
-    // A bounded server whose dialogues all hold a call: twice the limit, as above.
-    const full = { ask: status(28, { inFlight: 28, waiting: 30 }) };
-    assert.equal(windowSize(input(), none, { ...o(), running: 58 }, 17, 8_000, full), 56);
+    // A fast endpoint, 5 ms a call: a dialogue is assumed to spend 200 ms between calls, 41 times
+    // its calls' time: 24 × 41 × 1.2.
+    assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: status(24, { latencyMs: 5 }) }), 1181);
     // An open API's limiter grows with what it is given: the window grows with it.
     assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: status(3_000) }), 6_000);
   });
