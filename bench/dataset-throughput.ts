@@ -5,18 +5,26 @@
 //   npm run bench -- [--count 1000] [--turns 8] [--concurrency N|auto] [--dialogues-per-workflow N]
 //     [--max-events-per-run N] [--latency-median-ms 0] [--latency-sigma 0.5] [--latency-min-ms MS]
 //     [--latency-max-ms MS] [--tokens-per-sec 0] [--rpm 0] [--tpm 0] [--error-rate 0]
-//     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--workers 1] [--server-pid PID] [--input '{"llmCalls":"local"}']
+//     [--endpoint-rpm <rpm>] [--endpoint-tpm <tpm>] [--endpoint-max-concurrency N] [--workers 1]
+//     [--server-slots N] [--server-abort true|false] [--server-pid PID] [--input '{"llmCalls":"local"}']
 //     [--cancel-after-s S]
 //   e.g. npm run bench -- --count 3000 --turns 3 --latency-median-ms 5000 --latency-sigma 0.5 --latency-min-ms 200 --latency-max-ms 20000
 //
 // Latency: median × exp(sigma × N(0,1)), clamped to [min, max]; sigma 0 = fixed. --rpm/--tpm are
 // the fake provider's limits; --endpoint-rpm/--endpoint-tpm what the worker's endpoint config
-// declares (the same by default; 0 to run without them). --concurrency auto (or absent),
+// declares (the same by default; 0 to run without them), for the endpoint as a whole (each worker
+// takes its share); --endpoint-max-concurrency declares requests open at once. --server-slots: the
+// fake is a bounded server, as vLLM at its batch limit: N requests at once, each for its latency,
+// the rest queued in order; --server-abort false: it works on to the end of a request whose client
+// left (vLLM aborts it: the default). --concurrency auto (or absent),
 // --dialogues-per-workflow and --max-events-per-run absent: the workflow's defaults. --server-pid:
 // the Temporal server to measure CPU of when TEMPORAL_ADDRESS points at an external one.
 //
 // Prints LLM calls/s (generation phase and whole run), calls in flight at the provider, its held
-// time, the 429 share, worker RSS, CPU ms per LLM call of server, workers and this process
+// time, the 429 share, with --server-slots the share of the server's capacity used during
+// generation, generations abandoned after they started, requests dropped from its queue and its
+// queue's peak; the endpoint as the workers see it (in flight, waiting, limit, abandoned: the
+// progress query's peak), the dataset's window, worker RSS, CPU ms per LLM call of server, workers and this process
 // (from /proc/<pid>/stat), the export read back, the parent's runs and largest history; and last
 // a line `BENCH {json}` for scripts. Beside the outcome it prints what `npm run start -- --estimate`
 // would have said of the same input (src/estimate/dataset-estimate.ts), told the fake's completion
@@ -34,7 +42,11 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PARROT_PHASE, PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import type { DatasetProgress } from '../src/workflows/dataset';
 import type { DatasetResult } from '../src/types';
-import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
+import {
+  startFakeOpenAiServer,
+  type BoundedStats,
+  type FakeOpenAiServer,
+} from '../test/helpers/fake-openai-server';
 import { parseDatasetInput } from '../src/config/dataset-input';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { estimateDataset, formatDuration, type DatasetEstimate } from '../src/estimate/dataset-estimate';
@@ -71,6 +83,9 @@ const KNOBS = [
   'error-rate',
   'endpoint-rpm',
   'endpoint-tpm',
+  'endpoint-max-concurrency',
+  'server-slots',
+  'server-abort',
   'workers',
   'server-pid',
   'input',
@@ -136,11 +151,18 @@ const cfg = {
   errorRate: num('error-rate', 0),
   endpointRpm: num('endpoint-rpm', num('rpm', 0), { int: true }),
   endpointTpm: num('endpoint-tpm', num('tpm', 0), { int: true }),
+  endpointMaxConcurrency: opt('endpoint-max-concurrency', { min: 1, int: true }),
+  serverSlots: opt('server-slots', { min: 1, int: true }),
+  serverAbort: values['server-abort'] === undefined ? true : values['server-abort'] === 'true',
   workers: num('workers', 1, { min: 1, int: true }),
   serverPid: opt('server-pid', { min: 1, int: true }),
   cancelAfterS: opt('cancel-after-s', { min: 1 }),
 };
 if (cfg.errorRate > 1) fail('--error-rate must be a share in [0, 1]');
+if (values['server-abort'] !== undefined && !['true', 'false'].includes(values['server-abort'] as string))
+  fail(`--server-abort must be true or false, got '${values['server-abort'] as string}'`);
+if (values['server-abort'] !== undefined && cfg.serverSlots === undefined)
+  fail('--server-abort needs --server-slots');
 if (cfg.latencyMinMs !== undefined && cfg.latencyMaxMs !== undefined && cfg.latencyMinMs > cfg.latencyMaxMs)
   fail('--latency-min-ms must be ≤ --latency-max-ms');
 
@@ -234,7 +256,6 @@ async function estimateOf(
         1,
         cfg.latencyMedianMs + (cfg.tokensPerSec ? (COMPLETION_TOKENS / cfg.tokensPerSec) * 1000 : 0),
       ),
-      workers: cfg.workers,
       questionTokens: COMPLETION_TOKENS,
       answerTokens: COMPLETION_TOKENS,
     },
@@ -247,6 +268,8 @@ async function main() {
     completionTokens: COMPLETION_TOKENS,
     recordRequests: false,
     ...cfg,
+    slots: cfg.serverSlots,
+    abortOnClientLeave: cfg.serverAbort,
   });
   let env: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
@@ -275,12 +298,13 @@ async function main() {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-bench-'));
 
   // Workers in their own processes (one node process each: tsx as a require hook), so RSS and
-  // CPU are theirs. Each gets the same RPM and its share of the TPM.
+  // CPU are theirs. The limits declared are the endpoint's: each worker takes its share.
   const endpointEnv = {
     PARROT_ENDPOINT_FAKE_URL: provider.url,
     ...(cfg.endpointRpm && { PARROT_ENDPOINT_FAKE_RPM: String(cfg.endpointRpm) }),
-    ...(cfg.endpointTpm && {
-      PARROT_ENDPOINT_FAKE_TPM: String(Math.floor(cfg.endpointTpm / cfg.workers)),
+    ...(cfg.endpointTpm && { PARROT_ENDPOINT_FAKE_TPM: String(cfg.endpointTpm) }),
+    ...(cfg.endpointMaxConcurrency && {
+      PARROT_ENDPOINT_FAKE_MAX_CONCURRENCY: String(cfg.endpointMaxConcurrency),
     }),
   };
   const workers = await Promise.all(
@@ -355,6 +379,7 @@ async function main() {
   // from the server so no worker is asked); CPU is read again at the first second it is.
   let genEnd: { at: number; cpu: ReturnType<typeof cpu> } | undefined;
   let sampling = true;
+  const flow = new FlowSamples();
   const sampler = (async () => {
     for (let tick = 1; sampling; tick++) {
       await new Promise((res) => setTimeout(res, 1000));
@@ -369,12 +394,15 @@ async function main() {
           /* a describe can fail under load; the next one will do */
         }
       }
-      if (tick % 10 === 0) {
+      if (tick % 5 === 0) {
         handle.query<DatasetProgress>('progress').then(
-          (p) =>
-            console.log(
-              `  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, provider holds ${provider.stats.inFlight}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`,
-            ),
+          (p) => {
+            flow.observe(p);
+            if (tick % 10 === 0)
+              console.log(
+                `  t=${rss.at(-1)!.t.toFixed(0)}s ${p.phase} ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.llmCallsPerSecond} calls/s, run ${p.runs}, history ${p.historyLength}, provider holds ${provider.stats.inFlight}, window ${p.window}, ${flow.describe(p)}, worker RSS ${rss.at(-1)!.mb.toFixed(0)} MB`,
+              );
+          },
           () => {
             /* a query can time out under load; the next one will do */
           },
@@ -419,6 +447,7 @@ async function main() {
     }
   }
   const { stats } = provider;
+  const bounded = stats.bounded && boundedFigures(stats.bounded, genEnd.at);
   const held = stats.okHeldMs;
   const share429 = stats.rateLimited / stats.requests;
   const rssMbs = rss.map((x) => x.mb).filter(Number.isFinite);
@@ -438,6 +467,10 @@ async function main() {
     }),
     ...(cfg.rpm && {
       'sustained requests per minute (median 60 s window) / rpm limit': `${sustainedPerMinute(stats.okAt).toFixed(0)} / ${cfg.rpm} = ${((100 * sustainedPerMinute(stats.okAt)) / cfg.rpm).toFixed(1)}%`,
+    }),
+    ...(bounded && {
+      'bounded server: share of its capacity used in generation / generations abandoned after they started / dropped from its queue': `${(100 * bounded.capacityShare).toFixed(1)}% / ${bounded.abandoned} / ${bounded.dropped}`,
+      'bounded server: requests queued, peak / median (busy part)': `${bounded.queuePeak} / ${bounded.queueMedian}`,
     }),
     'parent runs / largest parent history': `${result.runs} / ${result.maxHistoryLength} events`,
     [`worker RSS${perWorkers} min / median / max`]: `${fix(Math.min(...rssMbs), 0)} / ${fix(pct(rssMbs, 50), 0)} / ${fix(Math.max(...rssMbs), 0)} MB`,
@@ -519,9 +552,77 @@ async function main() {
       },
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
+      windowPeak: flow.windowPeak,
+      windowMedian: r(pct(flow.windows, 50), 0),
+      endpointLimitPeak: flow.limitPeak,
+      endpointLimitMedian: r(pct(flow.limits, 50), 0),
+      endpointWaitingPeak: flow.waitingPeak,
+      endpointAbandoned: flow.abandoned,
+      serverSlots: cfg.serverSlots ?? null,
+      serverAbort: cfg.serverSlots ? cfg.serverAbort : null,
+      ...(bounded && {
+        capacityShare: r(bounded.capacityShare, 4),
+        abandoned: bounded.abandoned,
+        dropped: bounded.dropped,
+        queuePeak: bounded.queuePeak,
+        queueMedian: bounded.queueMedian,
+      }),
     })}`,
   );
   await tearDown();
+}
+
+/** The dataset's window and its endpoint as the progress query shows them, sampled while generating. */
+class FlowSamples {
+  windows: number[] = [];
+  limits: number[] = [];
+  windowPeak = 0;
+  limitPeak = 0;
+  waitingPeak = 0;
+  inFlightPeak = 0;
+  abandoned = 0;
+
+  observe(p: DatasetProgress) {
+    if (p.phase !== 'generating') return;
+    this.windows.push(p.window);
+    this.windowPeak = Math.max(this.windowPeak, p.window);
+    for (const e of Object.values(p.endpoints ?? {})) {
+      this.limits.push(e.limit);
+      this.limitPeak = Math.max(this.limitPeak, e.limit);
+      this.waitingPeak = Math.max(this.waitingPeak, e.waiting);
+      this.inFlightPeak = Math.max(this.inFlightPeak, e.inFlight);
+      this.abandoned = Math.max(this.abandoned, e.abandoned);
+    }
+  }
+
+  describe(p: DatasetProgress): string {
+    return Object.entries(p.endpoints ?? {})
+      .map(
+        ([n, e]) =>
+          `${n}: limit ${e.limit}, ${e.inFlight} open, ${e.waiting} waiting, ${e.abandoned} abandoned`,
+      )
+      .join('; ');
+  }
+
+  summary(): string {
+    return `${this.limitPeak} / ${fix(pct(this.limits, 50), 0)}, ${this.waitingPeak}, ${this.inFlightPeak}, ${this.abandoned}`;
+  }
+}
+
+/**
+ * What the bounded server did in generation: its slots' useful time over the slots × the span from
+ * the first request to the last generation delivered; work abandoned; its queue.
+ */
+function boundedFigures(b: BoundedStats, genEndAt: number) {
+  const span = (b.lastServedAt ?? genEndAt) - (b.firstAt ?? genEndAt);
+  const queue = b.queueSeries.filter((q) => q.at >= (b.firstAt ?? 0) && q.at <= genEndAt).map((q) => q.n);
+  return {
+    capacityShare: span > 0 ? b.busyMs / (b.slots * span) : NaN,
+    abandoned: b.abandoned,
+    dropped: b.dropped,
+    queuePeak: b.queuePeak,
+    queueMedian: queue.length ? pct(queue, 50) : 0,
+  };
 }
 
 /** --cancel-after-s: the most dialogues in flight, then a cancel and how long it takes to stop everything. */

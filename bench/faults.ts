@@ -7,7 +7,8 @@
 // end), lets the run finish (the cancel and terminate ones: resumes it), then reads the export
 // back from S3 and counts dialogues lost, duplicated, and LLM calls made twice (answered by the
 // provider but not in the dataset's usage; calls the provider refused or left hanging were
-// retried too, but cost no tokens). Calls redone must stay within what the fault could cost:
+// retried too, but cost no tokens), and, when the provider turned into a bounded server, the
+// generations it started for a client that left, which must stay within the calls in flight then. Calls redone must stay within what the fault could cost:
 // the calls in flight when it hit (one at most a dialogue in flight), or, when the dataset was
 // stopped, every call of its dialogues in flight.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -170,6 +171,17 @@ const SCENARIOS: Record<string, Scenario> = {
       s.provider.burst({ kind: 'status', status: 500 }, 6000);
     },
   },
+  // For 15 s a server that serves 2 requests at once, 1 s each, and queues the rest (as vLLM at
+  // its batch limit, aborting a request whose client leaves): 8 dialogues' calls at once would
+  // queue for 4 s, past their 3 s timeout, and be thrown away again and again.
+  'provider-queues': {
+    at: 1 / 3,
+    async inject(s) {
+      s.provider.bound(2, { serviceMs: 1000 });
+      await sleep(15_000);
+      s.provider.bound(undefined);
+    },
+  },
   'provider-hangs': {
     at: 1 / 3,
     async inject(s) {
@@ -247,6 +259,7 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   const refused = () =>
     stack.provider.stats.rateLimited + stack.provider.stats.errors + stack.provider.stats.hung;
   const refusedBefore = refused();
+  const boundedBefore = stack.provider.stats.bounded;
   const workflowId = `faults-${name}-${Date.now()}`;
   const input = {
     count: COUNT,
@@ -292,6 +305,8 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   // The window refills between the sample and the fault, so it counts, not the sample.
   const inFlight = Math.max(running, CONCURRENCY);
   const allowed = scenario.stops ? inFlight * (TURNS + 4 * (TURNS - 1)) : inFlight;
+  // A server that turned bounded: generations it started and then lost their client.
+  const bounded = stack.provider.stats.bounded !== boundedBefore ? stack.provider.stats.bounded : undefined;
   return {
     fault: name,
     'injected at': `${injectedAt.toFixed(1)} s`,
@@ -305,6 +320,10 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     'calls refused or hung': refused() - refusedBefore,
     'calls redone': made - recorded,
     'redone allowed': allowed,
+    // Started, then left by their client: at most the calls in flight when the server turned
+    // bounded (the workers learn from that round). Requests left while queued cost it nothing.
+    'generations abandoned': bounded?.abandoned ?? 0,
+    'dropped from its queue': bounded?.dropped ?? 0,
   };
 }
 
@@ -355,11 +374,12 @@ async function main() {
       r.lost !== 0 ||
       r.duplicates !== 0 ||
       r.failed !== 0 ||
-      Number(r['calls redone']) > Number(r['redone allowed']),
+      Number(r['calls redone']) > Number(r['redone allowed']) ||
+      Number(r['generations abandoned']) > Number(r['redone allowed']),
   );
   if (bad.length) {
     console.error(
-      `FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone than the fault could cost`,
+      `FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone or generations abandoned than the fault could cost`,
     );
     process.exit(1);
   }

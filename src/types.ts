@@ -38,6 +38,27 @@ export interface LlmReply {
   userDone?: boolean;
 }
 
+/**
+ * An LLM endpoint as one worker sees it (the `endpointStatus` activity): the dataset keeps in
+ * flight what it can serve, and its progress shows it.
+ */
+export interface EndpointStatus {
+  /** Requests this worker has open to it, and calls waiting at its gates (tokens, cool-down, the limit) to be sent. */
+  inFlight: number;
+  waiting: number;
+  /** Requests this worker may keep open now: what its limiter has learned (within a declared maxConcurrency). */
+  limit: number;
+  /** Requests given up after they were sent (timed out, cancelled) since the worker started: work done for nothing. */
+  abandoned: number;
+  /** The endpoint's time without a queue (ms), as the limiter measured it; 0 before it knows. */
+  latencyMs: number;
+  /** Worker processes polling the dataset's task queue, each with its own gates and its share of declared limits. */
+  workers: number;
+  /** Declared tokens a minute (the endpoint's as a whole), and the tokens a call has used on average (0 before one has). */
+  tpm?: number;
+  tokensPerCall: number;
+}
+
 /** One stored dialogue, as the store activity writes it (one object per dialogue). */
 export interface DialogueRecord {
   id: string;

@@ -1,7 +1,9 @@
 // The workers one parrot process runs: the main one (workflows and every activity) and, for each
 // endpoint with a request limit, one that runs only the LLM steps on that endpoint's own task
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
-// the Temporal server dispatches at most the limit across all workers together.
+// the Temporal server dispatches at most the limit across all workers together. Each process also
+// counts the processes polling its task queue, and takes its share of the endpoints' declared
+// tokens a minute and requests at once (src/providers/endpoint-flow.ts).
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { MetricMeter, WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
@@ -9,6 +11,7 @@ import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
 import { LlmMetrics } from './telemetry/llm-metrics';
 import { StuckGroupsGauge } from './telemetry/stuck-groups';
+import { LlmProvider } from './providers/openai-provider';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -56,9 +59,11 @@ export async function createParrotWorkers({
   metricMeter = Runtime.instance().metricMeter,
 }: ParrotWorkersOptions): Promise<Worker[]> {
   // On the runtime's meter: the Prometheus endpoint when PARROT_METRICS_BIND is set, else a no-op.
+  const provider = deps.provider ?? new LlmProvider();
   const activities = createActivities({
     llmMetrics: new LlmMetrics(metricMeter),
     ...deps,
+    provider,
   });
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
   const shutdownGraceTime = tuning?.shutdownGraceTime ?? DEFAULT_SHUTDOWN_GRACE;
@@ -95,7 +100,44 @@ export async function createParrotWorkers({
       }),
     ),
   );
+  countWorkers(connection, namespace ?? 'default', taskQueue, provider, main);
   return [main, ...llmWorkers];
+}
+
+/** How often a process counts the processes polling its task queue. */
+const COUNT_WORKERS_EVERY_MS = 10_000;
+/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY */
+const ACTIVITY_TASK_QUEUE = 2;
+
+/**
+ * Every process polls the main task queue for activities: the distinct identities the server has
+ * seen polling it are the processes sharing the endpoints, each taking its share of their
+ * declared limits. Counted shortly after start, then every 10 s, while `main` runs.
+ */
+function countWorkers(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  provider: LlmProvider,
+  main: Worker,
+) {
+  const count = async () => {
+    try {
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType: ACTIVITY_TASK_QUEUE,
+      });
+      const workers = new Set(pollers?.map((p) => p.identity)).size;
+      if (workers > 0) provider.setWorkers(workers);
+    } catch {
+      // The server is unreachable for now: the shares stay as they were until the next count.
+    }
+  };
+  const stopped = () => main.getState() === 'STOPPED' || main.getState() === 'FAILED';
+  setTimeout(() => void (stopped() || count()), 2_000).unref();
+  const timer = setInterval(() => (stopped() ? clearInterval(timer) : void count()), COUNT_WORKERS_EVERY_MS);
+  timer.unref();
 }
 
 /** Runs the workers until one fails or all are shut down; a failure shuts down the rest. */

@@ -81,4 +81,54 @@ describe('the fake OpenAI-compatible server', () => {
     assert.equal(s.stats.inFlight, 0);
     assert.equal(s.requests.length, 0, 'requests not recorded');
   });
+
+  it('serves a bounded number at once and queues the rest in order, counting work abandoned and requests dropped', async () => {
+    const s = await start({ slots: 2, latencyMedianMs: 300, latencySigma: 0, recordRequests: false });
+    const t0 = Date.now();
+    const times = await Promise.all(
+      [1, 2, 3, 4].map(async () => {
+        assert.equal((await chat(s)).status, 200);
+        return Date.now() - t0;
+      }),
+    );
+    times.sort((a, b) => a - b);
+    assert.ok(
+      times[1] < 550 && times[2] >= 580,
+      `two at a time, in order: answered after ${times.join(', ')} ms`,
+    );
+    let b = s.stats.bounded!;
+    assert.deepEqual(
+      { served: b.served, queuePeak: b.queuePeak, abandoned: b.abandoned, dropped: b.dropped },
+      { served: 4, queuePeak: 2, abandoned: 0, dropped: 0 },
+    );
+    assert.ok(b.busyMs >= 4 * 290, `${b.busyMs} ms of slot time`);
+
+    // Three clients that leave after 100 ms: two were started (abandoned), one was queued (dropped).
+    await Promise.all(
+      [1, 2, 3].map(() => assert.rejects(chat(s, 'bye', AbortSignal.timeout(100)), /aborted|timeout/i)),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    b = s.stats.bounded!;
+    assert.deepEqual(
+      { abandoned: b.abandoned, dropped: b.dropped, queued: b.queued },
+      { abandoned: 2, dropped: 1, queued: 0 },
+    );
+    const t1 = Date.now();
+    assert.equal((await chat(s)).status, 200);
+    assert.ok(Date.now() - t1 < 550, 'the aborting server freed the slots at once');
+  });
+
+  it('keeps working on a started request after its client left, when it does not abort', async () => {
+    const s = await start({ slots: 1, latencyMedianMs: 400, latencySigma: 0, abortOnClientLeave: false });
+    await assert.rejects(chat(s, 'bye', AbortSignal.timeout(100)), /aborted|timeout/i);
+    const t1 = Date.now();
+    assert.equal((await chat(s)).status, 200);
+    assert.ok(
+      Date.now() - t1 >= 650,
+      `the slot stayed busy to the end: answered after ${Date.now() - t1} ms`,
+    );
+    const b = s.stats.bounded!;
+    assert.deepEqual({ abandoned: b.abandoned, served: b.served }, { abandoned: 1, served: 1 });
+    assert.ok(b.wastedMs >= 390, `${b.wastedMs} ms of work wasted`);
+  });
 });

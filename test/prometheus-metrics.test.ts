@@ -73,6 +73,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     fake.failNext({ status: 429, headers: { 'retry-after-ms': '100' } }, 2);
     fake.failNext({ status: 500 });
     fake.failNext({ status: 401, message: 'bad key' });
+    fake.failNext({ status: 0, hang: true }); // given up after its 3 s timeout: abandoned
     fake.replyNext('As an AI language model, what else can I help you with?');
     fake.replyNext("Thanks, that's all!");
     const workflowId = `prometheus-${Date.now()}`;
@@ -86,6 +87,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
             count: 5,
             turns: 3,
             concurrency: 2,
+            llmCallTimeoutSeconds: 3,
             output: pathToFileURL(outDir).href,
             ask: { endpoint: 'fake', model: FAKE_MODEL },
             answer: { endpoint: 'fake', model: FAKE_MODEL },
@@ -133,6 +135,12 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     assert.equal(sum(samples, 'parrot_llm_calls', { outcome: '429' }), 2);
     assert.equal(sum(samples, 'parrot_llm_calls', { outcome: '5xx' }), 1);
     assert.equal(sum(samples, 'parrot_llm_calls', { outcome: 'permanent' }), 1);
+    assert.equal(sum(samples, 'parrot_llm_calls', { outcome: 'timeout' }), 1);
+    assert.equal(
+      sum(samples, 'parrot_llm_abandoned', fakeEndpoint),
+      1,
+      'the hung call, given up after it was sent',
+    );
     assert.equal(sum(samples, 'parrot_llm_calls'), fake.stats.requests);
     for (const gate of ['window', 'rate'])
       assert.equal(
@@ -141,6 +149,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
       );
     assert.ok(samples.some((x) => x.name === 'parrot_llm_call_latency_bucket' && x.labels.le === '60000'));
     assert.ok(sum(samples, 'parrot_llm_concurrency_limit', fakeEndpoint) > 0);
+    assert.ok(samples.some((x) => x.name === 'parrot_llm_waiting' && x.labels.endpoint === 'fake'));
 
     // Question filters and dialogues by how they ended, as the dataset counted them.
     assert.equal(result.metrics!.questionFilterHits?.assistantSpeak, 1);

@@ -7,29 +7,44 @@ import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
 import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
 import { failedFilter, isUserDone } from '../prompts/question-filters';
 import type { CallLimits, CallRecord, LlmProvider } from '../providers/openai-provider';
-import type { ChatMessage, LlmReply } from '../types';
+import type { ChatMessage, EndpointStatus, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
 import { heartbeatWhile } from './heartbeats';
 import { LlmMetrics } from '../telemetry/llm-metrics';
 
 /**
- * Heartbeats while a call runs: a worker that dies is noticed within the heartbeat timeout, not
- * the call timeout, and a cancelled dialogue's cancellation reaches the HTTP request. The request
- * ends at the activity's start-to-close timeout (llmCallTimeoutSeconds), when Temporal gives up on it.
+ * Heartbeats while a call waits and runs: a worker that dies is noticed within the heartbeat
+ * timeout, and a cancelled dialogue's cancellation reaches the HTTP request. The request's own
+ * timeout (`timeoutSeconds`, the input's llmCallTimeoutSeconds) runs from when it is sent; the
+ * wait before (the endpoint's gates on this worker) is bounded by the activity's timeouts, the
+ * call's retry budget, which is also when a request is no longer sent or given up.
  */
 async function heartbeating<T extends LlmReply>(
   observe: (call: CallRecord) => void,
+  timeoutSeconds: number | undefined,
   call: (limits: CallLimits) => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
-  const waitMs = Math.max(0, Date.now() - ctx.info.scheduledTimestampMs);
+  const { info } = ctx;
+  const startedAt = Date.now();
+  // The schedule-to-close end is on the server's clock: one that looks past already is clock skew.
+  const scheduleLeft = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - startedAt;
+  const deadline = Math.min(
+    info.startToCloseTimeoutMs ? startedAt + info.startToCloseTimeoutMs : Infinity,
+    info.scheduleToCloseTimeoutMs && scheduleLeft > 0 ? startedAt + scheduleLeft : Infinity,
+  );
+  // Waited in the task queue and between tries, before this try started.
+  const queuedMs = Math.max(0, startedAt - info.scheduledTimestampMs);
   try {
-    return {
-      ...(await heartbeatWhile((signal) =>
-        call({ signal, deadline: Date.now() + ctx.info.startToCloseTimeoutMs, observe }),
-      )),
-      waitMs,
-    };
+    const reply = await heartbeatWhile((signal) =>
+      call({
+        signal,
+        observe,
+        ...(timeoutSeconds !== undefined && { timeoutMs: timeoutSeconds * 1000 }),
+        ...(Number.isFinite(deadline) && { deadline }),
+      }),
+    );
+    return { ...reply, waitMs: queuedMs + (reply.waitMs ?? 0) };
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === 'MalformedCompletion')
       throw unusable(err.message, err.type);
@@ -50,6 +65,8 @@ function unusable(message: string, type: string): ApplicationFailure {
 
 export interface LlmStepInput<S> {
   settings: S;
+  /** One request's timeout, from when it is sent (the input's llmCallTimeoutSeconds); absent: the activity's own timeouts only. */
+  timeoutSeconds?: number;
   /** The dialogue so far: user and assistant turns, first question first. */
   dialogue: ChatMessage[];
   /** ask, prompted mode: who the simulated user is. */
@@ -144,9 +161,26 @@ export function createLlmActivities(
       return routes;
     },
 
-    async answer({ settings, dialogue }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
+    /**
+     * The endpoints as this worker sees them now: requests open and waiting, the limit it has
+     * learned, requests abandoned. The dataset asks every few seconds, to size its window.
+     */
+    async endpointStatus({
+      endpoints: names,
+    }: {
+      endpoints: string[];
+    }): Promise<Record<string, EndpointStatus>> {
+      const status: Record<string, EndpointStatus> = {};
+      for (const name of names) {
+        const config = endpoints.get(name);
+        if (config) status[name] = provider.state(config);
+      }
+      return status;
+    },
+
+    async answer({ settings, dialogue, timeoutSeconds }: LlmStepInput<AnswerSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'answer.endpoint', settings.endpoint);
-      const reply = await heartbeating(observe.answer, (limits) =>
+      const reply = await heartbeating(observe.answer, timeoutSeconds, (limits) =>
         requestAnswer(provider, endpoint, settings, dialogue, limits),
       );
       if (!reply.text.trim())
@@ -155,9 +189,9 @@ export function createLlmActivities(
     },
 
     /** One question from the simulated user (one request); a filter's rejection is returned, and the workflow asks again. */
-    async ask({ settings, dialogue, persona }: LlmStepInput<AskSettings>): Promise<LlmReply> {
+    async ask({ settings, dialogue, persona, timeoutSeconds }: LlmStepInput<AskSettings>): Promise<LlmReply> {
       const endpoint = endpointFor(endpoints, 'ask.endpoint', settings.endpoint);
-      const reply = await heartbeating(observe.ask, (limits) =>
+      const reply = await heartbeating(observe.ask, timeoutSeconds, (limits) =>
         requestQuestion(provider, endpoint, settings, dialogue, persona, limits),
       );
       const question = cleanUserReply(reply.text);

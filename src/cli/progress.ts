@@ -26,7 +26,7 @@ async function main() {
 
   const bar = new SingleBar({
     format:
-      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}',
+      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}{endpoints}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -49,6 +49,7 @@ async function main() {
         rate: p.llmCallsPerSecond ?? '?',
         eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds),
         spend: formatSpend(p),
+        endpoints: formatEndpoints(p),
       };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
@@ -82,6 +83,16 @@ function formatSpend(p: DatasetProgress): string {
     .map((q) => ` · NO WORKER POLLS ${q.taskQueue} (${q.endpoint})`)
     .join('');
   return `${spent}${projected}${unpriced}${state}${stuck}${unpolled}`;
+}
+
+/** Each endpoint as a worker last reported it: requests open of its limit, calls waiting, requests abandoned. */
+function formatEndpoints(p: DatasetProgress): string {
+  return Object.entries(p.endpoints ?? {})
+    .map(
+      ([name, e]) =>
+        ` · ${name} ${e.inFlight}/${e.limit} open, ${e.waiting} waiting${e.abandoned ? `, ${e.abandoned} abandoned` : ''}`,
+    )
+    .join('');
 }
 
 function formatSeconds(s: number): string {

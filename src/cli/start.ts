@@ -25,7 +25,7 @@ import { formatUsd } from '../usage';
 
 const USAGE =
   'usage: npm run start -- <input.json> [--workflow-id ID] [--task-queue Q] [--check]\n' +
-  `       npm run start -- <input.json> --estimate [--estimate-latency-ms ${DEFAULT_LATENCY_MS}] [--estimate-workers 1]\n` +
+  `       npm run start -- <input.json> --estimate [--estimate-latency-ms ${DEFAULT_LATENCY_MS}]\n` +
   `         [--estimate-calls-per-second ${DEFAULT_ORCHESTRATION_CALLS_PER_SECOND}]\n` +
   '         [--estimate-question-tokens N] [--estimate-answer-tokens N] [--estimate-seed-sample 10000]\n' +
   "         [--estimate-sample N  (N dialogues' first round sent to the endpoints: paid calls)]";
@@ -51,7 +51,6 @@ async function main(): Promise<number> {
       check: { type: 'boolean', default: false },
       estimate: { type: 'boolean', default: false },
       'estimate-latency-ms': { type: 'string' },
-      'estimate-workers': { type: 'string' },
       'estimate-calls-per-second': { type: 'string' },
       'estimate-question-tokens': { type: 'string' },
       'estimate-answer-tokens': { type: 'string' },
@@ -98,7 +97,6 @@ async function main(): Promise<number> {
       { meanChars: seeds.reduce((n, q) => n + q.length, 0) / seeds.length, sampled: seeds.length, complete },
       {
         latencyMs: positive(values, 'estimate-latency-ms'),
-        workers: positive(values, 'estimate-workers', true),
         callsPerSecond: positive(values, 'estimate-calls-per-second'),
         questionTokens: positive(values, 'estimate-question-tokens', true),
         answerTokens: positive(values, 'estimate-answer-tokens', true),

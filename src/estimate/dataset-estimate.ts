@@ -45,8 +45,6 @@ export interface SeedSample {
 export interface EstimateOptions {
   /** Provider time of one call (default DEFAULT_LATENCY_MS). */
   latencyMs?: number;
-  /** Workers running the dataset: each holds its share of TPM and its own maxConcurrency (default 1). */
-  workers?: number;
   /** Completion tokens of one question / one answer (default: the input's maxTokens, an upper bound). */
   questionTokens?: number;
   answerTokens?: number;
@@ -237,7 +235,6 @@ function wallTimeBounds(
   roles: RoleEstimate[],
   longest: number,
   latencyMs: number,
-  workers: number,
   callsPerSecond: number,
 ): { window: number; bounds: WallTimeBound[] } {
   const window = windowSize(
@@ -274,17 +271,15 @@ function wallTimeBounds(
     e.tokens += r.promptTokens + r.completionTokens;
     byEndpoint.set(r.endpoint, e);
   }
-  const perWorker = workers > 1 ? ` × ${workers} workers` : '';
   for (const [name, { calls, tokens }] of byEndpoint) {
     const { rpm, tpm, maxConcurrency } = endpoints.get(name) ?? {};
     // Dispatched by the server a little under the limit (src/config/task-queues.ts).
     if (rpm) bounds.push({ what: `${name}: ${n(rpm)} rpm`, seconds: calls / requestsPerSecond(rpm) });
-    if (tpm)
-      bounds.push({ what: `${name}: ${n(tpm)} tpm${perWorker}`, seconds: (tokens / (tpm * workers)) * 60 });
+    if (tpm) bounds.push({ what: `${name}: ${n(tpm)} tpm`, seconds: (tokens / tpm) * 60 });
     if (maxConcurrency)
       bounds.push({
-        what: `${name}: ${n(maxConcurrency)} requests open${perWorker}`,
-        seconds: (calls * latencyMs) / 1000 / (maxConcurrency * workers),
+        what: `${name}: ${n(maxConcurrency)} requests open`,
+        seconds: (calls * latencyMs) / 1000 / maxConcurrency,
       });
   }
   return { window, bounds: bounds.sort((a, b) => b.seconds - a.seconds) };
@@ -298,7 +293,6 @@ export function estimateDataset(
 ): DatasetEstimate {
   const { measured } = options;
   const latencyMs = options.latencyMs ?? measured?.latencyMs ?? DEFAULT_LATENCY_MS;
-  const workers = options.workers ?? 1;
   const lengths: Lengths = {
     seed: seeds.meanChars / CHARS_PER_TOKEN,
     system: (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN,
@@ -323,7 +317,6 @@ export function estimateDataset(
     [ask, answer],
     counted.longest,
     latencyMs,
-    workers,
     options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND,
   );
 
@@ -351,7 +344,7 @@ export function estimateDataset(
     contextTurns < maxTurns(input.turns)
       ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
       : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
-    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
     ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
     ...unknownEndpoints.map(
       (e) =>

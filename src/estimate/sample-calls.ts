@@ -34,7 +34,7 @@ export async function sampleCalls(
   const answerEndpoint = endpoint('answer.endpoint', input.answer.endpoint);
   const askEndpoint = endpoint('ask.endpoint', input.ask.endpoint);
   const provider = new LlmProvider();
-  const deadline = () => Date.now() + input.llmCallTimeoutSeconds * 1000;
+  const timeoutMs = input.llmCallTimeoutSeconds * 1000;
   const rounds = await Promise.all(
     Array.from({ length: dialogues }, async (_, index) => {
       const seed = seeds[index % seeds.length];
@@ -43,9 +43,7 @@ export async function sampleCalls(
         answerEndpoint,
         input.answer,
         [{ role: 'user', content: seed }],
-        {
-          deadline: deadline(),
-        },
+        { timeoutMs },
       );
       const persona =
         input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined;
@@ -58,7 +56,7 @@ export async function sampleCalls(
           { role: 'assistant', content: answer.text },
         ],
         persona,
-        { deadline: deadline() },
+        { timeoutMs },
       );
       return { answer, question };
     }),

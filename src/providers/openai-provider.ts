@@ -5,14 +5,18 @@ import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { callCostUsd, type EndpointConfig } from '../config/endpoints';
 import { msToNumber as msOf } from '@temporalio/common/lib/time';
-import type { ChatMessage, LlmReply } from '../types';
-import { RateGate, type Ticket } from './rate-gate';
-import { AdaptiveConcurrency } from './adaptive-concurrency';
+import type { ChatMessage, EndpointStatus, LlmReply } from '../types';
+import { EndpointFlow, type EndpointState } from './endpoint-flow';
 import { callUsage } from '../usage';
 
-/** How a call may end early: cancelled, or at the activity's deadline (epoch ms), past which its answer is wasted. */
+/**
+ * How long a call may take. Its `timeoutMs` runs from the request sent: waiting at the worker's
+ * gates does not count. `deadline` (epoch ms) is when its caller gives up on it (the activity's
+ * retry budget): a request that cannot finish before then is not sent, and one sent ends by then.
+ */
 export interface CallLimits {
   signal?: AbortSignal;
+  timeoutMs?: number;
   deadline?: number;
   /** Told how each call that reached the provider ended (the worker's metrics: src/telemetry/llm-metrics.ts). */
   observe?: (call: CallRecord) => void;
@@ -27,14 +31,13 @@ export interface CallRecord {
   outcome: CallOutcome;
   /** From the request sent to its reply or error. */
   ms: number;
-  /** Held before it was sent: for a place in this worker's concurrency window (AIMD), then by the rate gate (TPM, RPM, a 429's cool-down). */
-  windowWaitMs: number;
+  /** Held at this worker's gates before it was sent: by the rate gate (TPM, RPM, a 429's cool-down), then for a place under the concurrency limit. */
   rateWaitMs: number;
+  limitWaitMs: number;
   promptTokens: number;
   completionTokens: number;
-  /** The endpoint's concurrency window after the call: its limit and the calls it holds. */
-  concurrencyLimit: number;
-  inFlight: number;
+  /** The endpoint as this worker sees it after the call. */
+  state: EndpointState;
 }
 
 export interface Sampling {
@@ -45,33 +48,27 @@ export interface Sampling {
   maxTokens?: number;
 }
 
-/** Requests a worker opens to an endpoint before it knows better (AIMD doubles it each round trip), and at most. */
-const INITIAL_CONCURRENCY = 128;
-const MAX_CONCURRENCY = 10_000;
-
 export class LlmProvider {
   private readonly clients = new Map<string, OpenAI>();
-  private readonly gates = new Map<string, RateGate>();
-  private readonly windows = new Map<string, AdaptiveConcurrency>();
+  private readonly flows = new Map<string, EndpointFlow>();
+  private workers = 1;
 
-  /** How many requests this worker keeps open to the endpoint (AIMD on 429s). */
-  private concurrency(endpoint: EndpointConfig): AdaptiveConcurrency {
-    let w = this.windows.get(endpoint.name);
-    if (!w) {
-      // A declared RPM already holds the rate (the server dispatches no faster): start wide open.
-      const initial = endpoint.maxConcurrency ?? (endpoint.rpm ? MAX_CONCURRENCY : INITIAL_CONCURRENCY);
-      this.windows.set(
-        endpoint.name,
-        (w = new AdaptiveConcurrency({ initial, max: endpoint.maxConcurrency ?? MAX_CONCURRENCY })),
-      );
-    }
-    return w;
+  /** The gates and counts of one endpoint on this worker. */
+  private flow(endpoint: EndpointConfig): EndpointFlow {
+    let f = this.flows.get(endpoint.name);
+    if (!f) this.flows.set(endpoint.name, (f = new EndpointFlow(endpoint, this.workers)));
+    return f;
   }
 
-  private gate(endpoint: EndpointConfig): RateGate {
-    let g = this.gates.get(endpoint.name);
-    if (!g) this.gates.set(endpoint.name, (g = new RateGate(endpoint)));
-    return g;
+  /** How many workers call the endpoints: each takes its share of their declared limits. */
+  setWorkers(workers: number): void {
+    this.workers = Math.max(1, workers);
+    for (const f of this.flows.values()) f.setWorkers(this.workers);
+  }
+
+  /** The endpoint as this worker sees it now (nothing called yet: all zero but the limit). */
+  state(endpoint: EndpointConfig): EndpointStatus {
+    return { ...this.flow(endpoint).state(), workers: this.workers };
   }
 
   private client(endpoint: EndpointConfig): OpenAI {
@@ -96,7 +93,7 @@ export class LlmProvider {
       sampling,
       messages.reduce((n, m) => n + m.content.length, 0),
       limits,
-      async () => {
+      async (options) => {
         const r = await this.client(endpoint).chat.completions.create(
           {
             model: sampling.model,
@@ -106,7 +103,7 @@ export class LlmProvider {
             seed: sampling.seed,
             max_tokens: sampling.maxTokens,
           },
-          requestOptions(limits),
+          options,
         );
         return { text: r.choices?.[0]?.message?.content, usage: r.usage };
       },
@@ -121,7 +118,7 @@ export class LlmProvider {
     stop: string[],
     limits: CallLimits = {},
   ): Promise<LlmReply> {
-    return this.gated(endpoint, sampling, prompt.length, limits, async () => {
+    return this.gated(endpoint, sampling, prompt.length, limits, async (options) => {
       const r = await this.client(endpoint).completions.create(
         {
           model: sampling.model,
@@ -132,7 +129,7 @@ export class LlmProvider {
           seed: sampling.seed,
           max_tokens: sampling.maxTokens,
         },
-        requestOptions(limits),
+        options,
       );
       return { text: r.choices?.[0]?.text, usage: r.usage };
     });
@@ -151,10 +148,10 @@ export class LlmProvider {
       { model, maxTokens: 0 },
       inputs.reduce((n, s) => n + s.length, 0),
       limits,
-      async () => {
+      async (options) => {
         const r = await this.client(endpoint).embeddings.create(
           { model, input: inputs, encoding_format: 'float' },
-          requestOptions(limits),
+          options,
         );
         vectors = [...r.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
         if (vectors.length !== inputs.length)
@@ -168,60 +165,55 @@ export class LlmProvider {
     return { vectors, usage: reply.usage };
   }
 
-  /** One call through the endpoint's rate gate, its usage settled and its errors made Temporal failures. */
+  /** One call through the endpoint's gates, its usage settled and its errors made Temporal failures. */
   private async gated(
     endpoint: EndpointConfig,
     sampling: Sampling,
     promptChars: number,
-    { signal, observe: observer }: CallLimits,
-    call: () => Promise<{
+    limits: CallLimits,
+    call: (options: RequestOptions) => Promise<{
       text: string | null | undefined;
       usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
     }>,
   ): Promise<LlmReply> {
-    const gate = this.gate(endpoint);
-    const window = this.concurrency(endpoint);
-    const estimated = gate.estimate(promptChars, sampling.maxTokens);
-    const queued = performance.now();
-    await window.acquire(signal);
-    const admitted = performance.now();
-    let ticket: Ticket;
-    try {
-      ticket = await gate.admit(estimated, signal);
-    } catch (err) {
-      window.release('other');
-      throw err;
-    }
+    const { signal, deadline, observe: observer } = limits;
+    const flow = this.flow(endpoint);
+    const estimated = flow.estimate(promptChars, sampling.maxTokens);
+    const { ticket, permit, rateWaitMs, limitWaitMs } = await flow.admit(estimated, signal, deadline);
     const started = performance.now();
     const observe = (outcome: CallOutcome, promptTokens = 0, completionTokens = 0) =>
       observer?.({
         endpoint: endpoint.name,
         outcome,
         ms: Math.round(performance.now() - started),
-        windowWaitMs: Math.round(admitted - queued),
-        rateWaitMs: Math.round(started - admitted),
+        rateWaitMs,
+        limitWaitMs,
         promptTokens,
         completionTokens,
-        concurrencyLimit: window.limit,
-        inFlight: window.active,
+        state: flow.state(),
       });
     let r: Awaited<ReturnType<typeof call>>;
     try {
-      r = await call();
+      r = await call(requestOptions(limits));
     } catch (err) {
-      gate.settle(ticket, isRejection(err) ? 0 : estimated); // a rejected call spent nothing
       const failure = toActivityFailure(endpoint.name, err);
-      const rateLimited = failure instanceof ApplicationFailure && failure.type === 'RateLimited';
-      window.release(rateLimited ? 'rateLimited' : 'other');
-      if (rateLimited) gate.coolDown(failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000);
-      observe(callOutcome(err, signal));
+      const outcome = callOutcome(err, signal);
+      flow.settle(ticket, permit, estimated, Math.round(performance.now() - started), {
+        rejected: isRejection(err),
+        abandoned: outcome === 'timeout' || outcome === 'cancelled',
+        timedOut: outcome === 'timeout',
+        ...(failure instanceof ApplicationFailure &&
+          failure.type === 'RateLimited' && {
+            rateLimited: { retryAfterMs: failure.nextRetryDelay ? msOf(failure.nextRetryDelay) : 1_000 },
+          }),
+      });
+      observe(outcome);
       throw failure;
     }
     const ms = Math.round(performance.now() - started);
-    window.release('ok', ms);
     const promptTokens = r.usage?.prompt_tokens ?? 0;
     const completionTokens = r.usage?.completion_tokens ?? 0;
-    gate.settle(ticket, promptTokens + completionTokens, completionTokens);
+    flow.settle(ticket, permit, estimated, ms, { ok: { promptTokens, completionTokens } });
     observe('ok', promptTokens, completionTokens);
     // Retried a few times by the activity, which knows the attempt (src/activities/llm.ts).
     if (typeof r.text !== 'string')
@@ -234,7 +226,7 @@ export class LlmProvider {
       completionTokens,
       callCostUsd(endpoint, promptTokens, completionTokens),
     );
-    return { text: r.text, usage, ms };
+    return { text: r.text, usage, ms, waitMs: rateWaitMs + limitWaitMs };
   }
 }
 
@@ -249,9 +241,15 @@ export function callOutcome(err: unknown, signal?: AbortSignal): CallOutcome {
   return 'error';
 }
 
-/** The HTTP request ends at the deadline (time spent waiting at the gate counts), with a timeout error. */
-function requestOptions({ signal, deadline }: CallLimits): { signal?: AbortSignal; timeout?: number } {
-  return { signal, ...(deadline !== undefined && { timeout: Math.max(1, deadline - Date.now()) }) };
+interface RequestOptions {
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+/** The request ends, with a timeout error, at its own timeout from now (it is being sent) or at the deadline, whichever comes first. */
+function requestOptions({ signal, timeoutMs, deadline }: CallLimits): RequestOptions {
+  const timeout = Math.min(timeoutMs ?? Infinity, deadline === undefined ? Infinity : deadline - Date.now());
+  return { signal, ...(Number.isFinite(timeout) && { timeout: Math.max(1, Math.round(timeout)) }) };
 }
 
 /** The provider refused the call outright (a 4xx): it counted no tokens. */

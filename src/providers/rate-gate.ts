@@ -1,4 +1,5 @@
-// What one worker does, per endpoint, to stay under a provider's limits between calls:
+// What one worker does, per endpoint, to stay under a provider's limits between calls (its share
+// of them, when several workers call the endpoint: see setShare):
 // - tokens per minute (the endpoint's `tpm`): the tokens of the calls sent in the last 60 s,
 //   estimated before and settled to the real usage after, may not pass the limit (a sliding
 //   window, as providers count; a token bucket would let up to twice the limit through in the
@@ -24,11 +25,20 @@ export class RateGate {
   private coolUntil = 0;
   /** Running mean of completion tokens: the estimate for calls with no maxTokens. */
   private meanCompletion = 256;
+  /** Running mean of the tokens a call used (prompt and completion); 0 before one has. */
+  meanTokens = 0;
+  /** This worker's share of the endpoint's limits. */
+  private share = 1;
 
   constructor(
     private readonly limits: { tpm?: number; rpm?: number },
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** This worker's share of the limits (1 / the workers calling the endpoint). */
+  setShare(share: number): void {
+    this.share = share;
+  }
 
   /** Estimated tokens of a call: prompt characters / 4, plus the completion it may write. */
   estimate(promptChars: number, maxTokens?: number): number {
@@ -41,7 +51,8 @@ export class RateGate {
     if (now < this.coolUntil) return { waitMs: this.coolUntil - now };
     while (this.window.length && this.window[0].at <= now - WINDOW_MS)
       this.windowTokens -= this.window.shift()!.tokens;
-    const { rpm, tpm } = this.limits;
+    const rpm = this.limits.rpm && Math.max(1, Math.floor(this.limits.rpm * this.share));
+    const tpm = this.limits.tpm && Math.max(1, Math.floor(this.limits.tpm * this.share));
     if (rpm && this.window.length >= rpm)
       return { waitMs: this.window[this.window.length - rpm].at + WINDOW_MS - now };
     if (tpm) {
@@ -64,7 +75,9 @@ export class RateGate {
   settle(ticket: Ticket, used: number, completion?: number): void {
     this.windowTokens += used - ticket.tokens;
     ticket.tokens = used;
-    if (completion !== undefined) this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
+    if (completion === undefined) return;
+    this.meanCompletion = 0.9 * this.meanCompletion + 0.1 * completion;
+    this.meanTokens = this.meanTokens ? 0.9 * this.meanTokens + 0.1 * used : used;
   }
 
   /** A 429 came anyway: every call through this gate waits `ms`. */

@@ -18,6 +18,8 @@ export const LLM_METRICS = {
   completionTokens: 'parrot_llm_completion_tokens',
   concurrencyLimit: 'parrot_llm_concurrency_limit',
   inFlight: 'parrot_llm_in_flight',
+  waiting: 'parrot_llm_waiting',
+  abandoned: 'parrot_llm_abandoned',
   filterRejections: 'parrot_question_filter_rejections',
 } as const;
 
@@ -29,6 +31,8 @@ export class LlmMetrics {
   private readonly completionTokens;
   private readonly concurrencyLimit;
   private readonly inFlight;
+  private readonly waiting;
+  private readonly abandoned;
   private readonly filterRejections;
 
   /** `meter`: the worker runtime's (Runtime.instance().metricMeter); none: metrics off. */
@@ -44,7 +48,7 @@ export class LlmMetrics {
       LLM_METRICS.gateWait,
       'int',
       'ms',
-      "Time an LLM call waited before it was sent: gate=window (this worker's AIMD concurrency window), gate=rate (TPM, RPM, a 429's cool-down)",
+      "Time an LLM call waited before it was sent: gate=rate (TPM, RPM, a 429's cool-down), then gate=window (a place under this worker's concurrency limit)",
     );
     this.promptTokens = meter.createCounter(
       LLM_METRICS.promptTokens,
@@ -60,13 +64,24 @@ export class LlmMetrics {
       LLM_METRICS.concurrencyLimit,
       'int',
       'calls',
-      'Calls this worker may keep open to the endpoint (AIMD: cut on 429s)',
+      'Calls this worker may keep open to the endpoint (cut on 429s and on replies slowed by a queue)',
     );
     this.inFlight = meter.createGauge(
       LLM_METRICS.inFlight,
       'int',
       'calls',
       'Calls this worker has open to the endpoint',
+    );
+    this.waiting = meter.createGauge(
+      LLM_METRICS.waiting,
+      'int',
+      'calls',
+      "Calls waiting at this worker's gates for the endpoint, not yet sent",
+    );
+    this.abandoned = meter.createCounter(
+      LLM_METRICS.abandoned,
+      'calls',
+      'Requests given up after they were sent (timed out or cancelled): work the endpoint may have done for nothing',
     );
     this.filterRejections = meter.createCounter(
       LLM_METRICS.filterRejections,
@@ -81,12 +96,15 @@ export class LlmMetrics {
       const tags = { endpoint: call.endpoint, role };
       this.calls.add(1, { ...tags, outcome: call.outcome });
       this.latency.record(call.ms, { ...tags, outcome: call.outcome });
-      this.gateWait.record(call.windowWaitMs, { ...tags, gate: 'window' });
+      this.gateWait.record(call.limitWaitMs, { ...tags, gate: 'window' });
       this.gateWait.record(call.rateWaitMs, { ...tags, gate: 'rate' });
       if (call.promptTokens) this.promptTokens.add(call.promptTokens, tags);
       if (call.completionTokens) this.completionTokens.add(call.completionTokens, tags);
-      this.concurrencyLimit.set(call.concurrencyLimit, { endpoint: call.endpoint });
-      this.inFlight.set(call.inFlight, { endpoint: call.endpoint });
+      if (call.outcome === 'timeout' || call.outcome === 'cancelled') this.abandoned.add(1, tags);
+      const endpoint = { endpoint: call.endpoint };
+      this.concurrencyLimit.set(call.state.limit, endpoint);
+      this.inFlight.set(call.state.inFlight, endpoint);
+      this.waiting.set(call.state.waiting, endpoint);
     };
   }
 

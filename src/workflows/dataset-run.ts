@@ -3,7 +3,7 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
+import type { DatasetFailure, DatasetRunRef, DialogueSummary, EndpointStatus, TokenUsage } from '../types';
 import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
 import {
@@ -12,6 +12,7 @@ import {
   windowSize,
   type HistorySizing,
   type RoleLimits,
+  type RoleStatus,
 } from './fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
@@ -56,9 +57,11 @@ export interface DatasetRunState extends HistorySizing {
   /** Rate-limited endpoints: their task queues and limits, by role. */
   llmTaskQueues: { ask?: string; answer?: string };
   limits: RoleLimits;
-  /** Mean provider time of an LLM call so far (ms, moving average); 0 before the first. */
+  /** The ask and answer endpoints as a worker last reported them, by name (the endpointStatus activity). */
+  endpoints: Record<string, EndpointStatus>;
+  /** Mean provider time of an LLM call so far, from its request sent (ms, moving average); 0 before the first. */
   latencyMs: number;
-  /** A dialogue's time in the window less its calls' waits to start (ms, moving average), and its calls; 0 before the first. */
+  /** A dialogue's time in the window less what its calls waited to be sent (ms, moving average), and its calls; 0 before the first. */
   dialogueServiceMs: number;
   callsPerDialogue: number;
   /** What the reused dialogues had cost (left out of this dataset's spend and budget). */
@@ -85,6 +88,8 @@ export interface DatasetProgress {
   window: number;
   /** Dialogues a new group runs now: as many as a group's history holds, as groups have reported it. */
   groupSize: number;
+  /** The ask and answer endpoints as a worker last reported them, by name: requests open and waiting on that worker, its limit, requests it abandoned, and the workers sharing the endpoint. */
+  endpoints: Record<string, EndpointStatus>;
   llmLatencyMs: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   llmCallsPerSecond: number;
@@ -134,6 +139,8 @@ export class DatasetRun {
   /** Whether workers poll the rate-limited endpoints' task queues. */
   readonly queueWatch: QueueWatch;
   phase: DatasetPhase = 'generating';
+  /** Endpoint reports received by this run (the first one opens the window), for the loop that waits on them. */
+  endpointReports = 0;
 
   constructor(
     readonly input: DatasetInput,
@@ -230,7 +237,25 @@ export class DatasetRun {
   }
 
   window(): number {
-    return windowSize(this.input, this.state.limits, this.state, this.groupSize, this.input.maxEventsPerRun);
+    const e = this.state.endpoints;
+    const status: RoleStatus = { ask: e[this.input.ask.endpoint], answer: e[this.input.answer.endpoint] };
+    // `auto` opens with the first report of the endpoints (none asked for yet: nothing in flight).
+    if (!status.ask && !status.answer && this.endpointReports === 0 && this.input.concurrency === 'auto')
+      return 0;
+    return windowSize(
+      this.input,
+      this.state.limits,
+      this.state,
+      this.groupSize,
+      this.input.maxEventsPerRun,
+      status,
+    );
+  }
+
+  /** A worker's report of the endpoints (absent: it could not be had this time). */
+  reportEndpoints(endpoints?: Record<string, EndpointStatus>) {
+    if (endpoints) this.state.endpoints = endpoints;
+    this.endpointReports++;
   }
 
   /** Groups in flight that started at least `ms` ago. */
@@ -337,6 +362,7 @@ export class DatasetRun {
       remaining,
       window: this.window(),
       groupSize: this.groupSize,
+      endpoints: s.endpoints,
       llmLatencyMs: Math.round(s.latencyMs),
       usage: s.usage,
       llmCallsPerSecond: round(
@@ -380,6 +406,7 @@ export class DatasetRun {
         `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
         `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
         spendLine(p),
+        ...endpointLines(p.endpoints),
         ...(p.paused ? ['**Paused**: no new dialogue starts (the `unpause` update resumes).'] : []),
         ...(p.stoppedBy
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
@@ -414,6 +441,14 @@ function stuckLine(stuck: StuckProgress): string {
     .map((g) => `${g.id} since ${new Date(g.since).toISOString()}: ${g.reason}`)
     .join('; ');
   return `**Stuck**: ${stuck.message}. First: ${first}`;
+}
+
+/** Each endpoint as a worker last reported it, for the UI's current details. */
+function endpointLines(endpoints: Record<string, EndpointStatus>): string[] {
+  return Object.entries(endpoints).map(
+    ([name, e]) =>
+      `endpoint ${name}: ${e.inFlight} in flight · ${e.waiting} waiting · limit ${e.limit}${e.workers > 1 ? ` (one of ${e.workers} workers)` : ''} · ${e.abandoned} abandoned after sending${e.latencyMs ? ` · ${e.latencyMs} ms a call unqueued` : ''}`,
+  );
 }
 
 /** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */

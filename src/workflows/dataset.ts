@@ -46,6 +46,7 @@ import {
 } from './controls';
 import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
 import { watchLlmQueues } from './unpolled-queues';
+import { watchEndpoints } from './endpoint-watch';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -111,6 +112,7 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   if (paused !== undefined) run.setPaused(paused);
   void watchInheritedGroups(run);
   void watchLlmQueues(run);
+  void watchEndpoints(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
@@ -214,6 +216,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     seeds,
     llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
     limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
+    endpoints: {},
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
@@ -231,7 +234,13 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    while (run.toStart > 0 && run.groups.size < maxGroups && !runIsFull() && run.mayStart()) {
+    while (
+      run.toStart > 0 &&
+      run.endpointReports > 0 && // the window is sized from the endpoints' report
+      run.groups.size < maxGroups &&
+      !runIsFull() &&
+      run.mayStart()
+    ) {
       // A group starts once the window has room for a whole one (or for all that are left); a
       // small window takes small groups, so that it slides rather than waits for its slowest.
       const window = run.window();
@@ -247,8 +256,15 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       await condition(() => run.starting === 0 && run.recovering === 0 && allHandlersFinished());
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
-    const [before, flips] = [run.finished, run.pauseChanges];
-    await condition(() => run.finished > before || runIsFull() || run.pauseChanges !== flips || !run.hasWork);
+    const [before, flips, reports] = [run.finished, run.pauseChanges, run.endpointReports];
+    await condition(
+      () =>
+        run.finished > before ||
+        runIsFull() ||
+        run.pauseChanges !== flips ||
+        run.endpointReports !== reports ||
+        !run.hasWork,
+    );
   }
 }
 

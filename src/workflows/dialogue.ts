@@ -33,15 +33,21 @@ const retry: RetryPolicy = {
   maximumInterval: '1 minute',
 };
 
-/** The LLM steps, on the endpoint's own task queue when it has a request limit. */
+/**
+ * The LLM steps, on the endpoint's own task queue when it has a request limit. A step may wait at
+ * its endpoint's gates on the worker before its request goes out, so its timeouts are the retry
+ * budget; the request's own timeout (llmCallTimeoutSeconds, in the step's input) runs from when it
+ * is sent (src/activities/llm.ts).
+ */
 function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
+  const budget = (settings.llmRetryBudgetSeconds ?? 3600) * 1000;
   return proxyActivities<Activities>({
     taskQueue: settings.llmTaskQueues?.[role],
-    startToCloseTimeout: `${settings.llmCallTimeoutSeconds ?? 600} seconds`,
+    startToCloseTimeout: budget,
     // Calls heartbeat every few seconds (src/activities/llm.ts): a dead worker shows within this.
     heartbeatTimeout: '30 seconds',
     // Tries are unlimited within the budget: a dead provider fails the dialogue, resumably.
-    scheduleToCloseTimeout: `${settings.llmRetryBudgetSeconds ?? 3600} seconds`,
+    scheduleToCloseTimeout: budget,
     retry,
   });
 }
@@ -182,7 +188,11 @@ async function converse(
       turn++;
       const a = await callLlm(hooks, 'answer', () =>
         answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-          { settings: settings.answer, dialogue: chatOf(conversations) },
+          {
+            settings: settings.answer,
+            dialogue: chatOf(conversations),
+            timeoutSeconds: settings.llmCallTimeoutSeconds,
+          },
         ]),
       );
       tally(state, 'answer', a);
@@ -235,6 +245,7 @@ async function askNextQuestion(
           settings: reAskSampling(settings.ask, attempt),
           dialogue: chatOf(state.conversations),
           persona: spec.persona,
+          timeoutSeconds: settings.llmCallTimeoutSeconds,
         },
       ]),
     );

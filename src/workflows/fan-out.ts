@@ -2,6 +2,7 @@
 // and how many groups one parent run may hold. Pure functions: the workflow calls them.
 import type { DatasetInput } from '../config/dataset-input';
 import type { GroupHistory } from './signals';
+import type { EndpointStatus } from '../types';
 
 /**
  * A group is sized to fill at most these: 3/4 of the history size and length at which Temporal
@@ -32,7 +33,7 @@ const EVENT_BYTES_PER_TURN_SQUARED = 1_000;
 /** How much each group's report moves the learnt bytes per turn². */
 const HISTORY_LEARNING_RATE = 0.2;
 
-/** Without a declared RPM, `auto` keeps this many dialogues in flight; workers' AIMD holds the requests. */
+/** With nothing known of the endpoints (neither declared nor reported by a worker), `auto` keeps this many dialogues in flight. */
 export const AUTO_WINDOW_UNLIMITED = 4_000;
 /** Before any call has finished, Little's law assumes this latency. */
 const ASSUMED_LATENCY_MS = 10_000;
@@ -40,6 +41,8 @@ const ASSUMED_LATENCY_MS = 10_000;
 const LITTLE_HEADROOM = 2;
 /** Once they have: dialogues in flight beyond what the observed service time needs. */
 const SERVICE_HEADROOM = 1.2;
+/** What Temporal and a worker take between two calls of a dialogue (workflow tasks, dispatch), assumed before dialogues have finished. */
+const BETWEEN_CALLS_MS = 200;
 /** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
 const MAX_GROUPS_IN_FLIGHT = 1_000;
 
@@ -133,28 +136,55 @@ export interface RoleLimits {
   shared: boolean;
 }
 
-/** LLM calls per second the declared limits allow, or undefined when none is declared. */
-export function callsPerSecondLimit(limits: RoleLimits): number | undefined {
-  const declared = [limits.ask, limits.answer].filter((x): x is number => x !== undefined);
-  if (!declared.length) return undefined;
-  // Ask and answer calls alternate: two endpoints together allow twice the slower one.
-  return ((limits.shared ? 1 : 2) * Math.min(...declared)) / 60;
+/** Each role's endpoint as a worker last reported it (the endpointStatus activity). */
+export interface RoleStatus {
+  ask?: EndpointStatus;
+  answer?: EndpointStatus;
+}
+
+/** Ask and answer calls alternate: two endpoints together allow twice the slower one. */
+const together = (limits: RoleLimits, perRole: (number | undefined)[]) => {
+  const known = perRole.filter((x): x is number => x !== undefined);
+  return known.length ? (limits.shared ? 1 : 2) * Math.min(...known) : undefined;
+};
+
+/** An endpoint's calls a second by its declared tokens a minute, once a call's tokens are known. */
+const byTokens = (s?: EndpointStatus) =>
+  s?.tpm && s.tokensPerCall ? s.tpm / 60 / s.tokensPerCall : undefined;
+
+/** LLM calls per second the declared limits allow (requests, and tokens a minute), or undefined when none binds. */
+export function callsPerSecondLimit(limits: RoleLimits, status: RoleStatus = {}): number | undefined {
+  const role = (rpm: number | undefined, s: EndpointStatus | undefined) => {
+    const rates = [rpm && rpm / 60, byTokens(s)].filter((x): x is number => !!x);
+    return rates.length ? Math.min(...rates) : undefined;
+  };
+  return together(limits, [role(limits.ask, status.ask), role(limits.answer, status.answer)]);
+}
+
+/** A call's time at the endpoints without a queue, as the workers measured it (the slower role's); 0 before they know. */
+const callTime = (status: RoleStatus) => Math.max(status.ask?.latencyMs ?? 0, status.answer?.latencyMs ?? 0);
+
+/** Requests the endpoints serve at once: what the workers' limiters have learned, × the workers. */
+export function callsInFlightLimit(limits: RoleLimits, status: RoleStatus): number | undefined {
+  const served = (s?: EndpointStatus) => s && s.limit * Math.max(1, s.workers);
+  return together(limits, [served(status.ask), served(status.answer)]);
 }
 
 /** What the dataset has seen of its dialogues so far (0 = nothing yet). */
 export interface Observed {
-  /** Mean provider time of an LLM call. */
+  /** Mean provider time of an LLM call, from its request sent to its reply. */
   latencyMs: number;
-  /** Mean time a dialogue holds a place in the window, less the time its calls waited to start (queued behind the rate limit, backing off). */
+  /** Mean time a dialogue holds a place in the window, less the time its calls waited to be sent (in a task queue, at a worker's gates, backing off). */
   dialogueServiceMs: number;
   callsPerDialogue: number;
 }
 
 /**
- * Dialogues in flight: pinned by a number; `auto` with a declared RPM is Little's law, on calls
- * (rate × latency) and on dialogues (dialogues a second the limit allows × a dialogue's time in
- * the window, less the time its calls queued behind the limit, or the window would grow with its
- * own queue).
+ * Dialogues in flight: pinned by a number; `auto` keeps what the endpoints can serve, the least
+ * of: their declared rate (requests, tokens a minute) × latency, and the requests at once the
+ * workers' limiters have learned (which a declared maxConcurrency bounds); each by Little's law on
+ * calls, then, once dialogues have finished, on dialogues (their time in the window less what
+ * their calls waited, or the window would grow with its own queue).
  */
 export function windowSize(
   input: DatasetInput,
@@ -162,21 +192,53 @@ export function windowSize(
   observed: Observed,
   groupSize: number,
   maxEventsPerRun: number,
+  status: RoleStatus = {},
 ): number {
   const cap = maxGroupsInFlight(maxEventsPerRun) * groupSize;
   if (input.concurrency !== 'auto') return Math.min(input.concurrency, cap);
-  const rate = callsPerSecondLimit(limits);
-  if (rate === undefined) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
-  // Calls in flight = rate × latency, each dialogue having at most one; and, once dialogues have
-  // finished, what their time between calls needs too. The larger: calls queued behind the
-  // limit cost only latency, while too few leave the limit unused.
-  const byCalls = rate * ((observed.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
+  const rate = callsPerSecondLimit(limits, status);
+  const inFlight = callsInFlightLimit(limits, status);
+  const wanted = [
+    rate !== undefined ? byRate(rate, observed) : undefined,
+    inFlight !== undefined ? byConcurrency(inFlight, observed, callTime(status)) : undefined,
+  ].filter((x): x is number => x !== undefined);
+  if (!wanted.length) return Math.min(AUTO_WINDOW_UNLIMITED, cap);
+  return Math.max(1, Math.min(cap, Math.ceil(Math.min(...wanted))));
+}
+
+/** A dialogue's time in the window over its calls' time at the endpoints (≥ 1), once known. */
+function dialoguePerCallTime(o: Observed): number | undefined {
+  if (!o.dialogueServiceMs || !o.callsPerDialogue || !o.latencyMs) return undefined;
+  return Math.max(1, o.dialogueServiceMs / (o.callsPerDialogue * o.latencyMs));
+}
+
+/**
+ * By a rate (calls a second): calls in flight = rate × latency, each dialogue having at most one;
+ * and, once dialogues have finished, what their time between calls needs too. The larger: calls
+ * queued behind the limit cost only latency, while too few leave the limit unused.
+ */
+function byRate(rate: number, o: Observed): number {
+  const byCalls = rate * ((o.latencyMs || ASSUMED_LATENCY_MS) / 1000) * LITTLE_HEADROOM;
   const byDialogues =
-    observed.dialogueServiceMs && observed.callsPerDialogue
-      ? (rate / observed.callsPerDialogue) * (observed.dialogueServiceMs / 1000) * SERVICE_HEADROOM
+    o.dialogueServiceMs && o.callsPerDialogue
+      ? (rate / o.callsPerDialogue) * (o.dialogueServiceMs / 1000) * SERVICE_HEADROOM
       : 0;
-  const wanted = Math.max(byCalls, byDialogues);
-  return Math.max(1, Math.min(cap, Math.ceil(wanted)));
+  return Math.max(byCalls, byDialogues);
+}
+
+/**
+ * By requests at once: that many calls, each dialogue having one, spread over its time in the
+ * window: a dialogue's time over its calls' time once dialogues have finished; before, a call's
+ * time at the endpoint (as the workers measured it) plus what Temporal and the worker take
+ * between two calls of a dialogue, over the former. At least twice the requests, so that the
+ * limiters always have calls waiting (they grow only while in use) and the endpoint is never left
+ * idle while the window catches up with them. Against a fast endpoint (zero latency) a dialogue
+ * spends most of its time between calls, and the window is many times the requests.
+ */
+function byConcurrency(inFlight: number, o: Observed, callMs: number): number {
+  const beforeAny = callMs > 0 ? 1 + BETWEEN_CALLS_MS / callMs : 0;
+  const ratio = Math.max(dialoguePerCallTime(o) ?? 0, beforeAny);
+  return inFlight * Math.max(LITTLE_HEADROOM, ratio * SERVICE_HEADROOM);
 }
 
 /** History events a parent run keeps free for what arrives after it decides to continue as new. */

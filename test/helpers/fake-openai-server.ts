@@ -15,8 +15,12 @@
 //   answerTokens:                    answers padded to that many tokens (words), as long as a reasoning model's
 //   rpm, tpm:                        over the sliding-minute limit, 429 with Retry-After (-ms)
 //   errorRate:                       share of requests answered 500
+//   slots, abortOnClientLeave:       a bounded server, as vLLM, TGI or llama.cpp at their batch
+//                                    limit: `slots` chat requests served at once (each for its
+//                                    latency), the rest queued first come first served; never a 429
 // `stats` counts the outcomes, how long each request was held (so a benchmark can subtract it)
-// and how many are held at once (now, peak, and sampled each second).
+// and how many are held at once (now, peak, and sampled each second); `stats.bounded` what a
+// bounded server did with its slots (see BoundedStats).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -39,6 +43,10 @@ export interface FakeOpenAiOptions {
   recordRequests?: boolean;
   /** The models it serves; absent: any. A request for another is answered 404 (model_not_found). */
   knownModels?: string[];
+  /** A bounded server: this many chat requests served at once, the rest queued in order. */
+  slots?: number;
+  /** With `slots`: a request whose client leaves stops at once (as vLLM aborts it), or is served to its end anyway (false). Default true. */
+  abortOnClientLeave?: boolean;
 }
 
 export interface QueuedFailure {
@@ -67,6 +75,29 @@ export interface FakeOpenAiStats {
   inFlight: number;
   peakInFlight: number;
   inFlightSeries: { at: number; n: number }[];
+  /** With `slots`: what the bounded server did. */
+  bounded?: BoundedStats;
+}
+
+/** What a bounded server did with its slots and its queue. */
+export interface BoundedStats {
+  slots: number;
+  /** Generations served to their end and delivered. */
+  served: number;
+  /** Generations started, whose client left before the end: work done for nothing. */
+  abandoned: number;
+  /** Requests whose client left while they were queued, never started. */
+  dropped: number;
+  /** Requests queued now, the most at once, and a sample each second. */
+  queued: number;
+  queuePeak: number;
+  queueSeries: { at: number; n: number }[];
+  /** Slot time (ms) of generations delivered, and of those abandoned. */
+  busyMs: number;
+  wastedMs: number;
+  /** Date.now() of the first request and of the last delivered generation: capacity used = busyMs / (slots × that span). */
+  firstAt?: number;
+  lastServedAt?: number;
 }
 
 export interface FakeOpenAiServer {
@@ -87,6 +118,11 @@ export interface FakeOpenAiServer {
   clearFailures(): void;
   /** Every chat request for `ms` gets the fault. */
   burst(fault: FaultBurst, ms: number): void;
+  /**
+   * From now on a bounded server (as the `slots` option; each request served for `serviceMs` if
+   * given, else its latency), or an open one again (`undefined`); `stats.bounded` counts anew.
+   */
+  bound(slots: number | undefined, options?: { abortOnClientLeave?: boolean; serviceMs?: number }): void;
   close(): Promise<void>;
 }
 
@@ -204,10 +240,12 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const overLimit = minuteLimits(opts);
   let burst: { fault: FaultBurst; until: number } | undefined;
   let questions = 0;
-  const sampler = setInterval(
-    () => stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight }),
-    1000,
-  ).unref();
+  let bounded = opts.slots ? boundedServer(opts.slots, opts.abortOnClientLeave ?? true) : undefined;
+  stats.bounded = bounded?.stats;
+  const sampler = setInterval(() => {
+    stats.inFlightSeries.push({ at: Date.now(), n: stats.inFlight });
+    bounded?.sample();
+  }, 1000).unref();
 
   // http ignores a handler's promise; dropping it is explicit here (`void`), not by accident.
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -323,7 +361,9 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       (delays.shift() ?? 0) +
       drawLatencyMs(opts) +
       (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (bounded) {
+      if (!(await bounded.serve(res, delay))) return; // the client left: nobody to answer
+    } else if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     answered(promptTokens + completionTokens);
     send(200, {
       id: `fake-${++replies}`,
@@ -363,10 +403,88 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     burst(fault, ms) {
       burst = { fault, until: Date.now() + ms };
     },
+    bound(slots, { abortOnClientLeave = true, serviceMs } = {}) {
+      bounded = slots ? boundedServer(slots, abortOnClientLeave, serviceMs) : undefined;
+      if (bounded) stats.bounded = bounded.stats;
+    },
     async close() {
       clearInterval(sampler);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/**
+ * A server that serves `slots` requests at once and queues the rest in order. `serve` holds a
+ * request's place in line, then a slot for `serviceMs` (or the request's latency); it resolves true when the generation is done
+ * and the client still waits for it, false when the client left (queued: dropped; started: the
+ * slot is freed at once when `abortOnLeave`, else held to the generation's end).
+ */
+function boundedServer(slots: number, abortOnLeave: boolean, serviceMs?: number) {
+  const stats: BoundedStats = {
+    slots,
+    served: 0,
+    abandoned: 0,
+    dropped: 0,
+    queued: 0,
+    queuePeak: 0,
+    queueSeries: [],
+    busyMs: 0,
+    wastedMs: 0,
+  };
+  let busy = 0;
+  const line: (() => void)[] = [];
+  const next = () => {
+    const start = line.shift();
+    if (start) start();
+    else busy--;
+  };
+  const waitForSlot = (gone: Promise<void>) =>
+    new Promise<boolean>((resolve) => {
+      if (busy < slots) {
+        busy++;
+        return resolve(true);
+      }
+      const start = () => {
+        stats.queued--;
+        resolve(true);
+      };
+      line.push(start);
+      stats.queuePeak = Math.max(stats.queuePeak, ++stats.queued);
+      void gone.then(() => {
+        const i = line.indexOf(start);
+        if (i < 0) return; // started already
+        line.splice(i, 1);
+        stats.queued--;
+        stats.dropped++;
+        resolve(false);
+      });
+    });
+  return {
+    stats,
+    sample: () => stats.queueSeries.push({ at: Date.now(), n: stats.queued }),
+    async serve(res: http.ServerResponse, latencyMs: number): Promise<boolean> {
+      const ms = serviceMs ?? latencyMs;
+      stats.firstAt ??= Date.now();
+      const gone = new Promise<void>((r) => res.once('close', () => r()));
+      if (!(await waitForSlot(gone))) return false;
+      const started = performance.now();
+      let left = false;
+      void gone.then(() => (left = true));
+      const done = new Promise((r) => setTimeout(r, ms));
+      await (abortOnLeave ? Promise.race([done, gone]) : done);
+      const held = performance.now() - started;
+      next();
+      if (left) {
+        stats.abandoned++;
+        stats.wastedMs += held;
+        return false;
+      }
+      stats.served++;
+      stats.busyMs += held;
+      stats.lastServedAt = Date.now();
+      return true;
     },
   };
 }

@@ -116,18 +116,18 @@ describe('dataset estimate', () => {
     assert.ok(e.assumptions.some((a) => a.includes('or to 8 where contextTokens would end it')));
   });
 
-  it('says the price is unknown for an endpoint that declares none, and bounds time by TPM per worker', () => {
+  it('says the price is unknown for an endpoint that declares none, and bounds time by its TPM', () => {
     const e = estimateDataset(
       parseDatasetInput({ ...constructed, answer: { endpoint: 'local', model: 'm', maxTokens: 20 } }),
       loadEndpointRegistry({ ...API, PARROT_ENDPOINT_API_TPM: '60' }),
       SEEDS,
-      { latencyMs: 1, workers: 2 },
+      { latencyMs: 1 },
     );
     assert.equal(e.total.costUsd, undefined);
     assert.equal(e.answer.costUsd, 0);
     assert.deepEqual(e.unpricedEndpoints, ['api']);
-    // 4 asks: 250 + 40 tokens under 60 tpm × 2 workers: 145 s.
-    assert.deepEqual(e.bounds[0], { what: 'api: 60 tpm × 2 workers', seconds: 145 });
+    // 4 asks: 250 + 40 tokens under 60 tpm (the endpoint's, however many workers share it): 290 s.
+    assert.deepEqual(e.bounds[0], { what: 'api: 60 tpm', seconds: 290 });
     assert.match(formatEstimate(e), /cost +unknown price: no price declared for 'api'.*; answer alone \$0/);
   });
 

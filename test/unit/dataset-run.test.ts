@@ -32,6 +32,7 @@ function runWith(failed: number[], completed: number): DatasetRun {
     seeds: { uri: 'builtin', seeds: 10, skippedLines: 0, firstSkipped: [] },
     llmTaskQueues: {},
     limits: { shared: true },
+    endpoints: {},
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,

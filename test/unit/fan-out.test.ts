@@ -1,10 +1,11 @@
-// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts), and how a
-// worker probes an endpoint's concurrency (src/providers/adaptive-concurrency.ts): exact values.
+// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts): exact values.
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
+import type { EndpointStatus } from '../../src/types';
 import {
   assumedBytesPerTurnSquared,
   AUTO_WINDOW_UNLIMITED,
+  callsInFlightLimit,
   callsPerSecondLimit,
   dialoguesPerGroup,
   GROUP_HISTORY_BYTES,
@@ -14,7 +15,6 @@ import {
   maxGroupsInFlight,
   windowSize,
 } from '../../src/workflows/fan-out';
-import { AdaptiveConcurrency } from '../../src/providers/adaptive-concurrency';
 
 const models = { endpoint: 'a', model: 'm' };
 const input = (extra: object = {}) =>
@@ -142,47 +142,72 @@ describe('fan-out sizing', () => {
     assert.equal(maxGroupsInFlight(8_000), 1_000);
   });
 
+  // An endpoint as a worker reports it: its limiter's limit, its workers, its tokens a minute.
+  const status = (limit: number, extra: Partial<EndpointStatus> = {}): EndpointStatus => ({
+    inFlight: limit,
+    waiting: 0,
+    limit,
+    abandoned: 0,
+    latencyMs: 2_000,
+    workers: 1,
+    tokensPerCall: 0,
+    ...extra,
+  });
+
+  it('keeps in flight what the workers have learned the endpoint serves at once, not a fixed 4,000', () => {
+    const o = (latencyMs = 0, dialogueServiceMs = 0, callsPerDialogue = 0) => ({
+      latencyMs,
+      dialogueServiceMs,
+      callsPerDialogue,
+    });
+    // A bounded server whose limiter settled at 28: before any dialogue finished, twice that.
+    assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: status(28), answer: status(28) }), 56);
+    // Once they have: 3 calls of 4 s in 30 s in the window = 2.5 times its calls' time; × 1.2.
+    assert.equal(
+      windowSize(input(), none, o(4_000, 30_000, 3), 17, 8_000, { ask: status(28), answer: status(28) }),
+      84,
+    );
+    // Never under twice the calls: the limiter must have calls waiting to grow.
+    assert.equal(
+      windowSize(input(), none, o(4_000, 12_000, 3), 17, 8_000, { ask: status(28), answer: status(28) }),
+      56,
+    );
+    // Two workers, each with half: the same.
+    const half = status(14, { workers: 2 });
+    assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: half, answer: half }), 56);
+    // Two endpoints: ask and answer calls alternate, twice the smaller.
+    const two = { ask: status(10), answer: status(40) };
+    assert.equal(windowSize(input(), { shared: false }, o(), 17, 8_000, two), 40);
+    // Nothing known (the estimate, before any worker reported): the old cap.
+    assert.equal(windowSize(input(), none, o(), 17, 8_000), AUTO_WINDOW_UNLIMITED);
+    // A fast endpoint, 5 ms a call: a dialogue is assumed to spend 200 ms between calls, 41 times
+    // its calls' time: 24 × 41 × 1.2.
+    assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: status(24, { latencyMs: 5 }) }), 1181);
+    // An open API's limiter grows with what it is given: the window grows with it.
+    assert.equal(windowSize(input(), none, o(), 17, 8_000, { ask: status(3_000) }), 6_000);
+  });
+
+  it("keeps a tokens-per-minute endpoint's window at what its tokens allow, not at its high RPM", () => {
+    // 150,000 tokens a minute at 500 tokens a call: 5 calls/s; × 2 s × 2 = 20, where 100,000 rpm allows 6,667.
+    const tpm = status(10_000, { tpm: 150_000, tokensPerCall: 500 });
+    const o = { latencyMs: 2_000, dialogueServiceMs: 0, callsPerDialogue: 0 };
+    assert.equal(
+      callsPerSecondLimit({ ask: 100_000, answer: 100_000, shared: true }, { ask: tpm, answer: tpm }),
+      5,
+    );
+    assert.equal(
+      windowSize(input(), { ask: 100_000, answer: 100_000, shared: true }, o, 17, 8_000, {
+        ask: tpm,
+        answer: tpm,
+      }),
+      20,
+    );
+    assert.equal(callsInFlightLimit({ shared: true }, { ask: tpm, answer: tpm }), 10_000);
+  });
+
   it('counts ask and answer calls against one shared limit, or twice the slower of two', () => {
     assert.equal(callsPerSecondLimit({ shared: true }), undefined);
     assert.equal(callsPerSecondLimit({ ask: 600, answer: 600, shared: true }), 10);
     assert.equal(callsPerSecondLimit({ ask: 600, answer: 1200, shared: false }), 20);
-  });
-});
-
-describe('adaptive concurrency (AIMD)', () => {
-  it('doubles per round trip while saturated, cuts to 70% once per round trip on 429s, then grows by one per round trip', async () => {
-    let now = 0;
-    const c = new AdaptiveConcurrency({ initial: 4, now: () => now });
-    // A backlog of calls, as a busy worker has: each freed place is taken at once.
-    for (let i = 0; i < 200; i++) void c.acquire();
-    const tick = () => new Promise((r) => setImmediate(r));
-    const round = async (outcome: 'ok' | 'rateLimited') => {
-      now += 1_000;
-      for (let n = c.active; n > 0; n--) c.release(outcome, 1_000);
-      await tick();
-      return c.limit;
-    };
-    await tick();
-    assert.equal(c.active, 4);
-    assert.deepEqual([await round('ok'), await round('ok')], [8, 16]);
-    assert.equal(await round('rateLimited'), 11, 'one cut for a round of 16 429s: 16 × 0.7');
-    assert.equal(await round('ok'), 12, 'after the first cut, one more per round trip');
-    assert.equal(c.active, 12);
-  });
-
-  it('holds callers past the limit until a place frees, and lets an aborted wait go', async () => {
-    const c = new AdaptiveConcurrency({ initial: 1, max: 1 });
-    await c.acquire();
-    let second = false;
-    const waiting = c.acquire().then(() => (second = true));
-    const abort = new AbortController();
-    const third = c.acquire(abort.signal);
-    await new Promise((r) => setImmediate(r));
-    assert.equal(second, false);
-    abort.abort(new Error('cancelled'));
-    await assert.rejects(third, /cancelled/);
-    c.release('ok');
-    await waiting;
-    assert.deepEqual({ second, active: c.active }, { second: true, active: 1 });
   });
 });

@@ -112,6 +112,7 @@ describe('the state a dataset of 1,000,000 carries across continue-as-new', () =
       seeds: { uri: 'builtin', seeds: 271, skippedLines: 0, firstSkipped: [] },
       llmTaskQueues: {},
       limits: { shared: true },
+      endpoints: {},
       latencyMs: 0,
       dialogueServiceMs: 0,
       callsPerDialogue: 0,
