@@ -1,7 +1,7 @@
 // Records the workflow histories that test/replay.test.ts replays: run it (npm run
-// record-histories -- v<N>) after a workflow change that is meant to break replay, behind patched().
+// record-histories -- v<N>) once per deployed release (until the first, v1 is re-recorded in place).
 // It records a dataset that continues as new and has a failed dialogue, a group of its dialogues,
-// and a second dataset that resumes it.
+// a second dataset that resumes it on the same output, and a third cancelled mid-run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +12,12 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
+import { progressQuery } from '../src/workflows/controls';
 import { FAKE_MODEL, startFakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
 import { TEMPORAL_BIN } from './helpers/tools';
 import { TEST_ROOTS } from './helpers/roots';
+import { eventually } from './helpers/eventually';
 
 export const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
 
@@ -73,6 +75,27 @@ async function main() {
     recorded.push({ file, workflowId, workflowType });
     console.log(`recorded ${file} (${history.events.length} events)`);
   };
+  /** A dataset of its own output, cancelled once some of its dialogues are done. */
+  const recordCancelled = async () => {
+    const output = pathToFileURL(path.join(out, 'cancelled')).href;
+    fake.slowNext(2_000, 8); // keeps some dialogues running at the cancel
+    const handle = await env.client.workflow.start(generateDataset, {
+      taskQueue,
+      workflowId: 'recorded-c',
+      args: [{ ...input, output }],
+    });
+    await eventually(async () => (await handle.query(progressQuery)).completed >= 2, {
+      what: 'two dialogues of recorded-c done',
+    });
+    await handle.cancel();
+    await handle.result().then(
+      () => {
+        throw new Error('recorded-c finished before its cancel');
+      },
+      () => undefined,
+    );
+    record('recorded-c', 'generateDataset');
+  };
   await worker.runUntil(async () => {
     fake.failNext({ status: 401, message: 'key revoked' }, 1); // the first call's dialogue fails for good
     const first = await env.client.workflow.execute(generateDataset, {
@@ -104,6 +127,7 @@ async function main() {
     }))
       record(wf.workflowId, 'generateDialogues');
     record('recorded-b', 'generateDataset');
+    await recordCancelled();
   });
   fs.writeFileSync(
     path.join(HISTORIES_DIR, `${version}-index.json`),
