@@ -4,8 +4,8 @@
 //   npm run bench:local-model [-- --requests 12 --concurrency 4 --max-tokens 128]
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
-import { startLocalLlmServer } from '../src/providers/local-llm-server';
-import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/providers/local-model';
+import { startLocalLlmServer } from '../src/local-llm/server';
+import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/local-llm/model-file';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

@@ -1,6 +1,6 @@
-// Runs the built-in `local` endpoint (see providers/local-llm-server.ts) until SIGTERM/SIGINT.
-import { startLocalLlmServer } from '../providers/local-llm-server';
-import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../providers/local-model';
+// Runs the built-in `local` endpoint (see local-llm/server.ts) until SIGTERM/SIGINT.
+import { startLocalLlmServer } from '../local-llm/server';
+import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../local-llm/model-file';
 
 async function main() {
   const port = Number(process.env.PARROT_LOCAL_LLM_PORT ?? 8788);
