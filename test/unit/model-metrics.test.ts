@@ -12,7 +12,7 @@ import { sampleDatasetRecords } from '../../src/storage/dialogue-records';
 import { openBlobStore } from '../../src/storage/open-blob-store';
 import { parseJudgeVerdict } from '../../src/prompts/context-judge';
 import { ApplicationFailure } from '@temporalio/common';
-import { withLocalRetries } from '../../src/activities/metrics';
+import { withLocalRetries } from '../../src/activities/metrics-model-calls';
 import type { DialogueRecord } from '../../src/types';
 import { testRecord } from '../helpers/dialogue-records';
 
