@@ -40,8 +40,8 @@ function positive(values: Record<string, unknown>, name: string, int = false): n
   return x;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseStartArgs() {
+  return parseArgs({
     args: process.argv.slice(2),
     strict: true,
     allowPositionals: true,
@@ -58,58 +58,65 @@ async function main(): Promise<number> {
       'estimate-sample': { type: 'string' },
     },
   });
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new Error(USAGE);
+}
+
+type StartOptions = ReturnType<typeof parseStartArgs>['values'];
+
+/**
+ * The input file as JSON (`raw`, what the workflow is started with) and as checked by the
+ * workflow's own schema; undefined once every problem has been listed on stderr.
+ */
+function readInput(file: string): { raw: unknown; input: DatasetInput } | undefined {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: cannot read it as JSON: ${(err as Error).message}`, { cause: err });
   }
-  let input: DatasetInput;
   try {
-    input = parseDatasetInput(raw);
+    return { raw, input: parseDatasetInput(raw) };
   } catch (err) {
     if (!(err instanceof DatasetInputError)) throw err;
     console.error(
       `${file}: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
-    return 2;
+    return undefined;
   }
-  if (values.estimate) {
-    const sample = positive(values, 'estimate-seed-sample', true) ?? 10_000;
-    const { seeds, complete } = await firstSeeds(input.seeds, sample);
-    const endpoints = loadEndpointRegistry();
-    const sampleDialogues = positive(values, 'estimate-sample', true);
-    const measured =
-      sampleDialogues === undefined ? undefined : await sampleCalls(input, endpoints, seeds, sampleDialogues);
-    if (measured) {
-      const { calls, promptTokens, completionTokens, costUsd, unpricedCalls } = measured.usage;
-      console.log(
-        `${file}: sampled ${sampleDialogues} first rounds: ${calls} calls, ${promptTokens + completionTokens} tokens` +
-          (costUsd !== undefined ? `, ${formatUsd(costUsd)}` : '') +
-          (unpricedCalls ? `, ${unpricedCalls} calls unpriced` : ''),
-      );
-    }
-    const estimate = estimateDataset(
-      input,
-      endpoints,
-      { meanChars: seeds.reduce((n, q) => n + q.length, 0) / seeds.length, sampled: seeds.length, complete },
-      {
-        latencyMs: positive(values, 'estimate-latency-ms'),
-        callsPerSecond: positive(values, 'estimate-calls-per-second'),
-        questionTokens: positive(values, 'estimate-question-tokens', true),
-        answerTokens: positive(values, 'estimate-answer-tokens', true),
-        measured,
-      },
+}
+
+/** --estimate: what the input would take, from the seeds and this machine's endpoints; starts nothing. */
+async function printEstimate(file: string, input: DatasetInput, values: StartOptions): Promise<void> {
+  const sample = positive(values, 'estimate-seed-sample', true) ?? 10_000;
+  const { seeds, complete } = await firstSeeds(input.seeds, sample);
+  const endpoints = loadEndpointRegistry();
+  const sampleDialogues = positive(values, 'estimate-sample', true);
+  const measured =
+    sampleDialogues === undefined ? undefined : await sampleCalls(input, endpoints, seeds, sampleDialogues);
+  if (measured) {
+    const { calls, promptTokens, completionTokens, costUsd, unpricedCalls } = measured.usage;
+    console.log(
+      `${file}: sampled ${sampleDialogues} first rounds: ${calls} calls, ${promptTokens + completionTokens} tokens` +
+        (costUsd !== undefined ? `, ${formatUsd(costUsd)}` : '') +
+        (unpricedCalls ? `, ${unpricedCalls} calls unpriced` : ''),
     );
-    console.log(`${file}: estimate (nothing started)\n${formatEstimate(estimate)}`);
-    return 0;
   }
-  if (values.check) {
-    console.log(`${file}: valid`);
-    return 0;
-  }
+  const estimate = estimateDataset(
+    input,
+    endpoints,
+    { meanChars: seeds.reduce((n, q) => n + q.length, 0) / seeds.length, sampled: seeds.length, complete },
+    {
+      latencyMs: positive(values, 'estimate-latency-ms'),
+      callsPerSecond: positive(values, 'estimate-calls-per-second'),
+      questionTokens: positive(values, 'estimate-question-tokens', true),
+      answerTokens: positive(values, 'estimate-answer-tokens', true),
+      measured,
+    },
+  );
+  console.log(`${file}: estimate (nothing started)\n${formatEstimate(estimate)}`);
+}
+
+/** Starts `generateDataset` with the input as written (the workflow applies the schema's defaults). */
+async function startDataset(raw: unknown, values: StartOptions): Promise<void> {
   const client = await connectClient();
   const workflowId =
     values['workflow-id'] ?? `dataset-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
@@ -131,6 +138,22 @@ async function main(): Promise<number> {
   console.log(
     `started ${workflowId}\n  watch: npm run progress -- ${workflowId}\n  UI:    http://localhost:8233/namespaces/${client.options.namespace}/workflows/${encodeURIComponent(workflowId)}`,
   );
+}
+
+/** The exit code: 0 done, 2 the input has problems (listed); a thrown error exits 1. */
+async function main(): Promise<number> {
+  const { values, positionals } = parseStartArgs();
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new Error(USAGE);
+  const read = readInput(file);
+  if (!read) return 2;
+  if (values.estimate) {
+    await printEstimate(file, read.input, values);
+  } else if (values.check) {
+    console.log(`${file}: valid`);
+  } else {
+    await startDataset(read.raw, values);
+  }
   return 0;
 }
 
