@@ -57,52 +57,67 @@ const endpointsFile = z.record(
 
 /** Reads the endpoints; throws one error listing every problem, each naming its variable or field. */
 export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): EndpointRegistry {
-  const endpoints = new Map<string, EndpointConfig>();
   const problems: string[] = [];
+  // Later sources win: a variable overrides the file, and either may redefine `local`.
+  const endpoints = new Map<string, EndpointConfig>(
+    [
+      localEndpoint(env),
+      ...(env.PARROT_ENDPOINTS_FILE ? fileEndpoints(env.PARROT_ENDPOINTS_FILE, env, problems) : []),
+      ...envEndpoints(env, problems),
+    ].map((e) => [e.name, e]),
+  );
+  if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
+  return endpoints;
+}
+
+function localEndpoint(env: NodeJS.ProcessEnv): EndpointConfig {
   // The local server queues rather than refuses, so AIMD would never learn its limit: a few open requests keep its sequences busy.
-  endpoints.set('local', {
+  return {
     name: 'local',
     baseURL: env.PARROT_LOCAL_LLM_URL ?? DEFAULT_LOCAL_LLM_URL,
     apiKey: 'local',
     maxConcurrency: LOCAL_MAX_CONCURRENCY,
     priceIn: 0,
     priceOut: 0,
-  });
+  };
+}
 
-  if (env.PARROT_ENDPOINTS_FILE) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(env.PARROT_ENDPOINTS_FILE, 'utf8'));
-    } catch (err) {
-      throw new Error(
-        `PARROT_ENDPOINTS_FILE (${env.PARROT_ENDPOINTS_FILE}): cannot read it as JSON: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    const checked = endpointsFile.safeParse(parsed);
-    if (!checked.success) {
-      problems.push(
-        ...checked.error.issues.map(
-          (i) => `PARROT_ENDPOINTS_FILE: ${i.path.join('.') || '(root)'}: ${i.message}`,
-        ),
-      );
-    } else {
-      for (const [name, e] of Object.entries(checked.data)) {
-        if (e.apiKeyEnv && !env[e.apiKeyEnv])
-          problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
-        endpoints.set(name, {
-          name,
-          baseURL: e.baseURL,
-          apiKey: e.apiKeyEnv ? (env[e.apiKeyEnv] ?? '') : 'none',
-          rpm: e.rpm,
-          tpm: e.tpm,
-          ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }),
-          ...(e.priceIn !== undefined && { priceIn: e.priceIn, priceOut: e.priceOut }),
-        });
-      }
-    }
+/** The endpoints of PARROT_ENDPOINTS_FILE; a file that is not JSON throws, other problems are listed. */
+function fileEndpoints(file: string, env: NodeJS.ProcessEnv, problems: string[]): EndpointConfig[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`PARROT_ENDPOINTS_FILE (${file}): cannot read it as JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
+  const checked = endpointsFile.safeParse(parsed);
+  if (!checked.success) {
+    problems.push(
+      ...checked.error.issues.map(
+        (i) => `PARROT_ENDPOINTS_FILE: ${i.path.join('.') || '(root)'}: ${i.message}`,
+      ),
+    );
+    return [];
+  }
+  return Object.entries(checked.data).map(([name, e]) => {
+    if (e.apiKeyEnv && !env[e.apiKeyEnv])
+      problems.push(`PARROT_ENDPOINTS_FILE: ${name}.apiKeyEnv names ${e.apiKeyEnv}, which is not set`);
+    return {
+      name,
+      baseURL: e.baseURL,
+      apiKey: e.apiKeyEnv ? (env[e.apiKeyEnv] ?? '') : 'none',
+      rpm: e.rpm,
+      tpm: e.tpm,
+      ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }),
+      ...(e.priceIn !== undefined && { priceIn: e.priceIn, priceOut: e.priceOut }),
+    };
+  });
+}
 
+/** The endpoints of PARROT_ENDPOINT_<NAME>_* variables, one per NAME that has any of them. */
+function envEndpoints(env: NodeJS.ProcessEnv, problems: string[]): EndpointConfig[] {
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
     const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY|PRICE_IN|PRICE_OUT)$/.exec(
@@ -110,53 +125,54 @@ export function loadEndpointRegistry(env: NodeJS.ProcessEnv = process.env): Endp
     );
     if (m) names.add(m[1]);
   }
-  for (const NAME of names) {
-    const v = (suffix: string) => env[`PARROT_ENDPOINT_${NAME}_${suffix}`];
-    const url = v('URL');
-    if (!url) {
-      problems.push(
-        `PARROT_ENDPOINT_${NAME}_URL is not set, but other PARROT_ENDPOINT_${NAME}_* variables are`,
-      );
-      continue;
-    }
-    if (!httpUrl.safeParse(url).success)
-      problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
-    const limit = (suffix: 'RPM' | 'TPM' | 'MAX_CONCURRENCY') => {
-      const raw = v(suffix);
-      if (raw === undefined || raw === '') return undefined;
-      if (!perMinute.safeParse(Number(raw)).success)
-        problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
-      return Number(raw);
-    };
-    const priced = (suffix: 'PRICE_IN' | 'PRICE_OUT') => {
-      const raw = v(suffix);
-      if (raw === undefined || raw === '') return undefined;
-      if (!/^\d+(\.\d+)?$/.test(raw.trim()))
-        problems.push(
-          `PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a non-negative decimal (USD per million tokens)`,
-        );
-      return Number(raw);
-    };
-    const priceIn = priced('PRICE_IN');
-    const priceOut = priced('PRICE_OUT');
-    if ((priceIn === undefined) !== (priceOut === undefined))
-      problems.push(
-        `PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_IN' : 'PRICE_OUT'} is not set, but PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_OUT' : 'PRICE_IN'} is: set both, or neither`,
-      );
-    const name = NAME.toLowerCase().replace(/_/g, '-');
-    const maxConcurrency = limit('MAX_CONCURRENCY');
-    endpoints.set(name, {
-      name,
-      baseURL: url,
-      apiKey: v('API_KEY') ?? 'none',
-      rpm: limit('RPM'),
-      tpm: limit('TPM'),
-      ...(maxConcurrency && { maxConcurrency }),
-      ...(priceIn !== undefined && { priceIn, priceOut }),
-    });
+  return [...names].flatMap((NAME) => envEndpoint(NAME, env, problems) ?? []);
+}
+
+/** One PARROT_ENDPOINT_<NAME>_* endpoint; undefined when it has no URL (a problem then listed). */
+function envEndpoint(NAME: string, env: NodeJS.ProcessEnv, problems: string[]): EndpointConfig | undefined {
+  const v = (suffix: string) => env[`PARROT_ENDPOINT_${NAME}_${suffix}`];
+  const url = v('URL');
+  if (!url) {
+    problems.push(
+      `PARROT_ENDPOINT_${NAME}_URL is not set, but other PARROT_ENDPOINT_${NAME}_* variables are`,
+    );
+    return undefined;
   }
-  if (problems.length) throw new Error(`endpoint configuration:\n  - ${problems.join('\n  - ')}`);
-  return endpoints;
+  if (!httpUrl.safeParse(url).success)
+    problems.push(`PARROT_ENDPOINT_${NAME}_URL: '${url}' is not an http(s) URL`);
+  const limit = (suffix: 'RPM' | 'TPM' | 'MAX_CONCURRENCY') => {
+    const raw = v(suffix);
+    if (raw === undefined || raw === '') return undefined;
+    if (!perMinute.safeParse(Number(raw)).success)
+      problems.push(`PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a positive integer`);
+    return Number(raw);
+  };
+  const priced = (suffix: 'PRICE_IN' | 'PRICE_OUT') => {
+    const raw = v(suffix);
+    if (raw === undefined || raw === '') return undefined;
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+      problems.push(
+        `PARROT_ENDPOINT_${NAME}_${suffix}: '${raw}' is not a non-negative decimal (USD per million tokens)`,
+      );
+    return Number(raw);
+  };
+  const priceIn = priced('PRICE_IN');
+  const priceOut = priced('PRICE_OUT');
+  if ((priceIn === undefined) !== (priceOut === undefined))
+    problems.push(
+      `PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_IN' : 'PRICE_OUT'} is not set, but PARROT_ENDPOINT_${NAME}_${priceIn === undefined ? 'PRICE_OUT' : 'PRICE_IN'} is: set both, or neither`,
+    );
+  const name = NAME.toLowerCase().replace(/_/g, '-');
+  const maxConcurrency = limit('MAX_CONCURRENCY');
+  return {
+    name,
+    baseURL: url,
+    apiKey: v('API_KEY') ?? 'none',
+    rpm: limit('RPM'),
+    tpm: limit('TPM'),
+    ...(maxConcurrency && { maxConcurrency }),
+    ...(priceIn !== undefined && { priceIn, priceOut }),
+  };
 }
 
 /** A one-line description for logs: names, URLs, limits and prices, never keys. */
