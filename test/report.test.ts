@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DatasetInputJson } from '../src/config/dataset-input';
-import { REPORT_CHARTS } from '../src/report/html-report';
+import { REPORT_CHARTS } from '../src/report/report-charts';
 import type { DatasetResult } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { launchChromium } from './helpers/chromium';

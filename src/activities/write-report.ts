@@ -3,7 +3,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { AllowedRoots } from '../config/allowed-roots';
 import { renderDatasetCard } from '../report/dataset-card';
-import { renderHtmlReport, type ReportData } from '../report/html-report';
+import { renderHtmlReport } from '../report/html-report';
+import type { ReportData } from '../report/report-data';
 import type { BlobStore } from '../storage/blob-store';
 import { CARD_KEY, MANIFEST_KEY, REPORT_KEY } from '../storage/dataset-layout';
 import { readDatasetRecords } from '../storage/dialogue-records';

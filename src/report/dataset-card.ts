@@ -3,7 +3,7 @@
 // export wrote, and `dataset_info` gives each format's columns.
 import type { ExportFormat } from '../config/dataset-input';
 import type { DatasetMetrics } from '../types';
-import type { ReportData, ReportFormat } from './html-report';
+import type { ReportData, ReportFormat } from './report-data';
 import { shardFolder } from '../storage/dataset-layout';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
 

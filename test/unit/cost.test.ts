@@ -7,7 +7,7 @@ import path from 'node:path';
 import { callCostUsd, loadEndpointRegistry } from '../../src/config/endpoints';
 import { LlmProvider } from '../../src/providers/openai-provider';
 import { addUsage, callUsage, emptyUsage } from '../../src/usage';
-import { costSummary } from '../../src/report/html-report';
+import { costSummary } from '../../src/report/report-facts';
 import { FAKE_MODEL, startFakeOpenAiServer } from '../helpers/fake-openai-server';
 
 describe('endpoint prices', () => {

@@ -1,7 +1,8 @@
 // The report's summary table, rendered without a server: an estimated count shows its error.
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
-import { renderHtmlReport, type ReportData } from '../../src/report/html-report';
+import { renderHtmlReport } from '../../src/report/html-report';
+import type { ReportData } from '../../src/report/report-data';
 import type { DatasetMetrics } from '../../src/types';
 
 const metrics: DatasetMetrics = {
