@@ -2,9 +2,7 @@
 import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './config/dataset-input';
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
-import type { FilterHits } from './prompts/question-filters';
-import type { Spend } from './workflows/budget';
-import type { GaveUp } from './workflows/controls';
+import type { FilterHits } from './planning/filter-hits';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -295,4 +293,28 @@ export interface DatasetRef {
 export interface DatasetRunRef {
   datasetId: string;
   runId: string;
+}
+
+/** What a group's current run has grown its history by, for the dataset to size its next groups. */
+export interface GroupHistory {
+  /** workflowInfo().historySize. */
+  bytes: number;
+  /** Over its dialogues, turns² done in this run (turns² now less turns² when the run began). */
+  turnsSquared: number;
+  /** The history size at which the run began to hand its dialogues on (continue-as-new suggested, or past the group's own limit). */
+  handedOnAt?: number;
+}
+
+/** What a dataset has spent, or is expected to: tokens, USD at the endpoints' prices, and calls with no price. */
+export interface Spend {
+  tokens: number;
+  costUsd: number;
+  unpricedCalls: number;
+}
+
+/** Stuck groups given up: how many, and their dialogues counted completed (stored) and failed. */
+export interface GaveUp {
+  groups: number;
+  completed: number;
+  failed: number;
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { parseDatasetInput, type DatasetInputJson } from '../src/config/dataset-input';
-import { turnsFor } from '../src/workflows/dataset';
+import { turnsFor } from '../src/planning/turns';
 import { dialogueQuery, generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';

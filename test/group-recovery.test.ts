@@ -16,7 +16,7 @@ import {
   unpauseUpdate,
 } from '../src/workflows';
 import type { DatasetProgress } from '../src/workflows/dataset-run';
-import type { GaveUp } from '../src/workflows/controls';
+import type { GaveUp } from '../src/types';
 import { STUCK_GROUPS_METRIC } from '../src/telemetry/stuck-groups';
 import { dialoguesFinishedSignal } from '../src/workflows/signals';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';

@@ -24,7 +24,7 @@ import type {
   MissingDialogues,
   TokenUsage,
 } from '../types';
-import type { GaveUp } from '../workflows/controls';
+import type { GaveUp } from '../types';
 import { HEARTBEAT_EVERY, heartbeatWhile } from './heartbeats';
 
 export interface ExportInput extends DatasetRef {

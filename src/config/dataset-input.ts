@@ -176,7 +176,7 @@ export const datasetInputSchema = z.strictObject({
     .default('auto'),
   /**
    * Dialogues one workflow runs (1 = a workflow per dialogue). Absent: as many as keep its history
-   * small (src/workflows/fan-out.ts), at most 50.
+   * small (src/planning/fan-out.ts), at most 50.
    */
   dialoguesPerWorkflow: z.number().int().min(1).max(200).optional(),
   /** The parent continues as new past this many history events (Temporal warns at 10,240). */

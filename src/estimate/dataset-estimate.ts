@@ -15,9 +15,10 @@ import { personaFor } from '../prompts/personas';
 import { promptedUserMessages } from '../prompts/prompted-user';
 import type { ChatMessage } from '../types';
 import { formatUsd } from '../usage';
-import { turnsFor } from '../workflows/dataset';
+import { turnsFor } from '../planning/turns';
 import { nextRoundOverflows } from '../workflows/dialogue';
-import { dialoguesPerGroup, maxTurns, windowSize } from '../workflows/fan-out';
+import { dialoguesPerGroup, windowSize } from '../planning/fan-out';
+import { maxTurns } from '../planning/turns';
 
 /** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
 export const CHARS_PER_TOKEN = 4;

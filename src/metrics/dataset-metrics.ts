@@ -5,7 +5,7 @@ import type { DatasetMetrics, DialogueEnd, DialogueRecord } from '../types';
 import { isContextDependent, mtld, selfRougeL } from './dialogue-metrics';
 import { NearDuplicateFinder } from './near-duplicates';
 import { DistinctNgrams, words } from './text-metrics';
-import { addHits, type FilterHits } from '../prompts/question-filters';
+import { addHits, type FilterHits } from '../planning/filter-hits';
 
 /** Counts by bucket: `width` wide, the last bucket open from `max` on. */
 class BucketCounts {

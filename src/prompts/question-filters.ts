@@ -4,15 +4,7 @@
 import { rougeL } from '../metrics/dialogue-metrics';
 import { words } from '../metrics/text-metrics';
 
-export const FILTER_NAMES = [
-  'tooShort',
-  'nearDuplicate',
-  'assistantSpeak',
-  'roleLeak',
-  'repetitive',
-] as const;
-export type QuestionFilter = (typeof FILTER_NAMES)[number];
-export type FilterHits = Partial<Record<QuestionFilter, number>>;
+import type { QuestionFilter } from '../planning/filter-hits';
 
 /** Phrases a user does not say, an assistant does. */
 const ASSISTANT_SPEAK = [
@@ -59,13 +51,6 @@ export function failedFilter(question: string, earlier: string[], minWords = 2):
   if (tokens.length >= ANSWER_LIKE_WORDS && !question.includes('?')) return 'assistantSpeak';
   if (earlier.some((q) => rougeL(tokens, words(q)) >= NEAR_DUPLICATE_ROUGE_L)) return 'nearDuplicate';
   return undefined;
-}
-
-export function addHits(a: FilterHits | undefined, b: FilterHits | undefined): FilterHits {
-  const out: FilterHits = { ...a };
-  for (const [k, v] of Object.entries(b ?? {}))
-    out[k as QuestionFilter] = (out[k as QuestionFilter] ?? 0) + (v ?? 0);
-  return out;
 }
 
 /**

@@ -5,7 +5,7 @@
 // never a dataset or a dialogue. Names as scraped, and queries over them: docs/OPERATIONS.md.
 import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
 import type { CallRecord } from '../providers/openai-provider';
-import type { QuestionFilter } from '../prompts/question-filters';
+import type { QuestionFilter } from '../planning/filter-hits';
 
 /** Who made a call: the simulated user, the answerer, or the metrics step's embeddings and judge. */
 export type LlmRole = 'ask' | 'answer' | 'embed' | 'judge';

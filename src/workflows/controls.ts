@@ -8,19 +8,13 @@
 // completed, the others as failed (resumable). Refused when most groups are stuck (a bad deploy?)
 // unless `force` is set.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { GaveUp } from '../types';
 import type { DatasetProgress } from './dataset-run';
 import type { DatasetPhase } from './search-attributes';
 
 export interface PauseState {
   paused: boolean;
   phase: DatasetPhase | 'opening';
-}
-
-/** Stuck groups given up: how many, and their dialogues counted completed (stored) and failed. */
-export interface GaveUp {
-  groups: number;
-  completed: number;
-  failed: number;
 }
 
 export const progressQuery = defineQuery<DatasetProgress>('progress');

@@ -3,7 +3,14 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
-import type { DatasetFailure, DatasetRunRef, DialogueSummary, EndpointStatus, TokenUsage } from '../types';
+import type {
+  DatasetFailure,
+  DatasetRunRef,
+  DialogueSummary,
+  EndpointStatus,
+  GaveUp,
+  TokenUsage,
+} from '../types';
 import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
 import {
@@ -13,14 +20,20 @@ import {
   type HistorySizing,
   type RoleLimits,
   type RoleStatus,
-} from './fan-out';
+} from '../planning/fan-out';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
-import type { GaveUp } from './controls';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
 import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
-import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
-import { budgetAllowsStart, budgetReached, minusSpend, projectSpend, spendOf, type Spend } from './budget';
+import { countDialoguesFailed } from '../telemetry/dialogue-counters';
+import {
+  budgetAllowsStart,
+  budgetReached,
+  minusSpend,
+  projectSpend,
+  spendOf,
+  type Spend,
+} from '../planning/budget';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;

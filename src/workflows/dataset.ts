@@ -26,13 +26,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
-import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
 import { type DatasetStop, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
 import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
-import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from './fan-out';
+import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from '../planning/fan-out';
+import { turnsFor } from '../planning/turns';
 import { measureDataset, probeModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
@@ -344,18 +344,6 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
       run.failGroup(id, `could not start: ${describeFailure(err)}`);
     },
   );
-}
-
-/** The target turns of dialogue `index`: fixed, or drawn from {min, max} or a histogram under the run's seed. */
-export function turnsFor(input: DatasetInput, index: number): number {
-  if (typeof input.turns === 'number') return input.turns;
-  const rand = prng(derivedSeed(input.randomSeed, index, 0x7475726e));
-  if ('histogram' in input.turns)
-    return weightedPick(
-      rand,
-      Object.entries(input.turns.histogram).map(([k, w]) => [Number(k), w]),
-    );
-  return uniformInt(rand, input.turns.min, input.turns.max);
 }
 
 /**

@@ -17,18 +17,13 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DialogueSettings, DialogueSpec } from '../types';
+import type { DialogueSettings, DialogueSpec, GroupHistory } from '../types';
 import { describeFailure } from './failures';
-import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
+import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
 import { runDialogue, storageSteps, type DialogueState } from './dialogue';
 import { GroupRun, HandedOn, resumeHandedOn, storeHandedOn } from './group-history';
 import { LlmCallGate, llmQueueUnpolledSignal } from './unpolled-queues';
-import {
-  dialoguesFinishedSignal,
-  type DialogueOutcome,
-  type GroupHistory,
-  type GroupOutcome,
-} from './signals';
+import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
   settings: DialogueSettings;

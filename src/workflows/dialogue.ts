@@ -22,10 +22,10 @@ import type {
   TokenUsage,
 } from '../types';
 import { addUsage, emptyUsage } from '../usage';
-import { addHits, type FilterHits } from '../prompts/question-filters';
+import { addHits, type FilterHits } from '../planning/filter-hits';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import type { LlmCallGate } from './unpolled-queues';
-import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
+import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',

@@ -5,9 +5,8 @@
 // before its next call (the call it has in flight finishes: it is paid for), its progress is
 // stored, and the group continues as new with them; they go on where they stopped.
 import { isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { DialogueSettings, DialogueSpec } from '../types';
+import type { DialogueSettings, DialogueSpec, GroupHistory } from '../types';
 import { newDialogueState, storageSteps, turnsOf, type BeforeCall, type DialogueState } from './dialogue';
-import type { GroupHistory } from './signals';
 
 /**
  * A group hands its dialogues on when the server suggests continuing as new (by default at

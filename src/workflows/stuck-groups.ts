@@ -10,7 +10,8 @@ import { proxySinks, setHandler } from '@temporalio/workflow';
 import type { ParrotSinks } from '../telemetry/stuck-groups';
 import type { DatasetRun } from './dataset-run';
 import type { GroupOutcome } from './signals';
-import { giveUpStuckGroupsUpdate, type GaveUp, type GiveUpOptions } from './controls';
+import type { GaveUp } from '../types';
+import { giveUpStuckGroupsUpdate, type GiveUpOptions } from './controls';
 
 export interface StuckGroup {
   id: string;

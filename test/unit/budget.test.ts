@@ -6,7 +6,7 @@ import {
   minusSpend,
   projectSpend,
   spendOf,
-} from '../../src/workflows/budget';
+} from '../../src/planning/budget';
 
 const usage = (promptTokens: number, completionTokens: number, costUsd?: number, unpricedCalls?: number) => ({
   promptTokens,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import { emptyUsage } from '../../src/usage';
 import { DatasetRun, type DatasetRunState } from '../../src/workflows/dataset-run';
-import { initialHistorySizing } from '../../src/workflows/fan-out';
+import { initialHistorySizing } from '../../src/planning/fan-out';
 
 const input = parseDatasetInput({
   count: 6,

@@ -7,7 +7,7 @@ import {
   TimeoutFailure,
   TimeoutType,
 } from '@temporalio/common';
-import { failureReason } from '../../src/telemetry/dialogue-metrics';
+import { failureReason } from '../../src/telemetry/dialogue-counters';
 
 const inActivity = (cause: Error) =>
   new ActivityFailure('activity failed', 'answer', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', cause);

@@ -1,4 +1,4 @@
-// How a dataset sizes its dialogue groups and its window (src/workflows/fan-out.ts): exact values.
+// How a dataset sizes its dialogue groups and its window (src/planning/fan-out.ts): exact values.
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import type { EndpointStatus } from '../../src/types';
@@ -14,7 +14,7 @@ import {
   learnHistorySizing,
   maxGroupsInFlight,
   windowSize,
-} from '../../src/workflows/fan-out';
+} from '../../src/planning/fan-out';
 
 const models = { endpoint: 'a', model: 'm' };
 const input = (extra: object = {}) =>

@@ -2,7 +2,7 @@
 // rejecting bad input: test/input-validation.test.ts).
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
-import { turnsFor } from '../../src/workflows/dataset';
+import { turnsFor } from '../../src/planning/turns';
 import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/retry-budget';
 
 const valid = {

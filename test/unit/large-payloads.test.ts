@@ -1,7 +1,7 @@
 // Payloads at the schema's 1,000,000 dialogues: what a dataset carries across continue-as-new,
 // what the export returns and what a resumed dataset reads of the dialogues already stored stay
 // small however the dialogues are scattered; the full lists live in the output.
-import { initialHistorySizing } from '../../src/workflows/fan-out';
+import { initialHistorySizing } from '../../src/planning/fan-out';
 import { TEST_ROOTS } from '../helpers/roots';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

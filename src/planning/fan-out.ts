@@ -1,8 +1,8 @@
 // How a dataset spreads its dialogues: how many one group workflow runs, how many are in flight,
 // and how many groups one parent run may hold. Pure functions: the workflow calls them.
 import type { DatasetInput } from '../config/dataset-input';
-import type { GroupHistory } from './signals';
-import type { EndpointStatus } from '../types';
+import { maxTurns } from './turns';
+import type { EndpointStatus, GroupHistory } from '../types';
 
 /**
  * A group is sized to fill at most these: 3/4 of the history size and length at which Temporal
@@ -45,17 +45,6 @@ const SERVICE_HEADROOM = 1.2;
 const BETWEEN_CALLS_MS = 200;
 /** Groups one parent run keeps in flight: far under Temporal's 2,000 pending children. */
 const MAX_GROUPS_IN_FLIGHT = 1_000;
-
-export function maxTurns(turns: DatasetInput['turns']): number {
-  if (typeof turns === 'number') return turns;
-  if ('histogram' in turns)
-    return Math.max(
-      ...Object.entries(turns.histogram)
-        .filter(([, w]) => w > 0)
-        .map(([k]) => Number(k)),
-    );
-  return turns.max;
-}
 
 /** What the dataset has learnt of its groups' histories (carried across continue-as-new). */
 export interface HistorySizing {

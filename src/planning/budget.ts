@@ -1,14 +1,11 @@
 // What a dataset has spent, what it is heading for, and whether its budget stops new dialogues.
 // Pure arithmetic on the usage the dialogues report (workflow code: no I/O).
 import type { DatasetInput } from '../config/dataset-input';
-import type { TokenUsage } from '../types';
+import type { Spend, TokenUsage } from '../types';
+
+export type { Spend };
 
 /** Tokens (prompt + completion) and USD of the ask and answer calls; unpriced calls are not in the cost. */
-export interface Spend {
-  tokens: number;
-  costUsd: number;
-  unpricedCalls: number;
-}
 
 type RoleUsage = { ask: TokenUsage; answer: TokenUsage };
 
