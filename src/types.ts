@@ -21,6 +21,9 @@ export interface TokenUsage {
   costUsd?: number;
   /** Calls to endpoints with no declared price: not in `costUsd` (absent: none). */
   unpricedCalls?: number;
+  /** Of `calls`, those answered through a batch API, and their part of `costUsd`, at the batch price (absent: none). */
+  batchCalls?: number;
+  batchCostUsd?: number;
 }
 
 /** One LLM call's reply: one HTTP request to the provider. */

@@ -8,6 +8,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
 import { LlmMetrics } from './telemetry/llm-metrics';
+import { BatchMetrics } from './telemetry/batch-metrics';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -54,6 +55,7 @@ export async function createParrotWorkers({
   // On the runtime's meter: the Prometheus endpoint when PARROT_METRICS_BIND is set, else a no-op.
   const activities = createActivities({
     llmMetrics: new LlmMetrics(Runtime.instance().metricMeter),
+    batchMetrics: new BatchMetrics(Runtime.instance().metricMeter),
     ...deps,
   });
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;

@@ -9,6 +9,8 @@ import { createDatasetStorageActivities } from './dataset-storage';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
+import { createBatchActivities } from './batch';
+import { BatchMetrics } from '../telemetry/batch-metrics';
 import { createMetricsActivities } from './metrics';
 import { LlmMetrics } from '../telemetry/llm-metrics';
 
@@ -23,6 +25,8 @@ export interface ActivityDeps {
   dialoguesPerShard?: number;
   /** Where the LLM metrics go (src/telemetry/llm-metrics.ts); none: nowhere. */
   llmMetrics?: LlmMetrics;
+  /** Where the batch API metrics go (src/telemetry/batch-metrics.ts); none: nowhere. */
+  batchMetrics?: BatchMetrics;
 }
 
 export function createActivities({
@@ -31,9 +35,11 @@ export function createActivities({
   seeds = new SeedSource(),
   dialoguesPerShard,
   llmMetrics = new LlmMetrics(),
+  batchMetrics = new BatchMetrics(),
 }: ActivityDeps) {
   return {
     ...createLlmActivities(endpoints, provider, llmMetrics),
+    ...createBatchActivities(endpoints, batchMetrics),
     ...createDatasetStorageActivities(dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider, llmMetrics),
     ...createGroupRecoveryActivities(),
