@@ -4,6 +4,7 @@ import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
 import type { Spend } from './workflows/budget';
+import type { GroupBatchRoute } from './batch/batch-types';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -94,6 +95,8 @@ export interface DialogueSettings {
   answer: AnswerSettings;
   /** Task queues of rate-limited endpoints, by role (absent: the workflow's own queue). */
   llmTaskQueues?: { ask?: string; answer?: string };
+  /** Roles whose calls go through a batch API, and their batchers (absent: all online). */
+  batch?: Partial<Record<'ask' | 'answer', GroupBatchRoute>>;
   /** One call's timeout, and all tries of one call together (defaults 600 s and 3,600 s). */
   llmCallTimeoutSeconds?: number;
   llmRetryBudgetSeconds?: number;

@@ -21,6 +21,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { rangesFromSorted, type IndexRanges } from '../index-ranges';
 import { addUsage, emptyUsage } from '../usage';
 import { readDatasetRecords } from '../storage/dialogue-records';
+import type { BatcherProgress } from '../workflows/dataset-batches';
 import {
   toRunRef,
   type DatasetFailure,
@@ -71,6 +72,8 @@ export interface ExportInput extends DatasetRef {
   seeds?: SeedReport;
   /** Present when the budget stopped new dialogues. */
   stopped?: DatasetStop;
+  /** Each batched role's batches: rounds, batches, requests (absent or empty: every call online). */
+  batches?: BatcherProgress[];
 }
 
 export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) {
@@ -151,6 +154,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
       failures,
       seeds,
       stopped,
+      batches,
     }: ExportInput): Promise<ExportResult> {
       return heartbeatWhile(async (signal) => {
         const store = openBlobStore(output, { signal });
@@ -197,6 +201,7 @@ export function createDatasetStorageActivities(shardSize = DIALOGUES_PER_SHARD) 
           shards,
           metrics,
           usage,
+          ...(batches?.length && { batches: batches.map(({ inFlight: _, ...totals }) => totals) }),
           input,
         };
         await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2));

@@ -34,6 +34,8 @@ export interface GroupBatchRoute {
   /** The batcher workflow's ID (`<dataset>/batch/<role>`). */
   batcher: string;
   maxTries: number;
+  /** A piece holds at most a batch's requests. */
+  maxRequests: number;
   /** At most this long (s) does a group hold its first request for its other dialogues' (the batcher's fill is the larger wait). */
   fillSeconds: number;
 }

@@ -6,7 +6,9 @@ import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
 import { countInside, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
-import { dialoguesPerGroup, windowSize, type RoleLimits } from './fan-out';
+import { dialoguesPerGroup, maxGroupsInFlight, windowSize, type RoleLimits } from './fan-out';
+import { batchDetails, batchProgress, type BatcherProgress, type DatasetBatches } from './dataset-batches';
+import type { BatcherView } from '../batch/batch-types';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
@@ -59,6 +61,8 @@ export interface DatasetRunState {
   paused?: boolean;
   /** Set once the budget stopped new dialogues; it stays set. */
   stoppedBy?: 'budget';
+  /** Roles whose calls go through a batch API, their batchers and what they last reported (absent: all online). */
+  batch?: DatasetBatches;
 }
 
 export interface DatasetProgress {
@@ -85,6 +89,8 @@ export interface DatasetProgress {
   budget: DatasetInput['budget'] | null;
   paused: boolean;
   stoppedBy: 'budget' | null;
+  /** Each batched role's batches: totals, and each batch in flight (ID, status, requests, completed, failed, age). */
+  batches: BatcherProgress[];
 }
 
 export class DatasetRun {
@@ -99,6 +105,8 @@ export class DatasetRun {
   recovering = 0;
   phase: DatasetPhase = 'generating';
   readonly groupSize: number;
+  /** Why a batch was rejected at validation: the dataset fails with it. */
+  batchRejection?: string;
 
   constructor(
     readonly input: DatasetInput,
@@ -169,7 +177,15 @@ export class DatasetRun {
   }
 
   window(): number {
+    // A batch round takes minutes to hours whatever it holds: `auto` puts every dialogue it can in it.
+    if (this.state.batch && this.input.concurrency === 'auto')
+      return maxGroupsInFlight(this.input.maxEventsPerRun) * this.groupSize;
     return windowSize(this.input, this.state.limits, this.state, this.groupSize, this.input.maxEventsPerRun);
+  }
+
+  /** A batcher's latest view, for progress and the UI. */
+  batchViewed(view: BatcherView) {
+    if (this.state.batch) this.state.batch.views[view.role] = view;
   }
 
   /** Groups in flight that started at least `ms` ago. */
@@ -285,6 +301,7 @@ export class DatasetRun {
       budget: this.input.budget ?? null,
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
+      batches: batchProgress(s.batch),
     };
   }
 
@@ -310,6 +327,7 @@ export class DatasetRun {
         ...(p.stoppedBy
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
           : []),
+        ...batchDetails(this.state.batch),
         ...skipped,
       ].join('\n\n'),
     );

@@ -45,6 +45,14 @@ import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
 import { pauseUpdate, progressQuery, unpauseUpdate, type PauseState } from './controls';
+import {
+  batchProgress,
+  cancelBatchers,
+  expectAtBatchers,
+  openBatches,
+  setBatchHandlers,
+  tellBatchers,
+} from './dataset-batches';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -100,17 +108,29 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   setHandler(progressQuery, () => run.progress());
   setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
   setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
+  setBatchHandlers(run);
   if (!carried) run.setPhase('generating');
   const paused = pauseAsked();
-  if (paused !== undefined) run.setPaused(paused);
+  if (paused !== undefined) setPaused(run, paused);
   void watchInheritedGroups(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
-    if (isCancellation(err)) await CancellationScope.nonCancellable(() => cancelGroups(run));
+    if (isCancellation(err) || run.batchRejection)
+      await CancellationScope.nonCancellable(async () => {
+        await cancelGroups(run);
+        await cancelBatchers(run.state.batch);
+      });
     throw err;
   }
+  await tellBatchers(run.state.batch, 'finish');
   return finish(run);
+}
+
+/** Paused, no new dialogue starts and no new batch is submitted. */
+function setPaused(run: DatasetRun, paused: boolean) {
+  run.setPaused(paused);
+  void tellBatchers(run.state.batch, paused ? 'pause' : 'unpause');
 }
 
 /**
@@ -127,7 +147,7 @@ function setPauseHandlers(getRun: () => DatasetRun | undefined): () => boolean |
   };
   const set = (paused: boolean): PauseState => {
     const run = getRun();
-    if (run) run.setPaused(paused);
+    if (run) setPaused(run, paused);
     else asked = paused;
     return { paused, phase: run?.phase ?? 'opening' };
   };
@@ -186,6 +206,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
+  const batch = await openBatches(input, datasetId, workflowInfo().firstExecutionRunId);
   return {
     lineage: opened.lineage,
     reused: opened.finished,
@@ -207,6 +228,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
+    ...(batch && { batch }),
   };
 }
 
@@ -220,6 +242,8 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
+    if (run.batchRejection) throw ApplicationFailure.nonRetryable(run.batchRejection, 'BatchRejected');
+    const launched: string[] = [];
     while (
       run.state.nextIndex < run.input.count &&
       run.groups.size < maxGroups &&
@@ -231,8 +255,9 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       const window = run.window();
       const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
       if (window - run.running < Math.min(size, run.toStart)) break;
-      launchGroup(run, settings, nextIndices(run, size));
+      launched.push(launchGroup(run, settings, nextIndices(run, size)));
     }
+    await expectAtBatchers(run.state.batch, launched);
     run.showDetails();
     if (runIsFull()) {
       // Groups must have started before this run closes, recoveries and signal handlers finished.
@@ -240,7 +265,14 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
     const [before, flips] = [run.finished, run.pauseChanges];
-    await condition(() => run.finished > before || runIsFull() || run.pauseChanges !== flips || !run.hasWork);
+    await condition(
+      () =>
+        run.finished > before ||
+        runIsFull() ||
+        run.pauseChanges !== flips ||
+        !run.hasWork ||
+        run.batchRejection !== undefined,
+    );
   }
 }
 
@@ -271,13 +303,15 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
     ask,
     answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues,
+    batch: run.state.batch?.routes,
     llmCallTimeoutSeconds: input.llmCallTimeoutSeconds,
     llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
     storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
   };
 }
 
-function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]) {
+/** Starts a group of dialogues; returns its workflow ID. */
+function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]): string {
   const { input, datasetId } = run;
   const first = indices[0];
   const last = indices[indices.length - 1];
@@ -319,6 +353,7 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
       run.failGroup(id, `could not start: ${describeFailure(err)}`);
     },
   );
+  return id;
 }
 
 /** The target turns of dialogue `index`: fixed, or drawn from {min, max} or a histogram under the run's seed. */
@@ -436,6 +471,7 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     failures: state.failures,
     seeds: state.seeds,
     stopped,
+    batches: batchProgress(state.batch),
   });
   run.setPhase('done');
   run.reconcileWithExport(exported.missing);

@@ -19,6 +19,7 @@ import type { DialogueSettings, DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 import { newDialogueState, runDialogue, storageSteps, type DialogueState } from './dialogue';
+import { BatchCalls } from './batch-calls';
 import {
   areYouThereSignal,
   dialoguesFinishedSignal,
@@ -49,15 +50,22 @@ export async function generateDialogues({ settings, dialogues }: DialogueGroupIn
     return { id: workflowInfo().workflowId, outcomes: [] };
   }
   const reports = new Reports(workflowInfo().workflowId);
+  const batch = settings.batch
+    ? new BatchCalls(settings, workflowInfo().workflowId, dialogues.length, states, () =>
+        showProgress(states, batch),
+      )
+    : undefined;
   const seeds = await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(
     dialogues.map(async (spec) => {
-      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!);
-      showProgress(states);
+      const outcome = await runOne(settings, spec, seeds.get(spec.index)!, states.get(spec.index)!, batch);
+      batch?.dialogueDone();
+      showProgress(states, batch);
       reports.add(outcome);
       return outcome;
     }),
   );
+  await batch?.close();
   await reports.close();
   return { id: workflowInfo().workflowId, outcomes };
 }
@@ -67,10 +75,11 @@ async function runOne(
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
+  batch?: BatchCalls,
 ): Promise<DialogueOutcome> {
   const id = `${settings.datasetId}/${spec.index}`;
   try {
-    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state) };
+    return { index: spec.index, id, summary: await runDialogue(settings, spec, seed, state, batch) };
   } catch (err) {
     if (isCancellation(err)) throw err; // the group is cancelled: not a dialogue's failure
     countDialoguesFailed(failureReason(err));
@@ -135,15 +144,16 @@ async function seedsFor(settings: DialogueSettings, dialogues: DialogueSpec[]): 
   return seeds;
 }
 
-function showProgress(states: Map<number, DialogueState>) {
+function showProgress(states: Map<number, DialogueState>, batch?: BatchCalls) {
   let done = 0;
   let failed = 0;
   for (const s of states.values()) {
     if (s.status === 'completed') done++;
     if (s.status === 'failed') failed++;
   }
+  const batches = batch?.describe();
   setCurrentDetails(
-    `${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one`,
+    `${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one${batches ? `\n\n${batches}` : ''}`,
   );
 }
 

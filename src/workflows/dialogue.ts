@@ -26,6 +26,7 @@ import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
+import type { BatchCalls } from './batch-calls';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -65,6 +66,8 @@ export interface DialogueState {
   targetTurns: number;
   conversations: DialogueRecord['conversations'];
   error?: string;
+  /** While a call waits on a batch: which, e.g. "turn 3 · answer · in batch batch_abc (in_progress)". */
+  waiting?: string;
 }
 
 export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
@@ -99,10 +102,11 @@ export async function runDialogue(
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
+  batch?: BatchCalls,
 ): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
   const tally = new Tally();
-  const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally);
+  const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally, batch);
   const usage = { ask: tally.ask, answer: tally.answer };
   await storageSteps(settings).storeDialogue({
     output: settings.output,
@@ -138,26 +142,39 @@ async function converse(
   seed: string,
   conversations: DialogueRecord['conversations'],
   tally: Tally,
+  batch?: BatchCalls,
 ): Promise<{ turns: number; endedBy: DialogueEnd }> {
-  const { answer } = llmSteps(settings, 'answer');
   const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
   conversations.push({ from: 'human', value: seed });
   if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
   for (let turn = 1; ; turn++) {
-    const a = await answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-      { settings: settings.answer, dialogue },
-    ]);
+    const a = await answerCall(settings, spec.index, turn, dialogue, batch);
     tally.add('answer', a);
     dialogue.push({ role: 'assistant', content: a.text });
     conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
     if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
     if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
       return { turns: turn, endedBy: 'context' };
-    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally);
+    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally, batch);
     if (!q || q.userDone) return { turns: turn, endedBy: q ? 'user-done' : 'filtered' };
     dialogue.push({ role: 'user', content: q.text });
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
+}
+
+/** An answer: an activity of its own, or a request in the answer batch (./batch-calls.ts). */
+function answerCall(
+  settings: DialogueSettings,
+  index: number,
+  turn: number,
+  dialogue: ChatMessage[],
+  batch?: BatchCalls,
+): Promise<LlmReply> {
+  if (batch?.has('answer')) return batch.call('answer', { index, turn }, settings.answer, [...dialogue]);
+  return llmSteps(settings, 'answer').answer.executeWithOptions(
+    { summary: `dialogue ${index} · turn ${turn} · answer` },
+    [{ settings: settings.answer, dialogue }],
+  );
 }
 
 /** What a re-ask samples with when the ask model decodes greedily (temperature 0). */
@@ -188,14 +205,16 @@ async function askNextQuestion(
   dialogue: ChatMessage[],
   turn: number,
   tally: Tally,
+  batch?: BatchCalls,
 ): Promise<LlmReply | undefined> {
   const { ask } = llmSteps(settings, 'ask');
   const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
   for (let attempt = 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const q = await ask.executeWithOptions({ summary }, [
-      { settings: reAskSampling(settings.ask, attempt), dialogue, persona: spec.persona },
-    ]);
+    const sampling = reAskSampling(settings.ask, attempt);
+    const q = batch?.has('ask')
+      ? await batch.call('ask', { index: spec.index, turn }, sampling, [...dialogue], spec.persona)
+      : await ask.executeWithOptions({ summary }, [{ settings: sampling, dialogue, persona: spec.persona }]);
     tally.add('ask', q);
     if (!q.rejectedBy) return q;
     tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });

@@ -1,3 +1,4 @@
 export { generateDialogue } from './dialogue';
 export { generateDialogues, dialogueQuery, dialoguesQuery } from './dialogue-group';
 export { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from './dataset';
+export { runBatcher } from './batch-batcher';
