@@ -5,7 +5,7 @@
 // batch_abc (in_progress)") and, when it has finished, the key of the group's outcome file. A
 // line that failed or expired is asked again in a later batch, up to `maxTries`; then the
 // dialogue fails with the provider's error.
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { groupPart, pieceKey } from '../batch/batch-layout';
 import { formatCustomId } from '../batch/custom-id';
 import type { BatchOutcome, BatchRole, GroupBatchRoute, StagedCall } from '../batch/batch-types';
@@ -79,12 +79,14 @@ export class BatchCalls {
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
       const customId = formatCustomId({ datasetRunId: route.place.datasetRunId, ...at, role, attempt });
-      const outcome = await new Promise<BatchOutcome>((resolve) => {
+      const reply = new Promise<BatchOutcome>((resolve) => {
         const w: Waiter = { role, ...at, call: { customId, dialogue, persona }, settings, resolve };
         this.waiting.set(customId, w);
         this.queued.push(w);
         this.show(w, `queued for the next ${role} batch`);
       });
+      // A cancelled group stops waiting (the batcher cancels the batch).
+      const outcome = await Promise.race([reply, CancellationScope.current().cancelRequested]);
       this.show({ index: at.index }, undefined);
       if (outcome.reply) return outcome.reply;
       const e = outcome.error!;
@@ -135,6 +137,14 @@ export class BatchCalls {
 
   /** Writes the queue once every dialogue still running waits on it, or after the fill time. */
   private async pump() {
+    try {
+      await this.pumpForever();
+    } catch (err) {
+      if (!isCancellation(err)) throw err; // cancelled: the dialogues stop waiting too
+    }
+  }
+
+  private async pumpForever() {
     for (;;) {
       await condition(() => this.queued.length > 0);
       const fill = Math.min(
