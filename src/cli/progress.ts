@@ -26,7 +26,7 @@ async function main() {
 
   const bar = new SingleBar({
     format:
-      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}',
+      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}{batches}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -49,6 +49,7 @@ async function main() {
         rate: p.llmCallsPerSecond ?? '?',
         eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds),
         spend: formatSpend(p),
+        batches: formatBatches(p),
       };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
@@ -78,6 +79,23 @@ function formatSpend(p: DatasetProgress): string {
   const unpriced = p.spent.unpricedCalls ? ` (+${p.spent.unpricedCalls} unpriced calls)` : '';
   const state = p.paused ? ' · PAUSED' : p.stoppedBy === 'budget' ? ' · STOPPED AT BUDGET' : '';
   return `${spent}${projected}${unpriced}${state}`;
+}
+
+/** Each batched role's batches in flight: ID, status, answered of total, failed, age. */
+function formatBatches(p: DatasetProgress): string {
+  return (p.batches ?? [])
+    .map(
+      (v) =>
+        ` · ${v.role} batches: ${v.rounds} rounds, ${v.queued} queued` +
+        v.inFlight
+          .map(
+            (b) =>
+              `, ${b.id} ${b.status} ${b.completed}/${b.total} (${b.failed} failed, ${formatSeconds(b.ageSeconds)})`,
+          )
+          .join('') +
+        (v.note ? ` · ${v.note}` : ''),
+    )
+    .join('');
 }
 
 function formatSeconds(s: number): string {
