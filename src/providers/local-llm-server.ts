@@ -1,10 +1,12 @@
 // The built-in `local` endpoint: a small OpenAI-compatible HTTP server over node-llama-cpp.
 // It serves /v1/chat/completions, /v1/completions (raw prompts, for Ask models served as
-// plain completion), /v1/embeddings (the model's own, for the topic metrics) and /v1/models. Requests share one llama context: each takes one of its
+// plain completion), /v1/embeddings (the model's own, for the topic metrics), /v1/models, and
+// /v1/files + /v1/batches (./local-batch-api.ts, for batch mode). Requests share one llama context: each takes one of its
 // sequences (llama.cpp batches the sequences together) and waits in a queue when all are busy.
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { localBatchApi } from './local-batch-api';
 import type {
   Llama,
   LlamaContext,
@@ -230,8 +232,11 @@ export async function startLocalLlmServer(
     return run;
   }
 
+  const batches = localBatchApi(opts.modelId, sequences, { chat: chatCompletion, text: textCompletion });
+
   // http ignores a handler's promise; dropping it is explicit here (`void`), not by accident.
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (await batches.handle(req, res)) return;
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -284,6 +289,7 @@ export async function startLocalLlmServer(
     url: `http://127.0.0.1:${port}/v1`,
     modelId: opts.modelId,
     async close() {
+      batches.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (embeddingContext) await (await embeddingContext).dispose();
