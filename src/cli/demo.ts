@@ -1,5 +1,6 @@
-// `npm run demo`: starts examples/quickstart.json the way a user would (the Temporal CLI), waits
-// for it, and prints where to watch it, where the export landed and the dataset's metrics.
+// `npm run demo [-- examples/batch.json]`: starts examples/quickstart.json (or the input given) the
+// way a user would (the Temporal CLI), waits for it, and prints where to watch it, where the
+// export landed and the dataset's metrics.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,7 +56,14 @@ async function main() {
     handle.query<DatasetProgress>('progress').then(
       (p) =>
         console.log(
-          `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`,
+          `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running${(
+            p.batches ?? []
+          )
+            .map(
+              (b) =>
+                `; ${b.role} batches: ${b.rounds} rounds${b.inFlight.map((x) => `, ${x.id} ${x.status} ${x.completed}/${x.total}`).join('')}`,
+            )
+            .join('')}`,
         ),
       () => undefined, // the query needs a worker; skip a beat
     );
@@ -79,8 +87,9 @@ async function main() {
     console.log(
       `  report:   ${result.export.reportUri} (copy here: ${await copyReport(root, workflowId, result.export.reportUri)})`,
     );
+  const batched = (u: DatasetResult['usage']['ask']) => (u.batchCalls ? ` (${u.batchCalls} in batches)` : '');
   console.log(
-    `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`,
+    `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls${batched(result.usage.ask)}, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls${batched(result.usage.answer)}`,
   );
   console.log('  metrics:');
   const { histograms: _charts, ...metrics } = result.metrics;

@@ -13,6 +13,8 @@ export interface FakeBatchApi {
   submitted: Map<string, number>;
   /** Requests submitted more than once (0 when every custom_id was submitted once). */
   duplicates(): number;
+  /** Lines answered 200 (each a call made, as the provider would bill it). */
+  answered: number;
   /** IDs of the batches created, in order, and of those a client asked to cancel. */
   created: string[];
   cancelRequested: string[];
@@ -30,6 +32,7 @@ export function createFakeBatchApi(runLine: RunLine, limits: { maxRequests?: num
     api: undefined as unknown as BatchApi,
     submitted: new Map(),
     duplicates: () => [...fake.submitted.values()].reduce((n, k) => n + k - 1, 0),
+    answered: 0,
     created: [],
     cancelRequested: [],
     holdMs: 0,
@@ -44,7 +47,11 @@ export function createFakeBatchApi(runLine: RunLine, limits: { maxRequests?: num
     },
   };
   const api = createBatchApi({
-    runLine,
+    async runLine(url, body, signal) {
+      const response = await runLine(url, body, signal);
+      if (response.status === 200) fake.answered++;
+      return response;
+    },
     concurrency: 64,
     maxRequests: limits.maxRequests,
     hooks: {
