@@ -194,12 +194,13 @@ const SCENARIOS: Record<string, Scenario> = {
       await SCENARIOS['server-restart'].inject(s, undefined as never);
     },
   },
-  // Lines of the next batches expire: they are asked again in later ones.
+  // Lines of the next batches expire: they are asked again in later ones (a line expires at
+  // most 4 times, under the scenario's maxTries of 5).
   'batch-expired-lines': {
     at: 1 / 3,
     batch: true,
     async inject(s) {
-      s.provider.batch.expireNext(5);
+      s.provider.batch.expireNext(4);
     },
   },
   // Cancelled with a batch in flight: the provider batch is cancelled; then resumed.
@@ -268,7 +269,7 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     answer: {
       endpoint: 'fake',
       model: 'fake',
-      ...(scenario.batch && { batch: { fillSeconds: 20, pollSeconds: 1, maxTries: 3 } }),
+      ...(scenario.batch && { batch: { fillSeconds: 20, pollSeconds: 1, maxTries: 5 } }),
     },
   };
   stack.provider.batch.holdMs = scenario.batch ? 2_000 : 0;

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnswerSettings, AskSettings, BatchSettings } from '../config/dataset-input';
 import { batchLimits } from '../config/batch-endpoints';
-import type { EndpointRegistry } from '../config/endpoints';
+import type { EndpointConfig, EndpointRegistry } from '../config/endpoints';
 import { openBlobStore } from '../storage/open-blob-store';
 import { batchKey, resultKey, submittedKey } from '../batch/batch-layout';
 import { batchUrlOf, pieceLines } from '../batch/batch-requests';
@@ -65,7 +65,6 @@ export function createBatchActivities(endpoints: EndpointRegistry, metrics = new
     if (!p) providers.set(name, (p = new ProviderBatches(endpointFor(endpoints, 'endpoint', name))));
     return p;
   };
-  const tags = (place: BatchPlace) => ({ endpoint: place.endpoint, role: place.role });
 
   return {
     /** The roles whose calls go to a batch API, with their endpoint's limits; an unknown endpoint fails naming its field. */
@@ -104,41 +103,13 @@ export function createBatchActivities(endpoints: EndpointRegistry, metrics = new
 
     /** The batches' statuses and counts now. */
     async pollBatches({ place, ids }: { place: BatchPlace; ids: string[] }): Promise<PolledBatch[]> {
-      return heartbeatWhile(async (signal) => {
-        const p = provider(place.endpoint);
-        const batches = await Promise.all(ids.map(async (id) => polled(id, await p.retrieve(id, signal))));
-        metrics.polled(
-          tags(place),
-          batches.reduce((n, b) => n + Math.max(0, b.total - b.completed - b.failed), 0),
-        );
-        return batches;
-      });
+      return heartbeatWhile((signal) => poll(provider(place.endpoint), place, ids, metrics, signal));
     },
 
     /** A finished batch's output and error files, read into one outcome file per group; or why it was refused. */
     async collectBatch(input: CollectInput): Promise<CollectedBatch> {
-      return heartbeatWhile(async (signal) => {
-        const store = openBlobStore(input.place.output, { signal });
-        const manifest = await readJson<SubmittedManifest>(store, submittedKey(input.place, input.seq));
-        if (!manifest)
-          throw ApplicationFailure.nonRetryable(
-            `batch ${input.batch.id}: its record is missing from storage`,
-          );
-        const endpoint = endpointFor(endpoints, `${input.place.role}.endpoint`, input.place.endpoint);
-        const collected = await collectOutcomes({
-          store,
-          manifest,
-          batch: input.batch,
-          provider: provider(input.place.endpoint),
-          context: { role: input.place.role, ask: input.settings as AskSettings, endpoint },
-          resultKeyOf: (group) => resultKey(input.place, input.seq, group),
-          signal,
-          onOutcome: (outcome) => metrics.outcome(tags(input.place), outcome),
-        });
-        if (!collected.rejection && !collected.quota)
-          metrics.finished(tags(input.place), (Date.now() - input.createdAt) / 1000);
-        return collected;
-      });
+      const endpoint = endpointFor(endpoints, `${input.place.role}.endpoint`, input.place.endpoint);
+      return heartbeatWhile((signal) => collect(input, endpoint, provider(endpoint.name), metrics, signal));
     },
 
     /** A group's outcomes from a finished batch, a block at a time (`next`: where the next block starts). */
@@ -156,6 +127,48 @@ export function createBatchActivities(endpoints: EndpointRegistry, metrics = new
       });
     },
   };
+}
+
+const tags = (place: BatchPlace) => ({ endpoint: place.endpoint, role: place.role });
+
+async function poll(
+  provider: ProviderBatches,
+  place: BatchPlace,
+  ids: string[],
+  metrics: BatchMetrics,
+  signal: AbortSignal,
+): Promise<PolledBatch[]> {
+  const batches = await Promise.all(ids.map(async (id) => polled(id, await provider.retrieve(id, signal))));
+  const unfinished = batches.reduce((n, b) => n + Math.max(0, b.total - b.completed - b.failed), 0);
+  metrics.polled(tags(place), unfinished);
+  return batches;
+}
+
+async function collect(
+  input: CollectInput,
+  endpoint: EndpointConfig,
+  provider: ProviderBatches,
+  metrics: BatchMetrics,
+  signal: AbortSignal,
+): Promise<CollectedBatch> {
+  const { place, seq } = input;
+  const store = openBlobStore(place.output, { signal });
+  const manifest = await readJson<SubmittedManifest>(store, submittedKey(place, seq));
+  if (!manifest)
+    throw ApplicationFailure.nonRetryable(`batch ${input.batch.id}: its record is missing from storage`);
+  const collected = await collectOutcomes({
+    store,
+    manifest,
+    batch: input.batch,
+    provider,
+    context: { role: place.role, ask: input.settings as AskSettings, endpoint },
+    resultKeyOf: (group) => resultKey(place, seq, group),
+    signal,
+    onOutcome: (outcome) => metrics.outcome(tags(place), outcome),
+  });
+  if (!collected.rejection && !collected.quota)
+    metrics.finished(tags(place), (Date.now() - input.createdAt) / 1000);
+  return collected;
 }
 
 async function submit(

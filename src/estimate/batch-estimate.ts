@@ -3,7 +3,7 @@
 // round taking the provider's whole completion window. A dialogue's turn t waits for round t of
 // its wave; a wave is the dialogues in flight together (batch mode fills the window).
 import { batchSettingsOf, type DatasetInput } from '../config/dataset-input';
-import { batchLimits } from '../config/batch-endpoints';
+import { batchLimits, DEFAULT_BATCH_DISCOUNT, MAX_BATCH_REQUESTS } from '../config/batch-endpoints';
 import type { EndpointRegistry } from '../config/endpoints';
 import type { BatchRole } from '../batch/batch-types';
 import { usesBatch } from '../batch/batch-routing';
@@ -30,17 +30,33 @@ export interface BatchEstimate {
   worstSeconds: number;
 }
 
-/** Prompt tokens of the answer call at turn t (the largest prompts): the queue limit counts them. */
-export type PromptTokensAt = (turn: number) => number;
+/** Tokens of the parts of a prompt: the estimate's lengths. */
+export interface PromptLengths {
+  seed: number;
+  system: number;
+  question: number;
+  answer: number;
+}
+
+export const BATCH_ASSUMPTION = `batched calls cost the batch price (PARROT_ENDPOINT_<NAME>_BATCH_PRICE_IN/_OUT, else the online price less _BATCH_DISCOUNT, default ${DEFAULT_BATCH_DISCOUNT * 100}%); a round splits into batches of ${MAX_BATCH_REQUESTS.toLocaleString('en-US')} requests or 200 MB, and no line fails or expires (each that does adds a round)`;
+
+/** The bound batch rounds put on wall time: one after another, each at the typical turnaround. */
+export const batchBound = (b: BatchEstimate, duration: (s: number) => string) => ({
+  what: `${b.rounds.toLocaleString('en-US')} batch rounds one after another, each at a ${duration(b.turnaroundSeconds)} turnaround (--estimate-batch-turnaround-minutes)`,
+  seconds: b.typicalSeconds,
+});
 
 export function estimateBatches(
   input: DatasetInput,
   endpoints: EndpointRegistry,
   /** Dialogues reaching turn t, by t (index 0 unused). */
   reaching: number[],
-  promptTokensAt: PromptTokensAt,
+  lengths: PromptLengths,
   turnaroundMinutes = DEFAULT_BATCH_TURNAROUND_MINUTES,
 ): BatchEstimate | undefined {
+  // The queue limit counts prompt tokens: the answer's at turn t, the largest of the round's.
+  const promptTokensAt = (t: number) =>
+    lengths.system + lengths.seed + (t - 1) * (lengths.answer + lengths.question);
   const roles = (['ask', 'answer'] as const).filter((r) =>
     usesBatch(input[r].batch, endpoints.get(input[r].endpoint)),
   );

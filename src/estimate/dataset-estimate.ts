@@ -8,7 +8,7 @@
 // grow with the square of the turns. Turn counts and personas are drawn exactly as the workflow
 // draws them; the ask prompt's framing is measured on the real prompt builders.
 import type { DatasetInput } from '../config/dataset-input';
-import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
+import { callCostUsd, type EndpointRegistry } from '../config/endpoints';
 import { requestsPerSecond } from '../config/task-queues';
 import { socraticPrompt } from '../prompts/parrot-ask';
 import { personaFor } from '../prompts/personas';
@@ -18,10 +18,9 @@ import { formatUsd } from '../usage';
 import { turnsFor } from '../workflows/dataset';
 import { nextRoundOverflows } from '../workflows/dialogue';
 import { dialoguesPerGroup, maxTurns, windowSize } from '../workflows/fan-out';
-import type { BatchSettings } from '../config/dataset-input';
-import { batchPrices, DEFAULT_BATCH_DISCOUNT, MAX_BATCH_REQUESTS } from '../config/batch-endpoints';
+import { batchPrices } from '../config/batch-endpoints';
 import { usesBatch } from '../batch/batch-routing';
-import { estimateBatches, type BatchEstimate } from './batch-estimate';
+import { BATCH_ASSUMPTION, batchBound, estimateBatches, type BatchEstimate } from './batch-estimate';
 
 /** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
 export const CHARS_PER_TOKEN = 4;
@@ -235,11 +234,13 @@ function countCalls(input: DatasetInput, l: Lengths, contextTurns: number) {
 
 /** A role's tally, rounded, and priced when its endpoint has prices (batched: at the batch price). */
 function roleEstimate(
-  name: string,
-  endpoint: EndpointConfig | undefined,
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  role: 'ask' | 'answer',
   u: Tally,
-  batch: boolean | BatchSettings | undefined,
 ): RoleEstimate {
+  const { endpoint: name, batch } = input[role];
+  const endpoint = endpoints.get(name);
   const promptTokens = Math.round(u.promptTokens);
   const completionTokens = Math.round(u.completionTokens);
   const online = endpoint && callCostUsd(endpoint, promptTokens, completionTokens);
@@ -325,6 +326,42 @@ function wallTimeBounds(
   return { window, bounds: bounds.sort((a, b) => b.seconds - a.seconds) };
 }
 
+/** What the estimate assumed, each saying where its figure came from and how to change it. */
+function assumptionsOf(
+  input: DatasetInput,
+  options: EstimateOptions,
+  used: { seeds: SeedSample; lengths: Lengths; contextTurns: number; latencyMs: number; workers: number },
+): string[] {
+  const { measured } = options;
+  const { seeds, lengths, contextTurns, latencyMs, workers } = used;
+  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
+  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
+    given !== undefined
+      ? 'as given'
+      : (sampled ??
+        (maxTokens !== undefined
+          ? 'its maxTokens, an upper bound'
+          : `no maxTokens: the default ${fallback}`));
+  const latencySource =
+    options.latencyMs !== undefined
+      ? 'as given'
+      : measured
+        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
+        : 'assumed';
+  return [
+    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
+    seeds.complete
+      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
+      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
+    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
+    contextTurns < maxTurns(input.turns)
+      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
+      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
+    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
+  ];
+}
+
 export function estimateDataset(
   input: DatasetInput,
   endpoints: EndpointRegistry,
@@ -343,25 +380,9 @@ export function estimateDataset(
   };
   const contextTurns = contextTurnsOf(input, lengths);
   const counted = countCalls(input, lengths, contextTurns);
-  const ask = roleEstimate(
-    input.ask.endpoint,
-    endpoints.get(input.ask.endpoint),
-    counted.ask,
-    input.ask.batch,
-  );
-  const answer = roleEstimate(
-    input.answer.endpoint,
-    endpoints.get(input.answer.endpoint),
-    counted.answer,
-    input.answer.batch,
-  );
-  const batch = estimateBatches(
-    input,
-    endpoints,
-    counted.reaching,
-    (t) => lengths.system + lengths.seed + (t - 1) * (lengths.answer + lengths.question),
-    options.batchTurnaroundMinutes,
-  );
+  const ask = roleEstimate(input, endpoints, 'ask', counted.ask);
+  const answer = roleEstimate(input, endpoints, 'answer', counted.answer);
+  const batch = estimateBatches(input, endpoints, counted.reaching, lengths, options.batchTurnaroundMinutes);
   const total: UsageEstimate = {
     calls: ask.calls + answer.calls,
     promptTokens: ask.promptTokens + answer.promptTokens,
@@ -379,50 +400,18 @@ export function estimateDataset(
     workers,
     options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND,
   );
-  if (batch) {
-    bounds.push({
-      what: `${n(batch.rounds)} batch rounds one after another, each at a ${formatDuration(batch.turnaroundSeconds)} turnaround (--estimate-batch-turnaround-minutes)`,
-      seconds: batch.typicalSeconds,
-    });
-    bounds.sort((a, b) => b.seconds - a.seconds);
-  }
+  if (batch) bounds.push(batchBound(batch, formatDuration));
+  bounds.sort((a, b) => b.seconds - a.seconds);
 
-  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
-  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
-    given !== undefined
-      ? 'as given'
-      : (sampled ??
-        (maxTokens !== undefined
-          ? 'its maxTokens, an upper bound'
-          : `no maxTokens: the default ${fallback}`));
-  const latencySource =
-    options.latencyMs !== undefined
-      ? 'as given'
-      : measured
-        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
-        : 'assumed';
   const unknownEndpoints = [...new Set([ask.endpoint, answer.endpoint])].filter((e) => !endpoints.has(e));
-  const assumptions = [
-    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
-    seeds.complete
-      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
-      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
-    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
-    contextTurns < maxTurns(input.turns)
-      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
-      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
-    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); ${workers} worker${workers > 1 ? 's' : ''} (--estimate-workers); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
-    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
-    ...(batch
-      ? [
-          `batched calls cost the batch price (PARROT_ENDPOINT_<NAME>_BATCH_PRICE_IN/_OUT, else the online price less _BATCH_DISCOUNT, default ${DEFAULT_BATCH_DISCOUNT * 100}%); a round splits into batches of ${n(MAX_BATCH_REQUESTS)} requests or 200 MB, and no line fails or expires (each that does adds a round)`,
-        ]
-      : []),
+  const assumptions = assumptionsOf(input, options, { seeds, lengths, contextTurns, latencyMs, workers });
+  if (batch) assumptions.push(BATCH_ASSUMPTION);
+  assumptions.push(
     ...unknownEndpoints.map(
       (e) =>
         `endpoint '${e}' is not configured here: its price and limits are unknown (see README: endpoints)`,
     ),
-  ];
+  );
 
   return {
     dialogues: input.count,

@@ -8,7 +8,7 @@
 // file holds each answered line, the error file the lines that failed, expired or were cancelled,
 // as OpenAI writes them. Hooks let a test make lines fail or expire, or hold a batch back.
 import type http from 'node:http';
-import { batchLines, type BatchFile, type BatchRecord, type ParsedLine } from './batch-api-lines';
+import { BatchRunner, type BatchFile, type BatchRecord, type ParsedLine } from './batch-api-lines';
 
 export type { ParsedLine };
 
@@ -57,9 +57,6 @@ export interface BatchApi {
   close(): void;
 }
 
-export const MAX_BATCH_REQUESTS = 50_000;
-export const MAX_BATCH_BYTES = 200 * 1024 * 1024;
-
 class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -71,16 +68,100 @@ class ApiError extends Error {
 }
 
 export function createBatchApi(options: BatchApiOptions): BatchApi {
-  const files = new Map<string, BatchFile>();
-  const batches = new Map<string, BatchRecord>();
-  const running = new Set<AbortController>();
-  let ids = 0;
-  const newId = (prefix: string) => `${prefix}${Date.now().toString(36)}${(++ids).toString(36)}`;
-  const now = () => Math.floor(Date.now() / 1000);
+  return new InMemoryBatchApi(options);
+}
 
-  const addFile = (filename: string, purpose: string, content: Buffer): BatchFile => {
+/** Files and batches in memory; each route a method. */
+class InMemoryBatchApi implements BatchApi {
+  readonly files = new Map<string, BatchFile>();
+  readonly batches = new Map<string, BatchRecord>();
+  private readonly running = new Set<AbortController>();
+  private readonly runner: BatchRunner;
+  private ids = 0;
+
+  constructor(options: BatchApiOptions) {
+    this.runner = new BatchRunner(
+      options,
+      (name, purpose, content) => this.addFile(name, purpose, content),
+      this.running,
+    );
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      const answer = await this.route(req, url);
+      if (answer === undefined) return false;
+      if (Buffer.isBuffer(answer)) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': answer.length });
+        res.end(answer);
+      } else sendJson(res, 200, answer);
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, String((err as Error)?.message ?? err));
+      sendJson(res, e.status, {
+        error: { message: e.message, type: 'invalid_request_error', code: e.code ?? null },
+      });
+    }
+    return true;
+  }
+
+  close() {
+    for (const a of this.running) a.abort();
+  }
+
+  /** The route's answer; undefined when it is not a files or batches route. */
+  private async route(req: http.IncomingMessage, url: URL): Promise<unknown> {
+    const [, v1, kind, id, action] = url.pathname.split('/');
+    if (v1 !== 'v1' || (kind !== 'files' && kind !== 'batches')) return undefined;
+    const method = req.method ?? 'GET';
+    const answer =
+      kind === 'files'
+        ? await this.fileRoute(req, url, method, id, action)
+        : await this.batchRoute(req, url, method, id, action);
+    if (answer === undefined) throw new ApiError(404, `no route for ${method} ${url.pathname}`);
+    return answer;
+  }
+
+  private async fileRoute(req: http.IncomingMessage, url: URL, method: string, id?: string, action?: string) {
+    if (method === 'POST' && !id) return publicFile(await this.upload(req));
+    if (method === 'GET' && !id) {
+      const purpose = url.searchParams.get('purpose');
+      const files = [...this.files.values()].reverse().filter((f) => !purpose || f.purpose === purpose);
+      return listPage(files.map(publicFile), url);
+    }
+    if (!id) return undefined;
+    if (method === 'GET' && action === 'content') return this.fileOf(id).content;
+    if (method === 'GET' && !action) return publicFile(this.fileOf(id));
+    if (method === 'DELETE' && !action) {
+      this.fileOf(id);
+      this.files.delete(id);
+      return { id, object: 'file', deleted: true };
+    }
+    return undefined;
+  }
+
+  private async batchRoute(
+    req: http.IncomingMessage,
+    url: URL,
+    method: string,
+    id?: string,
+    action?: string,
+  ) {
+    if (method === 'POST' && !id) return this.create(await readJson(req));
+    if (method === 'GET' && !id) return listPage([...this.batches.values()].reverse(), url);
+    if (!id) return undefined;
+    if (method === 'GET' && !action) return this.batchOf(id);
+    if (method === 'POST' && action === 'cancel') return this.runner.cancel(this.batchOf(id));
+    return undefined;
+  }
+
+  private newId(prefix: string) {
+    return `${prefix}${Date.now().toString(36)}${(++this.ids).toString(36)}`;
+  }
+
+  private addFile(filename: string, purpose: string, content: Buffer): BatchFile {
     const file: BatchFile = {
-      id: newId('file-'),
+      id: this.newId('file-'),
       object: 'file',
       bytes: content.length,
       created_at: now(),
@@ -89,23 +170,23 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
       status: 'processed',
       content,
     };
-    files.set(file.id, file);
+    this.files.set(file.id, file);
     return file;
-  };
-  const fileOf = (id: string) => {
-    const f = files.get(id);
+  }
+
+  private fileOf(id: string): BatchFile {
+    const f = this.files.get(id);
     if (!f) throw new ApiError(404, `No such File object: ${id}`);
     return f;
-  };
-  const batchOf = (id: string) => {
-    const b = batches.get(id);
+  }
+
+  private batchOf(id: string): BatchRecord {
+    const b = this.batches.get(id);
     if (!b) throw new ApiError(404, `No batch found with id '${id}'.`);
     return b;
-  };
+  }
 
-  const lines = batchLines({ ...options, files, addFile, running });
-
-  async function uploadFile(req: http.IncomingMessage) {
+  private async upload(req: http.IncomingMessage): Promise<BatchFile> {
     const form = await new Response(new Uint8Array(await readBody(req)), {
       headers: { 'content-type': req.headers['content-type'] ?? '' },
     })
@@ -118,17 +199,17 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
     if (!(file instanceof Blob) || typeof purpose !== 'string')
       throw new ApiError(400, 'file and purpose are required');
     const name = 'name' in file && typeof file.name === 'string' ? file.name : 'upload.jsonl';
-    return addFile(name, purpose, Buffer.from(await file.arrayBuffer()));
+    return this.addFile(name, purpose, Buffer.from(await file.arrayBuffer()));
   }
 
-  function createBatch(body: Record<string, unknown>): BatchRecord {
-    const file = fileOf(String(body.input_file_id));
+  private create(body: Record<string, unknown>): BatchRecord {
+    const file = this.fileOf(String(body.input_file_id));
     if (file.purpose !== 'batch') throw new ApiError(400, `file ${file.id}: purpose must be 'batch'`);
     const window = typeof body.completion_window === 'string' ? body.completion_window : '';
     const hours = /^(\d+)h$/.exec(window);
     if (!hours) throw new ApiError(400, `completion_window: '${window}' is not supported (use '24h')`);
     const batch: BatchRecord = {
-      id: newId('batch_'),
+      id: this.newId('batch_'),
       object: 'batch',
       endpoint: String(body.endpoint),
       input_file_id: file.id,
@@ -139,79 +220,26 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
       request_counts: { total: 0, completed: 0, failed: 0 },
       metadata: (body.metadata as Record<string, string> | null) ?? null,
     };
-    batches.set(batch.id, batch);
-    void lines.process(batch, file);
+    this.batches.set(batch.id, batch);
+    void this.runner.process(batch, file);
     return batch;
   }
+}
 
-  function listPage<T extends { id: string }>(all: T[], url: URL) {
-    const after = url.searchParams.get('after');
-    const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 20) || 20);
-    const start = after ? all.findIndex((x) => x.id === after) + 1 : 0;
-    const data = all.slice(start, start + limit);
-    return {
-      object: 'list',
-      data,
-      has_more: start + limit < all.length,
-      first_id: data[0]?.id,
-      last_id: data.at(-1)?.id,
-    };
-  }
+const now = () => Math.floor(Date.now() / 1000);
 
-  /** The route's answer; undefined when it is not a files or batches route. */
-  async function route(req: http.IncomingMessage, url: URL): Promise<unknown> {
-    const [, v1, kind, id, action] = url.pathname.split('/');
-    if (v1 !== 'v1' || (kind !== 'files' && kind !== 'batches')) return undefined;
-    const method = req.method ?? 'GET';
-    const newestFirst = <T extends { created_at: number }>(xs: Iterable<T>) => [...xs].reverse();
-    if (kind === 'files') {
-      if (method === 'POST' && !id) return publicFile(await uploadFile(req));
-      if (method === 'GET' && !id)
-        return listPage(
-          newestFirst(files.values())
-            .filter((f) => !url.searchParams.get('purpose') || f.purpose === url.searchParams.get('purpose'))
-            .map(publicFile),
-          url,
-        );
-      if (method === 'GET' && action === 'content') return fileOf(id).content;
-      if (method === 'GET' && !action) return publicFile(fileOf(id));
-      if (method === 'DELETE' && !action) {
-        fileOf(id);
-        files.delete(id);
-        return { id, object: 'file', deleted: true };
-      }
-    } else {
-      if (method === 'POST' && !id) return createBatch(await readJson(req));
-      if (method === 'GET' && !id) return listPage(newestFirst(batches.values()), url);
-      if (method === 'GET' && !action) return batchOf(id);
-      if (method === 'POST' && action === 'cancel') return lines.cancel(batchOf(id));
-    }
-    throw new ApiError(404, `no route for ${method} ${url.pathname}`);
-  }
-
+/** A list page as OpenAI's cursor pagination serves it (newest first: `after` the last ID seen). */
+function listPage<T extends { id: string }>(all: T[], url: URL) {
+  const after = url.searchParams.get('after');
+  const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 20) || 20);
+  const start = after ? all.findIndex((x) => x.id === after) + 1 : 0;
+  const data = all.slice(start, start + limit);
   return {
-    batches,
-    files,
-    async handle(req, res) {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      try {
-        const answer = await route(req, url);
-        if (answer === undefined) return false;
-        if (Buffer.isBuffer(answer)) {
-          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': answer.length });
-          res.end(answer);
-        } else sendJson(res, 200, answer);
-      } catch (err) {
-        const e = err instanceof ApiError ? err : new ApiError(500, String((err as Error)?.message ?? err));
-        sendJson(res, e.status, {
-          error: { message: e.message, type: 'invalid_request_error', code: e.code ?? null },
-        });
-      }
-      return true;
-    },
-    close() {
-      for (const a of running) a.abort();
-    },
+    object: 'list',
+    data,
+    has_more: start + limit < all.length,
+    first_id: data[0]?.id,
+    last_id: data.at(-1)?.id,
   };
 }
 

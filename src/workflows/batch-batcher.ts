@@ -105,10 +105,10 @@ async function pollAndCollect(b: Batcher) {
   const { place } = b.input;
   const steps = batcherSteps(b.input);
   const ids = b.state.inFlight.map((x) => x.id);
-  for (const changed of b.polled(await steps.pollBatches({ place, ids }))) {
-    if (!isFinished(changed.status))
+  // Groups hear of the long states only: a few signals to each group a batch.
+  for (const changed of b.polled(await steps.pollBatches({ place, ids })))
+    if (changed.status === 'in_progress' || changed.status === 'cancelling')
       await tellGroups(changed, { batchId: changed.id, status: changed.status });
-  }
   for (const batch of b.state.inFlight.filter((x) => isFinished(x.status))) {
     const collected = await steps.collectBatch.executeWithOptions(
       { summary: `${place.role} batch ${batch.seq} (${batch.id}): ${batch.status}` },

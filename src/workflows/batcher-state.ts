@@ -171,7 +171,7 @@ export class Batcher {
     this.state.totals.rounds++;
   }
 
-  /** Statuses polled; returns the batches whose status changed. */
+  /** Statuses polled; returns the batches whose status changed (the view changes with their counts too). */
   polled(batches: PolledBatch[]): BatchInFlight[] {
     this.state.lastPollAt = Date.now();
     const changed: BatchInFlight[] = [];
@@ -179,6 +179,7 @@ export class Batcher {
       const b = this.state.inFlight.find((x) => x.id === p.id);
       if (!b) continue;
       if (b.status !== p.status) changed.push(b);
+      if (b.status !== p.status || b.completed !== p.completed || b.failed !== p.failed) this.dirty = true;
       Object.assign(b, {
         status: p.status,
         completed: p.completed,

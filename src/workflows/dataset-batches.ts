@@ -13,7 +13,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { batchSettingsOf, type DatasetInput } from '../config/dataset-input';
-import type { BatcherView, BatchInFlight, BatchRole, GroupBatchRoute } from '../batch/batch-types';
+import type {
+  BatcherView,
+  BatchInFlight,
+  BatchRole,
+  BatchRoute,
+  GroupBatchRoute,
+} from '../batch/batch-types';
 import { runBatcher } from './batch-batcher';
 import type { BatcherInput } from './batcher-state';
 import {
@@ -64,40 +70,50 @@ export async function openBatches(
   );
   if (!routes.length) return undefined;
   const batches: DatasetBatches = { routes: {}, views: {} };
-  for (const route of routes) {
-    const settings = batchSettingsOf(input[route.role].batch);
-    // The persona list stays with the dataset, as in the groups' settings.
-    const roleSettings = route.role === 'ask' ? { ...input.ask, personas: undefined } : input.answer;
-    const place = { output: input.output, datasetRunId, role: route.role, endpoint: route.endpoint };
-    const batcher: BatcherInput = {
-      datasetId,
-      place,
-      route,
-      settings,
-      roleSettings,
-      storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
-      llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
-      maxEventsPerRun: Math.min(input.maxEventsPerRun, BATCHER_EVENTS_PER_RUN),
-    };
-    const id = batcherId(datasetId, route.role);
-    await startChild(runBatcher, {
-      workflowId: id,
-      args: [batcher],
-      // Batchers outlive a run that continues as new; the dataset finishes or cancels them.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
-      staticSummary: `${route.role} batches of ${datasetId} on ${route.endpoint}`,
-    });
-    batches.routes[route.role] = {
-      place,
-      batcher: id,
-      maxTries: settings.maxTries,
-      maxRequests: route.maxRequests,
-      fillSeconds: settings.fillSeconds,
-    };
-  }
+  for (const route of routes)
+    batches.routes[route.role] = await startBatcher(input, datasetId, datasetRunId, route);
   return batches;
+}
+
+/** Starts the role's batcher; returns what the groups need to reach it. */
+async function startBatcher(
+  input: DatasetInput,
+  datasetId: string,
+  datasetRunId: string,
+  route: BatchRoute,
+): Promise<GroupBatchRoute> {
+  const batcher = batcherInput(input, datasetId, datasetRunId, route);
+  const id = batcherId(datasetId, route.role);
+  await startChild(runBatcher, {
+    workflowId: id,
+    args: [batcher],
+    // Batchers outlive a run that continues as new; the dataset finishes or cancels them.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [{ key: PARROT_DATASET, value: datasetId }],
+    staticSummary: `${route.role} batches of ${datasetId} on ${route.endpoint}`,
+  });
+  const { maxTries, fillSeconds } = batcher.settings;
+  return { place: batcher.place, batcher: id, maxTries, maxRequests: route.maxRequests, fillSeconds };
+}
+
+function batcherInput(
+  input: DatasetInput,
+  datasetId: string,
+  datasetRunId: string,
+  route: BatchRoute,
+): BatcherInput {
+  return {
+    datasetId,
+    place: { output: input.output, datasetRunId, role: route.role, endpoint: route.endpoint },
+    route,
+    settings: batchSettingsOf(input[route.role].batch),
+    // The persona list stays with the dataset, as in the groups' settings.
+    roleSettings: route.role === 'ask' ? { ...input.ask, personas: undefined } : input.answer,
+    storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
+    llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
+    maxEventsPerRun: Math.min(input.maxEventsPerRun, BATCHER_EVENTS_PER_RUN),
+  };
 }
 
 /** The batchers' reports: their views, and a batch rejected at validation (which fails the dataset). */

@@ -136,6 +136,7 @@ export class DatasetRun {
   }
 
   get hasWork(): boolean {
+    if (this.batchRejection) return false; // the dataset fails: nothing more is waited for
     return (this.state.nextIndex < this.input.count && !this.state.stoppedBy) || this.groups.size > 0;
   }
 

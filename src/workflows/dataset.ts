@@ -206,7 +206,6 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   });
   const ask = routes['ask.endpoint'];
   const answer = routes['answer.endpoint'];
-  const batch = await openBatches(input, datasetId, workflowInfo().firstExecutionRunId);
   return {
     lineage: opened.lineage,
     reused: opened.finished,
@@ -228,7 +227,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
-    ...(batch && { batch }),
+    batch: await openBatches(input, datasetId, workflowInfo().firstExecutionRunId),
   };
 }
 
@@ -242,21 +241,7 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    if (run.batchRejection) throw ApplicationFailure.nonRetryable(run.batchRejection, 'BatchRejected');
-    const launched: string[] = [];
-    while (
-      run.state.nextIndex < run.input.count &&
-      run.groups.size < maxGroups &&
-      !runIsFull() &&
-      run.mayStart()
-    ) {
-      // A group starts once the window has room for a whole one (or for all that are left); a
-      // small window takes small groups, so that it slides rather than waits for its slowest.
-      const window = run.window();
-      const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
-      if (window - run.running < Math.min(size, run.toStart)) break;
-      launched.push(launchGroup(run, settings, nextIndices(run, size)));
-    }
+    const launched = launchGroups(run, settings, () => run.groups.size < maxGroups && !runIsFull());
     await expectAtBatchers(run.state.batch, launched);
     run.showDetails();
     if (runIsFull()) {
@@ -265,15 +250,23 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
     const [before, flips] = [run.finished, run.pauseChanges];
-    await condition(
-      () =>
-        run.finished > before ||
-        runIsFull() ||
-        run.pauseChanges !== flips ||
-        !run.hasWork ||
-        run.batchRejection !== undefined,
-    );
+    await condition(() => run.finished > before || runIsFull() || run.pauseChanges !== flips || !run.hasWork);
   }
+  if (run.batchRejection) throw ApplicationFailure.nonRetryable(run.batchRejection, 'BatchRejected');
+}
+
+/** Starts groups while the window and the run have room and starting is allowed; returns their IDs. */
+function launchGroups(run: DatasetRun, settings: DialogueSettings, runHasRoom: () => boolean): string[] {
+  const launched: string[] = [];
+  while (run.state.nextIndex < run.input.count && runHasRoom() && run.mayStart()) {
+    // A group starts once the window has room for a whole one (or for all that are left); a
+    // small window takes small groups, so that it slides rather than waits for its slowest.
+    const window = run.window();
+    const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
+    if (window - run.running < Math.min(size, run.toStart)) break;
+    launched.push(launchGroup(run, settings, nextIndices(run, size)));
+  }
+  return launched;
 }
 
 /** The next `n` indices to run, skipping those the resumed datasets already stored. */

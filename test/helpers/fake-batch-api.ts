@@ -67,7 +67,9 @@ export function createFakeBatchApi(runLine: RunLine, limits: { maxRequests?: num
     },
   });
   fake.api = {
-    ...api,
+    batches: api.batches,
+    files: api.files,
+    close: () => api.close(),
     async handle(req, res) {
       const url = req.url ?? '';
       const cancel = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(url);
