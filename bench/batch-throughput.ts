@@ -1,9 +1,10 @@
 // A batch dataset against the FAKE provider (test/helpers/fake-openai-server.ts): the answerer
 // through its Batches API (each batch held `--turnaround-ms` in progress), the asker online; a
-// Temporal dev server on a file database and the worker, each in its own process.
+// Temporal dev server (in memory, as npm run bench's; on a file database with --restart-server)
+// and the worker, each in its own process.
 //
 //   npm run bench:batch -- [--count 1000] [--turns 4] [--turnaround-ms 2000] [--fill-seconds 60]
-//     [--poll-seconds 2] [--kill-worker 0] [--restart-server 0]
+//     [--poll-seconds 2] [--kill-worker 0] [--restart-server 0] [--ask-batch 0]
 //   e.g. npm run bench:batch -- --count 1000 --turns 4 --kill-worker 2 --restart-server 1
 //
 // --kill-worker N: the worker is SIGKILLed while the batch of rounds 1..N is in progress, and
@@ -12,7 +13,8 @@
 // Prints the dialogues exported (each once?), requests submitted against those needed and any
 // submitted twice (counted at the fake), the answer batch rounds, and the CPU time of the server
 // and the worker(s) per batched call; a digest of the export's shape (ids and turns) to compare
-// runs; and last a line `BENCH {json}`.
+// runs; and last a line `BENCH {json}`. --ask-batch 1: the asker through the Batches API too, so
+// that every call is batched and the CPU per call is the batch path's alone.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { DatasetProgress } from '../src/workflows/dataset';
+import { PARROT_PHASE } from '../src/workflows/search-attributes';
 import type { DatasetResult } from '../src/types';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
 import { freePort } from '../test/helpers/minio-server';
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     'poll-seconds': { type: 'string', default: '2' },
     'kill-worker': { type: 'string', default: '0' },
     'restart-server': { type: 'string', default: '0' },
+    'ask-batch': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -64,7 +68,7 @@ class CpuLedger {
 
 interface Stack {
   port: number;
-  dbFile: string;
+  dbFile?: string;
   server: ChildProcess;
   worker: ChildProcess;
   fake: FakeOpenAiServer;
@@ -140,7 +144,8 @@ async function main() {
   console.log('config', cfg);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-bench-batch-'));
   const port = await freePort();
-  const dbFile = path.join(dir, 'temporal.db');
+  // On a file only when it must survive a restart: in memory its CPU compares with npm run bench's.
+  const dbFile = cfg['restart-server'] ? path.join(dir, 'temporal.db') : undefined;
   const fake = await startFakeOpenAiServer({ recordRequests: false, completionTokens: 40 });
   fake.batch.holdMs = cfg['turnaround-ms'];
   const cpu = { server: new CpuLedger(), worker: new CpuLedger() };
@@ -152,6 +157,7 @@ async function main() {
   cpu.worker.add(worker);
   const s: Stack = { port, dbFile, server, worker, fake, taskQueue, cpu };
   const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+  const batch = { fillSeconds: cfg['fill-seconds'], pollSeconds: cfg['poll-seconds'] };
   const handle = await client.workflow.start('generateDataset', {
     taskQueue,
     workflowId: `bench-batch-${cfg.count}-${Date.now()}`,
@@ -160,25 +166,34 @@ async function main() {
         count: cfg.count,
         turns: cfg.turns,
         output: pathToFileURL(path.join(dir, 'out')).href,
-        ask: { endpoint: 'fake', model: 'fake' },
-        answer: {
-          endpoint: 'fake',
-          model: 'fake',
-          batch: { fillSeconds: cfg['fill-seconds'], pollSeconds: cfg['poll-seconds'] },
-        },
+        ask: { endpoint: 'fake', model: 'fake', ...(cfg['ask-batch'] && { batch }) },
+        answer: { endpoint: 'fake', model: 'fake', batch },
       },
     ],
   });
   const started = Date.now();
   const cpu0 = { server: cpu.server.total(), worker: cpu.worker.total() };
   const ticker = setInterval(() => void report(handle), 10_000);
+  // CPU is counted to the end of generation (the phase leaves `generating`), as npm run bench counts it.
+  let generated: { server: number; worker: number } | undefined;
+  const phases = setInterval(() => {
+    void handle.describe().then(
+      (d) => {
+        const phase = d.typedSearchAttributes.get(PARROT_PHASE);
+        if (!generated && ((phase && phase !== 'generating') || d.status.name !== 'RUNNING'))
+          generated = { server: cpu.server.total() - cpu0.server, worker: cpu.worker.total() - cpu0.worker };
+      },
+      () => undefined, // the server restarting: the next look will do
+    );
+  }, 1_000);
   try {
     await injectFaults(s);
     const result = (await handle.result()) as DatasetResult;
-    const cpuEnd = { server: cpu.server.total() - cpu0.server, worker: cpu.worker.total() - cpu0.worker };
-    await summarize(s, client, handle, result, (Date.now() - started) / 1000, cpuEnd);
+    generated ??= { server: cpu.server.total() - cpu0.server, worker: cpu.worker.total() - cpu0.worker };
+    await summarize(s, client, handle, result, (Date.now() - started) / 1000, generated);
   } finally {
     clearInterval(ticker);
+    clearInterval(phases);
     await stopProcess(s.worker, 'SIGTERM');
     await client.connection.close();
     await stopProcess(s.server, 'SIGTERM');
@@ -208,17 +223,17 @@ async function summarize(
   const view = await client.workflow
     .getHandle(`${handle.workflowId}/batch/answer`)
     .query<{ rounds: number; batches: number }>('batches');
-  const batched = result.usage.answer.batchCalls ?? 0;
+  const batched = (result.usage.answer.batchCalls ?? 0) + (result.usage.ask.batchCalls ?? 0);
   const calls = result.usage.ask.calls + result.usage.answer.calls;
   const submitted = [...s.fake.batch.submitted.values()].reduce((n, k) => n + k, 0);
   const figures = {
     dialogues: `${result.completed} / ${cfg.count} (failed ${result.failedCount})`,
     'export rows / unique ids / shape digest': `${exported.rows} / ${exported.unique} / ${exported.digest}`,
-    'answer requests submitted / needed / submitted twice': `${submitted} / ${batched} / ${s.fake.batch.duplicates()}`,
+    'requests submitted / needed / submitted twice': `${submitted} / ${batched} / ${s.fake.batch.duplicates()}`,
     'answer batch rounds / batches': `${view.rounds} / ${view.batches}`,
-    'LLM calls (ask online + answer batched)': `${calls} (${result.usage.ask.calls} + ${batched})`,
+    'LLM calls / batched': `${calls} / ${batched}`,
     'wall time': `${wall.toFixed(1)} s`,
-    'CPU ms: server / worker': `${cpu.server.toFixed(0)} / ${cpu.worker.toFixed(0)}`,
+    'CPU ms in generation: server / worker': `${cpu.server.toFixed(0)} / ${cpu.worker.toFixed(0)}`,
     'server + worker CPU ms per batched call (all CPU, online asks included)': (
       (cpu.server + cpu.worker) /
       batched

@@ -10,8 +10,11 @@ import { requireTool, TEMPORAL_BIN } from '../test/helpers/tools';
 const ROOT = path.resolve(__dirname, '..');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `temporal server start-dev` on `port`, its database in `dbFile`, with parrot's search attributes and eager activities. */
-export function startTemporalServer(port: number, dbFile: string): ChildProcess {
+/**
+ * `temporal server start-dev` on `port`, with parrot's search attributes and eager activities; its
+ * database in `dbFile` (it can be restarted), or in memory (as `npm run bench`'s: cheaper in CPU).
+ */
+export function startTemporalServer(port: number, dbFile?: string): ChildProcess {
   return spawn(
     requireTool(TEMPORAL_BIN),
     [
@@ -22,8 +25,7 @@ export function startTemporalServer(port: number, dbFile: string): ChildProcess 
       '127.0.0.1',
       '--port',
       String(port),
-      '--db-filename',
-      dbFile,
+      ...(dbFile ? ['--db-filename', dbFile] : []),
       '--search-attribute',
       'ParrotDataset=Keyword',
       '--search-attribute',

@@ -5,7 +5,13 @@
 // batch_abc (in_progress)") and, when it has finished, the key of the group's outcome file. A
 // line that failed or expired is asked again in a later batch, up to `maxTries`; then the
 // dialogue fails with the provider's error.
-import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  setHandler,
+} from '@temporalio/workflow';
 import { groupPart, pieceKey } from '../batch/batch-layout';
 import { formatCustomId } from '../batch/custom-id';
 import type { BatchOutcome, BatchRole, GroupBatchRoute, StagedCall } from '../batch/batch-types';
@@ -128,11 +134,10 @@ export class BatchCalls {
     return r;
   }
 
-  /** What the dialogue's view says it waits on (`undefined`: nothing). */
+  /** What the dialogue's view says it waits on (`undefined`: nothing); the group's details follow at onChange. */
   private show(w: Pick<Waiter, 'index'> & Partial<Waiter>, text: string | undefined) {
     const view = this.views.get(w.index);
     if (view) view.waiting = text && `turn ${w.turn} · ${w.role} · ${text}`;
-    this.onChange();
   }
 
   /** Writes the queue once every dialogue still running waits on it, or after the fill time. */
@@ -182,6 +187,7 @@ export class BatchCalls {
             error: { message: `the ${role} batcher has closed`, type: 'BatcherClosed', retryable: false },
           });
     }
+    this.onChange();
   }
 
   private onStatus(batchId: string, status: string, pieces?: string[]) {
@@ -190,6 +196,7 @@ export class BatchCalls {
       if (pieces?.includes(w.piece ?? '')) w.batchId = batchId;
       if (w.batchId === batchId) this.show(w, `in batch ${batchId} (${status})`);
     }
+    this.onChange();
   }
 
   private async onResults(key: string) {
@@ -200,6 +207,7 @@ export class BatchCalls {
       block.outcomes.forEach((o) => this.resolve(o));
       from = block.next;
     }
+    this.onChange();
   }
 
   private resolve(o: BatchOutcome) {
