@@ -28,9 +28,13 @@ describe('batch mode failures and controls (FAKE batch API)', () => {
   });
   const start = (workflowId: string, args: ReturnType<typeof input>) =>
     t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [args] });
-  const ofRun = (runId: string) => [...s.fake.batch.submitted.keys()].filter((id) => id.startsWith(`${runId}:`));
+  const ofRun = (runId: string) =>
+    [...s.fake.batch.submitted.keys()].filter((id) => id.startsWith(`${runId}:`));
 
-  async function until(handle: WorkflowHandle, ok: (p: DatasetProgress) => boolean): Promise<DatasetProgress> {
+  async function until(
+    handle: WorkflowHandle,
+    ok: (p: DatasetProgress) => boolean,
+  ): Promise<DatasetProgress> {
     for (let i = 0; i < 600; i++) {
       const p = await handle.query(progressQuery).catch(() => undefined);
       if (p && ok(p)) return p;
@@ -56,10 +60,15 @@ describe('batch mode failures and controls (FAKE batch API)', () => {
     s.fake.batch.failNext(1, 400, 'this request is malformed');
     const bad = await start('batch-line-400', input('line-400')).then((h) => h.result());
     assert.equal(bad.completed, 3);
-    assert.match(bad.failed[0].error, /fake: HTTP 400: this request is malformed \(turn 1 answer, 1 try in batches\)/);
+    assert.match(
+      bad.failed[0].error,
+      /fake: HTTP 400: this request is malformed \(turn 1 answer, 1 try in batches\)/,
+    );
 
     s.fake.batch.expireNext(1);
-    const expired = await start('batch-max-tries', input('max-tries', {}, { maxTries: 1 })).then((h) => h.result());
+    const expired = await start('batch-max-tries', input('max-tries', {}, { maxTries: 1 })).then((h) =>
+      h.result(),
+    );
     assert.equal(expired.completed, 3);
     assert.match(expired.failed[0].error, /fake: batch_expired: .*completion window expired/);
   });
@@ -73,21 +82,30 @@ describe('batch mode failures and controls (FAKE batch API)', () => {
       assert.equal(err.cause.type, 'BatchRejected');
       assert.match(
         err.cause.message,
-        new RegExp(`fake: answer batch batch_\\w+ rejected at validation: line 1 \\(custom_id ${handle.firstExecutionRunId}:\\d+:1:answer:1\\), field body\\.messages: messages must not be empty`),
+        new RegExp(
+          `fake: answer batch batch_\\w+ rejected at validation: line 1 \\(custom_id ${handle.firstExecutionRunId}:\\d+:1:answer:1\\), field body\\.messages: messages must not be empty`,
+        ),
       );
       return true;
     });
     await noneRunning('batch-rejected');
   });
 
-  it('cancelling the dataset cancels its batch at the provider', async () => {
+  it('cancelling the dataset cancels its batch at the provider, also from a later run than the one that started its batcher', async () => {
     s.fake.batch.holdMs = 60_000;
     try {
-      const handle = await start('batch-cancel', input('cancel'));
-      const p = await until(handle, (x) => x.batches[0]?.inFlight.length > 0);
+      // A run continued as new no longer holds the batcher as its child: it cancels it by ID.
+      const handle = await start(
+        'batch-cancel',
+        input('cancel', { dialoguesPerWorkflow: 1, maxEventsPerRun: 100 }),
+      );
+      const p = await until(handle, (x) => x.batches[0]?.inFlight.length > 0 && x.runs > 1);
       const batchId = p.batches[0].inFlight[0].id;
       await handle.cancel();
-      await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+      await assert.rejects(
+        handle.result(),
+        (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+      );
       await noneRunning('batch-cancel');
       assert.ok(s.fake.batch.cancelRequested.includes(batchId));
       assert.equal(s.fake.batch.api.batches.get(batchId)!.status, 'cancelled');
@@ -129,7 +147,9 @@ describe('batch mode failures and controls (FAKE batch API)', () => {
   async function noneRunning(datasetId: string) {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const { count } = await t.env.client.workflow.count(`ParrotDataset="${datasetId}" AND ExecutionStatus="Running"`);
+      const { count } = await t.env.client.workflow.count(
+        `ParrotDataset="${datasetId}" AND ExecutionStatus="Running"`,
+      );
       if (count === 0) return;
       assert.ok(Date.now() < deadline, `${count} workflows of ${datasetId} still run`);
       await new Promise((r) => setTimeout(r, 250));
