@@ -4,6 +4,7 @@
 // field; cancelling the dataset cancels its provider batch; pausing holds new batches back; and
 // a resume after failures pays only for the failed dialogues.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -14,7 +15,13 @@ import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 
 describe('batch mode failures and controls (FAKE batch API)', () => {
-  const s = useFakeLlmSuite('batch-failures');
+  // `smallq`: the same fake, declaring a batch queue of 40 prompt tokens (one group's requests).
+  const s = useFakeLlmSuite('batch-failures', {
+    endpointEnv: (url) => ({
+      PARROT_ENDPOINT_SMALLQ_URL: url,
+      PARROT_ENDPOINT_SMALLQ_BATCH_MAX_ENQUEUED_TOKENS: '40',
+    }),
+  });
   const { t, outDir } = s;
 
   const input = (name: string, extra: Record<string, unknown> = {}, batch: Record<string, unknown> = {}) => ({
@@ -129,6 +136,48 @@ describe('batch mode failures and controls (FAKE batch API)', () => {
     await handle.executeUpdate(unpauseUpdate);
     const result = await handle.result();
     assert.equal(result.completed, 4);
+  });
+
+  it('a batch refused for the queue limit is said to be, and goes again once there is room', async () => {
+    s.fake.batch.refuseForQuotaNext();
+    const handle = await start('batch-quota', input('quota'));
+    const p = await until(handle, (x) => /refused for quota/.test(x.batches[0]?.note ?? ''));
+    assert.match(
+      p.batches[0].note!,
+      /answer batch batch_\w+ refused for quota \(token_limit_exceeded: Enqueued token limit reached .*\): submitting again when a batch in flight finishes, or in 1 s/,
+    );
+    const result = await handle.result();
+    assert.equal(result.completed, 4);
+    assert.equal(s.fake.batch.duplicates(), 0);
+    // The refused batch ran nothing: its requests were submitted once, in the next.
+    assert.equal(ofRun(handle.firstExecutionRunId).length, result.usage.answer.calls);
+  });
+
+  it('holds the batches in flight under a declared queue limit: a round goes as one batch after another', async () => {
+    s.fake.batch.holdMs = 300;
+    try {
+      const args = input('queue-limit', { count: 4, dialoguesPerWorkflow: 2 });
+      const handle = await start('batch-queue-limit', {
+        ...args,
+        answer: { ...args.answer, endpoint: 'smallq' },
+      });
+      let most = 0;
+      for (let done = false; !done; await new Promise((r) => setTimeout(r, 50))) {
+        const p = await handle.query(progressQuery).catch(() => undefined);
+        most = Math.max(most, p?.batches[0]?.inFlight.length ?? 0);
+        done = (await handle.describe()).status.name !== 'RUNNING';
+      }
+      const result = await handle.result();
+      assert.equal(result.completed, 4);
+      assert.equal(most, 1, 'two batches were in flight at once');
+      // Two groups, two turns: each turn's requests split in two batches, one after the other.
+      const manifest = JSON.parse(fs.readFileSync(new URL(result.export.manifestUri), 'utf8'));
+      assert.equal(manifest.batches[0].batches, 4);
+      assert.equal(ofRun(handle.firstExecutionRunId).length, 8);
+      assert.equal(s.fake.batch.duplicates(), 0);
+    } finally {
+      s.fake.batch.holdMs = 0;
+    }
   });
 
   it('a resume after failures pays only for the failed dialogues', async () => {

@@ -57,7 +57,7 @@ export interface ParsedLine {
   body: Record<string, unknown>;
 }
 
-type Problem = { line: number | null; param: string | null; message: string };
+type Problem = { line: number | null; param: string | null; message: string; code?: string };
 type LineError = { code: string; message: string };
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -147,8 +147,8 @@ export class BatchRunner {
     private readonly running: Set<AbortController>,
   ) {
     this.limits = {
-      maxRequests: options.maxRequests ?? 50_000,
-      maxBytes: options.maxBytes ?? 200 * 1024 * 1024,
+      maxRequests: options.maxRequests ?? MAX_BATCH_REQUESTS,
+      maxBytes: options.maxBytes ?? MAX_BATCH_BYTES,
     };
   }
 
@@ -184,7 +184,10 @@ export class BatchRunner {
   private fail(batch: BatchRecord, problems: Problem[]) {
     batch.status = 'failed';
     batch.failed_at = now();
-    batch.errors = { object: 'list', data: problems.map((p) => ({ code: 'invalid_request', ...p })) };
+    batch.errors = {
+      object: 'list',
+      data: problems.map(({ code = 'invalid_request', ...p }) => ({ code, ...p })),
+    };
   }
 
   /** Every line, a few at a time, unless the batch is cancelled; each one's output or error line. */

@@ -32,8 +32,11 @@ export interface BatchApiHooks {
   holdMs?(batch: BatchRecord): number;
   /** A line's fate, when it is not to run as usual. */
   lineFate?(line: ParsedLine, batch: BatchRecord): LineFate | undefined;
-  /** Problems that fail the batch at validation, beyond the built-in checks ({line, param, message}). */
-  validate?(lines: ParsedLine[], batch: BatchRecord): { line: number; param: string; message: string }[];
+  /** Problems that fail the batch at validation, beyond the built-in checks (code default `invalid_request`). */
+  validate?(
+    lines: ParsedLine[],
+    batch: BatchRecord,
+  ): { line: number | null; param: string | null; message: string; code?: string }[];
   /** Told of every batch that passed validation, with its lines (once each). */
   accepted?(batch: BatchRecord, lines: ParsedLine[]): void;
 }

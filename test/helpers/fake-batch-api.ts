@@ -4,6 +4,7 @@
 //   expireNext(n) / failNext(n, status):  the next n lines run expire, or fail with that status
 //   holdMs:                              every batch waits this long before its lines run (slow batches)
 //   rejectNext(param, message):          the next batch fails validation, naming its first line and `param`
+//   refuseForQuotaNext():                the next batch fails as OpenAI fails one past the enqueued-token limit
 // Batches run on the server's own timers: one completes whether or not any worker is polling.
 import { createBatchApi, type BatchApi, type RunLine } from '../../src/providers/batch-api';
 
@@ -23,11 +24,12 @@ export interface FakeBatchApi {
   expireNext(lines: number): void;
   failNext(lines: number, status?: number, message?: string): void;
   rejectNext(param: string, message: string): void;
+  refuseForQuotaNext(): void;
 }
 
 export function createFakeBatchApi(runLine: RunLine, limits: { maxRequests?: number } = {}): FakeBatchApi {
   const fates: ({ expire: true } | { status: number; message: string })[] = [];
-  const rejections: { param: string; message: string }[] = [];
+  const rejections: { line?: null; param: string | null; message: string; code?: string }[] = [];
   const fake: FakeBatchApi = {
     api: undefined as unknown as BatchApi,
     submitted: new Map(),
@@ -44,6 +46,15 @@ export function createFakeBatchApi(runLine: RunLine, limits: { maxRequests?: num
     },
     rejectNext(param, message) {
       rejections.push({ param, message });
+    },
+    refuseForQuotaNext() {
+      rejections.push({
+        line: null,
+        param: null,
+        code: 'token_limit_exceeded',
+        message:
+          'Enqueued token limit reached for fake-model in organization org-fake. Limit: 90,000 enqueued tokens. Please try again once some in_progress batches have been completed.',
+      });
     },
   };
   const api = createBatchApi({
