@@ -103,4 +103,27 @@ describe('batch mode (FAKE batch API)', () => {
       { rounds: 3, requests: 18, failed: 0 },
     );
   });
+
+  it('batches the asker too, in parrot-ask mode (raw completions), with its questions judged as online', async () => {
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'batch-both-roles',
+      args: [
+        input('both', {
+          count: 2,
+          turns: 2,
+          ask: { ...batched, mode: 'parrot-ask' },
+          answer: batched,
+        }),
+      ],
+    });
+    assert.equal(result.completed, 2);
+    assert.equal(result.usage.ask.batchCalls, result.usage.ask.calls);
+    assert.equal(result.usage.answer.batchCalls, result.usage.answer.calls);
+    // The fake's raw completion runs on into a leaked "Assistant:" turn; the stop sequences and
+    // the cleaning leave the question alone, as online.
+    for (const l of exported(result)) assert.deepEqual(l.turns, ['human', 'gpt', 'human', 'gpt']);
+    const line = fs.readFileSync(new URL(result.export.shards[0].uri), 'utf8').split('\n')[0];
+    assert.match(JSON.parse(line).conversations[2].value, /^Fake raw question \d+: and the second one\?$/);
+  });
 });
