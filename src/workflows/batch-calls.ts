@@ -155,7 +155,7 @@ export class BatchCalls {
       const fill = Math.min(
         ...(['ask', 'answer'] as const).filter((r) => this.has(r)).map((r) => this.route(r).fillSeconds),
       );
-      await condition(() => this.waiting.size >= this.active, fill * 1000);
+      await condition(() => this.waiting.size >= this.active, Math.max(1, fill * 1000)); // 0 would mean no timeout
       const batch = this.queued;
       this.queued = [];
       for (const role of ['answer', 'ask'] as const)
