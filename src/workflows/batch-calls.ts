@@ -173,8 +173,12 @@ export class BatchCalls {
     for (const chunk of chunks(waiters, STAGE_BYTES, route.maxRequests)) {
       const key = pieceKey(route.place, groupPart(this.groupId), ++this.pieces);
       const turns = [...new Set(chunk.map((w) => w.turn))].join(', ');
+      const dialogues =
+        chunk.length === 1
+          ? `dialogue ${chunk[0].index}`
+          : `dialogues ${chunk.map((w) => w.index).join(', ')}`;
       const ref = await groupBatchSteps(this.settings).stageBatchRequests.executeWithOptions(
-        { summary: `${role} · turn ${turns} · ${chunk.length} requests for the batch` },
+        { summary: `${dialogues} · turn ${turns} · ${role} · for the batch` },
         [{ place: route.place, key, settings: chunk[0].settings, calls: chunk.map((w) => w.call) }],
       );
       for (const w of chunk) w.piece = key;
