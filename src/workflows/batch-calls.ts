@@ -173,10 +173,7 @@ export class BatchCalls {
     for (const chunk of chunks(waiters, STAGE_BYTES, route.maxRequests)) {
       const key = pieceKey(route.place, groupPart(this.groupId), ++this.pieces);
       const turns = [...new Set(chunk.map((w) => w.turn))].join(', ');
-      const dialogues =
-        chunk.length === 1
-          ? `dialogue ${chunk[0].index}`
-          : `dialogues ${chunk.map((w) => w.index).join(', ')}`;
+      const dialogues = chunk.length === 1 ? `dialogue ${chunk[0].index}` : `dialogues ${indexRanges(chunk)}`;
       const ref = await groupBatchSteps(this.settings).stageBatchRequests.executeWithOptions(
         { summary: `${dialogues} · turn ${turns} · ${role} · for the batch` },
         [{ place: route.place, key, settings: chunk[0].settings, calls: chunk.map((w) => w.call) }],
@@ -245,4 +242,18 @@ function chunks(waiters: Waiter[], maxBytes: number, maxCount: number): Waiter[]
     if (chunk.length) out.push(chunk);
   }
   return out;
+}
+
+/** A piece's dialogues for an activity summary (400 bytes at most): `100–149, 152`, cut short past 200 characters. */
+function indexRanges(waiters: Waiter[]): string {
+  const sorted = [...new Set(waiters.map((w) => w.index))].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j > i ? `${sorted[i]}–${sorted[j]}` : `${sorted[i]}`);
+    i = j + 1;
+  }
+  const text = parts.join(', ');
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
