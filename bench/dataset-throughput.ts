@@ -274,6 +274,8 @@ async function main() {
           PARROT_LOG_LEVEL: 'ERROR',
           TEMPORAL_ADDRESS: address,
           PARROT_TASK_QUEUE: taskQueue,
+          // Its output folder, and the roots the caller set (for seeds of an --input of its own).
+          PARROT_ALLOWED_ROOTS: [pathToFileURL(out).href, process.env.PARROT_ALLOWED_ROOTS].join(' '),
           ...endpointEnv,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -407,7 +409,7 @@ async function main() {
   const rows = {
     'dialogues (completed / requested)': `${result.completed} / ${cfg.count}`,
     'LLM calls (ok) / provider requests': `${calls} / ${stats.requests}`,
-    'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.length}`,
+    'export read back: rows / unique ids / shards / missing': `${exportedRows} / ${exportedIds.size} / ${result.export.shards.length} / ${result.export.missing.count}`,
     'wall time: generation / whole run': `${genSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`,
     'LLM calls per second: generation / whole run': `${(calls / genSeconds).toFixed(1)} / ${(calls / wall).toFixed(1)}`,
     'dialogues per second (whole run)': (result.completed / wall).toFixed(2),
@@ -481,7 +483,7 @@ async function main() {
       share429: r(share429, 4),
       exportRows: exportedRows,
       exportUniqueIds: exportedIds.size,
-      exportMissing: result.export.missing.length,
+      exportMissing: result.export.missing.count,
       runs: result.runs,
       maxHistoryLength: result.maxHistoryLength,
       workerRssMaxMb: r(Math.max(...rssMbs), 0),

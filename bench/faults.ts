@@ -57,6 +57,7 @@ async function startWorker(stack: Stack): Promise<ChildProcess> {
   stack.worker = await spawnWorker({
     TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`,
     PARROT_TASK_QUEUE: 'faults',
+    PARROT_ALLOWED_ROOTS: `s3://${BUCKET}`,
     PARROT_ENDPOINT_FAKE_URL: stack.provider.url,
     PARROT_S3_ENDPOINT: stack.minio.endpoint,
     AWS_ACCESS_KEY_ID: stack.minio.accessKeyId,

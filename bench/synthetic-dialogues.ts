@@ -113,6 +113,9 @@ function original(index: number): DialogueRecord {
     index,
     seed: conversations[0].value,
     turns,
+    targetTurns: turns,
+    endedBy: 'target',
+    filterHits: {},
     models: { ask: 'a', answer: 'b' },
     usage: {
       ask: { promptTokens: 0, completionTokens: 0, calls: 0 },

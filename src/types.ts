@@ -5,6 +5,7 @@ import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './prompts/question-filters';
 import type { Spend } from './workflows/budget';
 import type { GroupBatchRoute } from './batch/batch-types';
+import type { GaveUp } from './workflows/controls';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -45,8 +46,8 @@ export interface LlmReply {
 export interface DialogueRecord {
   id: string;
   datasetId: string;
-  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset (absent in records written before it was kept). */
-  datasetRunId?: string;
+  /** The first run ID of the dataset that wrote it: a workflow ID used again is another dataset. */
+  datasetRunId: string;
   index: number;
   seed: string;
   /** ShareGPT-style turns; `tokens` is the provider's completion count for generated text. */
@@ -56,12 +57,12 @@ export interface DialogueRecord {
   models: { ask: string; answer: string };
   /** Who the simulated user was told to be (prompted mode). */
   persona?: string;
-  /** Turns the dialogue was drawn to have; `turns` is how many it got (absent in older records). */
-  targetTurns?: number;
+  /** Turns the dialogue was drawn to have; `turns` is how many it got. */
+  targetTurns: number;
   /** Why it ended: its target, the user taking leave, or a model's context about to overflow. */
-  endedBy?: DialogueEnd;
-  /** Questions the filters rejected in this dialogue, by filter (absent in older records). */
-  filterHits?: FilterHits;
+  endedBy: DialogueEnd;
+  /** Questions the filters rejected in this dialogue, by filter. */
+  filterHits: FilterHits;
 }
 
 /** Why a dialogue ended: its target, the user taking leave, a context about to overflow, or every try at a question rejected by the filters. */
@@ -156,8 +157,8 @@ export interface DatasetMetrics {
   judgedDialogues?: number;
   /** Judge replies that were neither yes nor no (left out of the mean). */
   judgeUnclearReplies?: number;
-  /** Distributions for the report's charts (absent in older runs). */
-  histograms?: MetricsHistograms;
+  /** Distributions for the report's charts. */
+  histograms: MetricsHistograms;
 }
 
 /**
@@ -171,8 +172,8 @@ export interface MetricsHistograms {
 }
 
 export interface ExportedShard {
-  /** The format of its lines (absent in older runs: sharegpt). */
-  format?: ExportFormat;
+  /** The format of its lines. */
+  format: ExportFormat;
   key: string;
   uri: string;
   dialogues: number;
@@ -199,16 +200,34 @@ export interface FormatExport {
 
 export interface ExportResult {
   manifestUri: string;
-  /** The HTML report and the dataset card (absent in older runs). */
-  reportUri?: string;
-  cardUri?: string;
+  /** The HTML report and the dataset card (written by writeReport, after the metrics). */
+  reportUri: string;
+  cardUri: string;
   /** Dialogues read from storage and exported (each format may have trimmed or left out some: `formats`). */
   exported: number;
-  missing: number[];
+  /** Requested dialogues not exported (failed, or never started): counted, the first few listed, all in missing.json. */
+  missing: MissingDialogues;
+  /**
+   * Dialogues the dataset counted failed whose record the export found (their group was stopped
+   * between storing and reporting them): completed after all.
+   */
+  storedAfterAll: number[];
   /** The shards of every format, in the order of the input's `exportFormats`. */
   shards: ExportedShard[];
-  /** Per format, in the order of the input's `exportFormats` (absent in older runs: sharegpt only). */
-  formats?: FormatExport[];
+  /** Per format, in the order of the input's `exportFormats`. */
+  formats: FormatExport[];
+}
+
+/** What the export activity returns: all but the report and card, which writeReport adds after the metrics. */
+export type DatasetExport = Omit<ExportResult, 'reportUri' | 'cardUri'>;
+
+/** Dialogues an export did not find stored: a count and a reference, never an ever-growing list. */
+export interface MissingDialogues {
+  count: number;
+  /** The first 100 of them, by index. */
+  first: number[];
+  /** missing.json beside the manifest: every one, as [start, end] index ranges. */
+  uri: string;
 }
 
 export interface DatasetResult {
@@ -222,15 +241,20 @@ export interface DatasetResult {
   /** The first 1,000 failures in detail (`failedCount` is exact). */
   failed: DatasetFailure[];
   usage: { ask: TokenUsage; answer: TokenUsage };
-  metrics: DatasetMetrics;
+  /** Absent when even the text metrics could not be computed: `metricsError` says why. */
+  metrics?: DatasetMetrics;
+  /** Why some or all metrics are missing (a metrics model's error, say); the export stands. */
+  metricsError?: string;
   export: ExportResult;
   /** Runs of the parent (continue-as-new) and the longest history among them. */
   runs: number;
   maxHistoryLength: number;
-  /** The seed source: how many seeds, which lines were skipped (absent in older runs). */
-  seeds?: SeedReport;
+  /** The seed source: how many seeds, which lines were skipped. */
+  seeds: SeedReport;
   /** Present when the budget stopped new dialogues: `resumeFrom` runs the rest, with a new budget. */
   stopped?: DatasetStop;
+  /** Present when stuck groups were given up (the giveUpStuckGroups update): their failed dialogues are resumable. */
+  givenUp?: GaveUp;
 }
 
 export interface DatasetStop {
@@ -243,27 +267,17 @@ export interface DatasetStop {
 
 export type { DatasetInput };
 
-/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new (absent: a lineage written before it was kept). */
-export interface DatasetRunRef {
+/** Where a dataset's dialogues are, and which stored records are its own. */
+export interface DatasetRef {
   datasetId: string;
-  runId?: string;
+  output: string;
+  count: number;
+  /** Datasets whose records count as this one's: itself first, then those it resumed. */
+  lineage: DatasetRunRef[];
 }
 
-/** A lineage entry as stored: a bare workflow ID in lineages written before run IDs were kept. */
-export const toRunRef = (entry: string | DatasetRunRef): DatasetRunRef =>
-  typeof entry === 'string' ? { datasetId: entry } : entry;
-
-/**
- * Whether a record belongs to a dataset of the lineage: same workflow ID and same first run ID;
- * by workflow ID alone when either side predates run IDs.
- */
-export function isRecordOf(
-  record: Pick<DialogueRecord, 'datasetId' | 'datasetRunId'>,
-  lineage: readonly DatasetRunRef[],
-): boolean {
-  return lineage.some(
-    (ref) =>
-      ref.datasetId === record.datasetId &&
-      (!ref.runId || !record.datasetRunId || ref.runId === record.datasetRunId),
-  );
+/** One dataset of a lineage: its workflow ID and first run ID, which stays the same across continue-as-new. */
+export interface DatasetRunRef {
+  datasetId: string;
+  runId: string;
 }

@@ -4,6 +4,7 @@
 import { NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describeEndpoints, loadEndpointRegistry } from './config/endpoints';
+import { AllowedRoots } from './config/allowed-roots';
 import { createParrotWorkers, runWorkers } from './workers';
 import { DEFAULT_TASK_QUEUE } from './config/task-queues';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
@@ -14,6 +15,7 @@ import { tracingFromEnv } from './telemetry/tracing';
 async function main() {
   Runtime.install(runtimeOptionsFromEnv(process.env));
   const endpoints = loadEndpointRegistry();
+  const roots = AllowedRoots.fromEnv(process.env);
   const config = loadClientConnectConfig();
   const connection = await NativeConnection.connect(config.connectionOptions);
   const taskQueue = process.env.PARROT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
@@ -23,7 +25,7 @@ async function main() {
     connection,
     namespace: config.namespace ?? 'default',
     taskQueue,
-    deps: { endpoints },
+    deps: { endpoints, roots },
     workflows: { workflowsPath: require.resolve('./workflows') },
     tuning: workerTuningFromEnv(process.env),
     dataConverter: dataConverterFromEnv(),
@@ -35,7 +37,7 @@ async function main() {
   const metrics = bind ? `, metrics on http://${bind}/metrics` : '';
   const traces = tracing ? ', traces over OTLP' : '';
   console.log(
-    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)})${metrics}${traces}`,
+    `parrot worker ready on task queue '${taskQueue}'${version} (endpoints: ${describeEndpoints(endpoints)}; seeds and output under: ${roots.toString()})${metrics}${traces}`,
   );
   try {
     await runWorkers(workers);

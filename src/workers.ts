@@ -3,12 +3,13 @@
 // queue. Every process polls those queues with the same `maxTaskQueueActivitiesPerSecond`, so
 // the Temporal server dispatches at most the limit across all workers together.
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { WorkerDeploymentVersion } from '@temporalio/common';
+import type { MetricMeter, WorkerDeploymentVersion } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
 import { LlmMetrics } from './telemetry/llm-metrics';
 import { BatchMetrics } from './telemetry/batch-metrics';
+import { StuckGroupsGauge } from './telemetry/stuck-groups';
 
 export interface ParrotWorkersOptions {
   connection: NativeConnection;
@@ -24,6 +25,8 @@ export interface ParrotWorkersOptions {
   deployment?: WorkerDeploymentVersion;
   /** For every worker of the process: OpenTelemetry tracing, when configured (src/telemetry/tracing.ts). */
   plugins?: WorkerOptions['plugins'];
+  /** Where parrot's worker metrics go; absent: the runtime's meter (src/telemetry/runtime.ts). */
+  metricMeter?: MetricMeter;
 }
 
 /**
@@ -51,11 +54,12 @@ export async function createParrotWorkers({
   dataConverter,
   deployment,
   plugins,
+  metricMeter = Runtime.instance().metricMeter,
 }: ParrotWorkersOptions): Promise<Worker[]> {
   // On the runtime's meter: the Prometheus endpoint when PARROT_METRICS_BIND is set, else a no-op.
   const activities = createActivities({
-    llmMetrics: new LlmMetrics(Runtime.instance().metricMeter),
-    batchMetrics: new BatchMetrics(Runtime.instance().metricMeter),
+    llmMetrics: new LlmMetrics(metricMeter),
+    batchMetrics: new BatchMetrics(metricMeter),
     ...deps,
   });
   const slots = tuning?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS;
@@ -69,6 +73,7 @@ export async function createParrotWorkers({
     activities,
     dataConverter,
     plugins,
+    sinks: new StuckGroupsGauge(metricMeter).sinks(),
     ...tuning,
     ...versioning,
     maxConcurrentActivityTaskExecutions: slots,

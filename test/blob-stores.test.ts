@@ -19,31 +19,20 @@ import { FileBlobStore } from '../src/storage/file-blob-store';
 import { openBlobStore } from '../src/storage/open-blob-store';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { STORAGE_CONFIG_ERROR } from '../src/storage/storage-errors';
-import type { DialogueRecord, ExportResult } from '../src/types';
+import type { DialogueRecord, DatasetExport } from '../src/types';
 import { testMinio } from './global-fixtures';
+import { testRecord } from './helpers/dialogue-records';
+import { emptyUsage } from '../src/usage';
+import { TEST_ROOTS } from './helpers/roots';
 
 const BUCKET = 'blob-store-test';
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-blob-stores-'));
 
-const record = (datasetId: string, index: number): DialogueRecord => ({
-  id: `${datasetId}/${index}`,
-  datasetId,
-  datasetRunId: 'run-1',
-  index,
-  seed: `question ${index}?`,
-  turns: 1,
-  targetTurns: 1,
-  endedBy: 'target',
-  conversations: [
-    { from: 'human', value: `question ${index}?` },
-    { from: 'gpt', value: `answer ${index}`, tokens: 2 },
-  ],
-  usage: {
-    ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-    answer: { promptTokens: 3, completionTokens: 2, calls: 1 },
-  },
-  models: { ask: 'fake/m', answer: 'fake/m' },
-});
+const record = (datasetId: string, index: number): DialogueRecord =>
+  testRecord(index, {
+    datasetId,
+    usage: { ask: emptyUsage(), answer: { promptTokens: 3, completionTokens: 2, calls: 1 } },
+  });
 
 describe('blob stores and the export over them', () => {
   before(() => testMinio().createBucket(BUCKET));
@@ -62,7 +51,7 @@ describe('blob stores and the export over them', () => {
       for (let i = 0; i < 10; i++) await store.put(`data/part-0000${i}.jsonl`, `{"id": "old/${i}"}\n`);
       for (let i = 0; i < 2; i++) await store.put(`data/openai/part-0000${i}.jsonl`, `{"messages": []}\n`);
       await store.put('data/notes.txt', 'not ours');
-      const { storeDialogue, exportDataset } = createDatasetStorageActivities(1);
+      const { storeDialogue, exportDataset, writeReport } = createDatasetStorageActivities(TEST_ROOTS, 1);
       const env = new MockActivityEnvironment();
       const datasetId = 'stale-test';
       for (let i = 0; i < 5; i++) await env.run(storeDialogue, { output, record: record(datasetId, i) });
@@ -76,16 +65,15 @@ describe('blob stores and the export over them', () => {
         answer: { endpoint: 'fake', model: 'm' },
       });
       const usage = { ask: record(datasetId, 0).usage.ask, answer: record(datasetId, 0).usage.answer };
-      const result: ExportResult = await env.run(exportDataset, {
-        datasetId,
-        lineage: [{ datasetId, runId: 'run-1' }],
-        output,
-        count: 5,
+      const ref = { datasetId, lineage: [{ datasetId, runId: 'run-1' }], output, count: 5 };
+      const result: DatasetExport = await env.run(exportDataset, {
+        ...ref,
         input,
-        metrics: metrics.result(),
         usage,
         failures: [],
+        batches: [],
       });
+      await env.run(writeReport, { ...ref, metrics: metrics.result() });
 
       const written = [0, 1, 2, 3, 4].map((i) => `data/part-0000${i}.jsonl`);
       assert.deepEqual(

@@ -48,6 +48,7 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
         PARROT_TASK_QUEUE: taskQueue,
         PARROT_ENDPOINT_FAKE_URL: fake.url,
         PARROT_SHUTDOWN_GRACE_SECONDS: '1',
+        PARROT_ALLOWED_ROOTS: pathToFileURL(outDir).href,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -62,6 +63,7 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
       const done = (f: () => void) => (clearInterval(timer), f());
     });
     assert.match(log, new RegExp(`task queue '${taskQueue}'.*fake \\(${fake.url.replace(/[.]/g, '\\.')}\\)`));
+    assert.ok(log.includes(`seeds and output under: ${pathToFileURL(outDir).href}`), log);
 
     // A failing activity would retry until mocha's timeout: a minute is plenty, and the worker's log says why.
     const result = await env.client.workflow

@@ -103,7 +103,7 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     assert.equal(result.failed[0].id, `${workflowId}/0`);
     assert.match(result.failed[0].error, /HTTP 401.*bad key for this one/);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
-    assert.deepEqual(manifest.missing, [0]);
+    assert.deepEqual([manifest.missing.count, manifest.missing.first], [1, [0]]);
     assert.equal(manifest.failures[0].index, 0);
     assert.equal(manifest.exported, 3);
   });

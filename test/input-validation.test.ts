@@ -9,6 +9,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset } from '../src/workflows';
 import { useTemporalWorker } from './helpers/temporal';
+import { TEST_ROOTS } from './helpers/roots';
 
 const valid = {
   count: 2,
@@ -20,7 +21,7 @@ const valid = {
 
 describe('dataset input validation', () => {
   describe('generateDataset on a Temporal server', () => {
-    const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({}) }));
+    const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({}), roots: TEST_ROOTS }));
 
     const cases: [string, unknown, RegExp][] = [
       ['missing count', { ...valid, count: undefined }, /count: required/],

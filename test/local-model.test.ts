@@ -14,6 +14,7 @@ import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
 import { useTemporalWorker } from './helpers/temporal';
+import { TEST_ROOTS } from './helpers/roots';
 
 /** Sampling for tests that must not depend on luck: greedy, seeded. */
 const DETERMINISTIC = { temperature: 0, seed: 7 };
@@ -33,7 +34,10 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     await llm?.close();
     fs.rmSync(outDir, { recursive: true, force: true });
   });
-  const t = useTemporalWorker(() => ({ endpoints: loadEndpointRegistry({ PARROT_LOCAL_LLM_URL: llm.url }) }));
+  const t = useTemporalWorker(() => ({
+    endpoints: loadEndpointRegistry({ PARROT_LOCAL_LLM_URL: llm.url }),
+    roots: TEST_ROOTS,
+  }));
 
   it('serves the OpenAI API: models, chat with usage, raw completion with stop sequences, errors', async () => {
     const client = new OpenAI({ baseURL: llm.url, apiKey: 'local', maxRetries: 0 });
@@ -138,10 +142,10 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     assert.equal(turns, 2);
     assert.ok(refiltered > 0, 'the first question was re-asked');
     // The model metrics, on the real model: every question embedded, the dialogue judged.
-    assert.equal(result.metrics.embeddedQuestions, turns);
-    assert.equal(result.metrics.judgedDialogues, 1);
+    assert.equal(result.metrics!.embeddedQuestions, turns);
+    assert.equal(result.metrics!.judgedDialogues, 1);
     assert.ok(
-      result.metrics.topicSimilarity !== undefined && result.metrics.topicShiftsPerDialogue !== undefined,
+      result.metrics!.topicSimilarity !== undefined && result.metrics!.topicShiftsPerDialogue !== undefined,
     );
     const jsonl = fs.readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8').trim().split('\n');
     assert.equal(jsonl.length, 1);

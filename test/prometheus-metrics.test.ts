@@ -143,18 +143,26 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
     assert.ok(sum(samples, 'parrot_llm_concurrency_limit', fakeEndpoint) > 0);
 
     // Question filters and dialogues by how they ended, as the dataset counted them.
-    assert.equal(result.metrics.questionFilterHits?.assistantSpeak, 1);
+    assert.equal(result.metrics!.questionFilterHits?.assistantSpeak, 1);
     assert.equal(
       sum(samples, 'parrot_question_filter_rejections', { ...fakeEndpoint, filter: 'assistantSpeak' }),
       1,
     );
     assert.equal(sum(samples, 'parrot_question_filter_rejections'), 1);
     assert.equal(sum(samples, 'parrot_dialogues_completed'), result.completed);
-    for (const [reason, n] of Object.entries(result.metrics.dialoguesEndedBy ?? {}))
+    for (const [reason, n] of Object.entries(result.metrics!.dialoguesEndedBy ?? {}))
       assert.equal(sum(samples, 'parrot_dialogues_completed', { reason }), n, reason);
     assert.equal(sum(samples, 'parrot_dialogues_completed', { reason: 'user-done' }), 1);
     assert.equal(sum(samples, 'parrot_dialogues_failed', { reason: 'Http401' }), 1);
     assert.equal(sum(samples, 'parrot_dialogues_failed'), 1);
+
+    // Stuck groups (a bad deploy): none, reported by the dataset as it finished.
+    const stuck = samples.filter((x) => x.name === 'parrot_stuck_groups');
+    assert.deepEqual(
+      stuck.map((x) => x.value),
+      [0],
+      'parrot_stuck_groups',
+    );
 
     // Few-valued labels only: no dataset or dialogue ID anywhere.
     for (const x of samples.filter((s) => s.name.startsWith('parrot_')))

@@ -30,7 +30,7 @@ describe('question filters in a dataset (fake LLM server)', () => {
       args: [input('ok', 1)],
     });
     assert.equal(ok.completed, 1);
-    assert.deepEqual(ok.metrics.questionFilterHits, { assistantSpeak: 1 });
+    assert.deepEqual(ok.metrics!.questionFilterHits, { assistantSpeak: 1 });
     assert.equal(ok.usage.ask.calls, 2, 'the rejected question was a call too');
 
     s.fake.replyNext('ok', 3);
@@ -48,8 +48,8 @@ describe('question filters in a dataset (fake LLM server)', () => {
       },
       { completed: 1, failed: 0, askCalls: 3, answerCalls: 1 },
     );
-    assert.deepEqual(bad.metrics.dialoguesEndedBy, { filtered: 1 });
-    assert.deepEqual(bad.metrics.questionFilterHits, { tooShort: 3 });
+    assert.deepEqual(bad.metrics!.dialoguesEndedBy, { filtered: 1 });
+    assert.deepEqual(bad.metrics!.questionFilterHits, { tooShort: 3 });
     const record = JSON.parse(fs.readFileSync(path.join(s.outDir, 'bad', recordKey(0)), 'utf8'));
     assert.deepEqual(
       {
@@ -77,7 +77,7 @@ describe('question filters in a dataset (fake LLM server)', () => {
         },
       ],
     });
-    assert.deepEqual(result.metrics.questionFilterHits, { assistantSpeak: 1 });
+    assert.deepEqual(result.metrics!.questionFilterHits, { assistantSpeak: 1 });
     const asks = s.fake.requests
       .slice(before)
       .filter((r) => r.body.seed !== undefined)

@@ -15,6 +15,7 @@ import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL, startFakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
 import { TEMPORAL_BIN } from './helpers/tools';
+import { TEST_ROOTS } from './helpers/roots';
 
 export const HISTORIES_DIR = path.join(__dirname, 'fixtures/histories');
 
@@ -35,6 +36,7 @@ async function main() {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-record-'));
   const { worker, taskQueue } = await createTestWorker(env, {
     endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+    roots: TEST_ROOTS,
   });
   const input: DatasetInputJson = {
     count: 24,

@@ -46,11 +46,11 @@ describe('dataset report and card (fake LLM server)', () => {
     await run('prompted', 12);
     await run('parrot-ask', 3, 'apache-2.0');
     for (const [mode, result] of Object.entries(results)) {
-      const html = fs.readFileSync(fileURLToPath(result.export.reportUri!), 'utf8');
+      const html = fs.readFileSync(fileURLToPath(result.export.reportUri), 'utf8');
       assert.match(html, new RegExp(`<h1>report-${mode}</h1>`));
       assert.match(html, /<td>8\.71<\/td>/, 'the Parrot-40K reference number is beside ours');
       assert.match(html, new RegExp(`${mode} mode`));
-      const card = fs.readFileSync(fileURLToPath(result.export.cardUri!), 'utf8');
+      const card = fs.readFileSync(fileURLToPath(result.export.cardUri), 'utf8');
       const license = mode === 'parrot-ask' ? 'apache-2.0' : 'other';
       assert.match(
         card,
@@ -82,11 +82,11 @@ describe('dataset report and card (fake LLM server)', () => {
       assert.match(
         card,
         new RegExp(
-          `\\| turns per dialogue \\| ${result.metrics.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`,
+          `\\| turns per dialogue \\| ${result.metrics!.turnsPerDialogue} \\| 8.71 \\| 6.67 \\| 3.85 \\| 4.54 \\|`,
         ),
       );
     }
-    const turns = results.prompted.metrics.histograms!.turns;
+    const turns = results.prompted.metrics!.histograms.turns;
     assert.deepEqual(Object.keys(turns).sort(), ['2', '4']);
     assert.equal(turns[2] + turns[4], 12);
   });
@@ -131,7 +131,7 @@ describe('dataset report and card (fake LLM server)', () => {
         if (m.type() === 'error') errors.push(m.text());
       });
       page.on('request', (r) => fetched.push(r.url()));
-      await page.goto(results.prompted.export.reportUri!);
+      await page.goto(results.prompted.export.reportUri);
       await page.waitForFunction(
         () => (window as unknown as { reportRendered?: boolean }).reportRendered === true,
         undefined,
@@ -173,8 +173,8 @@ describe('dataset report and card (fake LLM server)', () => {
       assert.equal(byId.turns.total, 12, 'the turns histogram counts every dialogue');
       assert.equal(
         byId['question-lengths'].total,
-        results.prompted.metrics.histograms!.questionTokens &&
-          Object.values(results.prompted.metrics.histograms!.questionTokens).reduce((a, b) => a + b, 0),
+        results.prompted.metrics!.histograms.questionTokens &&
+          Object.values(results.prompted.metrics!.histograms.questionTokens).reduce((a, b) => a + b, 0),
       );
       assert.equal(byId['versus-references'].series, 5, 'ours and the four reference datasets');
       for (const c of charts) assert.ok(c.barPixels > 200, `${c.id}: no bars drawn (${c.barPixels} pixels)`);

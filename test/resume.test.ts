@@ -9,28 +9,12 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
-import { nextOutside, rangesFromSorted } from '../src/index-ranges';
 import { generateDataset, progressQuery } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { runningGroups } from './helpers/temporal';
 
 const execFileAsync = promisify(execFile);
-
-describe('index ranges', () => {
-  it('compacts sorted indices and skips over them', () => {
-    const r = rangesFromSorted([0, 1, 2, 5, 7, 8]);
-    assert.deepEqual(r, [
-      [0, 2],
-      [5, 5],
-      [7, 8],
-    ]);
-    assert.deepEqual(
-      [0, 3, 5, 6, 7].map((i) => nextOutside(r, i)),
-      [3, 3, 6, 6, 9],
-    );
-  });
-});
 
 describe('resuming a dataset (fake LLM server)', () => {
   const s = useFakeLlmSuite('resume');
@@ -75,7 +59,7 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.equal(manifest.datasetId, 'resume-b');
     assert.deepEqual(manifest.resumed, ['resume-a']);
     assert.equal(manifest.exported, 6);
-    assert.deepEqual(manifest.missing, []);
+    assert.equal(manifest.missing.count, 0);
     const rows = fs
       .readFileSync(path.join(outDir, 'data/part-00000.jsonl'), 'utf8')
       .trim()
@@ -167,53 +151,45 @@ describe('resuming a dataset (fake LLM server)', () => {
     assert.equal(await runningGroups(t.env.client, 'fence-a'), 0);
   });
 
-  it('does not count the records of an earlier dataset that used the same workflow ID', async () => {
-    const out = pathToFileURL(path.join(outDir, 'reused-id')).href;
-    const first = await run('reused-id', input({ output: out, count: 3, turns: 1 }));
+  it("refuses a dataset on another's output, and one started again under the same workflow ID, unless it resumes it", async () => {
+    const dir = path.join(outDir, 'owned');
+    const out = pathToFileURL(dir).href;
+    const first = await run('owned-a', input({ output: out, count: 3, turns: 1 }));
     assert.equal(first.export.exported, 3);
-    s.fake.failNext({ status: 401, message: 'key revoked' }); // the second dataset's dialogue 0 fails
-    const second = await run('reused-id', input({ output: out, count: 3, turns: 1 }));
-    assert.equal(second.completed, 2);
-    assert.equal(second.export.exported, 2);
-    assert.deepEqual(second.export.missing, [0]);
-  });
-
-  it('resumes a dataset written before run IDs were kept (bare lineage, records without datasetRunId)', async () => {
-    const dir = path.join(outDir, 'legacy');
-    fs.mkdirSync(path.join(dir, 'lineage'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'records'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'lineage/legacy-a.json'), JSON.stringify(['legacy-a']));
-    const usage = { promptTokens: 5, completionTokens: 7, calls: 1 };
-    for (const index of [0, 1, 2, 3]) {
-      const record = {
-        id: `legacy-a/${index}`,
-        datasetId: 'legacy-a',
-        index,
-        seed: `question ${index}?`,
-        turns: 1,
-        targetTurns: 1,
-        endedBy: 'target',
-        conversations: [
-          { from: 'human', value: `question ${index}?` },
-          { from: 'gpt', value: `answer ${index}`, tokens: 7 },
-        ],
-        usage: { ask: { promptTokens: 0, completionTokens: 0, calls: 0 }, answer: usage },
-        models: { ask: 'fake/m', answer: 'fake/m' },
-      };
-      fs.writeFileSync(
-        path.join(dir, `records/${String(index).padStart(8, '0')}.json`),
-        JSON.stringify(record),
-      );
-    }
     const requestsBefore = s.fake.requests.length;
-    const resumed = await run(
-      'legacy-b',
-      input({ output: pathToFileURL(dir).href, count: 6, turns: 1, resumeFrom: 'legacy-a' }),
+    const refused = (message: RegExp) => (err: unknown) => {
+      const failure =
+        err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure
+          ? err.cause.cause
+          : undefined;
+      assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, String(err));
+      assert.equal(failure.type, 'OutputInUse');
+      assert.match(failure.message, message);
+      return true;
+    };
+    await assert.rejects(
+      run('owned-b', input({ output: out, count: 3, turns: 1 })),
+      refused(
+        new RegExp(
+          `^output: ${out} holds dataset 'owned-a', .*set resumeFrom: 'owned-a'; to start a separate dataset, give it another output`,
+        ),
+      ),
     );
-    assert.equal(resumed.reused, 4);
-    assert.equal(resumed.completed, 6);
-    assert.equal(s.fake.requests.length - requestsBefore, 2, 'only dialogues 4 and 5 ran');
-    assert.deepEqual(resumed.export.missing, []);
+    await assert.rejects(
+      run('owned-a', input({ output: out, count: 3, turns: 1 })),
+      refused(
+        /holds an earlier dataset with this workflow ID, 'owned-a' \(first run [-0-9a-f]+\).*resumeFrom: 'owned-a'/,
+      ),
+    );
+    assert.equal(s.fake.requests.length, requestsBefore, 'neither ran a dialogue');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.datasetId, 'owned-a', "the owner's export is untouched");
+
+    // Resuming itself, the workflow ID started again counts what its earlier dataset stored.
+    const again = await run('owned-a', input({ output: out, count: 4, turns: 1, resumeFrom: 'owned-a' }));
+    assert.equal(again.reused, 3);
+    assert.equal(again.completed, 4);
+    assert.equal(s.fake.requests.length - requestsBefore, 1, 'only dialogue 3 ran');
   });
 
   it('fails at once, naming resumeFrom, when the earlier dataset is unknown at that output', async () => {

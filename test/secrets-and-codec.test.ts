@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
-import { AesGcmCodec, ENCRYPTED_ENCODING } from '../src/codec/aes-gcm-codec';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
+import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers';
+import { MAX_UNUSABLE_TRIES } from '../src/activities/llm';
+import { AesGcmCodec, ENCRYPTED_ENCODING, encryptingDataConverter } from '../src/codec/aes-gcm-codec';
 import { startCodecServer } from '../src/codec/codec-server';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
@@ -14,6 +17,9 @@ import type { TemporalTestContext } from './helpers/temporal';
 
 const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
 const codec = new AesGcmCodec(randomBytes(32));
+/** Model output that makes no usable question (all of it is a leaked assistant turn): an EmptyQuestion failure quotes it. */
+const FAILURE_CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const UNUSABLE_QUESTION = `\nAssistant: ${FAILURE_CANARY}`;
 
 /**
  * All text a history holds as the server stores it: its strings, and every byte field (payload
@@ -50,6 +56,24 @@ const inputFor =
     answer: { endpoint: 'fake', model: FAKE_MODEL },
   });
 
+/** A dataset of one dialogue whose every question is unusable, so that it fails with EmptyQuestion. */
+async function runUnusableDialogue(
+  s: { fake: { replyNext(content: string, times?: number): void }; t: TemporalTestContext },
+  client: Client,
+  input: DatasetInputJson,
+  workflowId: string,
+) {
+  s.fake.replyNext(UNUSABLE_QUESTION, MAX_UNUSABLE_TRIES);
+  const result = await client.workflow.execute(generateDataset, {
+    taskQueue: s.t.taskQueue,
+    workflowId,
+    args: [{ ...input, turns: 2 }],
+  });
+  assert.equal(result.failedCount, 1);
+  assert.match(result.failed[0].error, /EmptyQuestion|no usable question/);
+  assert.ok(result.failed[0].error.includes(FAILURE_CANARY), 'the result, decoded, still says what failed');
+}
+
 describe('secrets (fake LLM server)', () => {
   // No codec here: the histories are in clear, so a key that got into one would be seen.
   const s = useFakeLlmSuite('secrets', { endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: API_KEY } });
@@ -74,17 +98,26 @@ describe('secrets (fake LLM server)', () => {
     assert.equal(history.includes(API_KEY), false);
     assert.equal(history.includes(Buffer.from(API_KEY).toString('base64')), false);
   });
+
+  it("finds a failure's message in a history without the codec (the scan the encrypted suite relies on)", async () => {
+    await runUnusableDialogue(s, s.t.env.client, input('unusable', 1), 'unusable-clear');
+    const { text } = await wholeHistory(s.t, 'unusable-clear');
+    assert.ok(text.includes(FAILURE_CANARY), 'the EmptyQuestion message, with the model output, is in clear');
+  });
 });
 
 describe('payload encryption (fake LLM server)', () => {
   const s = useFakeLlmSuite('codec', {
     endpointEnv: { PARROT_ENDPOINT_FAKE_API_KEY: API_KEY },
-    worker: { dataConverter: { payloadCodecs: [codec] } },
+    worker: { dataConverter: encryptingDataConverter(codec) },
   });
   const input = inputFor(s);
 
   it('stores only ciphertext on the server; the codec server decrypts it for the UI', async () => {
-    const client = new Client({ connection: s.t.env.connection, dataConverter: { payloadCodecs: [codec] } });
+    const client = new Client({
+      connection: s.t.env.connection,
+      dataConverter: encryptingDataConverter(codec),
+    });
     const before = s.fake.requests.length;
     await client.workflow.execute(generateDataset, {
       taskQueue: s.t.taskQueue,
@@ -129,6 +162,52 @@ describe('payload encryption (fake LLM server)', () => {
       const args = JSON.parse(Buffer.from(decoded.data, 'base64').toString());
       assert.equal(args.settings.endpoint, 'fake');
       assert.equal(args.dialogue[0].role, 'user');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('encrypts failures too: model output quoted in an EmptyQuestion message is nowhere in clear', async () => {
+    const client = new Client({
+      connection: s.t.env.connection,
+      dataConverter: encryptingDataConverter(codec),
+    });
+    await runUnusableDialogue(s, client, input('unusable', 1), 'unusable-encrypted');
+    const { text, workflows } = await wholeHistory(s.t, 'unusable-encrypted');
+    assert.equal(workflows, 2);
+    assert.equal(text.includes(FAILURE_CANARY), false);
+    assert.match(text, /Encoded failure/, 'the failed ask is in the history, its message encoded');
+    // Those who hold the key read it: the client decodes the group's failed activity.
+    const events = (await client.workflow.getHandle('unusable-encrypted/0').fetchHistory()).events!;
+    const failed = events.find(
+      (e) => e.activityTaskFailedEventAttributes,
+    )!.activityTaskFailedEventAttributes!;
+    const decoded = await decodeOptionalFailureToOptionalError(
+      loadDataConverter(encryptingDataConverter(codec)),
+      failed.failure,
+    );
+    assert.ok(decoded?.message.includes(FAILURE_CANARY), decoded?.message);
+    // ... and so does the UI, through the codec server: the failure's encoded attributes are a payload.
+    const attributes = failed.failure!.encodedAttributes!;
+    const server = await startCodecServer(codec);
+    try {
+      const response = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          payloads: [
+            {
+              metadata: Object.fromEntries(
+                Object.entries(attributes.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+              ),
+              data: Buffer.from(attributes.data!).toString('base64'),
+            },
+          ],
+        }),
+      });
+      const [plain] = ((await response.json()) as { payloads: { data: string }[] }).payloads;
+      const { message } = JSON.parse(Buffer.from(plain.data, 'base64').toString()) as { message: string };
+      assert.ok(message.includes(FAILURE_CANARY), message);
     } finally {
       await server.close();
     }

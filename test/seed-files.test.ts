@@ -79,6 +79,36 @@ describe('seed files (fake LLM server)', () => {
     );
   });
 
+  it('picks from a new seed file when its dataset is started again under the same workflow ID, on a warm worker', async () => {
+    const file = path.join(s.outDir, 'again.txt');
+    const questions = (from: string) => [1, 2, 3].map((i) => `Question ${i} of the ${from} file?`);
+    /** The first question of each exported dialogue, in index order. */
+    const seedsOf = (result: { export: { shards: { uri: string }[] } }) =>
+      fs
+        .readFileSync(new URL(result.export.shards[0].uri), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { conversations: { value: string }[] }).conversations[0].value);
+    fs.writeFileSync(file, questions('first').join('\n'));
+    const first = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'seeds-again',
+      args: [input('again', pathToFileURL(file).href)],
+    });
+    assert.deepEqual(seedsOf(first).sort(), questions('first'));
+
+    // The same file, rewritten; the same worker, with the first file's chunks in its cache.
+    fs.writeFileSync(file, questions('second').join('\n'));
+    const again = await s.t.env.client.workflow.execute(generateDataset, {
+      taskQueue: s.t.taskQueue,
+      workflowId: 'seeds-again',
+      args: [{ ...input('again', pathToFileURL(file).href), count: 6, resumeFrom: 'seeds-again' }],
+    });
+    assert.equal(again.reused, 3);
+    // Dialogues 3-5 ran now, from the new file; 0-2 are the first dataset's.
+    assert.deepEqual(seedsOf(again).slice(3).sort(), questions('second'));
+  });
+
   it('reads a JSON array from S3 and writes its chunks beside an S3 output, picking across chunks', async () => {
     const bucket = 'seed-files-test';
     await testMinio().createBucket(bucket);

@@ -15,6 +15,7 @@ import { generateDataset } from '../src/workflows';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useTemporalWorker } from './helpers/temporal';
 import { startMinio, type MinioServer } from './helpers/minio-server';
+import { TEST_ROOTS } from './helpers/roots';
 
 const BUDGET_SECONDS = 30;
 /** Tries of the parent's storage steps before this change (maximumAttempts). */
@@ -48,6 +49,7 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
   });
   const t = useTemporalWorker(() => ({
     endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+    roots: TEST_ROOTS,
   }));
 
   const input = (output: string): DatasetInputJson => ({
@@ -142,11 +144,11 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       );
       const manifest = JSON.parse(await readObject('outage/manifest.json'));
       assert.deepEqual(
-        { exported: manifest.exported, missing: manifest.missing, failures: manifest.failures },
-        { exported: 4, missing: [], failures: [] },
+        { exported: manifest.exported, missing: manifest.missing.count, failures: manifest.failures },
+        { exported: 4, missing: 0, failures: [] },
       );
 
-      // The tries it took, and that every storage step (metrics and export too) has no cap but the budget.
+      // The tries it took, and that every storage step (export, text metrics and report too) has no cap but the budget.
       const parent = await activitiesOf(handle);
       const groupSteps = await activitiesOf(group);
       assert.ok(
@@ -161,12 +163,14 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       assert.deepEqual(Object.keys(steps).sort(), [
         'batchRoutes',
         'checkEndpoints',
+        'checkRoots',
         'computeMetrics',
         'exportDataset',
         'inspectSeeds',
         'openDataset',
         'pickSeeds',
         'storeDialogue',
+        'writeReport',
       ]);
       for (const [name, s] of Object.entries(steps)) {
         assert.deepEqual(

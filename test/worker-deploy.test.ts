@@ -15,6 +15,7 @@ import { promoteVersion } from '../src/cli/promote';
 import { versioningOptions, workerDeploymentFromEnv } from '../src/config/worker-deployment';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { runWorkersUntil, startTemporal, workflowBundle } from './helpers/temporal';
+import { TEST_ROOTS } from './helpers/roots';
 
 describe('deploying workers (fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
@@ -40,7 +41,7 @@ describe('deploying workers (fake LLM server)', () => {
     createParrotWorkers({
       connection: env.nativeConnection,
       taskQueue,
-      deps: { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) },
+      deps: { endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }), roots: TEST_ROOTS },
       workflows: { workflowBundle: await workflowBundle() },
       ...extra,
     });

@@ -1,7 +1,8 @@
 // Before a dataset runs dialogues that an earlier one may still be running, it fences them: it
 // refuses to resume a dataset that still runs, and stops any dialogue group left running by one
 // that was terminated (a terminated dataset's groups keep calling the provider, and would store
-// the same indices again).
+// the same indices again). A group whose start the server carries out late, after that fence,
+// checks for itself that the dataset that started it still runs (datasetStillRuns).
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
@@ -59,9 +60,18 @@ async function forEachBatch(ids: string[], fn: (id: string) => Promise<unknown>)
     await Promise.all(ids.slice(i, i + BATCH).map((id) => fn(id).catch(ignoreNotFound)));
 }
 
-async function isRunning(client: Client, workflowId: string): Promise<boolean> {
+/**
+ * Whether workflow `workflowId` runs, in the chain of runs (continue-as-new) that began with
+ * `firstRunId` when given: a dataset cancelled and started again under its workflow ID is another
+ * chain, and a group of the first must not work for the second. (A server too old to report the
+ * chain's first run ID is taken at its word that the workflow runs.)
+ */
+export async function isRunning(client: Client, workflowId: string, firstRunId?: string): Promise<boolean> {
   try {
-    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    const { status, raw } = await client.workflow.getHandle(workflowId).describe();
+    if (status.name !== 'RUNNING') return false;
+    const runningChain = raw.workflowExecutionInfo?.firstRunId;
+    return !firstRunId || !runningChain || runningChain === firstRunId;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;

@@ -1,14 +1,17 @@
 // Groups that cannot report their dialogues themselves: one closed without reporting them
 // (terminated by hand, say), or one stuck on a workflow task that keeps failing (a
-// nondeterminism error after a bad deploy, a bug). The dataset learns what they stored from the
-// records, so that paid, stored dialogues count as completed and the rest as failed.
+// nondeterminism error after a bad deploy, a bug), found here and given up only when a user asks
+// (src/workflows/stuck-groups.ts). The dataset learns what they stored from the records, so that
+// paid, stored dialogues count as completed and the rest as failed.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { AllowedRoots } from '../config/allowed-roots';
 import { openBlobStore } from '../storage/open-blob-store';
 import { heartbeatWhile } from './heartbeats';
 import { recordKey } from '../storage/dataset-layout';
-import { isRecordOf, type DatasetRunRef, type DialogueRecord } from '../types';
+import { isRecordOf } from '../storage/dialogue-records';
+import type { DatasetRunRef, DialogueRecord } from '../types';
 import type { DialogueOutcome, GroupOutcome } from '../workflows/signals';
 
 /** Describe calls in flight at once: a check of a thousand groups stays gentle on the server. */
@@ -31,7 +34,7 @@ export interface RecoverGroupInput {
   terminate?: boolean;
 }
 
-export function createGroupRecoveryActivities() {
+export function createGroupRecoveryActivities(roots: AllowedRoots) {
   return {
     /** Groups among `ids` whose workflow task has kept failing for at least `stuckSeconds`. */
     async findStuckGroups({
@@ -53,8 +56,9 @@ export function createGroupRecoveryActivities() {
       return stuck;
     },
 
-    /** Terminates a stuck group if asked, then reports each dialogue it stored as completed and the others as failed. */
+    /** Terminates a stuck group if asked (given up), then reports each dialogue it stored as completed and the others as failed. */
     async recoverGroup(input: RecoverGroupInput): Promise<GroupOutcome> {
+      roots.check('output', input.output);
       return heartbeatWhile((signal) => recover(input, signal));
     },
   };
@@ -80,7 +84,7 @@ async function recover(
       const record = text === undefined ? undefined : (JSON.parse(text) as DialogueRecord);
       const ours = record && isRecordOf(record, [dataset]);
       if (!ours) return { index, id: `${dataset.datasetId}/${index}`, error: reason };
-      const { turns, endedBy = 'target', usage } = record;
+      const { turns, endedBy, usage } = record;
       return {
         index,
         id: record.id,
@@ -117,7 +121,7 @@ async function stuckReason(client: Client, id: string, stuckSeconds: number): Pr
     // Timed-out tasks (workers down, say) are not a stuck group: only a task that failed is.
     const failure = await lastWorkflowTaskFailure(client, id);
     if (failure === undefined) return undefined;
-    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (${failure}); terminated`;
+    return `stuck: its workflow task has failed ${task.attempt} times over ${Math.round(failingFor)} s (${failure})`;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

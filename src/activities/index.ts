@@ -1,11 +1,15 @@
 // All activities of a parrot worker, built from their dependencies (samples-typescript's
 // factory idiom). Workflows import only the type.
 import { Context } from '@temporalio/activity';
+import type { AllowedRoots } from '../config/allowed-roots';
 import type { EndpointRegistry } from '../config/endpoints';
 import { LlmProvider } from '../providers/openai-provider';
 import type { SeedChunks } from '../seeds/seed-chunks';
 import { SeedSource, type SeedReport } from '../seeds/seed-source';
 import { createDatasetStorageActivities } from './dataset-storage';
+import { isRunning } from './dataset-fence';
+import { taskQueuePolls } from './task-queue-polls';
+import { createDialogueProgressActivities } from './dialogue-progress';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
@@ -19,6 +23,8 @@ export const SEED_BLOCK_BYTES = 256 * 1024;
 
 export interface ActivityDeps {
   endpoints: EndpointRegistry;
+  /** Where datasets may read seeds and write output (PARROT_ALLOWED_ROOTS: src/config/allowed-roots.ts). */
+  roots: AllowedRoots;
   provider?: LlmProvider;
   seeds?: SeedSource;
   /** Dialogues per exported JSONL shard (default 5,000). */
@@ -31,6 +37,7 @@ export interface ActivityDeps {
 
 export function createActivities({
   endpoints,
+  roots,
   provider = new LlmProvider(),
   seeds = new SeedSource(),
   dialoguesPerShard,
@@ -40,13 +47,23 @@ export function createActivities({
   return {
     ...createLlmActivities(endpoints, provider, llmMetrics),
     ...createBatchActivities(endpoints, batchMetrics),
-    ...createDatasetStorageActivities(dialoguesPerShard),
-    ...createMetricsActivities(endpoints, provider, llmMetrics),
-    ...createGroupRecoveryActivities(),
+    ...createDatasetStorageActivities(roots, dialoguesPerShard),
+    ...createMetricsActivities(endpoints, provider, roots, llmMetrics),
+    ...createGroupRecoveryActivities(roots),
+    taskQueuePolls,
+    /** A group as it starts: whether the dataset that started it (that chain of runs) still runs. */
+    async datasetStillRuns({ datasetId, firstRunId }: { datasetId: string; firstRunId?: string }) {
+      return isRunning(Context.current().client, datasetId, firstRunId);
+    },
+    /** The dataset's first step: its seeds and output lie under the worker's allowed roots, or it fails at once. */
+    async checkRoots({ seeds: uri, output }: { seeds: string; output: string }): Promise<void> {
+      roots.check('seeds', uri);
+      roots.check('output', output);
+    },
+    ...createDialogueProgressActivities(roots),
     /**
      * Reads the seed source once at the start, streaming, into chunks in the dataset's output: a
      * missing or empty one fails the run at once. Heartbeats its progress in bytes; cancellable.
-     * Without `output` (runs started before seeds were normalised) it only counts them.
      */
     async inspectSeeds({
       seeds: uri,
@@ -54,10 +71,11 @@ export function createActivities({
       datasetId,
     }: {
       seeds: string;
-      output?: string;
-      datasetId?: string;
+      output: string;
+      datasetId: string;
     }): Promise<SeedReport> {
-      if (output === undefined || datasetId === undefined) return heartbeatWhile(() => seeds.inspect(uri));
+      roots.check('seeds', uri);
+      roots.check('output', output);
       const ctx = Context.current();
       return seeds.normalize(uri, output, datasetId, {
         onBytes: (bytesRead) => ctx.heartbeat({ bytesRead }),
@@ -79,6 +97,8 @@ export function createActivities({
       randomSeed: number;
       indexes: number[];
     }): Promise<string[]> {
+      roots.check('seeds', uri);
+      if (seedChunks) roots.check('output', seedChunks.output);
       // Without chunks, the first pick in a worker reads the whole seed file, which may take longer than the heartbeat timeout.
       return heartbeatWhile(async () => {
         // Together: a group's seeds lie in as many chunks as it has dialogues (the order is a

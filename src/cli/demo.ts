@@ -1,6 +1,7 @@
 // `npm run demo [-- examples/batch.json]`: starts examples/quickstart.json (or the input given) the
-// way a user would (the Temporal CLI), waits for it, and prints where to watch it, where the
-// export landed and the dataset's metrics.
+// way a user would (the Temporal CLI), each run into a folder of its own under the example's
+// output, waits for it, and prints where to watch it, where the export landed and the dataset's
+// metrics.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,19 @@ async function copyReport(root: string, workflowId: string, reportUri: string): 
   return local;
 }
 
+/**
+ * The example's input with an output of the run's own, under the example's (one output holds one
+ * dataset: a second demo into the same one would be refused), written beside the reports.
+ */
+function inputOfRun(root: string, inputFile: string, workflowId: string): string {
+  const input = JSON.parse(fs.readFileSync(inputFile, 'utf8')) as { output: string };
+  input.output = `${input.output.replace(/\/+$/, '')}/${workflowId}`;
+  const file = path.join(root, '.data/inputs', `${workflowId}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(input, null, 2));
+  return file;
+}
+
 async function main() {
   const root = path.resolve(__dirname, '../..');
   const { positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true });
@@ -29,6 +43,7 @@ async function main() {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const uiPort = process.env.PARROT_UI_PORT ?? '8233';
   const workflowId = `${path.basename(inputFile, '.json')}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  const runInput = inputOfRun(root, inputFile, workflowId);
   const started = Date.now();
 
   const args = [
@@ -43,7 +58,7 @@ async function main() {
     '--workflow-id',
     workflowId,
     '--input-file',
-    inputFile,
+    runInput,
   ];
   console.log(`$ temporal ${args.join(' ')}`);
   execFileSync(path.join(root, '.tools/bin/temporal'), args, { stdio: 'inherit' });
@@ -91,8 +106,9 @@ async function main() {
   console.log(
     `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls${batched(result.usage.ask)}, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls${batched(result.usage.answer)}`,
   );
+  if (result.metricsError) console.log(`  metrics failed (the export stands): ${result.metricsError}`);
   console.log('  metrics:');
-  const { histograms: _charts, ...metrics } = result.metrics;
+  const { histograms: _charts, ...metrics } = result.metrics ?? {};
   for (const [k, v] of Object.entries(metrics))
     console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);

@@ -69,7 +69,7 @@ async function main() {
   }
 }
 
-/** Spent so far, the projected total, and why nothing starts (paused, budget), for the bar. */
+/** Spent so far, the projected total, why nothing starts (paused, budget), stuck groups and unpolled endpoint queues, for the bar. */
 function formatSpend(p: DatasetProgress): string {
   if (!p.spent) return ''; // a dataset started before spend was reported
   const spent = `${p.spent.tokens} tokens ${formatUsd(p.spent.costUsd)}`;
@@ -78,7 +78,11 @@ function formatSpend(p: DatasetProgress): string {
     : '';
   const unpriced = p.spent.unpricedCalls ? ` (+${p.spent.unpricedCalls} unpriced calls)` : '';
   const state = p.paused ? ' · PAUSED' : p.stoppedBy === 'budget' ? ' · STOPPED AT BUDGET' : '';
-  return `${spent}${projected}${unpriced}${state}`;
+  const stuck = p.stuck ? ` · ${p.stuck.badDeploy ? 'BAD DEPLOY? ' : ''}${p.stuck.groups} GROUPS STUCK` : '';
+  const unpolled = (p.unpolledQueues ?? [])
+    .map((q) => ` · NO WORKER POLLS ${q.taskQueue} (${q.endpoint})`)
+    .join('');
+  return `${spent}${projected}${unpriced}${state}${stuck}${unpolled}`;
 }
 
 /** Each batched role's batches in flight: ID, status, answered of total, failed, age. */

@@ -1,9 +1,9 @@
 // Optional end-to-end encryption of workflow payloads (inputs, results, activity arguments:
-// the dialogues) with AES-256-GCM. The key lives only where PARROT_PAYLOAD_KEY is set (workers,
+// the dialogues) and of failure messages and stack traces with AES-256-GCM. The key lives only where PARROT_PAYLOAD_KEY is set (workers,
 // the CLI, the codec server of those allowed to read): the Temporal server and its UI hold only
 // ciphertext. Search attributes and workflow IDs are not payloads and stay readable.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const IV_BYTES = 12;
@@ -74,12 +74,19 @@ function deserialize(b: Buffer): Payload {
   };
 }
 
+/**
+ * Encrypts payloads with `codec`, and failures too: their message and stack trace go into a payload
+ * (./failure-converter.ts), or they would reach history in clear. Workers bundle the failure
+ * converter into their workflows from the path (the workflows' own failures are converted there).
+ */
+export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
+  return { payloadCodecs: [codec], failureConverterPath: require.resolve('./failure-converter') };
+}
+
 /** The data converter for workers and clients: encrypting when PARROT_PAYLOAD_KEY is set. */
-export function dataConverterFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): { payloadCodecs: PayloadCodec[] } | undefined {
+export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
   const codec = codecFromEnv(env);
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? encryptingDataConverter(codec) : undefined;
 }
 
 export function codecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGcmCodec | undefined {

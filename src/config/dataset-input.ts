@@ -151,8 +151,6 @@ const seedsUri = z
 /** The JSONL formats an export can write, each to its own shards and dataset-card config. */
 export const EXPORT_FORMATS = ['sharegpt', 'openai'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-/** What an input without `exportFormats` (and every dataset started before it existed) exports. */
-export const DEFAULT_EXPORT_FORMATS: readonly ExportFormat[] = ['sharegpt'];
 
 const exportFormats = z
   .array(
@@ -252,15 +250,24 @@ export const datasetInputSchema = z.strictObject({
   /**
    * When no dialogue has finished for this long, the dataset checks that the dialogues it waits
    * on from earlier runs still run; one closed without reporting (terminated by hand, say) counts as failed.
+   * Every this long it also marks groups whose workflow task has kept failing that long as stuck
+   * (src/workflows/stuck-groups.ts).
    */
   stallCheckSeconds: z.number().int().min(1).max(86_400).default(600),
+  /**
+   * An endpoint with a request limit has its own task queue, fixed when the dataset starts. Once
+   * no worker has polled it for 90 s (workers restarted without PARROT_ENDPOINT_<NAME>_RPM), the
+   * dataset warns; once that has lasted this long, the dialogues waiting on it fail (resumable)
+   * instead of waiting out llmRetryBudgetSeconds.
+   */
+  unpolledQueueSeconds: z.number().int().min(1).max(86_400).default(300),
   metrics: modelMetricsSchema.optional(),
   /**
    * The JSONL formats the export writes, each to its own shards (the first is the dataset card's
    * default config): `sharegpt` (`conversations` of `from`/`value`) and `openai` (chat `messages`
-   * of `role`/`content`). Absent: `["sharegpt"]`, read by the export activity.
+   * of `role`/`content`).
    */
-  exportFormats: exportFormats.optional(),
+  exportFormats: exportFormats.default(['sharegpt']),
   budget: budget.optional(),
 });
 
@@ -269,10 +276,6 @@ export type DatasetInputJson = z.input<typeof datasetInputSchema>;
 export type AskSettings = DatasetInput['ask'];
 export type AnswerSettings = DatasetInput['answer'];
 export type ModelMetricsSettings = z.output<typeof modelMetricsSchema>;
-
-/** The formats a dataset exports: its input's, or the default for inputs without them. */
-export const exportFormatsOf = (input: Pick<DatasetInput, 'exportFormats'>): readonly ExportFormat[] =>
-  input.exportFormats ?? DEFAULT_EXPORT_FORMATS;
 
 export class DatasetInputError extends Error {
   constructor(readonly problems: string[]) {

@@ -96,7 +96,7 @@ export class DatasetMetricsAccumulator {
     if (lexical !== undefined) this.mtld.add(lexical);
     this.nearDuplicates.add(all);
     this.filterHits = addHits(this.filterHits, record.filterHits);
-    const end = record.endedBy ?? 'target';
+    const end = record.endedBy;
     this.endedBy[end] = (this.endedBy[end] ?? 0) + 1;
   }
 

@@ -5,27 +5,6 @@ import { prng } from '../random';
 import { CONTEXT_JUDGE_INSTRUCTION, parseJudgeVerdict } from '../prompts/context-judge';
 import type { ChatMessage, DialogueRecord } from '../types';
 
-/** A uniform sample of up to `size` items from a stream (reservoir sampling), the same for the same seed and order. */
-export class Reservoir<T> {
-  readonly items: T[] = [];
-  private seen = 0;
-  private readonly rand: () => number;
-  constructor(
-    private readonly size: number,
-    seed: number,
-  ) {
-    this.rand = prng(seed);
-  }
-  add(item: T): void {
-    this.seen++;
-    if (this.items.length < this.size) this.items.push(item);
-    else {
-      const j = Math.floor(this.rand() * this.seen);
-      if (j < this.size) this.items[j] = item;
-    }
-  }
-}
-
 export function cosine(a: number[], b: number[]): number {
   let dot = 0,
     na = 0,

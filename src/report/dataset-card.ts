@@ -2,6 +2,7 @@
 // pushed to the Hub as it is: a `configs` entry per export format lists the JSONL shards the
 // export wrote, and `dataset_info` gives each format's columns.
 import type { ExportFormat } from '../config/dataset-input';
+import type { DatasetMetrics } from '../types';
 import type { ReportData, ReportFormat } from './html-report';
 import { shardFolder } from '../storage/dataset-layout';
 import { REFERENCE_DATASETS, REFERENCE_ROWS } from './reference-metrics';
@@ -88,7 +89,7 @@ function formatSection(formats: ReportFormat[]): string {
 }
 
 export function renderDatasetCard(d: ReportData): string {
-  const m = d.metrics;
+  const m: Partial<DatasetMetrics> = d.metrics ?? {};
   const { ask, answer } = d.input;
   const metricsTable = [
     `| metric | this dataset | ${REFERENCE_DATASETS.join(' | ')} |`,
@@ -136,7 +137,7 @@ input and the token usage; \`report.html\` has the charts.
 
 ## Metrics
 
-${metricsTable}
+${d.metricsError ? `Some metrics could not be computed (the dialogues are all exported): ${d.metricsError}\n\n` : ''}${metricsTable}
 
 Reference numbers are those reported in the Parrot paper (Sun et al., 2023); its data was never
 published, so they could not be recomputed with the same code. ${

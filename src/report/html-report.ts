@@ -15,7 +15,9 @@ export interface ReportData {
   exported: number;
   missing: number;
   failed: number;
-  metrics: DatasetMetrics;
+  /** Absent when they could not be computed; `metricsError` says why (also when only some failed). */
+  metrics?: DatasetMetrics;
+  metricsError?: string;
   usage: { ask: TokenUsage; answer: TokenUsage };
   /** The first few dialogues, shown in full. */
   samples: DialogueRecord[];
@@ -69,7 +71,7 @@ export function costSummary(usage: { ask: TokenUsage; answer: TokenUsage }): str
 }
 
 export function renderHtmlReport(d: ReportData): string {
-  const m = d.metrics;
+  const m: Partial<DatasetMetrics> = d.metrics ?? {};
   const rows = REFERENCE_ROWS.map(
     (r) =>
       `<tr><th>${escapeHtml(r.label)}${r.note ? `<div class="note">${escapeHtml(r.note)}</div>` : ''}</th>` +
@@ -136,7 +138,7 @@ export function renderHtmlReport(d: ReportData): string {
     )
     .join('\n');
   const chartData = {
-    histograms: m.histograms ?? { turns: {}, questionTokens: {}, answerTokens: {} },
+    histograms: m.histograms,
     versus: {
       labels: ['turns per dialogue', 'context-dependent questions per dialogue'],
       datasets: [
@@ -164,12 +166,13 @@ td.ours{font-weight:600;background:#f3f7ff}.note{font-weight:normal;color:#778;f
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1.5rem}.chart{height:280px;position:relative}
 .facts th{width:16rem;font-weight:500;color:#445}.facts td{text-align:left;white-space:normal}
 .turn{margin:.4rem 0;padding:.4rem .6rem;border-radius:6px;white-space:pre-wrap}.human{background:#eef4ff}.gpt{background:#f5f5f5}
-details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
+details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}.error{color:#a11;font-weight:600}
 </style></head><body>
 <h1>${escapeHtml(d.datasetId)}</h1>
 <div class="sub">parrot dataset report · generated ${escapeHtml(d.generatedAt)}</div>
 <table class="facts">${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${k === 'data' ? v : escapeHtml(v)}</td></tr>`).join('')}</table>
 <h2>Metrics beside the Parrot paper's reference numbers</h2>
+${d.metricsError ? `<p class="error">Some metrics could not be computed (the dialogues are all exported): ${escapeHtml(d.metricsError)}</p>` : ''}
 <table class="metrics"><tr><th>metric</th><th>this dataset</th>${REFERENCE_DATASETS.map((ds) => `<th>${ds}</th>`).join('')}</tr>
 ${rows}
 </table>

@@ -53,7 +53,7 @@ export class SeedChunkWriter {
   }
 }
 
-/** Chunks read so far, least recently used dropped first once they hold more than `maxChars`. */
+/** Chunks read so far, by source, least recently used dropped first once they hold more than `maxChars`. */
 export class SeedChunkCache {
   private readonly chunks = new Map<string, Promise<string[]>>();
   private readonly sizes = new Map<string, number>();
@@ -73,8 +73,10 @@ export class SeedChunkCache {
     return seed;
   }
 
-  private chunk({ output, folder }: SeedChunks, chunk: number): Promise<string[]> {
-    const key = `${output}/${seedChunkKey(folder, chunk)}`;
+  private chunk({ output, folder, sourceSha256 }: SeedChunks, chunk: number): Promise<string[]> {
+    // By the source's hash too: a dataset started again under the same workflow ID writes another
+    // seed file's chunks into the same folder, and a warm worker must not pick from the old ones.
+    const key = `${sourceSha256}:${output}/${seedChunkKey(folder, chunk)}`;
     const cached = this.chunks.get(key);
     if (cached) {
       this.chunks.delete(key); // re-inserted: most recently used last

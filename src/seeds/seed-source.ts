@@ -96,12 +96,6 @@ export class SeedSource {
     return this.chunks.seed(chunks, this.order(chunks.count, randomSeed)[index % chunks.count]);
   }
 
-  /** For runs started before seeds were normalised: the whole source, streamed into memory. */
-  async inspect(uri: string): Promise<SeedReport> {
-    const { seeds, skipped } = await this.wholeSource(uri);
-    return { uri, seeds: seeds.length, skippedLines: skipped.count, firstSkipped: skipped.listed };
-  }
-
   private async pickFromWholeSource(uri: string, randomSeed: number, index: number): Promise<string> {
     const { seeds } = await this.wholeSource(uri);
     return seeds[this.order(seeds.length, randomSeed)[index % seeds.length]];

@@ -48,7 +48,7 @@ export function exportLine(format: ExportFormat, r: DialogueRecord): ExportLine 
       if (!messages.length) return undefined;
       // Every line has every column (null where a record lacks one), so that readers that infer a
       // schema (Hugging Face datasets, pandas) see the same columns in every shard.
-      const line = { messages, id: r.id, persona: r.persona ?? null, endedBy: r.endedBy ?? null };
+      const line = { messages, id: r.id, persona: r.persona ?? null, endedBy: r.endedBy };
       return { text: JSON.stringify(line) + '\n', trimmed };
     }
   }

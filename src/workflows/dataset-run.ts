@@ -4,37 +4,46 @@ import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@tempor
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
 import type { DatasetFailure, DatasetRunRef, DialogueSummary, TokenUsage } from '../types';
-import { countInside, type IndexRanges } from '../index-ranges';
+import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
 import { addUsage, formatUsd } from '../usage';
-import { dialoguesPerGroup, maxGroupsInFlight, windowSize, type RoleLimits } from './fan-out';
+import {
+  dialoguesPerGroup,
+  learnHistorySizing,
+  maxGroupsInFlight,
+  windowSize,
+  type HistorySizing,
+  type RoleLimits,
+} from './fan-out';
 import { batchDetails, batchProgress, type BatcherProgress, type DatasetBatches } from './dataset-batches';
 import type { BatcherView } from '../batch/batch-types';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
+import type { GaveUp } from './controls';
+import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
+import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
 import { countDialoguesFailed } from '../telemetry/dialogue-metrics';
-import {
-  budgetAllowsStart,
-  budgetReached,
-  minusSpend,
-  noSpend,
-  projectSpend,
-  spendOf,
-  type Spend,
-} from './budget';
+import { budgetAllowsStart, budgetReached, minusSpend, projectSpend, spendOf, type Spend } from './budget';
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
 
-/** What one run of the parent hands the next when it continues as new. */
-export interface DatasetRunState {
+/** What one run of the parent hands the next when it continues as new (what it learnt of group histories too). */
+export interface DatasetRunState extends HistorySizing {
   /** Datasets whose stored dialogues count as this one's: itself, then those it resumed. */
   lineage: DatasetRunRef[];
   /** Dialogues already stored by resumed datasets: not run again. */
-  reused: IndexRanges;
   reusedCount: number;
-  /** LLM calls the reused dialogues had cost (not made by this dataset: left out of its rates). */
-  reusedCalls: number;
-  nextIndex: number;
+  /** Where the set of them is kept under the output (read a block at a time); absent when there are none. */
+  reusedKey?: string;
+  /**
+   * Indices neither reused nor started yet, ascending: a block read from the reused set, at most
+   * a few thousand ranges at any scatter (every index, as one range, when nothing is reused).
+   */
+  toRun: IndexRanges;
+  /** Where the next block starts: every index below it is reused, started, or in `toRun`. */
+  scannedTo: number;
+  /** Dialogues this dataset has started. */
+  launched: number;
   /** Groups started and not yet done: their dialogues not yet reported, and when they started (workflow time, ms). */
   inFlight: { id: string; indices: number[]; launchedAt: number }[];
   completed: number;
@@ -56,13 +65,17 @@ export interface DatasetRunState {
   dialogueServiceMs: number;
   callsPerDialogue: number;
   /** What the reused dialogues had cost (left out of this dataset's spend and budget). */
-  reusedUsage?: { ask: TokenUsage; answer: TokenUsage };
+  reusedUsage: { ask: TokenUsage; answer: TokenUsage };
   /** No new dialogue starts while paused (the `pause` and `unpause` updates). */
   paused?: boolean;
   /** Set once the budget stopped new dialogues; it stays set. */
   stoppedBy?: 'budget';
   /** Roles whose calls go through a batch API, their batchers and what they last reported (absent: all online). */
   batch?: DatasetBatches;
+  /** Groups in flight marked stuck (./stuck-groups.ts); absent: none. */
+  stuckGroups?: StuckGroup[];
+  /** Stuck groups given up by the giveUpStuckGroups update; absent: none. */
+  givenUp?: GaveUp;
 }
 
 export interface DatasetProgress {
@@ -75,6 +88,8 @@ export interface DatasetProgress {
   remaining: number;
   /** Dialogues the dataset keeps in flight now (`concurrency`, or what `auto` chose). */
   window: number;
+  /** Dialogues a new group runs now: as many as a group's history holds, as groups have reported it. */
+  groupSize: number;
   llmLatencyMs: number;
   usage: { ask: TokenUsage; answer: TokenUsage };
   llmCallsPerSecond: number;
@@ -91,6 +106,22 @@ export interface DatasetProgress {
   stoppedBy: 'budget' | null;
   /** Each batched role's batches: totals, and each batch in flight (ID, status, requests, completed, failed, age). */
   batches: BatcherProgress[];
+  /** Groups whose workflow task keeps failing (a bad deploy?); null: none. */
+  stuck: StuckProgress | null;
+  /** Rate-limited endpoints' task queues no worker polls (./unpolled-queues.ts); empty: none. */
+  unpolledQueues: UnpolledQueue[];
+}
+
+/**
+ * What a dataset has to run when it starts: every index, as one range, when nothing is reused;
+ * else nothing yet, to be read a block at a time from the set of reused ones (at `reusedKey`).
+ */
+export function toRunAtStart(
+  count: number,
+  reusedKey?: string,
+): Pick<DatasetRunState, 'reusedKey' | 'toRun' | 'scannedTo' | 'launched'> {
+  if (reusedKey) return { reusedKey, toRun: [], scannedTo: 0, launched: 0 };
+  return { toRun: [[0, count - 1]], scannedTo: count, launched: 0 };
 }
 
 export class DatasetRun {
@@ -103,8 +134,13 @@ export class DatasetRun {
   starting = 0;
   /** Recoveries of groups that cannot report (activities) under way: the run does not continue as new before they end. */
   recovering = 0;
+  /** Groups being recovered: one recovery each. */
+  readonly recoveringGroups = new Set<string>();
+  /** Groups marked stuck: the dataset waits for them. */
+  readonly stuck: StuckGroups;
+  /** Whether workers poll the rate-limited endpoints' task queues. */
+  readonly queueWatch: QueueWatch;
   phase: DatasetPhase = 'generating';
-  readonly groupSize: number;
   /** Why a batch was rejected at validation: the dataset fails with it. */
   batchRejection?: string;
 
@@ -115,8 +151,14 @@ export class DatasetRun {
   ) {
     this.groups = new Map(state.inFlight.map((g) => [g.id, new Set(g.indices)]));
     this.launchedAt = new Map(state.inFlight.map((g) => [g.id, g.launchedAt]));
-    this.groupSize = dialoguesPerGroup(input);
+    this.stuck = new StuckGroups(state.stuckGroups);
+    this.queueWatch = new QueueWatch(state.llmTaskQueues, input);
     if (state.paused) this.phase = 'paused';
+  }
+
+  /** Dialogues a new group runs: as many as its history holds, as groups have reported it. */
+  get groupSize(): number {
+    return dialoguesPerGroup(this.input, this.state);
   }
 
   get running(): number {
@@ -132,12 +174,32 @@ export class DatasetRun {
   /** Dialogues not yet started (those the resumed datasets stored left out). */
   get toStart(): number {
     const s = this.state;
-    return this.input.count - s.nextIndex - countInside(s.reused, s.nextIndex, this.input.count);
+    return this.input.count - s.reusedCount - s.launched;
   }
 
   get hasWork(): boolean {
     if (this.batchRejection) return false; // the dataset fails: nothing more is waited for
-    return (this.state.nextIndex < this.input.count && !this.state.stoppedBy) || this.groups.size > 0;
+    const s = this.state;
+    const toStart = s.toRun.length > 0 || s.scannedTo < this.input.count;
+    return (toStart && !s.stoppedBy) || this.groups.size > 0;
+  }
+
+  /** Whether `toRun` holds fewer than `n` indices while more are to be read from the reused set. */
+  needsBlock(n: number): boolean {
+    return this.state.scannedTo < this.input.count && countOf(this.state.toRun) < n;
+  }
+
+  /** A block of indices to run, read from the reused set from `scannedTo` on. */
+  addBlock(ranges: IndexRanges, next: number) {
+    this.state.toRun.push(...ranges);
+    this.state.scannedTo = next;
+  }
+
+  /** The next `n` indices to run (fewer at the end), counted as started. */
+  takeNext(n: number): number[] {
+    const indices = takeFirst(this.state.toRun, n);
+    this.state.launched += indices.length;
+    return indices;
   }
 
   /** Whether a new group may start now: not paused, and the budget allows it. */
@@ -158,7 +220,7 @@ export class DatasetRun {
   /** This dataset's own spend and the dialogues it completed itself. */
   spent(): Spend {
     const s = this.state;
-    return minusSpend(spendOf(s.usage), s.reusedUsage ? spendOf(s.reusedUsage) : noSpend());
+    return minusSpend(spendOf(s.usage), spendOf(s.reusedUsage));
   }
 
   private get doneHere(): number {
@@ -203,6 +265,7 @@ export class DatasetRun {
 
   /** Outcomes from a group, by signal as they come or all in its result: each dialogue counted once. */
   settle(outcome: GroupOutcome) {
+    if (outcome.history) Object.assign(this.state, learnHistorySizing(this.state, outcome.history));
     const waiting = this.groups.get(outcome.id);
     if (!waiting) return;
     const inWindowMs = Date.now() - (this.launchedAt.get(outcome.id) ?? Date.now());
@@ -210,21 +273,23 @@ export class DatasetRun {
     if (waiting.size === 0) {
       this.groups.delete(outcome.id);
       this.launchedAt.delete(outcome.id);
+      this.stuck.unmark(outcome.id);
     }
   }
 
   /**
    * The export is the truth: a dialogue counted failed whose record it found (its group was
-   * stopped between storing and reporting it) counts as completed. `missing`: indices not stored.
+   * stopped between storing and reporting it) counts as completed. `storedAfterAll`: those the
+   * export found, among the failures listed.
    */
-  reconcileWithExport(missing: readonly number[]) {
+  reconcileWithExport(storedAfterAll: readonly number[]) {
     const s = this.state;
-    const notStored = new Set(missing);
-    const failures = s.failures.filter((f) => notStored.has(f.index));
-    const storedAfterAll = s.failures.length - failures.length;
+    const stored = new Set(storedAfterAll);
+    const failures = s.failures.filter((f) => !stored.has(f.index));
+    const completedAfterAll = s.failures.length - failures.length;
     s.failures = failures;
-    s.failedCount -= storedAfterAll;
-    s.completed += storedAfterAll;
+    s.failedCount -= completedAfterAll;
+    s.completed += completedAfterAll;
   }
 
   /** A group that ended without reporting them: its dialogues not yet reported count as failed. */
@@ -283,15 +348,19 @@ export class DatasetRun {
     return {
       phase: this.phase,
       requested: this.input.count,
-      started: s.nextIndex,
+      started: s.reusedCount + s.launched,
       completed: s.completed,
       failed: s.failedCount,
       running: this.running,
       remaining,
       window: this.window(),
+      groupSize: this.groupSize,
       llmLatencyMs: Math.round(s.latencyMs),
       usage: s.usage,
-      llmCallsPerSecond: round((s.usage.ask.calls + s.usage.answer.calls - s.reusedCalls) / seconds),
+      llmCallsPerSecond: round(
+        (s.usage.ask.calls + s.usage.answer.calls - s.reusedUsage.ask.calls - s.reusedUsage.answer.calls) /
+          seconds,
+      ),
       dialoguesPerSecond: round(dialoguesPerSecond),
       etaSeconds:
         remaining === 0 ? 0 : dialoguesPerSecond > 0 ? Math.round(remaining / dialoguesPerSecond) : null,
@@ -303,7 +372,13 @@ export class DatasetRun {
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
       batches: batchProgress(s.batch),
+      stuck: this.stuckProgress(),
+      unpolledQueues: this.queueWatch.progress(this.input.unpolledQueueSeconds),
     };
+  }
+
+  stuckProgress(): StuckProgress | null {
+    return this.stuck.progress(this.groups);
   }
 
   /** The parent's current details in the UI. */
@@ -329,6 +404,8 @@ export class DatasetRun {
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
           : []),
         ...batchDetails(this.state.batch),
+        ...(p.stuck ? [stuckLine(p.stuck)] : []),
+        ...p.unpolledQueues.map((q) => `**No worker polls an endpoint's queue**: ${q.message}`),
         ...skipped,
       ].join('\n\n'),
     );
@@ -344,11 +421,20 @@ export class DatasetRun {
         indices: [...indices],
         launchedAt: this.launchedAt.get(id) ?? Date.now(),
       })),
+      stuckGroups: this.stuck.size ? this.stuck.list() : undefined,
     };
   }
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Stuck groups for the UI: what to do, and the first few with their failure. */
+function stuckLine(stuck: StuckProgress): string {
+  const first = stuck.sample
+    .map((g) => `${g.id} since ${new Date(g.since).toISOString()}: ${g.reason}`)
+    .join('; ');
+  return `**Stuck**: ${stuck.message}. First: ${first}`;
+}
 
 /** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
 function spendLine(p: DatasetProgress): string {

@@ -17,7 +17,6 @@ import {
   ParentClosePolicy,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -29,22 +28,24 @@ import type { Activities } from '../activities';
 import { DatasetInputError, parseDatasetInput, type DatasetInput } from '../config/dataset-input';
 import { derivedSeed, prng, uniformInt, weightedPick } from '../random';
 import { personaFor } from '../prompts/personas';
-import {
-  toRunRef,
-  type DatasetStop,
-  type DatasetResult,
-  type DialogueSettings,
-  type DialogueSpec,
-} from '../types';
-import { nextOutside } from '../index-ranges';
+import { type DatasetStop, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
-import { DatasetRun, type DatasetProgress, type DatasetRunState } from './dataset-run';
-import { historyTailRoom, maxGroupsInFlight } from './fan-out';
+import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
+import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from './fan-out';
+import { measureDataset, probeModels } from './metrics-steps';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
-import { areYouThereSignal, dialoguesFinishedSignal } from './signals';
-import { pauseUpdate, progressQuery, unpauseUpdate, type PauseState } from './controls';
+import { areYouThereSignal, dialoguesFinishedSignal, type GroupOutcome } from './signals';
+import {
+  giveUpStuckGroupsUpdate,
+  pauseUpdate,
+  progressQuery,
+  unpauseUpdate,
+  type PauseState,
+} from './controls';
+import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
+import { watchLlmQueues } from './unpolled-queues';
 import {
   batchProgress,
   cancelBatchers,
@@ -59,13 +60,16 @@ export type { DatasetProgress, DatasetRunState };
 /** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
 function parentSteps(input: DatasetInput) {
   const retry = untilBudget(storageRetryBudgetSeconds(input));
-  const { checkEndpoints } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', ...retry });
-  const { inspectSeeds, openDataset } = proxyActivities<Activities>({
+  const { checkRoots, checkEndpoints } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    ...retry,
+  });
+  const { inspectSeeds, openDataset, nextToRun } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '2 minutes',
     ...retry,
   });
-  const { computeMetrics, exportDataset } = proxyActivities<Activities>({
+  const { exportDataset, writeReport } = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '2 minutes',
     ...retry,
@@ -76,17 +80,19 @@ function parentSteps(input: DatasetInput) {
     ...retry,
   });
   return {
+    checkRoots,
     checkEndpoints,
     inspectSeeds,
     openDataset,
-    computeMetrics,
+    nextToRun,
     exportDataset,
+    writeReport,
     findStuckGroups,
     recoverGroup,
   };
 }
 
-export { progressQuery, pauseUpdate, unpauseUpdate };
+export { progressQuery, pauseUpdate, unpauseUpdate, giveUpStuckGroupsUpdate };
 
 /** A window holds at least this many groups: more, smaller groups when the window is small. */
 const SMALL_WINDOW_GROUPS = 4;
@@ -96,23 +102,24 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
   const datasetId = workflowInfo().workflowId;
   const opening: { run?: DatasetRun } = {};
   const pauseAsked = setPauseHandlers(() => opening.run); // before opening: that can take a while
-  // A carried lineage may predate run IDs (bare workflow IDs).
   const run = new DatasetRun(
     input,
     datasetId,
-    carried
-      ? { ...carried, lineage: carried.lineage.map(toRunRef), runs: carried.runs + 1 }
-      : await openRun(input, datasetId),
+    carried ? { ...carried, runs: carried.runs + 1 } : await openRun(input, datasetId),
   );
   opening.run = run;
   setHandler(progressQuery, () => run.progress());
-  setHandler(dialoguesFinishedSignal, (outcome) => run.settle(outcome));
-  setHandler(areYouThereSignal, () => undefined); // a group starting checks that its dataset still runs
+  setHandler(dialoguesFinishedSignal, (outcome) => {
+    // A late group of an earlier dataset with this workflow ID may report here: not ours.
+    if (outcome.datasetRunId === workflowInfo().firstExecutionRunId) run.settle(outcome);
+  });
+  setGiveUpHandler(run, (id, reason) => recoverGroupOutcomes(run, id, reason, true));
   setBatchHandlers(run);
   if (!carried) run.setPhase('generating');
   const paused = pauseAsked();
   if (paused !== undefined) setPaused(run, paused);
   void watchInheritedGroups(run);
+  void watchLlmQueues(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
@@ -182,9 +189,13 @@ function parseInput(rawInput: unknown): DatasetInput {
   }
 }
 
-/** The first run: endpoints known to the workers, seeds readable, lineage of the datasets it resumes. */
+/**
+ * The first run: seeds and output where the workers allow, endpoints known to them, seeds
+ * readable, lineage of the datasets it resumes.
+ */
 async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetRunState> {
-  const { checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  const { checkRoots, checkEndpoints, inspectSeeds, openDataset } = parentSteps(input);
+  await checkRoots({ seeds: input.seeds, output: input.output });
   const needsPrice = input.budget?.maxCostUsd !== undefined || undefined;
   const routes = await checkEndpoints([
     { field: 'ask.endpoint', endpoint: input.ask.endpoint, needsPrice },
@@ -196,6 +207,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
       ? [{ field: 'metrics.judge.endpoint', endpoint: input.metrics.judge.endpoint }]
       : []),
   ]);
+  if (input.metrics) await probeModels(input, input.metrics);
   const seeds = await inspectSeeds({ seeds: input.seeds, output: input.output, datasetId });
   const opened = await openDataset({
     datasetId,
@@ -208,15 +220,13 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
   const answer = routes['answer.endpoint'];
   return {
     lineage: opened.lineage,
-    reused: opened.finished,
     reusedCount: opened.finishedCount,
-    nextIndex: nextOutside(opened.finished, 0),
+    ...toRunAtStart(input.count, opened.finishedKey),
     inFlight: [],
     completed: opened.finishedCount,
     failedCount: 0,
     failures: [],
     usage: opened.finishedUsage,
-    reusedCalls: opened.finishedUsage.ask.calls + opened.finishedUsage.answer.calls,
     reusedUsage: opened.finishedUsage,
     startedAt: Date.now(),
     runs: 1,
@@ -227,6 +237,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
+    ...initialHistorySizing(),
     batch: await openBatches(input, datasetId, workflowInfo().firstExecutionRunId),
   };
 }
@@ -241,7 +252,7 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    const launched = launchGroups(run, settings, () => run.groups.size < maxGroups && !runIsFull());
+    const launched = await launchGroups(run, settings, () => run.groups.size < maxGroups && !runIsFull());
     await expectAtBatchers(run.state.batch, launched);
     run.showDetails();
     if (runIsFull()) {
@@ -256,30 +267,37 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
 }
 
 /** Starts groups while the window and the run have room and starting is allowed; returns their IDs. */
-function launchGroups(run: DatasetRun, settings: DialogueSettings, runHasRoom: () => boolean): string[] {
+async function launchGroups(
+  run: DatasetRun,
+  settings: DialogueSettings,
+  runHasRoom: () => boolean,
+): Promise<string[]> {
   const launched: string[] = [];
-  while (run.state.nextIndex < run.input.count && runHasRoom() && run.mayStart()) {
+  while (run.toStart > 0 && runHasRoom() && run.mayStart()) {
     // A group starts once the window has room for a whole one (or for all that are left); a
     // small window takes small groups, so that it slides rather than waits for its slowest.
     const window = run.window();
     const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
     if (window - run.running < Math.min(size, run.toStart)) break;
-    launched.push(launchGroup(run, settings, nextIndices(run, size)));
+    if (run.needsBlock(size))
+      await readBlock(run); // then look at the window again
+    else launched.push(launchGroup(run, settings, run.takeNext(size)));
   }
   return launched;
 }
 
-/** The next `n` indices to run, skipping those the resumed datasets already stored. */
-function nextIndices(run: DatasetRun, n: number): number[] {
-  const indices: number[] = [];
-  const s = run.state;
-  for (
-    ;
-    s.nextIndex < run.input.count && indices.length < n;
-    s.nextIndex = nextOutside(s.reused, s.nextIndex + 1)
-  )
-    indices.push(s.nextIndex);
-  return indices;
+/** Ranges of indices a block holds at most: its payload stays a few KB at any scatter. */
+const BLOCK_RANGES = 1000;
+
+/** The next block of indices to run, from the set of those the resumed datasets stored. */
+async function readBlock(run: DatasetRun) {
+  const block = await parentSteps(run.input).nextToRun({
+    output: run.input.output,
+    finishedKey: run.state.reusedKey!,
+    from: run.state.scannedTo,
+    maxRanges: BLOCK_RANGES,
+  });
+  run.addBlock(block.ranges, block.next);
 }
 
 /** What every group gets: the persona list stays here, each dialogue gets only its own persona. */
@@ -365,8 +383,8 @@ export function turnsFor(input: DatasetInput, index: number): number {
  * Groups of this run report by their result too; those inherited from earlier runs only by
  * signal, which never comes from one that was terminated or timed out. When nothing has finished
  * for stallCheckSeconds, ask each inherited group whether it still runs. Every stallCheckSeconds,
- * a group whose workflow task has kept failing that long (a bad deploy) is terminated, so that
- * the dataset still finishes; what it had stored counts.
+ * groups whose workflow task has kept failing that long (a bad deploy) are marked stuck, never
+ * terminated unasked (./stuck-groups.ts).
  */
 async function watchInheritedGroups(run: DatasetRun) {
   try {
@@ -380,7 +398,7 @@ async function watchForever(run: DatasetRun) {
   for (;;) {
     const before = run.finished;
     await sleep(`${run.input.stallCheckSeconds} seconds`);
-    if (patched('stuck-groups')) await terminateStuckGroups(run);
+    await markStuckGroups(run);
     if (run.finished !== before) continue;
     const inherited = [...run.groups.keys()].filter((id) => !run.startedHere.has(id));
     await Promise.all(
@@ -399,14 +417,15 @@ async function watchForever(run: DatasetRun) {
   }
 }
 
-async function terminateStuckGroups(run: DatasetRun) {
+/** Marks the groups whose workflow task has kept failing for stallCheckSeconds, and unmarks those that recovered. */
+async function markStuckGroups(run: DatasetRun) {
   const stuckSeconds = run.input.stallCheckSeconds;
   const ids = run.groupsInFlightFor(stuckSeconds * 1000);
-  if (!ids.length) return;
+  const marked = run.stuck.size;
   run.recovering++;
   try {
-    for (const { id, reason } of await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }))
-      await recoverGroupOutcomes(run, id, reason, true);
+    const found = ids.length ? await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }) : [];
+    run.stuck.update(ids, found, run.groups);
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', {
@@ -415,59 +434,74 @@ async function terminateStuckGroups(run: DatasetRun) {
   } finally {
     run.recovering--;
   }
+  reportStuckGroups(run.stuck.size, stuckSeconds);
+  if (run.stuck.size !== marked) run.showDetails();
 }
 
 /**
- * A group that cannot report (closed, or stuck and terminated here): its dialogues that are
- * stored count as completed, the others as failed with `reason`.
+ * A group that cannot report (closed, or stuck and given up: terminated here): its dialogues that
+ * are stored count as completed, the others as failed with `reason`. Returns what it counted.
  */
-async function recoverGroupOutcomes(run: DatasetRun, id: string, reason: string, terminate = false) {
+async function recoverGroupOutcomes(
+  run: DatasetRun,
+  id: string,
+  reason: string,
+  terminate = false,
+): Promise<GroupOutcome | undefined> {
   const indices = run.groups.get(id);
-  if (!indices) return;
-  if (!patched('recover-groups')) return run.failGroup(id, reason);
+  if (!indices || run.recoveringGroups.has(id)) return undefined; // a give-up's terminate also ends its result
   run.recovering++;
+  run.recoveringGroups.add(id);
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
-    run.settle(
-      await parentSteps(run.input).recoverGroup({
-        id,
-        indices: [...indices],
-        output: run.input.output,
-        dataset,
-        reason,
-        terminate,
-      }),
-    );
+    const outcome = await parentSteps(run.input).recoverGroup({
+      id,
+      indices: [...indices],
+      output: run.input.output,
+      dataset,
+      reason,
+      terminate,
+    });
+    run.settle(outcome);
+    return outcome;
   } catch (err) {
-    if (isCancellation(err)) return; // the dataset is cancelled: nothing is counted any more
+    if (isCancellation(err)) return undefined; // the dataset is cancelled: nothing is counted any more
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
+    return undefined;
   } finally {
     run.recovering--;
+    run.recoveringGroups.delete(id);
   }
 }
 
-/** Metrics and export over every stored dialogue of the lineage, then the result. */
+/**
+ * The export of every stored dialogue of the lineage, then its metrics (best effort: the export
+ * stands whatever they do), then the report; the result.
+ */
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
-  const { computeMetrics, exportDataset } = parentSteps(input);
+  const { exportDataset, writeReport } = parentSteps(input);
   state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
-  run.setPhase('metrics');
-  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
-  const metrics = await computeMetrics({ ...ref, models: input.metrics, randomSeed: input.randomSeed });
+  reportStuckGroups(0, input.stallCheckSeconds);
   run.setPhase('exporting');
+  const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const stopped = stoppedAt(run);
+  const { failures, usage, seeds, givenUp } = state;
   const exported = await exportDataset({
     ...ref,
     input,
-    metrics,
-    usage: state.usage,
-    failures: state.failures,
-    seeds: state.seeds,
+    usage,
+    failures,
+    seeds,
     stopped,
+    givenUp,
     batches: batchProgress(state.batch),
   });
+  run.reconcileWithExport(exported.storedAfterAll);
+  run.setPhase('metrics');
+  const { metrics, metricsError } = await measureDataset(input, ref);
+  const report = await writeReport({ ...ref, metrics, metricsError });
   run.setPhase('done');
-  run.reconcileWithExport(exported.missing);
   return {
     datasetId,
     requested: input.count,
@@ -477,11 +511,13 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
     failed: state.failures,
     usage: state.usage,
     metrics,
-    export: exported,
+    ...(metricsError && { metricsError }),
+    export: { ...exported, ...report },
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,
     ...(stopped && { stopped }),
+    ...(state.givenUp && { givenUp: state.givenUp }),
   };
 }
 

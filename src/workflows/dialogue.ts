@@ -4,7 +4,6 @@
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
 import {
   isCancellation,
-  patched,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
@@ -25,8 +24,9 @@ import type {
 import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../prompts/question-filters';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
-import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
+import type { LlmCallGate } from './unpolled-queues';
 import type { BatchCalls } from './batch-calls';
+import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-metrics';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -59,13 +59,25 @@ export function storageSteps(
   });
 }
 
-/** A dialogue as the `dialogue` query shows it while it runs. */
+/**
+ * A dialogue as the `dialogue` query shows it while it runs: all a later run of its group needs
+ * to go on from where it stands (the group hands it on when its history nears the limits).
+ */
 export interface DialogueState {
   index: number;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed' | 'failed' | 'handed-on';
   targetTurns: number;
   conversations: DialogueRecord['conversations'];
   error?: string;
+  /** Tokens and calls so far, by role; the provider's time and the calls' waits to start (ms). */
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  llmMs: number;
+  waitMs: number;
+  filterHits: FilterHits;
+  /** Tries at the question being asked that the filters rejected so far. */
+  rejectedTries: number;
+  /** It goes on from progress an earlier run of its group stored: that is removed once the dialogue is. */
+  resumed?: boolean;
   /** While a call waits on a batch: which, e.g. "turn 3 · answer · in batch batch_abc (in_progress)". */
   waiting?: string;
 }
@@ -75,46 +87,72 @@ export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
   status: 'running',
   targetTurns: spec.turns,
   conversations: [],
+  usage: { ask: emptyUsage(), answer: emptyUsage() },
+  llmMs: 0,
+  waitMs: 0,
+  filterHits: {},
+  rejectedTries: 0,
 });
 
-/** Tokens, calls and provider time of one dialogue so far. */
-class Tally {
-  ask: TokenUsage = emptyUsage();
-  answer: TokenUsage = emptyUsage();
-  llmMs = 0;
-  waitMs = 0;
-  filterHits: FilterHits = {};
-
-  add(role: 'ask' | 'answer', reply: LlmReply) {
-    this[role] = addUsage(this[role], reply.usage);
-    this.llmMs += reply.ms ?? 0;
-    this.waitMs += reply.waitMs ?? 0;
-  }
-
-  times() {
-    return { llmMs: this.llmMs, waitMs: this.waitMs };
-  }
+/** Adds a call's tokens and times to its dialogue's. */
+function tally(state: DialogueState, role: 'ask' | 'answer', reply: LlmReply) {
+  state.usage = { ...state.usage, [role]: addUsage(state.usage[role], reply.usage) };
+  state.llmMs += reply.ms ?? 0;
+  state.waitMs += reply.waitMs ?? 0;
 }
 
-/** Runs one dialogue and stores it; throws if it fails. `state` follows it for queries. */
+/** Called before each LLM call: throws to stop the dialogue there (its group hands it on). */
+export type BeforeCall = () => void;
+
+/** How a dialogue's group oversees its LLM calls. */
+export interface CallHooks {
+  beforeCall?: BeforeCall;
+  /** Every call goes through it: failed at once if nobody polls its endpoint's queue (./unpolled-queues.ts). */
+  gate?: LlmCallGate;
+  /** The group's batches: a batched role's calls go there as requests (./batch-calls.ts). */
+  batch?: BatchCalls;
+}
+
+/** What one LLM call sends, for an activity of its own or a line of a batch. */
+interface LlmCall<S> {
+  index: number;
+  turn: number;
+  settings: S;
+  dialogue: ChatMessage[];
+  persona?: string;
+  summary: string;
+}
+
+/** One LLM call of `role`, as the group's hooks allow: a request in the role's batch, or an activity of its own. */
+function callLlm<S extends DialogueSettings['ask'] | DialogueSettings['answer']>(
+  hooks: CallHooks,
+  role: 'ask' | 'answer',
+  call: LlmCall<S>,
+  online: (call: LlmCall<S>) => Promise<LlmReply>,
+): Promise<LlmReply> {
+  hooks.beforeCall?.();
+  const { index, turn, settings, dialogue, persona } = call;
+  if (hooks.batch?.has(role)) return hooks.batch.call(role, { index, turn }, settings, dialogue, persona);
+  return hooks.gate ? hooks.gate.call(role, () => online(call)) : online(call);
+}
+
+/** Runs one dialogue, or goes on with it, and stores it; throws if it fails. `state` follows it. */
 export async function runDialogue(
   settings: DialogueSettings,
   spec: DialogueSpec,
   seed: string,
   state: DialogueState,
-  batch?: BatchCalls,
+  hooks: CallHooks = {},
 ): Promise<DialogueSummary> {
   const id = `${settings.datasetId}/${spec.index}`;
-  const tally = new Tally();
-  const { turns, endedBy } = await converse(settings, spec, seed, state.conversations, tally, batch);
-  const usage = { ask: tally.ask, answer: tally.answer };
+  const { turns, endedBy } = await converse(settings, spec, seed, state, hooks);
+  const { usage, llmMs, waitMs } = state;
   await storageSteps(settings).storeDialogue({
     output: settings.output,
     record: {
       id,
       datasetId: settings.datasetId,
-      datasetRunId:
-        settings.datasetRunId ?? (workflowInfo().parent ? undefined : workflowInfo().firstExecutionRunId),
+      datasetRunId: settings.datasetRunId ?? workflowInfo().firstExecutionRunId,
       index: spec.index,
       seed,
       conversations: state.conversations,
@@ -127,54 +165,64 @@ export async function runDialogue(
         ask: `${settings.ask.endpoint}/${settings.ask.model}`,
         answer: `${settings.answer.endpoint}/${settings.answer.model}`,
       },
-      filterHits: tally.filterHits,
+      filterHits: state.filterHits,
     },
+    ...(state.resumed && { dropProgress: true }),
   });
   state.status = 'completed';
   countDialogueCompleted(endedBy);
-  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, ...tally.times() };
+  return { id, index: spec.index, status: 'completed', turns, endedBy, usage, llmMs, waitMs };
 }
 
-/** Answer, then ask, until the target turns or an earlier end; `conversations` grows as it goes. */
+/** Answers the dialogue has: its turns so far. */
+export const turnsOf = (conversations: DialogueRecord['conversations']) =>
+  conversations.reduce((n, c) => n + (c.from === 'gpt' ? 1 : 0), 0);
+
+/** The conversation as the models read it. */
+const chatOf = (conversations: DialogueRecord['conversations']): ChatMessage[] =>
+  conversations.map((c) => ({ role: c.from === 'human' ? 'user' : 'assistant', content: c.value }));
+
+/**
+ * Answer, then ask, until the target turns or an earlier end; `conversations` grows as it goes.
+ * A dialogue handed on goes on where it stopped: at the answer its last question waits for, or
+ * at the next question.
+ */
 async function converse(
   settings: DialogueSettings,
   spec: DialogueSpec,
   seed: string,
-  conversations: DialogueRecord['conversations'],
-  tally: Tally,
-  batch?: BatchCalls,
+  state: DialogueState,
+  hooks: CallHooks,
 ): Promise<{ turns: number; endedBy: DialogueEnd }> {
-  const dialogue: ChatMessage[] = [{ role: 'user', content: seed }];
-  conversations.push({ from: 'human', value: seed });
+  const { answer } = llmSteps(settings, 'answer');
+  const { conversations } = state;
+  if (!conversations.length) conversations.push({ from: 'human', value: seed });
   if (spec.turns < 1) return { turns: 0, endedBy: 'target' }; // a standalone dialogue's input is not validated
-  for (let turn = 1; ; turn++) {
-    const a = await answerCall(settings, spec.index, turn, dialogue, batch);
-    tally.add('answer', a);
-    dialogue.push({ role: 'assistant', content: a.text });
-    conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
-    if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
-    if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
-      return { turns: turn, endedBy: 'context' };
-    const q = await askNextQuestion(settings, spec, dialogue, turn + 1, tally, batch);
+  for (;;) {
+    let turn = turnsOf(conversations);
+    if (conversations[conversations.length - 1].from === 'human') {
+      turn++;
+      const summary = `dialogue ${spec.index} · turn ${turn} · answer`;
+      const call = {
+        index: spec.index,
+        turn,
+        settings: settings.answer,
+        dialogue: chatOf(conversations),
+        summary,
+      };
+      const a = await callLlm(hooks, 'answer', call, (c) =>
+        answer.executeWithOptions({ summary: c.summary }, [{ settings: c.settings, dialogue: c.dialogue }]),
+      );
+      tally(state, 'answer', a);
+      conversations.push({ from: 'gpt', value: a.text, tokens: a.usage.completionTokens });
+      if (turn >= spec.turns) return { turns: turn, endedBy: 'target' };
+      if (nextRoundOverflows(settings, a.usage.promptTokens + a.usage.completionTokens))
+        return { turns: turn, endedBy: 'context' };
+    }
+    const q = await askNextQuestion(settings, spec, state, turn + 1, hooks);
     if (!q || q.userDone) return { turns: turn, endedBy: q ? 'user-done' : 'filtered' };
-    dialogue.push({ role: 'user', content: q.text });
     conversations.push({ from: 'human', value: q.text, tokens: q.usage.completionTokens });
   }
-}
-
-/** An answer: an activity of its own, or a request in the answer batch (./batch-calls.ts). */
-function answerCall(
-  settings: DialogueSettings,
-  index: number,
-  turn: number,
-  dialogue: ChatMessage[],
-  batch?: BatchCalls,
-): Promise<LlmReply> {
-  if (batch?.has('answer')) return batch.call('answer', { index, turn }, settings.answer, [...dialogue]);
-  return llmSteps(settings, 'answer').answer.executeWithOptions(
-    { summary: `dialogue ${index} · turn ${turn} · answer` },
-    [{ settings: settings.answer, dialogue }],
-  );
 }
 
 /** What a re-ask samples with when the ask model decodes greedily (temperature 0). */
@@ -187,7 +235,6 @@ export const RE_ASK_TEMPERATURE = 0.7;
  */
 function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueSettings['ask'] {
   if (attempt === 1 || (ask.temperature !== 0 && ask.seed === undefined)) return ask;
-  if (!patched('re-ask-resamples')) return ask;
   return {
     ...ask,
     ...(ask.temperature === 0 && { temperature: RE_ASK_TEMPERATURE }),
@@ -202,22 +249,34 @@ function reAskSampling(ask: DialogueSettings['ask'], attempt: number): DialogueS
 async function askNextQuestion(
   settings: DialogueSettings,
   spec: DialogueSpec,
-  dialogue: ChatMessage[],
+  state: DialogueState,
   turn: number,
-  tally: Tally,
-  batch?: BatchCalls,
+  hooks: CallHooks,
 ): Promise<LlmReply | undefined> {
   const { ask } = llmSteps(settings, 'ask');
   const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
-  for (let attempt = 1; attempt <= tries; attempt++) {
+  for (let attempt = state.rejectedTries + 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const sampling = reAskSampling(settings.ask, attempt);
-    const q = batch?.has('ask')
-      ? await batch.call('ask', { index: spec.index, turn }, sampling, [...dialogue], spec.persona)
-      : await ask.executeWithOptions({ summary }, [{ settings: sampling, dialogue, persona: spec.persona }]);
-    tally.add('ask', q);
-    if (!q.rejectedBy) return q;
-    tally.filterHits = addHits(tally.filterHits, { [q.rejectedBy]: 1 });
+    const call = {
+      index: spec.index,
+      turn,
+      settings: reAskSampling(settings.ask, attempt),
+      dialogue: chatOf(state.conversations),
+      persona: spec.persona,
+      summary,
+    };
+    const q = await callLlm(hooks, 'ask', call, (c) =>
+      ask.executeWithOptions({ summary: c.summary }, [
+        { settings: c.settings, dialogue: c.dialogue, persona: c.persona },
+      ]),
+    );
+    tally(state, 'ask', q);
+    if (!q.rejectedBy) {
+      state.rejectedTries = 0;
+      return q;
+    }
+    state.rejectedTries = attempt;
+    state.filterHits = addHits(state.filterHits, { [q.rejectedBy]: 1 });
   }
   return undefined;
 }

@@ -1,20 +1,36 @@
 // How a dataset spreads its dialogues: how many one group workflow runs, how many are in flight,
 // and how many groups one parent run may hold. Pure functions: the workflow calls them.
 import type { DatasetInput } from '../config/dataset-input';
+import type { GroupHistory } from './signals';
 
 /**
- * A group's history stays under Temporal's warnings (10,240 events, 10 MB), far from its limits
- * (51,200 events, 50 MB), on the worst case of every reply at its maxTokens. 8 MiB lets a
- * group hold 34 dialogues of 8 turns, so 1,000 groups hold 34,000 in flight.
+ * A group is sized to fill at most these: 3/4 of the history size and length at which Temporal
+ * suggests continue-as-new by default (4 MiB, 4,096 events; it warns at 10 MB and 10,240 events,
+ * fails at 50 MB and 51,200), so that a group sized right never has to hand dialogues on.
  */
-const GROUP_EVENT_BUDGET = 8_000;
-const GROUP_BYTE_BUDGET = 8 * 1024 * 1024;
+export const GROUP_HISTORY_BYTES = 3 * 1024 * 1024;
+const GROUP_EVENT_BUDGET = 3_000;
+/** A group is never sized below this, whatever the servers' suggestions have taught (one dialogue's turns still fit). */
+const MIN_GROUP_HISTORY_BYTES = 256 * 1024;
+/** A group that had to hand its dialogues on at some history size: the next are sized to this share of it. */
+const HANDED_ON_SHARE = 0.75;
 /** ...and the group small enough that its slowest dialogue does not hold many finished ones back. */
 const MAX_AUTO_GROUP = 50;
 /** History events per turn: an answer, an ask (a re-ask now and then) and their workflow tasks. */
 const EVENTS_PER_TURN = 12;
-/** Bytes per token of text, as payloads carry it (JSON, UTF-8). */
-const BYTES_PER_TOKEN = 5;
+/**
+ * History bytes per token of dialogue text before groups have reported: JSON in UTF-8 (about 5
+ * bytes a token), × 1.4 for the payload codec, which workflow code cannot see (AES-GCM over
+ * base64 adds 37%).
+ */
+const BYTES_PER_TOKEN = 5 * 1.4;
+/** Tokens assumed of an answer whose maxTokens is unset: a long reply (reasoning models give more; groups hand on what outgrows this). */
+const UNSET_ANSWER_TOKENS = 2_048;
+const UNSET_QUESTION_TOKENS = 256;
+/** Per turn², the events' own bytes (IDs, timeouts, summaries): a short dialogue's history is mostly these (940 measured at 3 turns). */
+const EVENT_BYTES_PER_TURN_SQUARED = 1_000;
+/** How much each group's report moves the learnt bytes per turn². */
+const HISTORY_LEARNING_RATE = 0.2;
 
 /** Without a declared RPM, `auto` keeps this many dialogues in flight; workers' AIMD holds the requests. */
 export const AUTO_WINDOW_UNLIMITED = 4_000;
@@ -38,24 +54,75 @@ export function maxTurns(turns: DatasetInput['turns']): number {
   return turns.max;
 }
 
+/** What the dataset has learnt of its groups' histories (carried across continue-as-new). */
+export interface HistorySizing {
+  /** History bytes a dialogue adds to its group per turn² (every call carries the dialogue so far); 0 before a group reported. */
+  historyBytesPerTurnSquared: number;
+  /** History bytes a group is sized to fill, once a group had to hand on below GROUP_HISTORY_BYTES; 0 before. */
+  groupHistoryBytes: number;
+}
+
+export const initialHistorySizing = (): HistorySizing => ({
+  historyBytesPerTurnSquared: 0,
+  groupHistoryBytes: 0,
+});
+
+/** History bytes a new group is sized to fill. */
+export const groupHistoryBytes = (sizing: HistorySizing) => sizing.groupHistoryBytes || GROUP_HISTORY_BYTES;
+
+/**
+ * History bytes per turn² assumed before any group has reported: each turn at its maxTokens
+ * (a long answer when unset), through the codec, plus the events' own bytes.
+ */
+export function assumedBytesPerTurnSquared(input: DatasetInput): number {
+  const tokens =
+    (input.ask.maxTokens ?? UNSET_QUESTION_TOKENS) + (input.answer.maxTokens ?? UNSET_ANSWER_TOKENS);
+  return tokens * BYTES_PER_TOKEN + EVENT_BYTES_PER_TURN_SQUARED;
+}
+
 /**
  * Dialogues per group: the input's `dialoguesPerWorkflow`, or as many as fit the group's history
- * budget. Every call's input carries the dialogue so far, so history bytes grow with the square of
- * the turns.
+ * budget, from the bytes per turn² groups have reported (or, before, assumed). Every call's input
+ * carries the dialogue so far, so history bytes grow with the square of the turns.
  */
-export function dialoguesPerGroup(input: DatasetInput): number {
+export function dialoguesPerGroup(
+  input: DatasetInput,
+  sizing: HistorySizing = initialHistorySizing(),
+): number {
   const turns = maxTurns(input.turns);
-  const tokensPerTurn = (input.ask.maxTokens ?? 256) + (input.answer.maxTokens ?? 512);
   const events = EVENTS_PER_TURN * turns + 12;
-  const bytes = turns * turns * tokensPerTurn * BYTES_PER_TOKEN;
+  const bytes = turns * turns * (sizing.historyBytesPerTurnSquared || assumedBytesPerTurnSquared(input));
   const fits = Math.max(
     1,
-    Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(GROUP_BYTE_BUDGET / bytes)),
+    Math.min(Math.floor(GROUP_EVENT_BUDGET / events), Math.floor(groupHistoryBytes(sizing) / bytes)),
   );
-  // A number given is held to the budget too: a group past Temporal's limits would be terminated with its dialogues.
+  // A number given is held to the budget too: a group past it hands dialogues on, at a cost.
   return input.dialoguesPerWorkflow
     ? Math.min(input.dialoguesPerWorkflow, fits)
     : Math.min(MAX_AUTO_GROUP, fits);
+}
+
+/**
+ * What a group's report teaches: its history bytes per turn² (a moving average over reports),
+ * and, when it had to hand dialogues on, the history size the server (or its own limit) allows.
+ */
+export function learnHistorySizing(sizing: HistorySizing, report: GroupHistory): HistorySizing {
+  const measured = report.turnsSquared > 0 ? report.bytes / report.turnsSquared : 0;
+  const old = sizing.historyBytesPerTurnSquared;
+  const handedOnAt = report.handedOnAt;
+  return {
+    historyBytesPerTurnSquared:
+      measured && old
+        ? (1 - HISTORY_LEARNING_RATE) * old + HISTORY_LEARNING_RATE * measured
+        : measured || old,
+    groupHistoryBytes:
+      handedOnAt === undefined
+        ? sizing.groupHistoryBytes
+        : Math.max(
+            MIN_GROUP_HISTORY_BYTES,
+            Math.min(groupHistoryBytes(sizing), Math.floor(HANDED_ON_SHARE * handedOnAt)),
+          ),
+  };
 }
 
 /** Request limits of the endpoints, per minute, by role (from checkEndpoints). */

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
-import { startFakeOpenAiServer, type FakeOpenAiServer } from './fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiOptions, type FakeOpenAiServer } from './fake-openai-server';
+import { TEST_ROOTS } from './roots';
 import { useTemporalWorker, type TemporalTestContext, type TestWorkerOptions } from './temporal';
 
 export interface FakeLlmSuite {
@@ -21,11 +22,12 @@ export function useFakeLlmSuite(
     endpointEnv?: Record<string, string> | ((fakeUrl: string) => Record<string, string>);
     deps?: Partial<ActivityDeps>;
     worker?: TestWorkerOptions;
+    fake?: FakeOpenAiOptions;
   } = {},
 ): FakeLlmSuite {
   const suite = { outDir: fs.mkdtempSync(path.join(os.tmpdir(), `parrot-${name}-`)) } as FakeLlmSuite;
   before(async () => {
-    suite.fake = await startFakeOpenAiServer();
+    suite.fake = await startFakeOpenAiServer(options.fake);
   });
   after(async () => {
     await suite.fake?.close();
@@ -39,6 +41,7 @@ export function useFakeLlmSuite(
           ? options.endpointEnv(suite.fake.url)
           : options.endpointEnv),
       }),
+      roots: TEST_ROOTS,
       ...options.deps,
     }),
     options.worker,

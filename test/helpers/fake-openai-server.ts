@@ -5,11 +5,14 @@
 //
 // Chat completions can be made to misbehave:
 //   failNext / slowNext / replyNext: queue a failure (or a hang), a delay or a scripted reply;
+//   failNextEmbedding:               queue a failure (or a hang) of an embeddings request;
+//   knownModels:                     any other model is answered 404, as OpenAI answers a model it does not have;
 //   burst(fault, ms):                for a while, answer every request 429 or 500, or hang;
 //   latencyMedianMs:                 lognormal latency, median × exp(latencySigma × N(0,1)),
 //                                    clamped to [latencyMinMs, latencyMaxMs]; sigma 0 makes it fixed
 //   latencyMs, jitterMs:             fixed latency added to it, plus uniform jitter
 //   tokensPerSec:                    adds completionTokens / tokensPerSec seconds
+//   answerTokens:                    answers padded to that many tokens (words), as long as a reasoning model's
 //   rpm, tpm:                        over the sliding-minute limit, 429 with Retry-After (-ms)
 //   errorRate:                       share of requests answered 500
 // `stats` counts the outcomes, how long each request was held (so a benchmark can subtract it)
@@ -30,6 +33,8 @@ export interface FakeOpenAiOptions {
   tokensPerSec?: number;
   /** completion_tokens of every chat answer, as if it were that long (default: its text's). */
   completionTokens?: number;
+  /** Answers (not the simulated user's questions) padded with filler to this many tokens (words of 3 letters: 4 characters a token). */
+  answerTokens?: number;
   rpm?: number;
   tpm?: number;
   errorRate?: number;
@@ -37,6 +42,8 @@ export interface FakeOpenAiOptions {
   recordRequests?: boolean;
   /** Requests one batch may hold (default OpenAI's 50,000). */
   batchMaxRequests?: number;
+  /** The models it serves; absent: any. A request for another is answered 404 (model_not_found). */
+  knownModels?: string[];
 }
 
 export interface QueuedFailure {
@@ -77,6 +84,8 @@ export interface FakeOpenAiServer {
   batch: FakeBatchApi;
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
+  /** The next `times` embeddings requests get this failure instead of vectors. */
+  failNextEmbedding(failure: QueuedFailure, times?: number): void;
   /** The next `times` chat requests are answered as usual, after `ms`. */
   slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
@@ -117,6 +126,15 @@ export function fakeEmbedding(text: string): number[] {
     v[(h >>> 0) % 64] += 1;
   }
   return v;
+}
+
+const FILLER = ['the', 'and', 'for', 'you', 'all', 'new', 'one', 'way'];
+
+/** `text` padded with filler words to `tokens` tokens (a token a word). */
+function padded(text: string, tokens: number | undefined): string {
+  const missing = (tokens ?? 0) - tokensIn(text);
+  if (missing <= 0) return text;
+  return `${text} ${Array.from({ length: missing }, (_, i) => FILLER[i % FILLER.length]).join(' ')}`;
 }
 
 /** A standard normal draw (Box–Muller). */
@@ -187,6 +205,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const requests: FakeOpenAiServer['requests'] = [];
   const abandoned: FakeOpenAiServer['abandoned'] = [];
   const failures: QueuedFailure[] = [];
+  const embeddingFailures: QueuedFailure[] = [];
   const scripted: string[] = [];
   const delays: number[] = [];
   const overLimit = minuteLimits(opts);
@@ -232,12 +251,26 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
 
     if (req.method === 'GET' && req.url === '/v1/models')
       return send(200, { object: 'list', data: [{ id: FAKE_MODEL, object: 'model' }] });
+    if (opts.knownModels && body?.model !== undefined && !opts.knownModels.includes(body.model)) {
+      stats.errors++;
+      return send(404, {
+        error: {
+          message: `The model \`${body.model}\` does not exist or you do not have access to it.`,
+          type: 'invalid_request_error',
+          code: 'model_not_found',
+        },
+      });
+    }
     if (req.method === 'POST' && req.url === '/v1/completions') {
       const r = textCompletion(body);
       answered(r.usage.prompt_tokens + r.usage.completion_tokens);
       return send(200, r);
     }
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
+      const failure = embeddingFailures.shift();
+      if (failure?.hang) return hang();
+      if (failure)
+        return refuse(failure.status, failure.message ?? `fake failure ${failure.status}`, failure.headers);
       const inputs: string[] = [body.input].flat();
       return send(200, {
         object: 'list',
@@ -291,7 +324,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
         ? scripted.shift()!
         : asUser
           ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
-          : `Fake answer to: ${last}`;
+          : padded(`Fake answer to: ${last}`, opts.answerTokens);
     const promptTokens = tokensIn(...messages.map((m) => m.content));
     return {
       id: `fake-${++replies}`,
@@ -350,6 +383,9 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
+    failNextEmbedding(failure, times = 1) {
+      for (let i = 0; i < times; i++) embeddingFailures.push(failure);
+    },
     slowNext(ms, times = 1) {
       for (let i = 0; i < times; i++) delays.push(ms);
     },
@@ -358,6 +394,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     },
     clearFailures() {
       failures.length = 0;
+      embeddingFailures.length = 0;
       delays.length = 0;
     },
     burst(fault, ms) {

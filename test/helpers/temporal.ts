@@ -14,42 +14,61 @@ import { requireTool, TEMPORAL_BIN } from './tools';
 
 export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 
-/** A dev server with parrot's search attributes: the global fixture's, or a suite's own. */
-export function startTemporal(): Promise<TestWorkflowEnvironment> {
+/**
+ * A dev server with parrot's search attributes: the global fixture's, or a suite's own.
+ * `dynamicConfig` sets server limits (e.g. `limit.historySize.error`) for a suite's own server.
+ */
+export function startTemporal(dynamicConfig: Record<string, number> = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: requireTool(TEMPORAL_BIN) },
       searchAttributes: PARROT_SEARCH_ATTRIBUTES,
+      extraArgs: Object.entries(dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]),
     },
   });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflows once per test process: each worker reuses the bundle. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
+/**
+ * Bundles the workflows once per test process (and failure converter: an encrypting data
+ * converter's is bundled in, src/codec/aes-gcm-codec.ts): each worker reuses the bundle.
+ */
+export function workflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(failureConverterPath ?? '');
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      failureConverterPath,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+    });
+    bundles.set(failureConverterPath ?? '', bundle);
+  }
   return bundle;
 }
 
 let queues = 0;
 
-/** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
-/** `workflows` replaces the shared bundle (a test that adds workflow interceptors, say). */
-export type TestWorkerOptions = Partial<Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning'>>;
+/**
+ * `workflows` replaces the shared bundle (a test that adds workflow interceptors, say);
+ * `taskQueue` the fresh one (a test that replaces a worker by another, say).
+ */
+export type TestWorkerOptions = Partial<
+  Pick<ParrotWorkersOptions, 'dataConverter' | 'workflows' | 'tuning' | 'metricMeter' | 'taskQueue'>
+>;
 
+/** The workers a parrot process runs (src/workers.ts), on a fresh task queue, as one runnable. */
 export async function createTestWorker(
   env: TestWorkflowEnvironment,
   deps: ActivityDeps,
   options: TestWorkerOptions = {},
 ) {
-  const taskQueue = `test-${process.pid}-${++queues}`;
+  const taskQueue = options.taskQueue ?? `test-${process.pid}-${++queues}`;
   // Teardown need not wait out calls a test left hanging (test/worker-deploy.test.ts tests the grace).
   const tuning: Partial<WorkerOptions> = { shutdownGraceTime: '1 second', ...options.tuning };
-  const workflows = options.workflows ?? { workflowBundle: await workflowBundle() };
+  const workflows = options.workflows ?? {
+    workflowBundle: await workflowBundle(options.dataConverter?.failureConverterPath),
+  };
   const workers = await createParrotWorkers({
     connection: env.nativeConnection,
     taskQueue,

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './tools';
+import { TEST_ROOTS_LIST } from './roots';
 
 export interface WorkerProcess {
   /** stdout and stderr so far. */
@@ -14,7 +15,7 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts the worker with `env` added to the test's, and resolves once it says it is ready. */
+/** Starts the worker with `env` added to the test's (and the tests' roots), and resolves once it says it is ready. */
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   let log = '';
   const proc: ChildProcess = spawn(
@@ -22,7 +23,13 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     [path.join(ROOT, 'src/worker.ts')],
     {
       cwd: ROOT,
-      env: { ...process.env, PARROT_SHUTDOWN_GRACE_SECONDS: '1', PARROT_LOG_LEVEL: 'WARN', ...env },
+      env: {
+        ...process.env,
+        PARROT_SHUTDOWN_GRACE_SECONDS: '1',
+        PARROT_LOG_LEVEL: 'WARN',
+        PARROT_ALLOWED_ROOTS: TEST_ROOTS_LIST,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: tsx runs the worker in a child process, which a SIGKILL must reach too.
       detached: true,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import { emptyUsage } from '../../src/usage';
 import { DatasetRun, type DatasetRunState } from '../../src/workflows/dataset-run';
+import { initialHistorySizing } from '../../src/workflows/fan-out';
 
 const input = parseDatasetInput({
   count: 6,
@@ -15,10 +16,11 @@ const input = parseDatasetInput({
 function runWith(failed: number[], completed: number): DatasetRun {
   const state: DatasetRunState = {
     lineage: [{ datasetId: 'd', runId: 'r' }],
-    reused: [],
     reusedCount: 0,
-    reusedCalls: 0,
-    nextIndex: 6,
+    reusedUsage: { ask: emptyUsage(), answer: emptyUsage() },
+    toRun: [],
+    scannedTo: 6,
+    launched: 6,
     inFlight: [],
     completed,
     failedCount: failed.length,
@@ -33,6 +35,7 @@ function runWith(failed: number[], completed: number): DatasetRun {
     latencyMs: 0,
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
+    ...initialHistorySizing(),
   };
   return new DatasetRun(input, 'd', state);
 }
@@ -61,7 +64,7 @@ describe('DatasetRun budget', () => {
     const done = new DatasetRun(budgeted, 'd', runWith([], 6).state); // nothing left to start
     spentAll(done);
     assert.equal(done.checkBudget(), false);
-    const midway = new DatasetRun(budgeted, 'd', { ...runWith([], 4).state, nextIndex: 4 });
+    const midway = new DatasetRun(budgeted, 'd', { ...runWith([], 4).state, toRun: [[4, 5]], launched: 4 });
     spentAll(midway);
     assert.equal(midway.checkBudget(), true);
     assert.equal(midway.state.stoppedBy, 'budget');
@@ -72,7 +75,7 @@ describe('DatasetRun budget', () => {
 describe('DatasetRun.reconcileWithExport', () => {
   it('counts a failed dialogue the export found stored as completed, and keeps the others failed', () => {
     const run = runWith([1, 4], 4);
-    run.reconcileWithExport([4]);
+    run.reconcileWithExport([1]);
     assert.deepEqual(
       {
         completed: run.state.completed,
@@ -81,5 +84,26 @@ describe('DatasetRun.reconcileWithExport', () => {
       },
       { completed: 5, failed: 1, failures: [4] },
     );
+  });
+});
+
+describe('DatasetRun group sizing', () => {
+  it('sizes the next groups from what groups report of their histories, and carries it on', () => {
+    const long = { ...input, turns: 4 };
+    const run = new DatasetRun(long, 'd', { ...runWith([], 0).state, inFlight: [] });
+    // Before any report: 16 turns² of 17,128 bytes (2,048-token answers through the codec) in 3 MiB.
+    assert.equal(run.groupSize, 11);
+    run.started('d/0-2', [0, 1, 2]);
+    // 3,000-token answers: 20,000 bytes a turn²; and the server suggested continue-as-new at 1 MiB.
+    run.settle({ id: 'd/0-2', outcomes: [], history: { bytes: 2_000_000, turnsSquared: 100 } });
+    assert.equal(run.groupSize, 9, '3 MiB / (16 × 20,000)');
+    run.settle({
+      id: 'd/0-2',
+      outcomes: [],
+      history: { bytes: 2_000_000, turnsSquared: 100, handedOnAt: 1 << 20 },
+    });
+    assert.equal(run.groupSize, 2, '786,432 / 320,000');
+    const carried = { ...run.state }; // what carry() hands the next run, with the groups in flight
+    assert.equal(new DatasetRun(long, 'd', carried).groupSize, 2, 'the next run of the parent knows it too');
   });
 });

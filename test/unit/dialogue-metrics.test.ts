@@ -5,6 +5,7 @@ import { estimatedJaccard, minhash, NearDuplicateFinder } from '../../src/metric
 import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { words } from '../../src/metrics/text-metrics';
 import type { DialogueRecord } from '../../src/types';
+import { testRecord } from '../helpers/dialogue-records';
 
 describe('dialogue metrics', () => {
   it('tells questions that lean on earlier turns from self-contained ones', () => {
@@ -69,23 +70,14 @@ describe('dialogue metrics', () => {
   });
 
   it('adds them to the dataset metrics', () => {
-    const record = (id: string, turns: [string, string][]): DialogueRecord => ({
-      id,
-      datasetId: 'd',
-      datasetRunId: 'r',
-      index: 0,
-      seed: turns[0][0],
-      turns: turns.length,
-      models: { ask: 'a', answer: 'b' },
-      usage: {
-        ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-        answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
-      },
-      conversations: turns.flatMap(([q, a]) => [
-        { from: 'human' as const, value: q },
-        { from: 'gpt' as const, value: a },
-      ]),
-    });
+    const record = (id: string, turns: [string, string][]): DialogueRecord =>
+      testRecord(0, {
+        id,
+        conversations: turns.flatMap(([q, a]) => [
+          { from: 'human' as const, value: q },
+          { from: 'gpt' as const, value: a },
+        ]),
+      });
     const acc = new DatasetMetricsAccumulator();
     const first = record('1', [
       ['How do I reverse a list in Python?', 'Use reversed().'],
@@ -102,41 +94,32 @@ describe('dialogue metrics', () => {
     // 15 words, 13 types, TTR never down to 0.72 either way: one partial factor (2/15)/0.28, 15 / it = 31.5.
     assert.equal(m.mtldQuestions, 31.5);
     // Histograms for the report: turns by count, lengths (words here: no token counts) by bucket.
-    assert.deepEqual(m.histograms!.turns, { 3: 2 });
+    assert.deepEqual(m.histograms.turns, { 3: 2 });
     assert.deepEqual(
-      m.histograms!.questionTokens,
+      m.histograms.questionTokens,
       { '0–4': 4, '5–9': 2 },
       'the 7-word first question falls in 5–9',
     );
-    assert.deepEqual(m.histograms!.answerTokens, { '0–49': 6 });
+    assert.deepEqual(m.histograms.answerTokens, { '0–49': 6 });
     assert.deepEqual(m.dialoguesEndedBy, { target: 2 });
   });
 
   it('buckets lengths, the last bucket open, and sums generated tokens per dialogue', () => {
     const acc = new DatasetMetricsAccumulator();
-    acc.add({
-      id: 'x',
-      datasetId: 'd',
-      datasetRunId: 'r',
-      index: 0,
-      seed: 'q',
-      turns: 2,
-      models: { ask: 'a', answer: 'b' },
-      endedBy: 'user-done',
-      usage: {
-        ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-        answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
-      },
-      conversations: [
-        { from: 'human', value: 'seed question' },
-        { from: 'gpt', value: 'a', tokens: 49 },
-        { from: 'human', value: 'b', tokens: 7 },
-        { from: 'gpt', value: 'c', tokens: 5000 },
-      ],
-    });
+    acc.add(
+      testRecord(0, {
+        endedBy: 'user-done',
+        conversations: [
+          { from: 'human', value: 'seed question' },
+          { from: 'gpt', value: 'a', tokens: 49 },
+          { from: 'human', value: 'b', tokens: 7 },
+          { from: 'gpt', value: 'c', tokens: 5000 },
+        ],
+      }),
+    );
     const m = acc.result();
-    assert.deepEqual(m.histograms!.questionTokens, { '0–4': 1, '5–9': 1 });
-    assert.deepEqual(m.histograms!.answerTokens, { '0–49': 1, '1500+': 1 });
+    assert.deepEqual(m.histograms.questionTokens, { '0–4': 1, '5–9': 1 });
+    assert.deepEqual(m.histograms.answerTokens, { '0–49': 1, '1500+': 1 });
     assert.equal(m.generatedTokensPerDialogue, 5056);
     assert.deepEqual(m.dialoguesEndedBy, { 'user-done': 1 });
   });

@@ -17,10 +17,12 @@ import type {
   DatasetFailure,
   DialogueRecord,
   ExportedShard,
-  ExportResult,
+  DatasetExport,
   FormatExport,
 } from '../../src/types';
 import { openAiChatProblems } from '../helpers/openai-chat-format';
+import { TEST_ROOTS } from '../helpers/roots';
+import { testRecord } from '../helpers/dialogue-records';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-export-formats-'));
 const DATASET = 'formats';
@@ -28,22 +30,17 @@ const usage = { promptTokens: 1, completionTokens: 1, calls: 1 };
 
 /** A stored dialogue with these turns, alternating human/gpt from the first, unless `from` is given. */
 function record(index: number, turns: (string | { from: 'human' | 'gpt'; value: string })[]): DialogueRecord {
-  return {
-    id: `${DATASET}/${index}`,
+  return testRecord(index, {
     datasetId: DATASET,
-    datasetRunId: 'run-1',
-    index,
     seed: 'seed',
     conversations: turns.map((t, i) =>
       typeof t === 'string' ? { from: i % 2 ? 'gpt' : 'human', value: t, tokens: 3 } : t,
     ),
     turns: Math.floor(turns.length / 2),
     targetTurns: 3,
-    endedBy: 'target',
     persona: index % 2 ? 'a retired sailor who types in lowercase' : undefined,
     usage: { ask: usage, answer: usage },
-    models: { ask: 'fake/m', answer: 'fake/m' },
-  };
+  });
 }
 
 /** Dialogues as the workflow stores them, and the shapes a record could take that the chat format cannot hold. */
@@ -67,7 +64,7 @@ async function exportInto(
   shardSize = 2,
   failures: DatasetFailure[] = [],
 ) {
-  const activities = createDatasetStorageActivities(shardSize);
+  const activities = createDatasetStorageActivities(TEST_ROOTS, shardSize);
   const env = new MockActivityEnvironment();
   const metrics = new DatasetMetricsAccumulator();
   for (const r of records) {
@@ -83,18 +80,11 @@ async function exportInto(
     answer: { endpoint: 'fake', model: 'm' },
     ...(exportFormats && { exportFormats }),
   });
-  const result: ExportResult = await env.run(() =>
-    activities.exportDataset({
-      datasetId: DATASET,
-      lineage: [{ datasetId: DATASET, runId: 'run-1' }],
-      output,
-      count,
-      input,
-      metrics: metrics.result(),
-      usage: { ask: usage, answer: usage },
-      failures,
-    }),
+  const ref = { datasetId: DATASET, lineage: [{ datasetId: DATASET, runId: 'run-1' }], output, count };
+  const result: DatasetExport = await env.run(() =>
+    activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures, batches: [] }),
   );
+  await env.run(() => activities.writeReport({ ...ref, metrics: metrics.result() }));
   return result;
 }
 
@@ -304,8 +294,15 @@ describe('export formats', () => {
     // Indices 0, 1, 2 and 6 stored; the manifest's count is 7, so 3, 4 and 5 are missing too.
     const stored = [RECORDS[0], RECORDS[1], RECORDS[2], RECORDS[6]];
     const result = await exportInto(pathToFileURL(out).href, stored, undefined, 2, failures);
-    assert.deepEqual(result.missing, [3, 4, 5]);
+    const missingUri = `${pathToFileURL(out).href}/missing.json`;
+    assert.deepEqual(result.missing, { count: 3, first: [3, 4, 5], uri: missingUri });
+    assert.deepEqual(result.storedAfterAll, [2]);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'missing.json'), 'utf8')), {
+      count: 3,
+      ranges: [[3, 5]],
+    });
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.missing, result.missing);
     assert.deepEqual(manifest.failures, [failures[1]]);
     assert.equal(manifest.exported, 4);
   });

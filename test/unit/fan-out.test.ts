@@ -3,45 +3,105 @@
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import {
+  assumedBytesPerTurnSquared,
   AUTO_WINDOW_UNLIMITED,
   callsPerSecondLimit,
   dialoguesPerGroup,
+  GROUP_HISTORY_BYTES,
+  groupHistoryBytes,
+  initialHistorySizing,
+  learnHistorySizing,
   maxGroupsInFlight,
   windowSize,
 } from '../../src/workflows/fan-out';
 import { AdaptiveConcurrency } from '../../src/providers/adaptive-concurrency';
 
+const models = { endpoint: 'a', model: 'm' };
 const input = (extra: object = {}) =>
   parseDatasetInput({
     count: 40_000,
     turns: 8,
     output: 's3://parrot/x',
-    ask: { endpoint: 'a', model: 'm' },
-    answer: { endpoint: 'a', model: 'm' },
+    ask: models,
+    answer: models,
     ...extra,
   });
 const none = { shared: true };
 
 describe('fan-out sizing', () => {
-  it('groups as many dialogues as keep a group history small: fewer as dialogues grow longer', () => {
-    // 8 turns of 256 + 512 tokens: 8² × 768 × 5 bytes = 245,760 bytes a dialogue; 8 MiB / that = 34.
-    assert.equal(dialoguesPerGroup(input()), 34);
-    // A run's 1,000 groups then hold 34,000 dialogues of 8 turns in flight: past 20,000.
-    assert.equal(maxGroupsInFlight(8_000) * dialoguesPerGroup(input()), 34_000);
-    assert.equal(dialoguesPerGroup(input({ turns: 3 })), 50, 'capped');
+  it('groups as many dialogues as fit 3 MiB of history before groups report: each turn at maxTokens (2,048 for an unset answer), through the codec', () => {
+    // (256 + 2,048 tokens) × 7 bytes (5 a token, × 1.4 for the codec) + 1,000 for the events = 17,128 bytes a turn².
+    assert.equal(assumedBytesPerTurnSquared(input()), 17_128);
+    // 8 turns: 64 × 17,128 = 1,096,192 bytes a dialogue; 3 MiB / that = 2.
+    assert.equal(dialoguesPerGroup(input()), 2);
+    assert.equal(dialoguesPerGroup(input({ turns: 3 })), 20, '3 MiB / (9 × 17,128)');
+    // maxTokens set: (64 + 256) × 7 + 1,000 = 3,240 a turn²; 3 MiB / (64 × 3,240) = 15.
+    assert.equal(
+      dialoguesPerGroup(input({ ask: { ...models, maxTokens: 64 }, answer: { ...models, maxTokens: 256 } })),
+      15,
+    );
     assert.equal(dialoguesPerGroup(input({ turns: { min: 2, max: 100 } })), 1, '100 turns: a workflow each');
     assert.equal(
       dialoguesPerGroup(input({ turns: { histogram: { 2: 5, 4: 1, 60: 0 } } })),
-      50,
-      'weight 0 is never drawn',
+      11,
+      'weight 0 is never drawn: 4 turns at most',
     );
-    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 7 })), 7);
-    assert.equal(dialoguesPerGroup(input({ dialoguesPerWorkflow: 200 })), 34, 'held to the history budget');
+    assert.equal(dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 7 })), 7);
     assert.equal(
       dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 })),
-      120,
-      'past the default cap, within the budget',
+      20,
+      'held to the history budget',
     );
+  });
+
+  it('sizes groups from the history bytes groups report, within 3,000 events, at most 50', () => {
+    const learnt = (historyBytesPerTurnSquared: number, groupHistoryBytes = GROUP_HISTORY_BYTES) => ({
+      historyBytesPerTurnSquared,
+      groupHistoryBytes,
+    });
+    // Short texts (940 bytes a turn² measured at 3 turns): capped at 50.
+    assert.equal(dialoguesPerGroup(input({ turns: 3 }), learnt(940)), 50);
+    assert.equal(
+      dialoguesPerGroup(input({ turns: 3, dialoguesPerWorkflow: 120 }), learnt(940)),
+      62,
+      'past the default cap, within 3,000 events (48 a dialogue of 3 turns)',
+    );
+    // 8 turns of 540 bytes a turn²: 3 MiB holds 91, but 3,000 events only 27 (12 a turn + 12).
+    assert.equal(dialoguesPerGroup(input(), learnt(540)), 27);
+    assert.equal(
+      maxGroupsInFlight(8_000) * dialoguesPerGroup(input(), learnt(540)),
+      27_000,
+      'in flight in one run',
+    );
+    // 3,000-token answers through the codec (about 20,000 bytes a turn²), 4 turns, under a server
+    // that suggested continue-as-new at 1 MiB: 786,432 / 320,000 = 2.
+    assert.equal(dialoguesPerGroup(input({ turns: 4 }), learnt(20_000)), 9);
+    assert.equal(dialoguesPerGroup(input({ turns: 4 }), learnt(20_000, 786_432)), 2);
+  });
+
+  it('learns bytes a turn² as a moving average of reports, and the history a group may fill from where one had to hand on', () => {
+    let sizing = initialHistorySizing();
+    sizing = learnHistorySizing(sizing, { bytes: 2_000_000, turnsSquared: 100 });
+    assert.deepEqual(
+      sizing,
+      { historyBytesPerTurnSquared: 20_000, groupHistoryBytes: 0 },
+      'the first report replaces the assumption; the budget stays the default (0)',
+    );
+    assert.equal(groupHistoryBytes(sizing), GROUP_HISTORY_BYTES);
+    sizing = learnHistorySizing(sizing, { bytes: 1_000_000, turnsSquared: 100 });
+    assert.equal(sizing.historyBytesPerTurnSquared, 18_000, '0.8 × 20,000 + 0.2 × 10,000');
+    assert.equal(
+      learnHistorySizing(sizing, { bytes: 50_000, turnsSquared: 0 }).historyBytesPerTurnSquared,
+      18_000,
+      'no turns yet: nothing learnt',
+    );
+    // Handed on at 1 MiB (the server suggested continue-as-new): groups are sized to 3/4 of it.
+    sizing = learnHistorySizing(sizing, { bytes: 2_000_000, turnsSquared: 100, handedOnAt: 1024 * 1024 });
+    assert.equal(sizing.groupHistoryBytes, 786_432);
+    sizing = learnHistorySizing(sizing, { bytes: 7_000_000, turnsSquared: 350, handedOnAt: 6 * 1024 * 1024 });
+    assert.equal(sizing.groupHistoryBytes, 786_432, 'never raised');
+    sizing = learnHistorySizing(sizing, { bytes: 200_000, turnsSquared: 10, handedOnAt: 100_000 });
+    assert.equal(sizing.groupHistoryBytes, 256 * 1024, 'never below 256 KiB');
   });
 
   it("keeps what the declared RPM needs in flight (Little's law), a large window without, a pinned number as given", () => {

@@ -16,9 +16,10 @@ const metrics: DatasetMetrics = {
   distinct1Answers: 0.2,
   distinct2Answers: 0.6,
   nearDuplicateDialogues: 1_234,
+  histograms: { turns: {}, questionTokens: {}, answerTokens: {} },
 };
 
-const report = (m: DatasetMetrics): string => {
+const report = (m: DatasetMetrics | undefined, metricsError?: string): string => {
   const data: ReportData = {
     datasetId: 'd',
     generatedAt: '2026-11-30T00:00:00Z',
@@ -33,6 +34,7 @@ const report = (m: DatasetMetrics): string => {
     missing: 0,
     failed: 0,
     metrics: m,
+    metricsError,
     usage: {
       ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
       answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
@@ -51,5 +53,20 @@ describe('HTML report', () => {
       row(report({ ...metrics, nearDuplicateDialoguesStandardError: 56 })),
       '1,234 ± 56 (estimated from a sample)',
     );
+  });
+
+  it('says why metrics are missing, and shows the others', () => {
+    const error =
+      "metrics.judge.model: 'gpt-4o-mnii' on endpoint 'openai' failed: HTTP 404 <model_not_found>";
+    const html = report(metrics, error);
+    assert.match(
+      html,
+      /could not be computed \(the dialogues are all exported\): metrics\.judge\.model: &#39;gpt-4o-mnii&#39;.*HTTP 404 &lt;model_not_found&gt;/,
+    );
+    assert.match(html, /<td class="ours">4<\/td>/, 'the text metrics stand');
+    const none = report(undefined, 'metrics: storage down');
+    assert.ok(none.includes('metrics: storage down'));
+    assert.doesNotMatch(none, /<td class="ours">[0-9]/, 'no metric at all');
+    assert.doesNotMatch(report(metrics), /could not be computed/);
   });
 });

@@ -1,34 +1,28 @@
 // Model metrics: topic diversity and shifts from embeddings, context-dependence from a judge —
 // the math on hand-made vectors (a dataset run: test/model-metrics.test.ts).
 import assert from 'node:assert/strict';
-import {
-  contextJudgeMessages,
-  judgeContextDependence,
-  Reservoir,
-  topicMetrics,
-} from '../../src/metrics/model-metrics';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { contextJudgeMessages, judgeContextDependence, topicMetrics } from '../../src/metrics/model-metrics';
+import type { BlobStore } from '../../src/storage/blob-store';
+import { recordKey } from '../../src/storage/dataset-layout';
+import { sampleDatasetRecords } from '../../src/storage/dialogue-records';
+import { openBlobStore } from '../../src/storage/open-blob-store';
 import { parseJudgeVerdict } from '../../src/prompts/context-judge';
 import { ApplicationFailure } from '@temporalio/common';
 import { withLocalRetries } from '../../src/activities/metrics';
 import type { DialogueRecord } from '../../src/types';
+import { testRecord } from '../helpers/dialogue-records';
 
-const record = (questions: string[]): DialogueRecord => ({
-  id: 'd/0',
-  datasetId: 'd',
-  datasetRunId: 'r',
-  index: 0,
-  seed: questions[0],
-  turns: questions.length,
-  models: { ask: 'a', answer: 'b' },
-  usage: {
-    ask: { promptTokens: 0, completionTokens: 0, calls: 0 },
-    answer: { promptTokens: 0, completionTokens: 0, calls: 0 },
-  },
-  conversations: questions.flatMap((q, i) => [
-    { from: 'human' as const, value: q },
-    { from: 'gpt' as const, value: `answer ${i}` },
-  ]),
-});
+const record = (questions: string[]): DialogueRecord =>
+  testRecord(0, {
+    conversations: questions.flatMap((q, i) => [
+      { from: 'human' as const, value: q },
+      { from: 'gpt' as const, value: `answer ${i}` },
+    ]),
+  });
 
 describe('model metrics', () => {
   it('computes topic similarity across dialogues and counts shifts below the threshold', () => {
@@ -50,22 +44,40 @@ describe('model metrics', () => {
     assert.equal(topicMetrics([a, b], 0.05).topicShiftsPerDialogue, 0, 'a lower threshold counts no shift');
   });
 
-  it('samples uniformly and repeatably (reservoir)', () => {
-    const pick = (seed: number) => {
-      const r = new Reservoir<number>(10, seed);
-      for (let i = 0; i < 1000; i++) r.add(i);
-      return r.items;
-    };
-    assert.deepEqual(pick(1), pick(1));
-    assert.equal(pick(1).length, 10);
-    assert.notDeepEqual(pick(1), pick(2));
-    assert.ok(
-      pick(1).some((i) => i >= 500),
-      'later items get in too',
-    );
-    const all = new Reservoir<number>(10, 1);
-    [1, 2, 3].forEach((i) => all.add(i));
-    assert.deepEqual(all.items, [1, 2, 3]);
+  it("samples a dataset's stored records uniformly and repeatably, reading about as many as it keeps", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-sample-'));
+    try {
+      const store = openBlobStore(pathToFileURL(dir).href);
+      // 1,000 dialogues, every tenth never stored, and 5 written by another dataset.
+      for (let i = 0; i < 1000; i++) {
+        if (i % 10 === 9) continue;
+        const r = { ...record([`q${i}`]), index: i, datasetId: i < 5 ? 'other' : 'd' };
+        await store.put(recordKey(i), JSON.stringify(r));
+      }
+      const lineage = [{ datasetId: 'd', runId: 'run-1' }];
+      let reads = 0;
+      const counting: BlobStore = Object.assign(Object.create(store) as BlobStore, {
+        get: (key: string) => (reads++, store.get(key)),
+      });
+      const pick = async (seed: number, size = 10) =>
+        (await sampleDatasetRecords(counting, lineage, 1000, size, seed)).map((r) => r.index);
+      const first = await pick(1);
+      assert.ok(reads <= 32, `read ${reads} records for a sample of 10`);
+      assert.deepEqual(await pick(1), first);
+      assert.equal(new Set(first).size, 10);
+      assert.ok(
+        first.every((i) => i % 10 !== 9 && i >= 5),
+        'only stored records of the lineage',
+      );
+      assert.notDeepEqual(await pick(2), first);
+      assert.ok(
+        (await pick(3, 100)).some((i) => i >= 500),
+        'later records get in too',
+      );
+      assert.equal((await pick(1, 5000)).length, 895, 'all of them when fewer than asked');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('asks the judge about each question after the first, with the turns before it', async () => {

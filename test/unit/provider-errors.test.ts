@@ -7,6 +7,7 @@ import { createActivities } from '../../src/activities';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { LlmProvider, type CallRecord } from '../../src/providers/openai-provider';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
+import { TEST_ROOTS } from '../helpers/roots';
 
 const PROXY_AUTH = 407;
 
@@ -70,6 +71,7 @@ describe('provider errors (fake LLM server)', () => {
     fake.failNext({ status: 0, hang: true });
     const activities = createActivities({
       endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+      roots: TEST_ROOTS,
     });
     const started = Date.now();
     const call = new MockActivityEnvironment({ startToCloseTimeoutMs: 1_000 }).run(activities.answer, {

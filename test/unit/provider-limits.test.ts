@@ -10,6 +10,7 @@ import { RateGate } from '../../src/providers/rate-gate';
 import { requestsPerSecond } from '../../src/config/task-queues';
 import { loadEndpointRegistry } from '../../src/config/endpoints';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
+import { TEST_ROOTS } from '../helpers/roots';
 
 describe('rate gate (one worker, per endpoint)', () => {
   it('holds the tokens of the last 60 s under the tokens-per-minute limit, settled to real usage', () => {
@@ -124,7 +125,10 @@ describe('empty and malformed completions', () => {
     dialogue: [{ role: 'user' as const, content: 'hi?' }],
   };
   const activities = () =>
-    createActivities({ endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }) });
+    createActivities({
+      endpoints: loadEndpointRegistry({ PARROT_ENDPOINT_FAKE_URL: fake.url }),
+      roots: TEST_ROOTS,
+    });
 
   it('retries a completion with no content, then gives up clearly at the last try', async () => {
     fake.failNext({ status: 200, message: 'not a completion' }, 2);

@@ -1,4 +1,5 @@
 // Unit tests of the pure text pieces: question cleaning, distinct-n, seed parsing and order.
+import { testRecord } from '../helpers/dialogue-records';
 import assert from 'node:assert/strict';
 import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { DistinctNgrams, words } from '../../src/metrics/text-metrics';
@@ -41,37 +42,24 @@ describe('text metrics', () => {
   });
   it('accumulates dataset metrics over records', () => {
     const m = new DatasetMetricsAccumulator();
-    const usage = { promptTokens: 0, completionTokens: 0, calls: 0 };
-    m.add({
-      id: 'd/0',
-      datasetId: 'd',
-      datasetRunId: 'r',
-      index: 0,
-      seed: 'q one',
-      turns: 1,
-      usage: { ask: usage, answer: usage },
-      models: { ask: 'x', answer: 'y' },
-      conversations: [
-        { from: 'human', value: 'q one' },
-        { from: 'gpt', value: 'a b c', tokens: 4 },
-      ],
-    });
-    m.add({
-      id: 'd/1',
-      datasetId: 'd',
-      datasetRunId: 'r',
-      index: 1,
-      seed: 'q',
-      turns: 2,
-      usage: { ask: usage, answer: usage },
-      models: { ask: 'x', answer: 'y' },
-      conversations: [
-        { from: 'human', value: 'q' },
-        { from: 'gpt', value: 'a', tokens: 2 },
-        { from: 'human', value: 'q two', tokens: 3 },
-        { from: 'gpt', value: 'b', tokens: 1 },
-      ],
-    });
+    m.add(
+      testRecord(0, {
+        conversations: [
+          { from: 'human', value: 'q one' },
+          { from: 'gpt', value: 'a b c', tokens: 4 },
+        ],
+      }),
+    );
+    m.add(
+      testRecord(1, {
+        conversations: [
+          { from: 'human', value: 'q' },
+          { from: 'gpt', value: 'a', tokens: 2 },
+          { from: 'human', value: 'q two', tokens: 3 },
+          { from: 'gpt', value: 'b', tokens: 1 },
+        ],
+      }),
+    );
     const r = m.result();
     assert.deepEqual(
       {
