@@ -69,6 +69,8 @@ class CpuLedger {
 interface Stack {
   port: number;
   dbFile?: string;
+  /** The dataset's output: the worker's one allowed root. */
+  out: string;
   server: ChildProcess;
   worker: ChildProcess;
   fake: FakeOpenAiServer;
@@ -76,8 +78,9 @@ interface Stack {
   cpu: { server: CpuLedger; worker: CpuLedger };
 }
 
-async function startWorker(s: Pick<Stack, 'port' | 'fake' | 'taskQueue'>): Promise<ChildProcess> {
+async function startWorker(s: Pick<Stack, 'port' | 'fake' | 'taskQueue' | 'out'>): Promise<ChildProcess> {
   return spawnWorker({
+    PARROT_ALLOWED_ROOTS: pathToFileURL(s.out).href,
     TEMPORAL_ADDRESS: `127.0.0.1:${s.port}`,
     PARROT_TASK_QUEUE: s.taskQueue,
     PARROT_ENDPOINT_FAKE_URL: s.fake.url,
@@ -153,9 +156,10 @@ async function main() {
   cpu.server.add(server);
   await waitForServer(`127.0.0.1:${port}`);
   const taskQueue = `bench-batch-${Date.now()}`;
-  const worker = await startWorker({ port, fake, taskQueue });
+  const out = path.join(dir, 'out');
+  const worker = await startWorker({ port, fake, taskQueue, out });
   cpu.worker.add(worker);
-  const s: Stack = { port, dbFile, server, worker, fake, taskQueue, cpu };
+  const s: Stack = { port, dbFile, out, server, worker, fake, taskQueue, cpu };
   const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
   const batch = { fillSeconds: cfg['fill-seconds'], pollSeconds: cfg['poll-seconds'] };
   const handle = await client.workflow.start('generateDataset', {
@@ -165,7 +169,7 @@ async function main() {
       {
         count: cfg.count,
         turns: cfg.turns,
-        output: pathToFileURL(path.join(dir, 'out')).href,
+        output: pathToFileURL(out).href,
         ask: { endpoint: 'fake', model: 'fake', ...(cfg['ask-batch'] && { batch }) },
         answer: { endpoint: 'fake', model: 'fake', batch },
       },
