@@ -5,6 +5,7 @@
 //
 //   npm run bench:batch -- [--count 1000] [--turns 4] [--turnaround-ms 2000] [--fill-seconds 60]
 //     [--poll-seconds 2] [--kill-worker 0] [--restart-server 0] [--ask-batch 0]
+//     [--ask-max-tokens N] [--answer-max-tokens N]
 //   e.g. npm run bench:batch -- --count 1000 --turns 4 --kill-worker 2 --restart-server 1
 //
 // --kill-worker N: the worker is SIGKILLed while the batch of rounds 1..N is in progress, and
@@ -14,7 +15,10 @@
 // submitted twice (counted at the fake), the answer batch rounds, and the CPU time of the server
 // and the worker(s) per batched call; a digest of the export's shape (ids and turns) to compare
 // runs; and last a line `BENCH {json}`. --ask-batch 1: the asker through the Batches API too, so
-// that every call is batched and the CPU per call is the batch path's alone.
+// that every call is batched and the CPU per call is the batch path's alone. --ask-max-tokens and
+// --answer-max-tokens set the roles' maxTokens (unset by default): the first groups are sized from
+// them, an unset answer assumed long (src/workflows/fan-out.ts), so they set how many groups share
+// a round.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +44,8 @@ const { values } = parseArgs({
     'kill-worker': { type: 'string', default: '0' },
     'restart-server': { type: 'string', default: '0' },
     'ask-batch': { type: 'string', default: '0' },
+    'ask-max-tokens': { type: 'string', default: '0' },
+    'answer-max-tokens': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -47,6 +53,10 @@ const cfg = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Number
   keyof typeof values,
   number
 >;
+
+/** A role's maxTokens when given (0: unset). */
+const maxTokens = (role: 'ask' | 'answer') =>
+  cfg[`${role}-max-tokens`] ? { maxTokens: cfg[`${role}-max-tokens`] } : {};
 
 /** CPU (ms) of every server and worker process the run had: the live ones now, the killed ones as they were. */
 class CpuLedger {
@@ -170,8 +180,8 @@ async function main() {
         count: cfg.count,
         turns: cfg.turns,
         output: pathToFileURL(out).href,
-        ask: { endpoint: 'fake', model: 'fake', ...(cfg['ask-batch'] && { batch }) },
-        answer: { endpoint: 'fake', model: 'fake', batch },
+        ask: { endpoint: 'fake', model: 'fake', ...maxTokens('ask'), ...(cfg['ask-batch'] && { batch }) },
+        answer: { endpoint: 'fake', model: 'fake', ...maxTokens('answer'), batch },
       },
     ],
   });
