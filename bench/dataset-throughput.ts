@@ -31,7 +31,7 @@
 // length (40 tokens) and its median latency: calls, tokens and wall time, estimated and measured. --cancel-after-s: instead of running to the end, samples the
 // dialogues in flight for S seconds, then cancels the dataset and times how long until no group
 // runs and the provider holds no request (how many dialogues one dataset holds, and a cancel at scale).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,7 @@ import { parseDatasetInput } from '../src/config/dataset-input';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { estimateDataset, formatDuration, type DatasetEstimate } from '../src/estimate/dataset-estimate';
 import { firstSeeds } from '../src/seeds/seed-source';
+import { cpuMs } from './dev-stack';
 
 const ROOT = path.resolve(__dirname, '..');
 // The usage is the header comment's, from `npm run bench --` to the example.
@@ -188,24 +189,6 @@ function sustainedPerMinute(okAt: number[], weights?: number[]): number {
   return pct(counts, 50);
 }
 
-// CPU time from /proc/<pid>/stat: utime + stime (fields 14, 15, in clock ticks), all threads.
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": f[0] is field 3
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
 const rssMb = (pid: number | undefined) => {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;

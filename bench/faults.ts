@@ -11,7 +11,10 @@
 // generations it started for a client that left, which must stay within the calls in flight then. Calls redone must stay within what the fault could cost:
 // the calls in flight when it hit (one at most a dialogue in flight), or, when the dataset was
 // stopped, every call of its dialogues in flight.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The batch-* scenarios run the same dataset with its answers through the fake's Batches API
+// (answer.batch), a batch held 2 s in progress, and inject their fault while a batch is in
+// progress; they also count requests the fake saw submitted twice (must be 0).
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,10 +25,10 @@ import { CancelledFailure } from '@temporalio/common';
 import type { DatasetProgress } from '../src/workflows/dataset';
 import type { DatasetResult } from '../src/types';
 import { freePort, startMinio, type MinioServer } from '../test/helpers/minio-server';
-import { MINIO_BIN, requireTool, TEMPORAL_BIN } from '../test/helpers/tools';
+import { MINIO_BIN, requireTool } from '../test/helpers/tools';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
+import { sleep, spawnWorker, startTemporalServer, stopProcess, waitForServer } from './dev-stack';
 
-const ROOT = path.resolve(__dirname, '..');
 const { values: arg } = parseArgs({
   options: {
     only: { type: 'string' },
@@ -40,7 +43,6 @@ const CONCURRENCY = 8;
 /** Small, so that every scenario's dataset continues as new a few times. */
 const MAX_EVENTS_PER_RUN = 200;
 const BUCKET = 'faults';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Stack {
   temporalPort: number;
@@ -52,76 +54,18 @@ interface Stack {
   client: Client;
 }
 
-function startTemporalServer(stack: Pick<Stack, 'temporalPort' | 'dbFile'>): ChildProcess {
-  return spawn(
-    requireTool(TEMPORAL_BIN),
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(stack.temporalPort),
-      '--db-filename',
-      stack.dbFile,
-      '--search-attribute',
-      'ParrotDataset=Keyword',
-      '--search-attribute',
-      'ParrotPhase=Keyword',
-      '--search-attribute',
-      'ParrotDialogues=KeywordList',
-      '--log-level',
-      'error',
-      '--dynamic-config-value',
-      'system.enableActivityEagerExecution=true',
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
-async function waitForServer(address: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 1000 });
-      await c.healthService.check({});
-      await c.close();
-      return;
-    } catch {
-      await sleep(200);
-    }
-  }
-  throw new Error(`Temporal at ${address} did not come up`);
-}
-
-function startWorker(stack: Stack): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/worker.ts')], {
-    env: {
-      ...process.env,
-      PARROT_LOG_LEVEL: 'ERROR',
-      TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`,
-      PARROT_TASK_QUEUE: 'faults',
-      PARROT_ALLOWED_ROOTS: `s3://${BUCKET}`,
-      PARROT_ENDPOINT_FAKE_URL: stack.provider.url,
-      PARROT_S3_ENDPOINT: stack.minio.endpoint,
-      AWS_ACCESS_KEY_ID: stack.minio.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.minio.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+async function startWorker(stack: Stack): Promise<ChildProcess> {
+  stack.worker = await spawnWorker({
+    TEMPORAL_ADDRESS: `127.0.0.1:${stack.temporalPort}`,
+    PARROT_TASK_QUEUE: 'faults',
+    PARROT_ALLOWED_ROOTS: `s3://${BUCKET}`,
+    PARROT_ENDPOINT_FAKE_URL: stack.provider.url,
+    PARROT_S3_ENDPOINT: stack.minio.endpoint,
+    AWS_ACCESS_KEY_ID: stack.minio.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.minio.secretAccessKey,
+    AWS_REGION: 'us-east-1',
   });
-  stack.worker = worker;
-  return new Promise((resolve, reject) => {
-    worker.stdout.on('data', (d) => String(d).includes('parrot worker ready') && resolve(worker));
-    worker.once('exit', (code) => reject(new Error(`worker exited at start (${code})`)));
-  });
-}
-
-async function stopProcess(p: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill(signal);
-  await exited;
+  return stack.worker;
 }
 
 /** The dataset a scenario runs, and how to start one that resumes it. */
@@ -138,7 +82,24 @@ interface Run {
 interface Scenario {
   at: number;
   stops?: boolean;
+  /** Answers through the batch API; the fault waits for a batch in progress too. */
+  batch?: boolean;
   inject(s: Stack, run: Run): Promise<WorkflowHandle | void>;
+}
+
+/** The batch the fake is running now (the last one created). */
+const batchInFlight = (s: Stack) => s.provider.batch.api.batches.get(s.provider.batch.created.at(-1) ?? '');
+
+async function untilBatchFinished(s: Stack, id: string) {
+  for (
+    let i = 0;
+    i < 600 &&
+    !['completed', 'expired', 'cancelled', 'failed'].includes(
+      s.provider.batch.api.batches.get(id)?.status ?? '',
+    );
+    i++
+  )
+    await sleep(100);
 }
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -155,7 +116,7 @@ const SCENARIOS: Record<string, Scenario> = {
     async inject(s) {
       await stopProcess(s.temporal, 'SIGKILL');
       await sleep(3000);
-      s.temporal = startTemporalServer(s);
+      s.temporal = startTemporalServer(s.temporalPort, s.dbFile);
       await waitForServer(`127.0.0.1:${s.temporalPort}`);
     },
   },
@@ -228,7 +189,56 @@ const SCENARIOS: Record<string, Scenario> = {
       return run.resume();
     },
   },
+  // Killed while a batch is in progress; the batch completes while no worker runs.
+  'batch-worker-sigkill': {
+    at: 1 / 3,
+    batch: true,
+    async inject(s) {
+      const id = batchInFlight(s)!.id;
+      await stopProcess(s.worker, 'SIGKILL');
+      await untilBatchFinished(s, id);
+      await startWorker(s);
+    },
+  },
+  'batch-server-restart': {
+    at: 1 / 3,
+    batch: true,
+    async inject(s) {
+      await SCENARIOS['server-restart'].inject(s, undefined as never);
+    },
+  },
+  // Lines of the next batches expire: they are asked again in later ones (a line expires at
+  // most 4 times, under the scenario's maxTries of 5).
+  'batch-expired-lines': {
+    at: 1 / 3,
+    batch: true,
+    async inject(s) {
+      s.provider.batch.expireNext(4);
+    },
+  },
+  // Cancelled with a batch in flight: the provider batch is cancelled; then resumed.
+  'batch-cancel-then-resume': {
+    at: 1 / 3,
+    stops: true,
+    batch: true,
+    async inject(s, run) {
+      const id = batchInFlight(s)!.id;
+      await SCENARIOS['cancel-then-resume'].inject(s, { ...run, resume: async () => run.handle });
+      if (s.provider.batch.api.batches.get(id)?.status !== 'cancelled')
+        throw new Error(`the provider batch ${id} was not cancelled with the dataset`);
+      return run.resume();
+    },
+  },
 };
+
+/** The answer batcher's rounds, as its query says. */
+async function batchRounds(s: Stack, handle: WorkflowHandle): Promise<number> {
+  const view = await s.client.workflow
+    .getHandle(`${handle.workflowId}/batch/answer`)
+    .query<{ rounds: number }>('batches')
+    .catch(() => undefined);
+  return view?.rounds ?? NaN;
+}
 
 async function untilNoGroupRuns(client: Client, datasetId: string) {
   const deadline = Date.now() + 60_000;
@@ -270,8 +280,15 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     llmCallTimeoutSeconds: 3,
     llmRetryBudgetSeconds: 600,
     ask: { endpoint: 'fake', model: 'fake' },
-    answer: { endpoint: 'fake', model: 'fake' },
+    answer: {
+      endpoint: 'fake',
+      model: 'fake',
+      ...(scenario.batch && { batch: { fillSeconds: 20, pollSeconds: 1, maxTries: 5 } }),
+    },
   };
+  stack.provider.batch.holdMs = scenario.batch ? 2_000 : 0;
+  const answeredBefore = stack.provider.batch.answered;
+  const twiceBefore = stack.provider.batch.duplicates();
   const start = (id: string, extra = {}) =>
     stack.client.workflow.start('generateDataset', {
       taskQueue: 'faults',
@@ -283,7 +300,8 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   let running: number;
   for (;;) {
     const p = await handle.query<DatasetProgress>('progress').catch(() => undefined);
-    if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT)) {
+    const batchReady = !scenario.batch || batchInFlight(stack)?.status === 'in_progress';
+    if (p && p.completed + p.failed >= Math.floor(scenario.at * COUNT) && batchReady) {
       running = p.running;
       break;
     }
@@ -298,7 +316,7 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
   const result = (await (resumed ?? handle).result()) as DatasetResult;
   const ids = await readExport(stack.minio, name, result);
   const unique = new Set(ids);
-  const made = stack.provider.stats.ok - okBefore;
+  const made = stack.provider.stats.ok - okBefore + stack.provider.batch.answered - answeredBefore;
   const recorded = result.usage.ask.calls + result.usage.answer.calls;
   // What the fault may cost: the calls in flight (a dialogue has at most one), or every call of
   // the dialogues it stopped (each question asked up to 4 times when the filters reject it).
@@ -324,6 +342,10 @@ async function runScenario(stack: Stack, name: string): Promise<Record<string, s
     // bounded (the workers learn from that round). Requests left while queued cost it nothing.
     'generations abandoned': bounded?.abandoned ?? 0,
     'dropped from its queue': bounded?.dropped ?? 0,
+    ...(scenario.batch && {
+      'batch rounds': await batchRounds(stack, resumed ?? handle),
+      'batch requests submitted twice': stack.provider.batch.duplicates() - twiceBefore,
+    }),
   };
 }
 
@@ -341,7 +363,7 @@ async function main() {
     startFakeOpenAiServer({ latencyMs: 100, jitterMs: 100, recordRequests: false }),
   ]);
   await minio.createBucket(BUCKET);
-  const temporal = startTemporalServer({ temporalPort, dbFile });
+  const temporal = startTemporalServer(temporalPort, dbFile);
   await waitForServer(`127.0.0.1:${temporalPort}`);
   const stack: Stack = {
     temporalPort,
@@ -375,11 +397,12 @@ async function main() {
       r.duplicates !== 0 ||
       r.failed !== 0 ||
       Number(r['calls redone']) > Number(r['redone allowed']) ||
-      Number(r['generations abandoned']) > Number(r['redone allowed']),
+      Number(r['generations abandoned']) > Number(r['redone allowed']) ||
+      Number(r['batch requests submitted twice'] ?? 0) !== 0,
   );
   if (bad.length) {
     console.error(
-      `FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, or more calls redone or generations abandoned than the fault could cost`,
+      `FAILED: ${bad.map((r) => r.fault).join(', ')}: lost, duplicated or failed dialogues, more calls redone or generations abandoned than the fault could cost, or batch requests submitted twice`,
     );
     process.exit(1);
   }

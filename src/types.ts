@@ -3,6 +3,7 @@ import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './planning/filter-hits';
+import type { GroupBatchRoute } from './batch/batch-types';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -20,6 +21,9 @@ export interface TokenUsage {
   costUsd?: number;
   /** Calls to endpoints with no declared price: not in `costUsd` (absent: none). */
   unpricedCalls?: number;
+  /** Of `calls`, those answered through a batch API, and their part of `costUsd`, at the batch price (absent: none). */
+  batchCalls?: number;
+  batchCostUsd?: number;
 }
 
 /** One LLM call's reply: one HTTP request to the provider. */
@@ -111,6 +115,8 @@ export interface DialogueSettings {
   answer: AnswerSettings;
   /** Task queues of rate-limited endpoints, by role (absent: the workflow's own queue). */
   llmTaskQueues?: { ask?: string; answer?: string };
+  /** Roles whose calls go through a batch API, and their batchers (absent: all online). */
+  batch?: Partial<Record<'ask' | 'answer', GroupBatchRoute>>;
   /** One call's timeout, and all tries of one call together (defaults 600 s and 3,600 s). */
   llmCallTimeoutSeconds?: number;
   llmRetryBudgetSeconds?: number;

@@ -18,6 +18,10 @@ export const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
   ...((a.unpricedCalls || b.unpricedCalls) && {
     unpricedCalls: (a.unpricedCalls ?? 0) + (b.unpricedCalls ?? 0),
   }),
+  ...((a.batchCalls || b.batchCalls) && { batchCalls: (a.batchCalls ?? 0) + (b.batchCalls ?? 0) }),
+  ...((a.batchCostUsd !== undefined || b.batchCostUsd !== undefined) && {
+    batchCostUsd: (a.batchCostUsd ?? 0) + (b.batchCostUsd ?? 0),
+  }),
 });
 
 /** The usage of one call: its cost when the endpoint is priced, else counted as unpriced. */
@@ -31,6 +35,19 @@ export function callUsage(
     completionTokens,
     calls: 1,
     ...(costUsd === undefined ? { unpricedCalls: 1 } : { costUsd }),
+  };
+}
+
+/** The usage of one call answered through a batch API: `costUsd` at the batch price. */
+export function batchCallUsage(
+  promptTokens: number,
+  completionTokens: number,
+  costUsd: number | undefined,
+): TokenUsage {
+  return {
+    ...callUsage(promptTokens, completionTokens, costUsd),
+    batchCalls: 1,
+    ...(costUsd !== undefined && { batchCostUsd: costUsd }),
   };
 }
 

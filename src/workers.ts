@@ -10,6 +10,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { llmTaskQueue, requestsPerSecond } from './config/task-queues';
 import { versioningOptions } from './config/worker-deployment';
 import { LlmMetrics } from './telemetry/llm-metrics';
+import { BatchMetrics } from './telemetry/batch-metrics';
 import { StuckGroupsGauge } from './telemetry/stuck-groups';
 import { LlmProvider } from './providers/openai-provider';
 
@@ -62,6 +63,7 @@ export async function createParrotWorkers({
   const provider = deps.provider ?? new LlmProvider();
   const activities = createActivities({
     llmMetrics: new LlmMetrics(metricMeter),
+    batchMetrics: new BatchMetrics(metricMeter),
     ...deps,
     provider,
   });

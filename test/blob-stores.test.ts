@@ -66,7 +66,13 @@ describe('blob stores and the export over them', () => {
       });
       const usage = { ask: record(datasetId, 0).usage.ask, answer: record(datasetId, 0).usage.answer };
       const ref = { datasetId, lineage: [{ datasetId, runId: 'run-1' }], output, count: 5 };
-      const result: DatasetExport = await env.run(exportDataset, { ...ref, input, usage, failures: [] });
+      const result: DatasetExport = await env.run(exportDataset, {
+        ...ref,
+        input,
+        usage,
+        failures: [],
+        batches: [],
+      });
       await env.run(writeReport, { ...ref, metrics: metrics.result() });
 
       const written = [0, 1, 2, 3, 4].map((i) => `data/part-0000${i}.jsonl`);

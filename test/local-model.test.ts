@@ -160,6 +160,34 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
     );
   });
 
+  it('answers through its Files and Batches API: a batch dataset on the local model, offline', async () => {
+    const result = await t.env.client.workflow.execute(generateDataset, {
+      taskQueue: t.taskQueue,
+      workflowId: 'local-model-batch',
+      args: [
+        {
+          count: 2,
+          turns: 2,
+          output: pathToFileURL(path.join(outDir, 'batch')).href,
+          ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 24, ...DETERMINISTIC },
+          answer: {
+            endpoint: 'local',
+            model: LOCAL_MODEL_ID,
+            maxTokens: 24,
+            ...DETERMINISTIC,
+            batch: { fillSeconds: 10, pollSeconds: 1 },
+          },
+        },
+      ],
+    });
+    assert.equal(result.completed, 2);
+    // Every answer came through a batch, at the local price (0).
+    assert.equal(result.usage.answer.batchCalls, result.usage.answer.calls);
+    assert.ok(result.usage.answer.calls >= 2 && result.usage.answer.completionTokens > 0);
+    assert.equal(result.usage.answer.batchCostUsd, 0);
+    assert.equal(result.usage.ask.batchCalls, undefined);
+  });
+
   it('asks in parrot-ask mode: the local model continues a Socratic transcript as the human', async () => {
     const out = path.join(outDir, 'parrot-ask');
     const result = await t.env.client.workflow.execute(generateDataset, {

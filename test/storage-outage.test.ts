@@ -161,6 +161,7 @@ describe('S3 outages and storage configuration errors (fake LLM server)', () => 
       );
       const steps = { ...parent, pickSeeds: groupSteps.pickSeeds, storeDialogue: groupSteps.storeDialogue };
       assert.deepEqual(Object.keys(steps).sort(), [
+        'batchRoutes',
         'checkEndpoints',
         'checkRoots',
         'computeMetrics',

@@ -25,6 +25,7 @@ import type {
   TokenUsage,
 } from '../types';
 import type { GaveUp } from '../types';
+import type { BatcherProgress } from '../workflows/dataset-batches';
 import { HEARTBEAT_EVERY, heartbeatWhile } from './heartbeats';
 
 export interface ExportInput extends DatasetRef {
@@ -36,6 +37,8 @@ export interface ExportInput extends DatasetRef {
   stopped?: DatasetStop;
   /** Present when stuck groups were given up. */
   givenUp?: GaveUp;
+  /** Each batched role's batches: rounds, batches, requests (empty: every call online). */
+  batches: BatcherProgress[];
 }
 
 /** `manifest.json`: what the export wrote, and then the metrics (writeReport). */
@@ -52,6 +55,8 @@ export interface DatasetManifest {
   stopped?: DatasetStop;
   givenUp?: GaveUp;
   shards: ExportedShard[];
+  /** Which calls ran in batch: each batched role's rounds, batches and requests (empty: every call online). */
+  batches: Omit<BatcherProgress, 'inFlight'>[];
   metrics?: DatasetMetrics;
   /** Why some or all metrics are missing; the export stands. */
   metricsError?: string;
@@ -112,7 +117,7 @@ async function writeAllShards(
 }
 
 function manifestOf(
-  { datasetId, lineage, count, input, usage, seeds, stopped, givenUp }: ExportInput,
+  { datasetId, lineage, count, input, usage, seeds, stopped, givenUp, batches }: ExportInput,
   format: ExportFormat,
   written: Omit<WrittenShards, 'missing'> & { missing: MissingDialogues; failures: DatasetFailure[] },
 ): DatasetManifest {
@@ -130,6 +135,7 @@ function manifestOf(
     ...(stopped && { stopped }),
     ...(givenUp && { givenUp }),
     shards: written.shards,
+    batches: batches.map(({ inFlight: _, ...totals }) => totals),
     usage,
     input,
   };

@@ -13,6 +13,8 @@ import { createDialogueProgressActivities } from './dialogue-progress';
 import { createGroupRecoveryActivities } from './group-recovery';
 import { heartbeatWhile } from './heartbeats';
 import { createLlmActivities } from './llm';
+import { createBatchActivities } from './batch';
+import { BatchMetrics } from '../telemetry/batch-metrics';
 import { createMetricsActivities } from './metrics';
 import { LlmMetrics } from '../telemetry/llm-metrics';
 
@@ -29,6 +31,8 @@ export interface ActivityDeps {
   dialoguesPerShard?: number;
   /** Where the LLM metrics go (src/telemetry/llm-metrics.ts); none: nowhere. */
   llmMetrics?: LlmMetrics;
+  /** Where the batch API metrics go (src/telemetry/batch-metrics.ts); none: nowhere. */
+  batchMetrics?: BatchMetrics;
 }
 
 export function createActivities({
@@ -38,9 +42,11 @@ export function createActivities({
   seeds = new SeedSource(),
   dialoguesPerShard,
   llmMetrics = new LlmMetrics(),
+  batchMetrics = new BatchMetrics(),
 }: ActivityDeps) {
   return {
     ...createLlmActivities(endpoints, provider, llmMetrics),
+    ...createBatchActivities(endpoints, batchMetrics),
     ...createDatasetStorageActivities(roots, dialoguesPerShard),
     ...createMetricsActivities(endpoints, provider, roots, llmMetrics),
     ...createGroupRecoveryActivities(roots),

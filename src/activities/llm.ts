@@ -3,9 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { AnswerSettings, AskSettings } from '../config/dataset-input';
 import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
-import { cleanUserReply, promptedUserMessages } from '../prompts/prompted-user';
-import { PARROT_ASK_STOP, socraticPrompt } from '../prompts/parrot-ask';
-import { failedFilter, isUserDone } from '../prompts/question-filters';
+import { answerMessages, questionPrompt } from '../prompts/call-prompts';
+import { judgeQuestion } from '../prompts/question-reply';
 import type { CallLimits, CallRecord, LlmProvider } from '../providers/openai-provider';
 import type { ChatMessage, EndpointStatus, LlmReply } from '../types';
 import { llmTaskQueue } from '../config/task-queues';
@@ -93,10 +92,7 @@ export function requestAnswer(
   dialogue: ChatMessage[],
   limits?: CallLimits,
 ): Promise<LlmReply> {
-  const messages: ChatMessage[] = settings.systemPrompt
-    ? [{ role: 'system', content: settings.systemPrompt }, ...dialogue]
-    : dialogue;
-  return provider.chat(endpoint, settings, messages, limits);
+  return provider.chat(endpoint, settings, answerMessages(settings, dialogue), limits);
 }
 
 /** One question request, as the Ask mode makes it; its raw text, not yet cleaned or filtered. */
@@ -108,20 +104,10 @@ export function requestQuestion(
   persona: string | undefined,
   limits?: CallLimits,
 ): Promise<LlmReply> {
-  return settings.mode === 'parrot-ask'
-    ? provider.complete(
-        endpoint,
-        settings,
-        socraticPrompt(dialogue, settings.instruction),
-        settings.stop ?? PARROT_ASK_STOP.slice(0, 4),
-        limits,
-      )
-    : provider.chat(
-        endpoint,
-        settings,
-        promptedUserMessages(dialogue, settings.instruction, persona),
-        limits,
-      );
+  const p = questionPrompt(settings, dialogue, persona);
+  return 'prompt' in p
+    ? provider.complete(endpoint, settings, p.prompt, p.stop, limits)
+    : provider.chat(endpoint, settings, p.messages, limits);
 }
 
 /** A cost budget needs every endpoint it pays for priced on the workers. */
@@ -194,20 +180,15 @@ export function createLlmActivities(
       const reply = await heartbeating(observe.ask, timeoutSeconds, (limits) =>
         requestQuestion(provider, endpoint, settings, dialogue, persona, limits),
       );
-      const question = cleanUserReply(reply.text);
+      const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
+      const question = judgeQuestion(settings, earlier, reply.text);
       if (!question)
         throw unusable(
           `ask: ${settings.endpoint} returned no usable question (raw: ${JSON.stringify(reply.text.slice(0, 200))})`,
           'EmptyQuestion',
         );
-      if (isUserDone(question)) return { ...reply, text: question, userDone: true };
-      const earlier = dialogue.filter((m) => m.role === 'user').map((m) => m.content);
-      const rejectedBy =
-        settings.questionFilters === false
-          ? undefined
-          : failedFilter(question, earlier, settings.minQuestionWords ?? 2);
-      if (rejectedBy) metrics.filterRejected(settings.endpoint, rejectedBy);
-      return { ...reply, text: question, ...(rejectedBy && { rejectedBy }) };
+      if (question.rejectedBy) metrics.filterRejected(settings.endpoint, question.rejectedBy);
+      return { ...reply, ...question };
     },
   };
 }

@@ -1,6 +1,7 @@
-// `npm run demo`: starts examples/quickstart.json the way a user would (the Temporal CLI), each
-// run into a folder of its own under the example's output, waits for it, and prints where to
-// watch it, where the export landed and the dataset's metrics.
+// `npm run demo [-- examples/batch.json]`: starts examples/quickstart.json (or the input given) the
+// way a user would (the Temporal CLI), each run into a folder of its own under the example's
+// output, waits for it, and prints where to watch it, where the export landed and the dataset's
+// metrics.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,7 +71,14 @@ async function main() {
     handle.query<DatasetProgress>('progress').then(
       (p) =>
         console.log(
-          `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running`,
+          `  ${p.phase}: ${p.completed}/${p.requested} done, ${p.failed} failed, ${p.running} running${(
+            p.batches ?? []
+          )
+            .map(
+              (b) =>
+                `; ${b.role} batches: ${b.rounds} rounds${b.inFlight.map((x) => `, ${x.id} ${x.status} ${x.completed}/${x.total}`).join('')}`,
+            )
+            .join('')}`,
         ),
       () => undefined, // the query needs a worker; skip a beat
     );
@@ -94,8 +102,9 @@ async function main() {
     console.log(
       `  report:   ${result.export.reportUri} (copy here: ${await copyReport(root, workflowId, result.export.reportUri)})`,
     );
+  const batched = (u: DatasetResult['usage']['ask']) => (u.batchCalls ? ` (${u.batchCalls} in batches)` : '');
   console.log(
-    `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls`,
+    `  tokens: ask ${result.usage.ask.completionTokens} out / ${result.usage.ask.calls} calls${batched(result.usage.ask)}, answer ${result.usage.answer.completionTokens} out / ${result.usage.answer.calls} calls${batched(result.usage.answer)}`,
   );
   if (result.metricsError) console.log(`  metrics failed (the export stands): ${result.metricsError}`);
   console.log('  metrics:');

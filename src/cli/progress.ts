@@ -26,7 +26,7 @@ async function main() {
 
   const bar = new SingleBar({
     format:
-      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}{endpoints}',
+      '{phase} |{bar}| {value}/{total} done · {failed} failed · {running} running (window {window}) · {rate} calls/s · ETA {eta_text} · {spend}{endpoints}{batches}',
     hideCursor: true,
     noTTYOutput: !process.stdout.isTTY,
     notTTYSchedule: 10_000,
@@ -50,6 +50,7 @@ async function main() {
         eta_text: p.etaSeconds == null ? '?' : formatSeconds(p.etaSeconds),
         spend: formatSpend(p),
         endpoints: formatEndpoints(p),
+        batches: formatBatches(p),
       };
       if (!started) {
         bar.start(p.requested, p.completed, payload);
@@ -91,6 +92,23 @@ function formatEndpoints(p: DatasetProgress): string {
     .map(
       ([name, e]) =>
         ` · ${name} ${e.inFlight}/${e.limit} open, ${e.waiting} waiting${e.abandoned ? `, ${e.abandoned} abandoned` : ''}`,
+    )
+    .join('');
+}
+
+/** Each batched role's batches in flight: ID, status, answered of total, failed, age. */
+function formatBatches(p: DatasetProgress): string {
+  return (p.batches ?? [])
+    .map(
+      (v) =>
+        ` · ${v.role} batches: ${v.rounds} rounds, ${v.queued} queued` +
+        v.inFlight
+          .map(
+            (b) =>
+              `, ${b.id} ${b.status} ${b.completed}/${b.total} (${b.failed} failed, ${formatSeconds(b.ageSeconds)})`,
+          )
+          .join('') +
+        (v.note ? ` · ${v.note}` : ''),
     )
     .join('');
 }

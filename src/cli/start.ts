@@ -6,6 +6,8 @@
 // nothing (no server needed); it reads the seeds and this machine's endpoint configuration
 // (src/estimate/dataset-estimate.ts lists what it assumes). --estimate-sample N first sends the
 // first round of N dialogues to the real endpoints (paid calls) to measure latency and lengths.
+// A role through a batch API is priced at the batch price, and its rounds and their wall time
+// shown (--estimate-batch-turnaround-minutes: a round's typical turnaround).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -20,6 +22,7 @@ import {
   formatEstimate,
 } from '../estimate/dataset-estimate';
 import { sampleCalls } from '../estimate/sample-calls';
+import { DEFAULT_BATCH_TURNAROUND_MINUTES } from '../estimate/batch-estimate';
 import { firstSeeds } from '../seeds/seed-source';
 import { formatUsd } from '../usage';
 
@@ -28,6 +31,7 @@ const USAGE =
   `       npm run start -- <input.json> --estimate [--estimate-latency-ms ${DEFAULT_LATENCY_MS}]\n` +
   `         [--estimate-calls-per-second ${DEFAULT_ORCHESTRATION_CALLS_PER_SECOND}]\n` +
   '         [--estimate-question-tokens N] [--estimate-answer-tokens N] [--estimate-seed-sample 10000]\n' +
+  `         [--estimate-batch-turnaround-minutes ${DEFAULT_BATCH_TURNAROUND_MINUTES}]\n` +
   "         [--estimate-sample N  (N dialogues' first round sent to the endpoints: paid calls)]";
 
 /** `--name` as a number > 0 (an integer if `int`), or undefined when absent. */
@@ -56,6 +60,7 @@ function parseStartArgs() {
       'estimate-answer-tokens': { type: 'string' },
       'estimate-seed-sample': { type: 'string' },
       'estimate-sample': { type: 'string' },
+      'estimate-batch-turnaround-minutes': { type: 'string' },
     },
   });
 }
@@ -109,6 +114,7 @@ async function printEstimate(file: string, input: DatasetInput, values: StartOpt
       callsPerSecond: positive(values, 'estimate-calls-per-second'),
       questionTokens: positive(values, 'estimate-question-tokens', true),
       answerTokens: positive(values, 'estimate-answer-tokens', true),
+      batchTurnaroundMinutes: positive(values, 'estimate-batch-turnaround-minutes'),
       measured,
     },
   );

@@ -18,8 +18,40 @@ const sampling = {
   contextTokens: z.number().int().min(256).max(10_000_000).optional(),
 };
 
+/**
+ * How a role's calls go to its endpoint's Batch API (`/v1/files` + `/v1/batches`, at the batch
+ * price): the calls of every dialogue in flight are gathered into batch files, submitted, and
+ * waited on durably (src/workflows/batch-batcher.ts).
+ */
+export const batchSettingsSchema = z.strictObject({
+  /** After a request arrives, wait this long for more before submitting (unless everyone expected is in, or the batch is full). */
+  fillSeconds: z.number().int().min(0).max(86_400).default(60),
+  /** Seconds between looks at the batches in flight. */
+  pollSeconds: z.number().int().min(1).max(3_600).default(60),
+  /** The provider's completion window (OpenAI takes "24h" only). */
+  completionWindow: z
+    .string()
+    .regex(/^[1-9]\d*h$/, 'must be hours, such as "24h"')
+    .default('24h'),
+  /** Tries of one request whose batch line failed or expired, each in a later batch; then its dialogue fails with the provider's error. */
+  maxTries: z.number().int().min(1).max(10).default(3),
+});
+export type BatchSettings = z.output<typeof batchSettingsSchema>;
+
+/** `true` or settings: through the batch API; `false`: online even on an endpoint the workers declare batch; absent: the endpoint decides. */
+const batchChoice = z
+  .union([z.boolean(), batchSettingsSchema], {
+    error: 'must be true, false or {"fillSeconds", "pollSeconds", "completionWindow", "maxTries"}',
+  })
+  .optional();
+
+/** A role's batch settings, its defaults filled in (for `true` and for an endpoint in batch mode). */
+export const batchSettingsOf = (choice: boolean | BatchSettings | undefined): BatchSettings =>
+  typeof choice === 'object' ? choice : batchSettingsSchema.parse({});
+
 export const askSettingsSchema = z.strictObject({
   ...sampling,
+  batch: batchChoice,
   /**
    * How the simulated user is produced. `prompted`: a chat model shown the dialogue and told to
    * speak as the user. `parrot-ask`: a model served as raw text completion (a fine-tuned
@@ -50,6 +82,7 @@ export const askSettingsSchema = z.strictObject({
 
 export const answerSettingsSchema = z.strictObject({
   ...sampling,
+  batch: batchChoice,
   systemPrompt: z.string().min(1).optional(),
 });
 

@@ -7,10 +7,19 @@
 //                 "priceIn": 0.15, "priceOut": 0.6}}
 // `local` is built in: the stack's local model server (PARROT_LOCAL_LLM_URL), priced 0.
 // Prices are the user's to declare: there is no built-in price table to go stale.
+// Batch API settings (_MODE=batch, batch prices and limits): ./batch-endpoints.ts.
 import fs from 'node:fs';
 import { z } from 'zod';
+import {
+  BATCH_ENV_SUFFIXES,
+  batchFieldsOf,
+  batchFileFields,
+  batchPricesPaired,
+  readBatchEnv,
+  type EndpointBatchConfig,
+} from './batch-endpoints';
 
-export interface EndpointConfig {
+export interface EndpointConfig extends EndpointBatchConfig {
   name: string;
   baseURL: string;
   apiKey: string;
@@ -46,10 +55,12 @@ const fileEntry = z
     maxConcurrency: perMinute.optional(),
     priceIn: price.optional(),
     priceOut: price.optional(),
+    ...batchFileFields,
   })
   .refine((e) => (e.priceIn === undefined) === (e.priceOut === undefined), {
     message: 'priceIn and priceOut go together: set both, or neither',
-  });
+  })
+  .refine(batchPricesPaired, { message: 'batchPriceIn and batchPriceOut go together: set both, or neither' });
 const endpointsFile = z.record(
   z.string().regex(/^[a-z][a-z0-9_-]*$/, 'endpoint names are lowercase'),
   fileEntry,
@@ -112,6 +123,7 @@ function fileEndpoints(file: string, env: NodeJS.ProcessEnv, problems: string[])
       tpm: e.tpm,
       ...(e.maxConcurrency && { maxConcurrency: e.maxConcurrency }),
       ...(e.priceIn !== undefined && { priceIn: e.priceIn, priceOut: e.priceOut }),
+      ...batchFieldsOf(e),
     };
   });
 }
@@ -120,9 +132,9 @@ function fileEndpoints(file: string, env: NodeJS.ProcessEnv, problems: string[])
 function envEndpoints(env: NodeJS.ProcessEnv, problems: string[]): EndpointConfig[] {
   const names = new Set<string>();
   for (const key of Object.keys(env)) {
-    const m = /^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY|PRICE_IN|PRICE_OUT)$/.exec(
-      key,
-    );
+    const m = new RegExp(
+      `^PARROT_ENDPOINT_([A-Z0-9_]+?)_(URL|API_KEY|RPM|TPM|MAX_CONCURRENCY|PRICE_IN|PRICE_OUT|${BATCH_ENV_SUFFIXES.join('|')})$`,
+    ).exec(key);
     if (m) names.add(m[1]);
   }
   return [...names].flatMap((NAME) => envEndpoint(NAME, env, problems) ?? []);
@@ -172,6 +184,7 @@ function envEndpoint(NAME: string, env: NodeJS.ProcessEnv, problems: string[]): 
     tpm: limit('TPM'),
     ...(maxConcurrency && { maxConcurrency }),
     ...(priceIn !== undefined && { priceIn, priceOut }),
+    ...readBatchEnv(NAME, v, problems),
   };
 }
 
@@ -182,7 +195,7 @@ export function describeEndpoints(endpoints: EndpointRegistry): string {
       (e) =>
         `${e.name} (${e.baseURL}${e.rpm ? `, ${e.rpm} rpm` : ''}${e.tpm ? `, ${e.tpm} tpm` : ''}${
           e.priceIn !== undefined ? `, $${e.priceIn}/$${e.priceOut} per M tokens in/out` : ''
-        })`,
+        }${e.mode === 'batch' ? ', batch' : ''})`,
     )
     .join(', ');
 }

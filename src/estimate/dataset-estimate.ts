@@ -8,7 +8,7 @@
 // grow with the square of the turns. Turn counts and personas are drawn exactly as the workflow
 // draws them; the ask prompt's framing is measured on the real prompt builders.
 import type { DatasetInput } from '../config/dataset-input';
-import { callCostUsd, type EndpointConfig, type EndpointRegistry } from '../config/endpoints';
+import { callCostUsd, type EndpointRegistry } from '../config/endpoints';
 import { requestsPerSecond } from '../config/task-queues';
 import { socraticPrompt } from '../prompts/parrot-ask';
 import { personaFor } from '../prompts/personas';
@@ -19,6 +19,9 @@ import { turnsFor } from '../planning/turns';
 import { nextRoundOverflows } from '../workflows/dialogue';
 import { dialoguesPerGroup, windowSize } from '../planning/fan-out';
 import { maxTurns } from '../planning/turns';
+import { batchPrices } from '../config/batch-endpoints';
+import { usesBatch } from '../batch/batch-routing';
+import { BATCH_ASSUMPTION, batchBound, estimateBatches, type BatchEstimate } from './batch-estimate';
 
 /** Tokens are counted as characters / 4 (no tokenizer is a dependency; the rate gate counts the same way). */
 export const CHARS_PER_TOKEN = 4;
@@ -51,6 +54,8 @@ export interface EstimateOptions {
   answerTokens?: number;
   /** Measured by real calls (--estimate-sample): used where the options above are absent. */
   measured?: MeasuredCalls;
+  /** A batch's typical turnaround (default DEFAULT_BATCH_TURNAROUND_MINUTES). */
+  batchTurnaroundMinutes?: number;
   /** LLM calls a second the Temporal deployment carries (default DEFAULT_ORCHESTRATION_CALLS_PER_SECOND). */
   callsPerSecond?: number;
 }
@@ -75,6 +80,10 @@ export interface UsageEstimate {
 
 export interface RoleEstimate extends UsageEstimate {
   endpoint: string;
+  /** Its calls go through the endpoint's batch API, priced at the batch price (absent: online). */
+  batch?: true;
+  /** What they would cost online, when batched and priced. */
+  onlineCostUsd?: number;
 }
 
 /** One limit on wall time, in seconds: the estimate is the largest. */
@@ -101,6 +110,8 @@ export interface DatasetEstimate {
   assumptions: string[];
   /** With a `budget` in the input: the dialogues it pays for at the estimated mean, and what binds. */
   budget?: { dialogues: number; by: string };
+  /** With a role through a batch API: its rounds and their wall time. */
+  batch?: BatchEstimate;
 }
 
 /** The dialogues `budget` pays for at the estimate's mean cost and tokens; undefined with no budget. */
@@ -193,10 +204,12 @@ function countCalls(input: DatasetInput, l: Lengths, contextTurns: number) {
   const answer: Tally = { calls: 0, promptTokens: 0, completionTokens: 0 };
   let turns = 0;
   let longest = 0;
+  const ending: number[] = [];
   for (let index = 0; index < input.count; index++) {
     const T = Math.min(turnsFor(input, index), contextTurns);
     const P = (T * (T - 1)) / 2;
     turns += T;
+    ending[T] = (ending[T] ?? 0) + 1;
     longest = Math.max(longest, 2 * T - 1);
     answer.calls += T;
     answer.promptTokens += T * (l.system + l.seed) + P * (l.answer + l.question);
@@ -212,20 +225,43 @@ function countCalls(input: DatasetInput, l: Lengths, contextTurns: number) {
       ((T - 1) * (T - 2) * l.question) / 2;
     ask.completionTokens += (T - 1) * l.question;
   }
-  return { ask, answer, turns, longest };
+  // Dialogues reaching turn t: those ending at t or later.
+  const reaching = Array.from({ length: ending.length }, () => 0);
+  for (let t = ending.length - 1, n = 0; t >= 1; t--) reaching[t] = n += ending[t] ?? 0;
+  return { ask, answer, turns, longest, reaching };
 }
 
-/** A role's tally, rounded, and priced when its endpoint has prices. */
-function roleEstimate(name: string, endpoint: EndpointConfig | undefined, u: Tally): RoleEstimate {
+/** A role's tally, rounded, and priced when its endpoint has prices (batched: at the batch price). */
+function roleEstimate(
+  input: DatasetInput,
+  endpoints: EndpointRegistry,
+  role: 'ask' | 'answer',
+  u: Tally,
+): RoleEstimate {
+  const { endpoint: name, batch } = input[role];
+  const endpoint = endpoints.get(name);
   const promptTokens = Math.round(u.promptTokens);
   const completionTokens = Math.round(u.completionTokens);
-  const costUsd = endpoint && callCostUsd(endpoint, promptTokens, completionTokens);
+  const online = endpoint && callCostUsd(endpoint, promptTokens, completionTokens);
+  if (!usesBatch(batch, endpoint)) {
+    return {
+      endpoint: name,
+      calls: u.calls,
+      promptTokens,
+      completionTokens,
+      ...(online !== undefined && { costUsd: online }),
+    };
+  }
+  const prices = endpoint && batchPrices(endpoint);
+  const costUsd = prices && callCostUsd(prices, promptTokens, completionTokens);
   return {
     endpoint: name,
     calls: u.calls,
     promptTokens,
     completionTokens,
     ...(costUsd !== undefined && { costUsd }),
+    batch: true,
+    ...(online !== undefined && { onlineCostUsd: online }),
   };
 }
 
@@ -286,6 +322,42 @@ function wallTimeBounds(
   return { window, bounds: bounds.sort((a, b) => b.seconds - a.seconds) };
 }
 
+/** What the estimate assumed, each saying where its figure came from and how to change it. */
+function assumptionsOf(
+  input: DatasetInput,
+  options: EstimateOptions,
+  used: { seeds: SeedSample; lengths: Lengths; contextTurns: number; latencyMs: number },
+): string[] {
+  const { measured } = options;
+  const { seeds, lengths, contextTurns, latencyMs } = used;
+  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
+  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
+    given !== undefined
+      ? 'as given'
+      : (sampled ??
+        (maxTokens !== undefined
+          ? 'its maxTokens, an upper bound'
+          : `no maxTokens: the default ${fallback}`));
+  const latencySource =
+    options.latencyMs !== undefined
+      ? 'as given'
+      : measured
+        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
+        : 'assumed';
+  return [
+    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
+    seeds.complete
+      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
+      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
+    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
+    contextTurns < maxTurns(input.turns)
+      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
+      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
+    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
+    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
+  ];
+}
+
 export function estimateDataset(
   input: DatasetInput,
   endpoints: EndpointRegistry,
@@ -303,8 +375,9 @@ export function estimateDataset(
   };
   const contextTurns = contextTurnsOf(input, lengths);
   const counted = countCalls(input, lengths, contextTurns);
-  const ask = roleEstimate(input.ask.endpoint, endpoints.get(input.ask.endpoint), counted.ask);
-  const answer = roleEstimate(input.answer.endpoint, endpoints.get(input.answer.endpoint), counted.answer);
+  const ask = roleEstimate(input, endpoints, 'ask', counted.ask);
+  const answer = roleEstimate(input, endpoints, 'answer', counted.answer);
+  const batch = estimateBatches(input, endpoints, counted.reaching, lengths, options.batchTurnaroundMinutes);
   const total: UsageEstimate = {
     calls: ask.calls + answer.calls,
     promptTokens: ask.promptTokens + answer.promptTokens,
@@ -315,43 +388,24 @@ export function estimateDataset(
   const { window, bounds } = wallTimeBounds(
     input,
     endpoints,
-    [ask, answer],
+    // Batched calls wait for their rounds, not for an online call's latency.
+    [ask, answer].filter((r) => !r.batch),
     counted.longest,
     latencyMs,
     options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND,
   );
+  if (batch) bounds.push(batchBound(batch, formatDuration));
+  bounds.sort((a, b) => b.seconds - a.seconds);
 
-  const sampled = measured && `measured: the mean of ${measured.dialogues} sampled first rounds`;
-  const lengthSource = (given: number | undefined, maxTokens: number | undefined, fallback: number) =>
-    given !== undefined
-      ? 'as given'
-      : (sampled ??
-        (maxTokens !== undefined
-          ? 'its maxTokens, an upper bound'
-          : `no maxTokens: the default ${fallback}`));
-  const latencySource =
-    options.latencyMs !== undefined
-      ? 'as given'
-      : measured
-        ? `measured: the mean of ${2 * measured.dialogues} sample calls, whose prompts are short`
-        : 'assumed';
   const unknownEndpoints = [...new Set([ask.endpoint, answer.endpoint])].filter((e) => !endpoints.has(e));
-  const assumptions = [
-    `tokens = characters / ${CHARS_PER_TOKEN} (no tokenizer); chat APIs' few tokens of framing per message not counted`,
-    seeds.complete
-      ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
-      : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
-    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
-    contextTurns < maxTurns(input.turns)
-      ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
-      : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
-    `a call takes ${Math.round(latencyMs)} ms (${latencySource}; --estimate-latency-ms); Temporal and the workers carry ${n(options.callsPerSecond ?? DEFAULT_ORCHESTRATION_CALLS_PER_SECOND)} calls/s (${options.callsPerSecond ? 'as given' : 'one worker and a dev server on 2 cores, measured'}; --estimate-calls-per-second); no time for metrics or export`,
-    ...(input.metrics ? ['the metrics calls (embeddings, judge) are not counted'] : []),
+  const assumptions = assumptionsOf(input, options, { seeds, lengths, contextTurns, latencyMs });
+  if (batch) assumptions.push(BATCH_ASSUMPTION);
+  assumptions.push(
     ...unknownEndpoints.map(
       (e) =>
         `endpoint '${e}' is not configured here: its price and limits are unknown (see README: endpoints)`,
     ),
-  ];
+  );
 
   return {
     dialogues: input.count,
@@ -367,6 +421,7 @@ export function estimateDataset(
     bounds,
     assumptions,
     ...(input.budget && { budget: budgetReach(input, total) }),
+    ...(batch && { batch }),
   };
 }
 
@@ -377,6 +432,19 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
   return `${Math.floor(s / 86_400)} d ${Math.round((s % 86_400) / 3600)} h`;
+}
+
+/** The batch lines: rounds, their wall time from typical to the provider's window, and what batching saves. */
+function formatBatch(e: DatasetEstimate): string[] {
+  const b = e.batch!;
+  const batched = [e.ask, e.answer].filter((r) => r.batch);
+  const saved = batched.every((r) => r.costUsd !== undefined && r.onlineCostUsd !== undefined)
+    ? `; online they would cost ${formatUsd(batched.reduce((x, r) => x + r.onlineCostUsd!, 0))}, batched ${formatUsd(batched.reduce((x, r) => x + r.costUsd!, 0))}`
+    : '';
+  return [
+    `batch              ${b.roles.join(' and ')} through the batch API: ${n(b.rounds)} rounds (${n(b.inFlight)} dialogues in flight, ${n(b.waves)} wave${b.waves > 1 ? 's' : ''}; up to ${b.batchesPerRound} batch${b.batchesPerRound > 1 ? 'es' : ''} a round${b.splitRounds ? `; ${b.splitRounds} turns split by the queue limit` : ''})${saved}`,
+    `                   ${formatDuration(b.typicalSeconds)} if every round takes ${formatDuration(b.turnaroundSeconds)}; at most ${formatDuration(b.worstSeconds)} if every round takes the provider's ${formatDuration(b.windowSeconds)} window`,
+  ];
 }
 
 /** The estimate as the CLI prints it. */
@@ -401,6 +469,7 @@ export function formatEstimate(e: DatasetEstimate): string {
             : `budget             ${e.budget.by} stops it after about ${n(e.budget.dialogues)} of ${n(e.dialogues)} dialogues (resumeFrom runs the rest)`,
         ]
       : []),
+    ...(e.batch ? formatBatch(e) : []),
     `wall time          ${formatDuration(e.wallSeconds)}, bound by ${binding.what}`,
     ...others.map((b) => `                   (${b.what}: ${formatDuration(b.seconds)})`),
     'assumptions:',

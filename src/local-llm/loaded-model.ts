@@ -23,6 +23,8 @@ export interface LoadedModel {
   model: LlamaModel;
   context: LlamaContext;
   pool: SequencePool;
+  /** Parallel sequences in the shared context. */
+  sequences: number;
   threads: number;
   countTokens(text: string): number;
   dispose(): Promise<void>;
@@ -42,6 +44,7 @@ export async function loadLocalModel(opts: LocalModelOptions): Promise<LoadedMod
     model,
     context,
     pool: new SequencePool(context, sequences),
+    sequences,
     threads,
     countTokens: (text) => model.tokenize(text, true).length,
     async dispose() {

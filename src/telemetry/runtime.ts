@@ -4,6 +4,7 @@
 // Without it the meter is a no-op. Runtime.install runs once per process, before any connection.
 import { DefaultLogger, type LogLevel, type RuntimeOptions } from '@temporalio/worker';
 import { LLM_METRICS } from './llm-metrics';
+import { BATCH_METRICS } from './batch-metrics';
 
 /**
  * Bucket bounds (ms) of parrot's histograms: LLM calls take seconds to minutes, and a call may
@@ -14,6 +15,8 @@ export const PARROT_HISTOGRAM_BUCKETS: Record<string, number[]> = {
     100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
   ],
   [LLM_METRICS.gateWait]: [1, 10, 100, 500, 1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000],
+  // Seconds: a batch takes minutes to its 24 h window.
+  [BATCH_METRICS.turnaround]: [10, 60, 300, 900, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200, 86_400],
 };
 
 /** The options for Runtime.install: the log level (PARROT_LOG_LEVEL) and, if asked for, the Prometheus exporter. */

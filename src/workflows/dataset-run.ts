@@ -16,11 +16,14 @@ import { addUsage, formatUsd } from '../usage';
 import {
   dialoguesPerGroup,
   learnHistorySizing,
+  maxGroupsInFlight,
   windowSize,
   type HistorySizing,
   type RoleLimits,
   type RoleStatus,
 } from '../planning/fan-out';
+import { batchDetails, batchProgress, type BatcherProgress, type DatasetBatches } from './dataset-batches';
+import type { BatcherView } from '../batch/batch-types';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
@@ -83,6 +86,8 @@ export interface DatasetRunState extends HistorySizing {
   paused?: boolean;
   /** Set once the budget stopped new dialogues; it stays set. */
   stoppedBy?: 'budget';
+  /** Roles whose calls go through a batch API, their batchers and what they last reported (absent: all online). */
+  batch?: DatasetBatches;
   /** Groups in flight marked stuck (./stuck-groups.ts); absent: none. */
   stuckGroups?: StuckGroup[];
   /** Stuck groups given up by the giveUpStuckGroups update; absent: none. */
@@ -117,6 +122,8 @@ export interface DatasetProgress {
   budget: DatasetInput['budget'] | null;
   paused: boolean;
   stoppedBy: 'budget' | null;
+  /** Each batched role's batches: totals, and each batch in flight (ID, status, requests, completed, failed, age). */
+  batches: BatcherProgress[];
   /** Groups whose workflow task keeps failing (a bad deploy?); null: none. */
   stuck: StuckProgress | null;
   /** Rate-limited endpoints' task queues no worker polls (./unpolled-queues.ts); empty: none. */
@@ -154,6 +161,8 @@ export class DatasetRun {
   phase: DatasetPhase = 'generating';
   /** Endpoint reports received by this run (the first one opens the window), for the loop that waits on them. */
   endpointReports = 0;
+  /** Why a batch was rejected at validation: the dataset fails with it. */
+  batchRejection?: string;
 
   constructor(
     readonly input: DatasetInput,
@@ -189,6 +198,7 @@ export class DatasetRun {
   }
 
   get hasWork(): boolean {
+    if (this.batchRejection) return false; // the dataset fails: nothing more is waited for
     const s = this.state;
     const toStart = s.toRun.length > 0 || s.scannedTo < this.input.count;
     return (toStart && !s.stoppedBy) || this.groups.size > 0;
@@ -250,6 +260,9 @@ export class DatasetRun {
   }
 
   window(): number {
+    // A batch round takes minutes to hours whatever it holds: `auto` puts every dialogue it can in it.
+    if (this.state.batch && this.input.concurrency === 'auto')
+      return maxGroupsInFlight(this.input.maxEventsPerRun) * this.groupSize;
     const e = this.state.endpoints;
     const status: RoleStatus = { ask: e[this.input.ask.endpoint], answer: e[this.input.answer.endpoint] };
     // `auto` opens with the first report of the endpoints (none asked for yet: nothing in flight).
@@ -269,6 +282,11 @@ export class DatasetRun {
   reportEndpoints(endpoints?: Record<string, EndpointStatus>) {
     if (endpoints) this.state.endpoints = endpoints;
     this.endpointReports++;
+  }
+
+  /** A batcher's latest view, for progress and the UI. */
+  batchViewed(view: BatcherView) {
+    if (this.state.batch) this.state.batch.views[view.role] = view;
   }
 
   /** Groups in flight that started at least `ms` ago. */
@@ -392,6 +410,7 @@ export class DatasetRun {
       budget: this.input.budget ?? null,
       paused: !!s.paused,
       stoppedBy: s.stoppedBy ?? null,
+      batches: batchProgress(s.batch),
       stuck: this.stuckProgress(),
       unpolledQueues: this.queueWatch.progress(this.input.unpolledQueueSeconds),
     };
@@ -424,6 +443,7 @@ export class DatasetRun {
         ...(p.stoppedBy
           ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
           : []),
+        ...batchDetails(this.state.batch),
         ...(p.stuck ? [stuckLine(p.stuck)] : []),
         ...p.unpolledQueues.map((q) => `**No worker polls an endpoint's queue**: ${q.message}`),
         ...skipped,

@@ -47,6 +47,14 @@ import {
 import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
 import { watchLlmQueues } from './unpolled-queues';
 import { watchEndpoints } from './endpoint-watch';
+import {
+  batchProgress,
+  cancelBatchers,
+  expectAtBatchers,
+  openBatches,
+  setBatchHandlers,
+  tellBatchers,
+} from './dataset-batches';
 
 export type { DatasetProgress, DatasetRunState };
 
@@ -107,19 +115,31 @@ export async function generateDataset(rawInput: unknown, carried?: DatasetRunSta
     if (outcome.datasetRunId === workflowInfo().firstExecutionRunId) run.settle(outcome);
   });
   setGiveUpHandler(run, (id, reason) => recoverGroupOutcomes(run, id, reason, true));
+  setBatchHandlers(run);
   if (!carried) run.setPhase('generating');
   const paused = pauseAsked();
-  if (paused !== undefined) run.setPaused(paused);
+  if (paused !== undefined) setPaused(run, paused);
   void watchInheritedGroups(run);
   void watchLlmQueues(run);
   void watchEndpoints(run);
   try {
     await fanOut(run, rawInput);
   } catch (err) {
-    if (isCancellation(err)) await CancellationScope.nonCancellable(() => cancelGroups(run));
+    if (isCancellation(err) || run.batchRejection)
+      await CancellationScope.nonCancellable(async () => {
+        await cancelGroups(run);
+        await cancelBatchers(run.state.batch);
+      });
     throw err;
   }
+  await tellBatchers(run.state.batch, 'finish');
   return finish(run);
+}
+
+/** Paused, no new dialogue starts and no new batch is submitted. */
+function setPaused(run: DatasetRun, paused: boolean) {
+  run.setPaused(paused);
+  void tellBatchers(run.state.batch, paused ? 'pause' : 'unpause');
 }
 
 /**
@@ -136,7 +156,7 @@ function setPauseHandlers(getRun: () => DatasetRun | undefined): () => boolean |
   };
   const set = (paused: boolean): PauseState => {
     const run = getRun();
-    if (run) run.setPaused(paused);
+    if (run) setPaused(run, paused);
     else asked = paused;
     return { paused, phase: run?.phase ?? 'opening' };
   };
@@ -221,6 +241,7 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     dialogueServiceMs: 0,
     callsPerDialogue: 0,
     ...initialHistorySizing(),
+    batch: await openBatches(input, datasetId, workflowInfo().firstExecutionRunId),
   };
 }
 
@@ -234,22 +255,8 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     workflowInfo().historyLength + historyTailRoom(run.groups.size + 1) >= run.input.maxEventsPerRun ||
     workflowInfo().continueAsNewSuggested;
   while (run.hasWork) {
-    while (
-      run.toStart > 0 &&
-      run.endpointReports > 0 && // the window is sized from the endpoints' report
-      run.groups.size < maxGroups &&
-      !runIsFull() &&
-      run.mayStart()
-    ) {
-      // A group starts once the window has room for a whole one (or for all that are left); a
-      // small window takes small groups, so that it slides rather than waits for its slowest.
-      const window = run.window();
-      const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
-      if (window - run.running < Math.min(size, run.toStart)) break;
-      if (run.needsBlock(size))
-        await readBlock(run); // then look at the window again
-      else launchGroup(run, settings, run.takeNext(size));
-    }
+    const launched = await launchGroups(run, settings, () => run.groups.size < maxGroups && !runIsFull());
+    await expectAtBatchers(run.state.batch, launched);
     run.showDetails();
     if (runIsFull()) {
       // Groups must have started before this run closes, recoveries and signal handlers finished.
@@ -266,6 +273,27 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
         !run.hasWork,
     );
   }
+  if (run.batchRejection) throw ApplicationFailure.nonRetryable(run.batchRejection, 'BatchRejected');
+}
+
+/** Starts groups while the window and the run have room and starting is allowed; returns their IDs. */
+async function launchGroups(
+  run: DatasetRun,
+  settings: DialogueSettings,
+  runHasRoom: () => boolean,
+): Promise<string[]> {
+  const launched: string[] = [];
+  while (run.toStart > 0 && runHasRoom() && run.mayStart()) {
+    // A group starts once the window has room for a whole one (or for all that are left); a
+    // small window takes small groups, so that it slides rather than waits for its slowest.
+    const window = run.window();
+    const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
+    if (window - run.running < Math.min(size, run.toStart)) break;
+    if (run.needsBlock(size))
+      await readBlock(run); // then look at the window again
+    else launched.push(launchGroup(run, settings, run.takeNext(size)));
+  }
+  return launched;
 }
 
 /** Ranges of indices a block holds at most: its payload stays a few KB at any scatter. */
@@ -296,13 +324,15 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
     ask,
     answer: input.answer,
     llmTaskQueues: run.state.llmTaskQueues,
+    batch: run.state.batch?.routes,
     llmCallTimeoutSeconds: input.llmCallTimeoutSeconds,
     llmRetryBudgetSeconds: input.llmRetryBudgetSeconds,
     storageRetryBudgetSeconds: input.storageRetryBudgetSeconds,
   };
 }
 
-function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]) {
+/** Starts a group of dialogues; returns its workflow ID. */
+function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]): string {
   const { input, datasetId } = run;
   const first = indices[0];
   const last = indices[indices.length - 1];
@@ -344,6 +374,7 @@ function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: numbe
       run.failGroup(id, `could not start: ${describeFailure(err)}`);
     },
   );
+  return id;
 }
 
 /**
@@ -454,7 +485,16 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
   const stopped = stoppedAt(run);
   const { failures, usage, seeds, givenUp } = state;
-  const exported = await exportDataset({ ...ref, input, usage, failures, seeds, stopped, givenUp });
+  const exported = await exportDataset({
+    ...ref,
+    input,
+    usage,
+    failures,
+    seeds,
+    stopped,
+    givenUp,
+    batches: batchProgress(state.batch),
+  });
   run.reconcileWithExport(exported.storedAfterAll);
   run.setPhase('metrics');
   const { metrics, metricsError } = await measureDataset(input, ref);

@@ -20,9 +20,10 @@ import {
 import type { DialogueSettings, DialogueSpec, GroupHistory } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
-import { runDialogue, storageSteps, type DialogueState } from './dialogue';
+import { runDialogue, storageSteps, type CallHooks, type DialogueState } from './dialogue';
 import { GroupRun, HandedOn, resumeHandedOn, storeHandedOn } from './group-history';
 import { LlmCallGate, llmQueueUnpolledSignal } from './unpolled-queues';
+import { BatchCalls } from './batch-calls';
 import { dialoguesFinishedSignal, type DialogueOutcome, type GroupOutcome } from './signals';
 
 export interface DialogueGroupInput {
@@ -57,17 +58,26 @@ export async function generateDialogues(input: DialogueGroupInput): Promise<Grou
   const reports = new Reports(workflowInfo().workflowId, settings.datasetRunId, () => group.history());
   const gate = new LlmCallGate();
   setHandler(llmQueueUnpolledSignal, ({ roles, error }) => gate.fail(roles, error));
+  const batch = settings.batch
+    ? new BatchCalls(settings, workflowInfo().workflowId, dialogues.length, group.states, () =>
+        showProgress(group.states, batch),
+      )
+    : undefined;
   const seeds = input.earlier
     ? await resumeHandedOn(settings, group, dialogues)
     : await seedsFor(settings, dialogues);
   const outcomes = await Promise.all(
     dialogues.map(async (spec) => {
-      const outcome = await runOne(settings, spec, seeds.get(spec.index), group, gate);
-      showProgress(group.states);
+      const outcome = await runOne(settings, spec, seeds.get(spec.index), group, { gate, batch });
+      batch?.dialogueDone();
+      showProgress(group.states, batch);
       if (outcome) reports.add(outcome);
       return outcome;
     }),
   );
+  await batch?.close();
+  // A group handing on goes on in its next run (same ID): its batchers keep waiting for it.
+  if (!group.handedOn().length) await batch?.close();
   await reports.close();
   const all = [...(input.earlier?.outcomes ?? []), ...outcomes.filter((o) => o !== undefined)];
   if (group.handedOn().length) await handOn(input, group, all);
@@ -80,7 +90,7 @@ async function runOne(
   spec: DialogueSpec,
   seed: string | undefined,
   group: GroupRun,
-  gate: LlmCallGate,
+  hooks: Omit<CallHooks, 'beforeCall'>,
 ): Promise<DialogueOutcome | undefined> {
   const id = `${settings.datasetId}/${spec.index}`;
   const state = group.states.get(spec.index)!;
@@ -88,7 +98,7 @@ async function runOne(
     if (group.resumeError(spec.index)) throw group.resumeError(spec.index);
     const summary = await runDialogue(settings, spec, seed!, state, {
       beforeCall: group.beforeCall(spec.index),
-      gate,
+      ...hooks,
     });
     return { index: spec.index, id, summary };
   } catch (err) {
@@ -189,15 +199,16 @@ async function seedsFor(settings: DialogueSettings, dialogues: DialogueSpec[]): 
   return seeds;
 }
 
-function showProgress(states: Map<number, DialogueState>) {
+function showProgress(states: Map<number, DialogueState>, batch?: BatchCalls) {
   let done = 0;
   let failed = 0;
   for (const s of states.values()) {
     if (s.status === 'completed') done++;
     if (s.status === 'failed') failed++;
   }
+  const batches = batch?.describe();
   setCurrentDetails(
-    `${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one`,
+    `${done} of ${states.size} dialogues done · ${failed} failed · query \`dialogue\` with an index for one${batches ? `\n\n${batches}` : ''}`,
   );
 }
 

@@ -25,6 +25,7 @@ import { addUsage, emptyUsage } from '../usage';
 import { addHits, type FilterHits } from '../planning/filter-hits';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import type { LlmCallGate } from './unpolled-queues';
+import type { BatchCalls } from './batch-calls';
 import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
 
 const retry: RetryPolicy = {
@@ -83,6 +84,8 @@ export interface DialogueState {
   rejectedTries: number;
   /** It goes on from progress an earlier run of its group stored: that is removed once the dialogue is. */
   resumed?: boolean;
+  /** While a call waits on a batch: which, e.g. "turn 3 · answer · in batch batch_abc (in_progress)". */
+  waiting?: string;
 }
 
 export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
@@ -112,12 +115,31 @@ export interface CallHooks {
   beforeCall?: BeforeCall;
   /** Every call goes through it: failed at once if nobody polls its endpoint's queue (./unpolled-queues.ts). */
   gate?: LlmCallGate;
+  /** The group's batches: a batched role's calls go there as requests (./batch-calls.ts). */
+  batch?: BatchCalls;
 }
 
-/** One LLM call of `role`, as the group's hooks allow. */
-function callLlm(hooks: CallHooks, role: 'ask' | 'answer', fn: () => Promise<LlmReply>): Promise<LlmReply> {
+/** What one LLM call sends, for an activity of its own or a line of a batch. */
+interface LlmCall<S> {
+  index: number;
+  turn: number;
+  settings: S;
+  dialogue: ChatMessage[];
+  persona?: string;
+  summary: string;
+}
+
+/** One LLM call of `role`, as the group's hooks allow: a request in the role's batch, or an activity of its own. */
+function callLlm<S extends DialogueSettings['ask'] | DialogueSettings['answer']>(
+  hooks: CallHooks,
+  role: 'ask' | 'answer',
+  call: LlmCall<S>,
+  online: (call: LlmCall<S>) => Promise<LlmReply>,
+): Promise<LlmReply> {
   hooks.beforeCall?.();
-  return hooks.gate ? hooks.gate.call(role, fn) : fn();
+  const { index, turn, settings, dialogue, persona } = call;
+  if (hooks.batch?.has(role)) return hooks.batch.call(role, { index, turn }, settings, dialogue, persona);
+  return hooks.gate ? hooks.gate.call(role, () => online(call)) : online(call);
 }
 
 /** Runs one dialogue, or goes on with it, and stores it; throws if it fails. `state` follows it. */
@@ -186,13 +208,17 @@ async function converse(
     let turn = turnsOf(conversations);
     if (conversations[conversations.length - 1].from === 'human') {
       turn++;
-      const a = await callLlm(hooks, 'answer', () =>
-        answer.executeWithOptions({ summary: `dialogue ${spec.index} · turn ${turn} · answer` }, [
-          {
-            settings: settings.answer,
-            dialogue: chatOf(conversations),
-            timeoutSeconds: settings.llmCallTimeoutSeconds,
-          },
+      const summary = `dialogue ${spec.index} · turn ${turn} · answer`;
+      const call = {
+        index: spec.index,
+        turn,
+        settings: settings.answer,
+        dialogue: chatOf(conversations),
+        summary,
+      };
+      const a = await callLlm(hooks, 'answer', call, (c) =>
+        answer.executeWithOptions({ summary: c.summary }, [
+          { settings: c.settings, dialogue: c.dialogue, timeoutSeconds: settings.llmCallTimeoutSeconds },
         ]),
       );
       tally(state, 'answer', a);
@@ -239,12 +265,20 @@ async function askNextQuestion(
   const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
   for (let attempt = state.rejectedTries + 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
-    const q = await callLlm(hooks, 'ask', () =>
-      ask.executeWithOptions({ summary }, [
+    const call = {
+      index: spec.index,
+      turn,
+      settings: reAskSampling(settings.ask, attempt),
+      dialogue: chatOf(state.conversations),
+      persona: spec.persona,
+      summary,
+    };
+    const q = await callLlm(hooks, 'ask', call, (c) =>
+      ask.executeWithOptions({ summary: c.summary }, [
         {
-          settings: reAskSampling(settings.ask, attempt),
-          dialogue: chatOf(state.conversations),
-          persona: spec.persona,
+          settings: c.settings,
+          dialogue: c.dialogue,
+          persona: c.persona,
           timeoutSeconds: settings.llmCallTimeoutSeconds,
         },
       ]),

@@ -7,3 +7,4 @@ export {
   progressQuery,
   unpauseUpdate,
 } from './dataset';
+export { runBatcher } from './batch-batcher';

@@ -21,8 +21,11 @@
 // `stats` counts the outcomes, how long each request was held (so a benchmark can subtract it)
 // and how many are held at once (now, peak, and sampled each second); `stats.bounded` what a
 // bounded server did with its slots (see BoundedStats).
+// `/v1/files` and `/v1/batches` are served too (`batch`: ./fake-batch-api.ts), each line answered
+// as a chat or raw completion request is, without the faults above.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFakeBatchApi, type FakeBatchApi } from './fake-batch-api';
 
 export interface FakeOpenAiOptions {
   latencyMedianMs?: number;
@@ -41,6 +44,8 @@ export interface FakeOpenAiOptions {
   errorRate?: number;
   /** Keep every request in `requests` (default true; a long benchmark turns it off to bound memory). */
   recordRequests?: boolean;
+  /** Requests one batch may hold (default OpenAI's 50,000). */
+  batchMaxRequests?: number;
   /** The models it serves; absent: any. A request for another is answered 404 (model_not_found). */
   knownModels?: string[];
   /** A bounded server: this many chat requests served at once, the rest queued in order. */
@@ -106,6 +111,8 @@ export interface FakeOpenAiServer {
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
   /** Hung requests the client gave up on (closed the connection), with when. */
   abandoned: { at: number }[];
+  /** The Files and Batches API: its faults and what was submitted. */
+  batch: FakeBatchApi;
   /** The next `times` chat requests get this failure instead of an answer. */
   failNext(failure: QueuedFailure, times?: number): void;
   /** The next `times` embeddings requests get this failure instead of vectors. */
@@ -293,21 +300,9 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
       });
     }
     if (req.method === 'POST' && req.url === '/v1/completions') {
-      // Raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it
-      // runs on into the assistant's turn, and the server cuts at the first stop sequence.
-      let text = ` Fake raw question ${++questions}: and the second one?\nAssistant: a leaked answer`;
-      const stops: string[] = [body.stop ?? []].flat();
-      const cut = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0), text.length);
-      text = text.slice(0, cut);
-      answered(tokensIn(body.prompt, text));
-      return send(200, {
-        id: `fake-${++replies}`,
-        object: 'text_completion',
-        created: 0,
-        model: body.model,
-        choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: tokensIn(body.prompt), completion_tokens: tokensIn(text), total_tokens: 0 },
-      });
+      const r = textCompletion(body);
+      answered(r.usage.prompt_tokens + r.usage.completion_tokens);
+      return send(200, r);
     }
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
       const failure = embeddingFailures.shift();
@@ -338,6 +333,24 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
         f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : {},
       );
     }
+    const reply = chatCompletion(body);
+    const { prompt_tokens: promptTokens, completion_tokens: completionTokens } = reply.usage;
+    const limited = overLimit(promptTokens + completionTokens);
+    if (limited) return refuse(429, limited.message, { [limited.header]: limited.value });
+    if (opts.errorRate && Math.random() < opts.errorRate) return refuse(500, 'fake server error');
+    const delay =
+      (delays.shift() ?? 0) +
+      drawLatencyMs(opts) +
+      (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
+    if (bounded) {
+      if (!(await bounded.serve(res, delay))) return; // the client left: nobody to answer
+    } else if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    answered(promptTokens + completionTokens);
+    send(200, reply);
+  };
+
+  /** A chat completion's reply: the judge's verdict, the simulated user's question, or an echo. */
+  function chatCompletion(body: any) {
     const messages: { role: string; content: string }[] = body.messages;
     const last = messages[messages.length - 1].content;
     const asUser = last.includes('suppose you are the user');
@@ -353,28 +366,51 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
           ? `User: "Fake follow-up question ${++questions}: ${FOLLOW_UPS[(last.match(/^User:/gm)?.length ?? 0) % FOLLOW_UPS.length]}"`
           : padded(`Fake answer to: ${last}`, opts.answerTokens);
     const promptTokens = tokensIn(...messages.map((m) => m.content));
-    const completionTokens = opts.completionTokens ?? tokensIn(content);
-    const limited = overLimit(promptTokens + completionTokens);
-    if (limited) return refuse(429, limited.message, { [limited.header]: limited.value });
-    if (opts.errorRate && Math.random() < opts.errorRate) return refuse(500, 'fake server error');
-    const delay =
-      (delays.shift() ?? 0) +
-      drawLatencyMs(opts) +
-      (opts.tokensPerSec ? (completionTokens / opts.tokensPerSec) * 1000 : 0);
-    if (bounded) {
-      if (!(await bounded.serve(res, delay))) return; // the client left: nobody to answer
-    } else if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    answered(promptTokens + completionTokens);
-    send(200, {
+    return {
       id: `fake-${++replies}`,
       object: 'chat.completion',
       created: 0,
       model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: 0 },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: opts.completionTokens ?? tokensIn(content),
+        total_tokens: 0,
+      },
+    };
+  }
+
+  /**
+   * A raw completion, as a Parrot-Ask model would answer a transcript ending in "Human:": it runs
+   * on into the assistant's turn, and the server cuts at the first stop sequence.
+   */
+  function textCompletion(body: any) {
+    let text = ` Fake raw question ${++questions}: and the second one?\nAssistant: a leaked answer`;
+    const stops: string[] = [body.stop ?? []].flat();
+    const cut = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0), text.length);
+    text = text.slice(0, cut);
+    return {
+      id: `fake-${++replies}`,
+      object: 'text_completion',
+      created: 0,
+      model: body.model,
+      choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: tokensIn(body.prompt), completion_tokens: tokensIn(text), total_tokens: 0 },
+    };
+  }
+
+  const batch = createFakeBatchApi(
+    async (url, body) =>
+      url === '/v1/completions'
+        ? { status: 200, body: textCompletion(body) }
+        : { status: 200, body: chatCompletion(body) },
+    { maxRequests: opts.batchMaxRequests },
+  );
+  const server = http.createServer((req, res) => {
+    void batch.api.handle(req, res).then((handled) => {
+      if (!handled) return serve(req, res);
     });
-  };
-  const server = http.createServer((req, res) => void serve(req, res));
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -383,6 +419,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     stats,
     requests,
     abandoned,
+    batch,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
@@ -409,6 +446,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     },
     async close() {
       clearInterval(sampler);
+      batch.api.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },

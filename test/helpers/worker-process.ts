@@ -11,6 +11,8 @@ export interface WorkerProcess {
   log(): string;
   /** SIGTERM, and waits for it to exit. */
   stop(): Promise<void>;
+  /** SIGKILL (no grace: its activities and workflow tasks are left to time out), and waits for it to exit. */
+  kill(): Promise<void>;
 }
 
 /** Starts the worker with `env` added to the test's (and the tests' roots), and resolves once it says it is ready. */
@@ -29,16 +31,20 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: tsx runs the worker in a child process, which a SIGKILL must reach too.
+      detached: true,
     },
   );
   proc.stdout!.on('data', (c) => (log += c));
   proc.stderr!.on('data', (c) => (log += c));
-  const stop = async () => {
+  const end = async (signal: NodeJS.Signals) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
+    if (signal === 'SIGKILL') process.kill(-proc.pid!, signal);
+    else proc.kill(signal); // tsx passes it on, and waits for the worker to exit
     await exited;
   };
+  const stop = () => end('SIGTERM');
   const deadline = Date.now() + 120_000;
   while (!log.includes('parrot worker ready')) {
     if (proc.exitCode !== null) throw new Error(`the worker exited (${proc.exitCode}):\n${log}`);
@@ -48,5 +54,5 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { log: () => log, stop };
+  return { log: () => log, stop, kill: () => end('SIGKILL') };
 }

@@ -81,6 +81,57 @@ describe('dataset estimate', () => {
     assert.match(text, /wall time +2 min 0 s, bound by api: 6 rpm/);
   });
 
+  it('prices batched calls at the batch price, and counts their rounds and wall-time range', () => {
+    const batched = { ...constructed, answer: { ...constructed.answer, batch: true } };
+    const e = estimateDataset(parseDatasetInput(batched), loadEndpointRegistry(PRICED), SEEDS, {
+      latencyMs: 1000,
+    });
+    // The answers' 252 prompt and 120 completion tokens at half of $1/$2 per M tokens.
+    assert.equal(e.answer.costUsd, (0.5 * 252 + 1 * 120) / 1e6);
+    assert.equal(e.answer.onlineCostUsd, (252 + 2 * 120) / 1e6);
+    assert.equal(e.answer.batch, true);
+    assert.equal(e.ask.batch, undefined);
+    // One wave of both dialogues; an answer round a turn.
+    assert.deepEqual(
+      {
+        rounds: e.batch!.rounds,
+        waves: e.batch!.waves,
+        typical: e.batch!.typicalSeconds,
+        worst: e.batch!.worstSeconds,
+      },
+      { rounds: 3, waves: 1, typical: 3 * 3600, worst: 3 * (24 * 3600 + 60) },
+    );
+    assert.equal(e.wallSeconds, 3 * 3600);
+    const text = formatEstimate(e);
+    assert.match(
+      text,
+      /batch +answer through the batch API: 3 rounds \(2 dialogues in flight, 1 wave; up to 1 batch a round\); online they would cost \$0\.000492, batched \$0\.000246/,
+    );
+    assert.match(
+      text,
+      /3 h 0 min if every round takes 1 h 0 min; at most 3 d 0 h if every round takes the provider's 1 d 0 h window/,
+    );
+
+    // Both roles batched, on an endpoint in batch mode; one dialogue at a time: two waves.
+    const both = estimateDataset(
+      parseDatasetInput({ ...constructed, concurrency: 1 }),
+      loadEndpointRegistry({
+        ...PRICED,
+        PARROT_ENDPOINT_API_MODE: 'batch',
+        PARROT_ENDPOINT_API_BATCH_MAX_ENQUEUED_TOKENS: '50',
+      }),
+      SEEDS,
+      { batchTurnaroundMinutes: 10 },
+    );
+    // Per wave: answers at turns 1–3 (12, 42 and 72 prompt tokens) and asks at turns 2–3; the queue
+    // limit (50 tokens) splits each turn-3 round in two, one batch after the other.
+    assert.deepEqual(both.batch!.roles, ['ask', 'answer']);
+    assert.equal(both.batch!.waves, 2);
+    assert.equal(both.batch!.rounds, 2 * (1 + 1 + 2 + (1 + 2)));
+    assert.equal(both.batch!.splitRounds, 2);
+    assert.equal(both.batch!.typicalSeconds, both.batch!.rounds * 600);
+  });
+
   it('measures the prompted ask framing on the real prompt, persona included', () => {
     const input = parseDatasetInput({
       ...constructed,

@@ -82,7 +82,7 @@ async function exportInto(
   });
   const ref = { datasetId: DATASET, lineage: [{ datasetId: DATASET, runId: 'run-1' }], output, count };
   const result: DatasetExport = await env.run(() =>
-    activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures }),
+    activities.exportDataset({ ...ref, input, usage: { ask: usage, answer: usage }, failures, batches: [] }),
   );
   await env.run(() => activities.writeReport({ ...ref, metrics: metrics.result() }));
   return result;

@@ -182,6 +182,7 @@ describe('the export of a dataset of 1,000,000 stopped after a few hundred', () 
         input: { ...input, output },
         usage: { ask: usage, answer: usage },
         failures: [],
+        batches: [],
       }),
     );
     assert.equal(result.exported, 300);
