@@ -42,10 +42,11 @@ import {
   pauseUpdate,
   progressQuery,
   unpauseUpdate,
+  setGiveUpHandler,
   type PauseState,
 } from './controls';
-import { reportStuckGroups, setGiveUpHandler } from './stuck-groups';
-import { watchLlmQueues } from './unpolled-queues';
+import { reportStuckGroups } from './stuck-groups';
+import { watchLlmQueues } from './watch-unpolled-queues';
 import { watchEndpoints } from './endpoint-watch';
 import {
   batchProgress,
@@ -288,7 +289,8 @@ async function launchGroups(
     // small window takes small groups, so that it slides rather than waits for its slowest.
     const window = run.window();
     const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
-    if (window - run.running < Math.min(size, run.toStart)) break;
+    // A window of 0 (`auto` before the endpoints' first report) starts nothing.
+    if (size === 0 || window - run.running < Math.min(size, run.toStart)) break;
     if (run.needsBlock(size))
       await readBlock(run); // then look at the window again
     else launched.push(launchGroup(run, settings, run.takeNext(size)));
