@@ -3,7 +3,6 @@ import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './planning/filter-hits';
-import type { GroupBatchRoute } from './batch/batch-types';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -323,4 +322,49 @@ export interface GaveUp {
   groups: number;
   completed: number;
   failed: number;
+}
+
+export type BatchRole = 'ask' | 'answer';
+
+/** Where one dataset run's batch objects for one role live, under its output. */
+export interface BatchPlace {
+  output: string;
+  datasetRunId: string;
+  role: BatchRole;
+  endpoint: string;
+}
+
+/** What a dialogue group needs to send a role's calls to its batcher. */
+export interface GroupBatchRoute {
+  place: BatchPlace;
+  /** The batcher workflow's ID (`<dataset>/batch/<role>`). */
+  batcher: string;
+  maxTries: number;
+  /** A piece holds at most a batch's requests. */
+  maxRequests: number;
+  /** At most this long (s) does a group hold its first request for its other dialogues' (the batcher's fill is the larger wait). */
+  fillSeconds: number;
+}
+
+/**
+ * A dialogue as the `dialogue` query shows it while it runs: all a later run of its group needs
+ * to go on from where it stands (the group hands it on when its history nears the limits).
+ */
+export interface DialogueState {
+  index: number;
+  status: 'running' | 'completed' | 'failed' | 'handed-on';
+  targetTurns: number;
+  conversations: DialogueRecord['conversations'];
+  error?: string;
+  /** Tokens and calls so far, by role; the provider's time and the calls' waits to start (ms). */
+  usage: { ask: TokenUsage; answer: TokenUsage };
+  llmMs: number;
+  waitMs: number;
+  filterHits: FilterHits;
+  /** Tries at the question being asked that the filters rejected so far. */
+  rejectedTries: number;
+  /** It goes on from progress an earlier run of its group stored: that is removed once the dialogue is. */
+  resumed?: boolean;
+  /** While a call waits on a batch: which, e.g. "turn 3 · answer · in batch batch_abc (in_progress)". */
+  waiting?: string;
 }

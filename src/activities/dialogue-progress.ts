@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { AllowedRoots } from '../config/allowed-roots';
 import { progressKey } from '../storage/dataset-layout';
 import { openBlobStore } from '../storage/open-blob-store';
-import type { DialogueState } from '../workflows/dialogue';
+import type { DialogueState } from '../types';
 import { heartbeatWhile } from './heartbeats';
 
 /** Whose dialogue it is: the dataset's workflow ID and first run ID. */

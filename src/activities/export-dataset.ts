@@ -25,7 +25,7 @@ import type {
   TokenUsage,
 } from '../types';
 import type { GaveUp } from '../types';
-import type { BatcherProgress } from '../workflows/dataset-batches';
+import type { BatcherProgress } from '../batch/batch-types';
 import { HEARTBEAT_EVERY, heartbeatWhile } from './heartbeats';
 
 export interface ExportInput extends DatasetRef {

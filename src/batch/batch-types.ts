@@ -2,9 +2,9 @@
 // references and counts. The requests and results themselves live in the dataset's storage
 // (./batch-layout.ts). Types only: safe to import anywhere, workflows included.
 import type { AnswerSettings, AskSettings, BatchSettings } from '../config/dataset-input';
-import type { ChatMessage, LlmReply, TokenUsage } from '../types';
+import type { BatchPlace, BatchRole, ChatMessage, LlmReply, TokenUsage } from '../types';
 
-export type BatchRole = 'ask' | 'answer';
+export type { BatchPlace, BatchRole, GroupBatchRoute } from '../types';
 
 /** The Batch API url a role's lines name: chat for answers and prompted asks, raw completions for parrot-ask. */
 export type BatchUrl = '/v1/chat/completions' | '/v1/completions';
@@ -18,26 +18,6 @@ export interface BatchRoute {
   maxBytes: number;
   /** The provider's queue limit: prompt tokens in batches not yet finished. */
   maxEnqueuedTokens?: number;
-}
-
-/** Where one dataset run's batch objects for one role live, under its output. */
-export interface BatchPlace {
-  output: string;
-  datasetRunId: string;
-  role: BatchRole;
-  endpoint: string;
-}
-
-/** What a dialogue group needs to send a role's calls to its batcher. */
-export interface GroupBatchRoute {
-  place: BatchPlace;
-  /** The batcher workflow's ID (`<dataset>/batch/<role>`). */
-  batcher: string;
-  maxTries: number;
-  /** A piece holds at most a batch's requests. */
-  maxRequests: number;
-  /** At most this long (s) does a group hold its first request for its other dialogues' (the batcher's fill is the larger wait). */
-  fillSeconds: number;
 }
 
 /** One request of a group, as the stage activity gets it. */
@@ -136,3 +116,7 @@ export interface BatcherView {
 }
 
 export type { BatchSettings };
+
+/** A batch as the progress query shows it: its age too. */
+export type BatchProgress = Omit<BatchInFlight, 'groups'> & { ageSeconds: number };
+export type BatcherProgress = Omit<BatcherView, 'inFlight'> & { inFlight: BatchProgress[] };

@@ -1,7 +1,45 @@
 // How the in-memory Batches API (./batch-api.ts) runs a batch: validates its file, runs its
 // lines a few at a time, and writes the output and error files as OpenAI does.
-import type { BatchApiOptions, LineResponse } from './batch-api';
 import { MAX_BATCH_BYTES, MAX_BATCH_REQUESTS } from '../config/batch-endpoints';
+
+/** What a line's request got: an HTTP status and a JSON body. */
+export interface LineResponse {
+  status: number;
+  body: unknown;
+}
+
+export type RunLine = (
+  url: string,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+) => Promise<LineResponse>;
+
+/** How a line ends instead of being run: it expires, or fails with a status. */
+export type LineFate = { expire: true } | { status: number; message: string };
+
+export interface BatchApiHooks {
+  /** Before the lines run (ms): a slow provider. */
+  holdMs?(batch: BatchRecord): number;
+  /** A line's fate, when it is not to run as usual. */
+  lineFate?(line: ParsedLine, batch: BatchRecord): LineFate | undefined;
+  /** Problems that fail the batch at validation, beyond the built-in checks (code default `invalid_request`). */
+  validate?(
+    lines: ParsedLine[],
+    batch: BatchRecord,
+  ): { line: number | null; param: string | null; message: string; code?: string }[];
+  /** Told of every batch that passed validation, with its lines (once each). */
+  accepted?(batch: BatchRecord, lines: ParsedLine[]): void;
+}
+
+export interface BatchApiOptions {
+  runLine: RunLine;
+  /** Lines run at once (default 4). */
+  concurrency?: number;
+  /** OpenAI's limits: 50,000 requests and 200 MB a batch. */
+  maxRequests?: number;
+  maxBytes?: number;
+  hooks?: BatchApiHooks;
+}
 
 export interface BatchFile {
   id: string;

@@ -8,48 +8,16 @@
 // file holds each answered line, the error file the lines that failed, expired or were cancelled,
 // as OpenAI writes them. Hooks let a test make lines fail or expire, or hold a batch back.
 import type http from 'node:http';
-import { BatchRunner, type BatchFile, type BatchRecord, type ParsedLine } from './batch-api-lines';
+import { BatchRunner, type BatchApiOptions, type BatchFile, type BatchRecord } from './batch-api-lines';
 
-export type { ParsedLine };
-
-/** What a line's request got: an HTTP status and a JSON body. */
-export interface LineResponse {
-  status: number;
-  body: unknown;
-}
-
-export type RunLine = (
-  url: string,
-  body: Record<string, unknown>,
-  signal: AbortSignal,
-) => Promise<LineResponse>;
-
-/** How a line ends instead of being run: it expires, or fails with a status. */
-export type LineFate = { expire: true } | { status: number; message: string };
-
-export interface BatchApiHooks {
-  /** Before the lines run (ms): a slow provider. */
-  holdMs?(batch: BatchRecord): number;
-  /** A line's fate, when it is not to run as usual. */
-  lineFate?(line: ParsedLine, batch: BatchRecord): LineFate | undefined;
-  /** Problems that fail the batch at validation, beyond the built-in checks (code default `invalid_request`). */
-  validate?(
-    lines: ParsedLine[],
-    batch: BatchRecord,
-  ): { line: number | null; param: string | null; message: string; code?: string }[];
-  /** Told of every batch that passed validation, with its lines (once each). */
-  accepted?(batch: BatchRecord, lines: ParsedLine[]): void;
-}
-
-export interface BatchApiOptions {
-  runLine: RunLine;
-  /** Lines run at once (default 4). */
-  concurrency?: number;
-  /** OpenAI's limits: 50,000 requests and 200 MB a batch. */
-  maxRequests?: number;
-  maxBytes?: number;
-  hooks?: BatchApiHooks;
-}
+export type {
+  BatchApiHooks,
+  BatchApiOptions,
+  LineFate,
+  LineResponse,
+  ParsedLine,
+  RunLine,
+} from './batch-api-lines';
 
 export interface BatchApi {
   /** Serves the request if it is a files or batches route (it reads the body); false otherwise. */

@@ -7,9 +7,11 @@
 // terminates the groups marked stuck (./stuck-groups.ts): their stored dialogues count as
 // completed, the others as failed (resumable). Refused when most groups are stuck (a bad deploy?)
 // unless `force` is set.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { GaveUp } from '../types';
-import type { DatasetProgress } from './dataset-run';
+import type { DatasetProgress, DatasetRun } from './dataset-run';
+import type { GroupOutcome } from './signals';
+import { reportStuckGroups } from './stuck-groups';
 import type { DatasetPhase } from './search-attributes';
 
 export interface PauseState {
@@ -27,3 +29,38 @@ export interface GiveUpOptions {
 }
 
 export const giveUpStuckGroupsUpdate = defineUpdate<GaveUp, [GiveUpOptions]>('giveUpStuckGroups');
+
+/** The `giveUpStuckGroups` update: refused when nothing is stuck, and on a suspected bad deploy unless forced. */
+export function setGiveUpHandler(
+  run: DatasetRun,
+  /** Terminates the group and counts its stored dialogues as completed, the others as failed with `reason`. */
+  giveUp: (id: string, reason: string) => Promise<GroupOutcome | undefined>,
+) {
+  const validator = (options?: GiveUpOptions) => {
+    const p = run.stuckProgress();
+    if (!p) throw new Error('no group is marked stuck');
+    if (p.badDeploy && options?.force !== true)
+      throw new Error(`${p.message}. Nothing was given up: send {"force": true} to give up on them anyway`);
+  };
+  const handler = async (): Promise<GaveUp> => {
+    const result: GaveUp = { groups: 0, completed: 0, failed: 0 };
+    await Promise.all(
+      run.stuck.list().map(async (g) => {
+        const outcome = await giveUp(g.id, `${g.reason}; given up (giveUpStuckGroups update)`);
+        if (!outcome) return;
+        result.groups++;
+        for (const o of outcome.outcomes) result[o.summary ? 'completed' : 'failed']++;
+      }),
+    );
+    const total = run.state.givenUp ?? { groups: 0, completed: 0, failed: 0 };
+    run.state.givenUp = {
+      groups: total.groups + result.groups,
+      completed: total.completed + result.completed,
+      failed: total.failed + result.failed,
+    };
+    reportStuckGroups(run.stuck.size, run.input.stallCheckSeconds);
+    run.showDetails();
+    return result;
+  };
+  setHandler(giveUpStuckGroupsUpdate, handler, { validator });
+}

@@ -15,10 +15,10 @@ import type { Activities } from '../activities';
 import { batchSettingsOf, type DatasetInput } from '../config/dataset-input';
 import type {
   BatcherView,
-  BatchInFlight,
   BatchRole,
   BatchRoute,
   GroupBatchRoute,
+  BatcherProgress,
 } from '../batch/batch-types';
 import { runBatcher } from './batch-batcher';
 import type { BatcherInput } from './batcher-state';
@@ -40,10 +40,6 @@ export interface DatasetBatches {
   /** The latest view of each batcher. */
   views: Partial<Record<BatchRole, BatcherView>>;
 }
-
-/** A batch as the progress query shows it: its age too. */
-export type BatchProgress = Omit<BatchInFlight, 'groups'> & { ageSeconds: number };
-export type BatcherProgress = Omit<BatcherView, 'inFlight'> & { inFlight: BatchProgress[] };
 
 /** A batcher's history stays far below Temporal's warning: one round can add a few thousand events (signals to 1,000 groups). */
 const BATCHER_EVENTS_PER_RUN = 4_000;

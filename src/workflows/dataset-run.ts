@@ -22,8 +22,8 @@ import {
   type RoleLimits,
   type RoleStatus,
 } from '../planning/fan-out';
-import { batchDetails, batchProgress, type BatcherProgress, type DatasetBatches } from './dataset-batches';
-import type { BatcherView } from '../batch/batch-types';
+import { batchDetails, batchProgress, type DatasetBatches } from './dataset-batches';
+import type { BatcherProgress, BatcherView } from '../batch/batch-types';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';

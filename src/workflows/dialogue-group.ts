@@ -20,7 +20,8 @@ import {
 import type { DialogueSettings, DialogueSpec, GroupHistory } from '../types';
 import { describeFailure } from './failures';
 import { countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
-import { runDialogue, storageSteps, type CallHooks, type DialogueState } from './dialogue';
+import type { DialogueState } from '../types';
+import { runDialogue, storageSteps, type CallHooks } from './dialogue';
 import { GroupRun, HandedOn, resumeHandedOn, storeHandedOn } from './group-history';
 import { LlmCallGate, llmQueueUnpolledSignal } from './unpolled-queues';
 import { BatchCalls } from './batch-calls';

@@ -15,14 +15,14 @@ import type {
   DialogueEnd,
   DialogueInput,
   DialogueRecord,
+  DialogueState,
   DialogueSettings,
   DialogueSpec,
   DialogueSummary,
   LlmReply,
-  TokenUsage,
 } from '../types';
 import { addUsage, emptyUsage } from '../usage';
-import { addHits, type FilterHits } from '../planning/filter-hits';
+import { addHits } from '../planning/filter-hits';
 import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
 import type { LlmCallGate } from './unpolled-queues';
 import type { BatchCalls } from './batch-calls';
@@ -63,29 +63,6 @@ export function storageSteps(
     heartbeatTimeout: '30 seconds',
     ...untilBudget(storageRetryBudgetSeconds(settings)),
   });
-}
-
-/**
- * A dialogue as the `dialogue` query shows it while it runs: all a later run of its group needs
- * to go on from where it stands (the group hands it on when its history nears the limits).
- */
-export interface DialogueState {
-  index: number;
-  status: 'running' | 'completed' | 'failed' | 'handed-on';
-  targetTurns: number;
-  conversations: DialogueRecord['conversations'];
-  error?: string;
-  /** Tokens and calls so far, by role; the provider's time and the calls' waits to start (ms). */
-  usage: { ask: TokenUsage; answer: TokenUsage };
-  llmMs: number;
-  waitMs: number;
-  filterHits: FilterHits;
-  /** Tries at the question being asked that the filters rejected so far. */
-  rejectedTries: number;
-  /** It goes on from progress an earlier run of its group stored: that is removed once the dialogue is. */
-  resumed?: boolean;
-  /** While a call waits on a batch: which, e.g. "turn 3 · answer · in batch batch_abc (in_progress)". */
-  waiting?: string;
 }
 
 export const newDialogueState = (spec: DialogueSpec): DialogueState => ({

@@ -6,7 +6,8 @@
 // stored, and the group continues as new with them; they go on where they stopped.
 import { isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { DialogueSettings, DialogueSpec, GroupHistory } from '../types';
-import { newDialogueState, storageSteps, turnsOf, type BeforeCall, type DialogueState } from './dialogue';
+import type { DialogueState } from '../types';
+import { newDialogueState, storageSteps, turnsOf, type BeforeCall } from './dialogue';
 
 /**
  * A group hands its dialogues on when the server suggests continuing as new (by default at

@@ -6,12 +6,8 @@
 // what they stored. When most groups are stuck at once, the likely cause is the deploy, not the
 // groups: the update then refuses unless forced, so that one mistaken call does not throw away a
 // whole window.
-import { proxySinks, setHandler } from '@temporalio/workflow';
+import { proxySinks } from '@temporalio/workflow';
 import type { ParrotSinks } from '../telemetry/stuck-groups';
-import type { DatasetRun } from './dataset-run';
-import type { GroupOutcome } from './signals';
-import type { GaveUp } from '../types';
-import { giveUpStuckGroupsUpdate, type GiveUpOptions } from './controls';
 
 export interface StuckGroup {
   id: string;
@@ -80,41 +76,6 @@ export class StuckGroups {
       : `${groups} of ${inFlight.size} groups stuck (${dialogues} dialogues), their workflow tasks failing: fix or roll back the workers, or give up on them with the giveUpStuckGroups update`;
     return { groups, dialogues, badDeploy, message, sample: this.list().slice(0, SAMPLE) };
   }
-}
-
-/** The `giveUpStuckGroups` update: refused when nothing is stuck, and on a suspected bad deploy unless forced. */
-export function setGiveUpHandler(
-  run: DatasetRun,
-  /** Terminates the group and counts its stored dialogues as completed, the others as failed with `reason`. */
-  giveUp: (id: string, reason: string) => Promise<GroupOutcome | undefined>,
-) {
-  const validator = (options?: GiveUpOptions) => {
-    const p = run.stuckProgress();
-    if (!p) throw new Error('no group is marked stuck');
-    if (p.badDeploy && options?.force !== true)
-      throw new Error(`${p.message}. Nothing was given up: send {"force": true} to give up on them anyway`);
-  };
-  const handler = async (): Promise<GaveUp> => {
-    const result: GaveUp = { groups: 0, completed: 0, failed: 0 };
-    await Promise.all(
-      run.stuck.list().map(async (g) => {
-        const outcome = await giveUp(g.id, `${g.reason}; given up (giveUpStuckGroups update)`);
-        if (!outcome) return;
-        result.groups++;
-        for (const o of outcome.outcomes) result[o.summary ? 'completed' : 'failed']++;
-      }),
-    );
-    const total = run.state.givenUp ?? { groups: 0, completed: 0, failed: 0 };
-    run.state.givenUp = {
-      groups: total.groups + result.groups,
-      completed: total.completed + result.completed,
-      failed: total.failed + result.failed,
-    };
-    reportStuckGroups(run.stuck.size, run.input.stallCheckSeconds);
-    run.showDetails();
-    return result;
-  };
-  setHandler(giveUpStuckGroupsUpdate, handler, { validator });
 }
 
 const { stuckGroups } = proxySinks<ParrotSinks>();

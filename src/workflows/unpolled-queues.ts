@@ -10,28 +10,15 @@
 // names the endpoint and the variable to set. Those dialogues fail, resumable; a group told keeps
 // failing that endpoint's calls. Not a schedule-to-start timeout: calls held by a healthy queue's
 // rate limit wait there too, as long as the window makes them; only the pollers tell them apart.
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  defineSignal,
-  getExternalWorkflowHandle,
-  isCancellation,
-  log,
-  proxyActivities,
-  sleep,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, CancellationScope, defineSignal, isCancellation } from '@temporalio/workflow';
 import type { QueuePolls } from '../activities/task-queue-polls';
 import type { DatasetInput } from '../config/dataset-input';
-import type { DatasetRun } from './dataset-run';
-import { describeFailure } from './failures';
 
 export type LlmRole = 'ask' | 'answer';
 
 /** A queue counts as unpolled once no worker has polled it for this long (live ones poll every minute at least). */
 export const UNPOLLED_AFTER_SECONDS = 90;
-const MAX_CHECK_SECONDS = 30;
+export const MAX_CHECK_SECONDS = 30;
 
 /** Tells a group to fail its calls for `roles`, waiting and to come. */
 export const llmQueueUnpolledSignal = defineSignal<[{ roles: LlmRole[]; error: string }]>('llmQueueUnpolled');
@@ -117,72 +104,6 @@ export class QueueWatch {
   private unpolledForMs(q: WatchedQueue): number {
     if (q.lastPolled === undefined) return -1;
     return Date.now() - q.lastPolled - UNPOLLED_AFTER_SECONDS * 1000;
-  }
-}
-
-/** Checks the queues while dialogues run; fails those waiting on one unpolled for unpolledQueueSeconds. */
-export async function watchLlmQueues(run: DatasetRun) {
-  try {
-    await watchWhileGenerating(run);
-  } catch (err) {
-    if (!isCancellation(err)) throw err; // the dataset was cancelled: its own cancellation ends it
-  }
-}
-
-async function watchWhileGenerating(run: DatasetRun) {
-  const watch = run.queueWatch;
-  if (!watch.queues.length) return;
-  const bound = run.input.unpolledQueueSeconds;
-  const { taskQueuePolls } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    retry: { maximumAttempts: 1 }, // the next check is the next try
-  });
-  const checkSeconds = Math.max(1, Math.min(MAX_CHECK_SECONDS, Math.floor(bound / 2)));
-  const shown = () =>
-    watch
-      .progress(bound)
-      .map((q) => `${q.taskQueue} ${q.failing}`)
-      .join();
-  for (;;) {
-    await condition(() => run.groups.size > 0 || !run.hasWork);
-    if (!run.hasWork) return;
-    await sleep(`${checkSeconds} seconds`);
-    const before = shown();
-    try {
-      watch.observe(await taskQueuePolls({ taskQueues: watch.queues.map((q) => q.taskQueue) }));
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('could not learn whether the endpoint task queues are polled; trying again', {
-        error: describeFailure(err),
-      });
-      continue;
-    }
-    await failWaitingCalls(run, bound);
-    if (shown() !== before) run.showDetails();
-  }
-}
-
-/** Tells each group in flight, once, to fail its calls on the queues past the bound. */
-async function failWaitingCalls(run: DatasetRun, bound: number) {
-  const sends: Promise<void>[] = [];
-  for (const q of run.queueWatch.failing(bound)) {
-    const signal = { roles: q.roles, error: run.queueWatch.error(q, bound) };
-    for (const id of run.groups.keys()) {
-      if (q.told.has(id)) continue;
-      q.told.add(id);
-      sends.push(
-        getExternalWorkflowHandle(id)
-          .signal(llmQueueUnpolledSignal, signal)
-          .catch(() => undefined /* closed: nothing waits there */),
-      );
-    }
-  }
-  if (!sends.length) return;
-  run.recovering++; // the run does not continue as new with signals on their way
-  try {
-    await Promise.all(sends);
-  } finally {
-    run.recovering--;
   }
 }
 
