@@ -1,5 +1,12 @@
 // Data shapes shared by workflows, activities and the CLI. Types only: safe to import anywhere.
-import type { AnswerSettings, AskSettings, DatasetInput, ExportFormat } from './config/dataset-input';
+import type {
+  AnswerSettings,
+  AskSettings,
+  SchemaDialogueSettings,
+  SchemaDialogueSettingsInput,
+  DatasetInput,
+  ExportFormat,
+} from './config/dataset-input';
 import type { SeedChunks } from './seeds/seed-chunks';
 import type { SeedReport } from './seeds/seed-source';
 import type { FilterHits } from './planning/filter-hits';
@@ -116,11 +123,11 @@ export interface DialogueSettings {
   llmTaskQueues?: { ask?: string; answer?: string };
   /** Roles whose calls go through a batch API, and their batchers (absent: all online). */
   batch?: Partial<Record<'ask' | 'answer', GroupBatchRoute>>;
-  /** One call's timeout, and all tries of one call together (defaults 600 s and 3,600 s). */
-  llmCallTimeoutSeconds?: number;
-  llmRetryBudgetSeconds?: number;
-  /** All tries of one storage step together (default 6 h, never less than llmRetryBudgetSeconds). */
-  storageRetryBudgetSeconds?: number;
+  /** One request's timeout, and all tries of one call together (the input's, defaulted by its schema). */
+  llmCallTimeoutSeconds: number;
+  llmRetryBudgetSeconds: number;
+  /** All tries of one storage step together (never less than llmRetryBudgetSeconds). */
+  storageRetryBudgetSeconds: number;
 }
 
 /** One dialogue of a dataset: which, how long, and who asks. */
@@ -134,7 +141,10 @@ export interface DialogueSpec {
 }
 
 /** A single dialogue as its own workflow (generateDialogue). */
-export type DialogueInput = DialogueSettings & DialogueSpec;
+/** A standalone dialogue's input: its models' settings, timeouts and budgets as the dataset schema takes them (defaults filled in). */
+export type DialogueInput = Omit<DialogueSettings, keyof SchemaDialogueSettings> &
+  SchemaDialogueSettingsInput &
+  DialogueSpec;
 
 export interface DatasetMetrics {
   dialogues: number;

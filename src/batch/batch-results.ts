@@ -11,7 +11,7 @@ import type { BatchOutcome, BatchRole } from './batch-types';
 export interface ReplyContext {
   role: BatchRole;
   /** The ask settings that judge a question (filters). */
-  ask?: Pick<AskSettings, 'questionFilters' | 'minQuestionWords'>;
+  ask: Pick<AskSettings, 'questionFilters' | 'minQuestionWords'>;
   endpoint: Pick<
     EndpointConfig,
     'name' | 'priceIn' | 'priceOut' | 'batchPriceIn' | 'batchPriceOut' | 'batchDiscount'
@@ -76,7 +76,7 @@ function replyOf(id: string, body: ResponseBody | undefined, ctx: ReplyContext):
     if (!text) return failed(id, `answer: ${name} returned an empty answer`, 'EmptyCompletion', true);
     return { customId: id, reply: { text, usage } };
   }
-  const question = judgeQuestion(ctx.ask ?? {}, ctx.earlier?.get(id) ?? [], raw);
+  const question = judgeQuestion(ctx.ask, ctx.earlier?.get(id) ?? [], raw);
   if (!question)
     return failed(
       id,

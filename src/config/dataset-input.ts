@@ -63,13 +63,13 @@ export const askSettingsSchema = z.strictObject({
   /**
    * Question filters (src/prompts/question-filters.ts): a question that is too short, repeats an
    * earlier one, sounds like an assistant or leaks a turn marker is asked again, up to
-   * `maxQuestionTries` calls (default 4), then the dialogue fails. `false` turns them off.
-   * Defaults are the activity's (src/activities/llm.ts): settings of older dialogues lack them.
+   * `maxQuestionTries` calls; if none passes, the dialogue ends there with the turns it has
+   * (`endedBy: "filtered"`). `false` turns them off.
    */
-  questionFilters: z.boolean().optional(),
-  /** Fewer words than this is too short (default 2). */
-  minQuestionWords: z.number().int().min(1).max(50).optional(),
-  maxQuestionTries: z.number().int().min(1).max(20).optional(),
+  questionFilters: z.boolean().default(true),
+  /** Fewer words than this is too short. */
+  minQuestionWords: z.number().int().min(1).max(50).default(2),
+  maxQuestionTries: z.number().int().min(1).max(20).default(4),
   /**
    * prompted: who the simulated user is, one per dialogue, drawn under `randomSeed`. Absent: a
    * built-in persona and writing style (src/prompts/personas.ts); a list: your own descriptions;
@@ -283,6 +283,20 @@ export class DatasetInputError extends Error {
     this.name = 'DatasetInputError';
   }
 }
+
+/**
+ * What a standalone dialogue (generateDialogue) takes from the dataset schema: the models'
+ * settings and the timeouts and retry budgets, with the same defaults.
+ */
+export const dialogueSettingsSchema = datasetInputSchema.pick({
+  ask: true,
+  answer: true,
+  llmCallTimeoutSeconds: true,
+  llmRetryBudgetSeconds: true,
+  storageRetryBudgetSeconds: true,
+});
+export type SchemaDialogueSettings = z.output<typeof dialogueSettingsSchema>;
+export type SchemaDialogueSettingsInput = z.input<typeof dialogueSettingsSchema>;
 
 /** Parses and fills defaults; throws DatasetInputError listing every bad field by its path. */
 export function parseDatasetInput(raw: unknown): DatasetInput {

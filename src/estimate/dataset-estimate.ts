@@ -16,7 +16,7 @@ import { promptedUserMessages } from '../prompts/prompted-user';
 import type { ChatMessage } from '../types';
 import { formatUsd } from '../usage';
 import { turnsFor } from '../planning/turns';
-import { nextRoundOverflows } from '../workflows/dialogue';
+import { ASSUMED_ANSWER_TOKENS, ASSUMED_QUESTION_TOKENS, nextRoundOverflows } from '../planning/context-room';
 import { dialoguesPerGroup, windowSize } from '../planning/fan-out';
 import { maxTurns } from '../planning/turns';
 import { batchPrices } from '../config/batch-endpoints';
@@ -34,8 +34,6 @@ export const DEFAULT_LATENCY_MS = 10_000;
  */
 export const DEFAULT_ORCHESTRATION_CALLS_PER_SECOND = 120;
 /** Completion lengths when the input sets no maxTokens: the defaults the workflow plans with. */
-const DEFAULT_QUESTION_TOKENS = 256;
-const DEFAULT_ANSWER_TOKENS = 512;
 
 /** What the caller read of the seed source. */
 export interface SeedSample {
@@ -349,7 +347,7 @@ function assumptionsOf(
     seeds.complete
       ? `a seed question is ${Math.round(lengths.seed)} tokens (mean of all ${n(seeds.sampled)} seeds)`
       : `a seed question is ${Math.round(lengths.seed)} tokens (mean of the first ${n(seeds.sampled)} seeds of the source; the rest unread)`,
-    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, DEFAULT_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, DEFAULT_ANSWER_TOKENS)})`,
+    `each question is ${Math.round(lengths.question)} tokens (${lengthSource(options.questionTokens, input.ask.maxTokens, ASSUMED_QUESTION_TOKENS)}) and each answer ${Math.round(lengths.answer)} (${lengthSource(options.answerTokens, input.answer.maxTokens, ASSUMED_ANSWER_TOKENS)})`,
     contextTurns < maxTurns(input.turns)
       ? `every dialogue runs to its target turns, or to ${contextTurns} where contextTokens would end it: none ends early otherwise, no question is asked again by the filters, no call is retried`
       : 'every dialogue runs to its target turns: none ends early, no question is asked again by the filters, no call is retried',
@@ -370,8 +368,8 @@ export function estimateDataset(
     seed: seeds.meanChars / CHARS_PER_TOKEN,
     system: (input.answer.systemPrompt?.length ?? 0) / CHARS_PER_TOKEN,
     question:
-      options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? DEFAULT_QUESTION_TOKENS,
-    answer: options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? DEFAULT_ANSWER_TOKENS,
+      options.questionTokens ?? measured?.questionTokens ?? input.ask.maxTokens ?? ASSUMED_QUESTION_TOKENS,
+    answer: options.answerTokens ?? measured?.answerTokens ?? input.answer.maxTokens ?? ASSUMED_ANSWER_TOKENS,
   };
   const contextTurns = contextTurnsOf(input, lengths);
   const counted = countCalls(input, lengths, contextTurns);

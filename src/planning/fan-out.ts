@@ -2,6 +2,7 @@
 // and how many groups one parent run may hold. Pure functions: the workflow calls them.
 import type { DatasetInput } from '../config/dataset-input';
 import { maxTurns } from './turns';
+import { ASSUMED_QUESTION_TOKENS } from './context-room';
 import type { EndpointStatus, GroupHistory } from '../types';
 
 /**
@@ -27,7 +28,6 @@ const EVENTS_PER_TURN = 12;
 const BYTES_PER_TOKEN = 5 * 1.4;
 /** Tokens assumed of an answer whose maxTokens is unset: a long reply (reasoning models give more; groups hand on what outgrows this). */
 const UNSET_ANSWER_TOKENS = 2_048;
-const UNSET_QUESTION_TOKENS = 256;
 /** Per turn², the events' own bytes (IDs, timeouts, summaries): a short dialogue's history is mostly these (940 measured at 3 turns). */
 const EVENT_BYTES_PER_TURN_SQUARED = 1_000;
 /** How much each group's report moves the learnt bytes per turn². */
@@ -68,7 +68,7 @@ export const groupHistoryBytes = (sizing: HistorySizing) => sizing.groupHistoryB
  */
 export function assumedBytesPerTurnSquared(input: DatasetInput): number {
   const tokens =
-    (input.ask.maxTokens ?? UNSET_QUESTION_TOKENS) + (input.answer.maxTokens ?? UNSET_ANSWER_TOKENS);
+    (input.ask.maxTokens ?? ASSUMED_QUESTION_TOKENS) + (input.answer.maxTokens ?? UNSET_ANSWER_TOKENS);
   return tokens * BYTES_PER_TOKEN + EVENT_BYTES_PER_TURN_SQUARED;
 }
 

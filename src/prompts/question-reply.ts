@@ -20,9 +20,8 @@ export function judgeQuestion(
   const text = cleanUserReply(raw);
   if (!text) return undefined;
   if (isUserDone(text)) return { text, userDone: true };
-  const rejectedBy =
-    settings.questionFilters === false
-      ? undefined
-      : failedFilter(text, earlier, settings.minQuestionWords ?? 2);
+  const rejectedBy = !settings.questionFilters
+    ? undefined
+    : failedFilter(text, earlier, settings.minQuestionWords);
   return { text, ...(rejectedBy && { rejectedBy }) };
 }

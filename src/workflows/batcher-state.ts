@@ -21,8 +21,8 @@ export interface BatcherInput {
   settings: BatchSettings;
   /** The role's settings (personas left out): what judges a batched question. */
   roleSettings: AskSettings | AnswerSettings;
-  storageRetryBudgetSeconds?: number;
-  llmRetryBudgetSeconds?: number;
+  storageRetryBudgetSeconds: number;
+  llmRetryBudgetSeconds: number;
   /** Continue as new past this many history events. */
   maxEventsPerRun: number;
 }

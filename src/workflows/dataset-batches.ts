@@ -29,7 +29,7 @@ import {
   batchRejectedSignal,
   type BatcherControl,
 } from './batch-signals';
-import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
+import { datasetSteps } from './activity-options';
 import { PARROT_DATASET } from './search-attributes';
 import { signalById } from './signal-by-id';
 
@@ -52,10 +52,7 @@ export async function openBatches(
   datasetId: string,
   datasetRunId: string,
 ): Promise<DatasetBatches | undefined> {
-  const { batchRoutes } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    ...untilBudget(storageRetryBudgetSeconds(input)),
-  });
+  const { batchRoutes } = proxyActivities<Activities>(datasetSteps(input).check);
   const routes = await batchRoutes(
     (['ask', 'answer'] as const).map((role) => ({
       role,

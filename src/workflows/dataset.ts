@@ -34,7 +34,7 @@ import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } 
 import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from '../planning/fan-out';
 import { turnsFor } from '../planning/turns';
 import { measureDataset, probeModels } from './metrics-steps';
-import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
+import { datasetSteps } from './activity-options';
 import { PARROT_DATASET, PARROT_DIALOGUES } from './search-attributes';
 import { areYouThereSignal, dialoguesFinishedSignal, type GroupOutcome } from './signals';
 import {
@@ -59,28 +59,13 @@ import {
 
 export type { DatasetProgress, DatasetRunState };
 
-/** The parent's steps: every one keeps trying within the storage retry budget (./retry-budget.ts). */
+/** The parent's steps: every one keeps trying within the storage retry budget (./activity-options.ts). */
 function parentSteps(input: DatasetInput) {
-  const retry = untilBudget(storageRetryBudgetSeconds(input));
-  const { checkRoots, checkEndpoints } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    ...retry,
-  });
-  const { inspectSeeds, openDataset, nextToRun } = proxyActivities<Activities>({
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '2 minutes',
-    ...retry,
-  });
-  const { exportDataset, writeReport } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
-    ...retry,
-  });
-  const { findStuckGroups, recoverGroup } = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '1 minute',
-    ...retry,
-  });
+  const steps = datasetSteps(input);
+  const { checkRoots, checkEndpoints } = proxyActivities<Activities>(steps.check);
+  const { inspectSeeds, openDataset, nextToRun } = proxyActivities<Activities>(steps.open);
+  const { exportDataset, writeReport } = proxyActivities<Activities>(steps.export);
+  const { findStuckGroups, recoverGroup } = proxyActivities<Activities>(steps.recovery);
   return {
     checkRoots,
     checkEndpoints,

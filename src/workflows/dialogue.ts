@@ -3,13 +3,14 @@
 // history shows every call. The finished dialogue is stored by an activity; only a small summary
 // goes back. It runs inside a dialogue group (generateDialogues) or on its own (generateDialogue).
 import {
+  ApplicationFailure,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
-  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { dialogueSettingsSchema, type SchemaDialogueSettings } from '../config/dataset-input';
 import type {
   ChatMessage,
   DialogueEnd,
@@ -23,47 +24,18 @@ import type {
 } from '../types';
 import { addUsage, emptyUsage } from '../usage';
 import { addHits } from '../planning/filter-hits';
-import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
+import { nextRoundOverflows } from '../planning/context-room';
+import { dialogueStorage, llmCall, type Budgets } from './activity-options';
 import type { LlmCallGate } from './unpolled-queues';
 import type { BatchCalls } from './batch-calls';
 import { countDialogueCompleted, countDialoguesFailed, failureReason } from '../telemetry/dialogue-counters';
 
-const retry: RetryPolicy = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-};
-
-/**
- * The LLM steps, on the endpoint's own task queue when it has a request limit. A step may wait at
- * its endpoint's gates on the worker before its request goes out, so its timeouts are the retry
- * budget; the request's own timeout (llmCallTimeoutSeconds, in the step's input) runs from when it
- * is sent (src/activities/llm.ts).
- */
-function llmSteps(settings: DialogueSettings, role: 'ask' | 'answer') {
-  const budget = (settings.llmRetryBudgetSeconds ?? 3600) * 1000;
-  return proxyActivities<Activities>({
-    taskQueue: settings.llmTaskQueues?.[role],
-    startToCloseTimeout: budget,
-    // Calls heartbeat every few seconds (src/activities/llm.ts): a dead worker shows within this.
-    heartbeatTimeout: '30 seconds',
-    // Tries are unlimited within the budget: a dead provider fails the dialogue, resumably.
-    scheduleToCloseTimeout: budget,
-    retry,
-  });
-}
+/** The LLM steps of a role (./activity-options.ts: llmCall). */
+const llmSteps = (settings: DialogueSettings, role: 'ask' | 'answer') =>
+  proxyActivities<Activities>(llmCall(settings, role));
 
 /** Reading seeds and storing dialogues: paid work is kept, tries go on within the storage retry budget. */
-export function storageSteps(
-  settings: Pick<DialogueSettings, 'storageRetryBudgetSeconds' | 'llmRetryBudgetSeconds'>,
-) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    // Storage activities heartbeat while they wait on S3: a cancellation reaches them.
-    heartbeatTimeout: '30 seconds',
-    ...untilBudget(storageRetryBudgetSeconds(settings)),
-  });
-}
+export const storageSteps = (budgets: Budgets) => proxyActivities<Activities>(dialogueStorage(budgets));
 
 export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
   index: spec.index,
@@ -76,6 +48,21 @@ export const newDialogueState = (spec: DialogueSpec): DialogueState => ({
   filterHits: {},
   rejectedTries: 0,
 });
+
+/** A standalone dialogue's settings, with the dataset schema's defaults; a bad one fails it, named. */
+function standaloneSettings(input: DialogueInput): SchemaDialogueSettings {
+  const { ask, answer, llmCallTimeoutSeconds, llmRetryBudgetSeconds, storageRetryBudgetSeconds } = input;
+  const parsed = dialogueSettingsSchema.safeParse({
+    ask,
+    answer,
+    llmCallTimeoutSeconds,
+    llmRetryBudgetSeconds,
+    storageRetryBudgetSeconds,
+  });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw ApplicationFailure.nonRetryable(`invalid dialogue input: ${problems.join('; ')}`, 'InvalidInput');
+}
 
 /** Adds a call's tokens and times to its dialogue's. */
 function tally(state: DialogueState, role: 'ask' | 'answer', reply: LlmReply) {
@@ -239,7 +226,7 @@ async function askNextQuestion(
   hooks: CallHooks,
 ): Promise<LlmReply | undefined> {
   const { ask } = llmSteps(settings, 'ask');
-  const tries = settings.ask.questionFilters === false ? 1 : (settings.ask.maxQuestionTries ?? 4);
+  const tries = settings.ask.questionFilters ? settings.ask.maxQuestionTries : 1;
   for (let attempt = state.rejectedTries + 1; attempt <= tries; attempt++) {
     const summary = `dialogue ${spec.index} · turn ${turn} · ask${attempt > 1 ? ` (try ${attempt})` : ''}`;
     const call = {
@@ -271,29 +258,10 @@ async function askNextQuestion(
   return undefined;
 }
 
-/** Room kept for the ask instruction (prompted) or the transcript's system line (parrot-ask). */
-const ASK_PROMPT_EXTRA_TOKENS = 160;
-
-/**
- * Whether another round (a question, then its answer) could overflow either model's context,
- * given the dialogue's size in tokens as the answerer last saw it.
- */
-export function nextRoundOverflows(
-  settings: Pick<DialogueSettings, 'ask' | 'answer'>,
-  dialogueTokens: number,
-): boolean {
-  const question = settings.ask.maxTokens ?? 256;
-  const askLimit = settings.ask.contextTokens;
-  const answerLimit = settings.answer.contextTokens;
-  if (askLimit !== undefined && dialogueTokens + ASK_PROMPT_EXTRA_TOKENS + question > askLimit) return true;
-  return (
-    answerLimit !== undefined && dialogueTokens + question + (settings.answer.maxTokens ?? 512) > answerLimit
-  );
-}
-
 /** One dialogue as a workflow of its own: for trying a setting, or a single dialogue by hand. */
 export async function generateDialogue(input: DialogueInput): Promise<DialogueSummary> {
-  const { index, turns, persona, seed: given, ...settings } = input;
+  const { index, turns, persona, seed: given, ...rest } = input;
+  const settings: DialogueSettings = { ...rest, ...standaloneSettings(input) };
   const seed =
     given ??
     (

@@ -5,14 +5,11 @@
 import { isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DatasetRun } from './dataset-run';
+import { endpointReport } from './activity-options';
 
 const EVERY = '5 seconds';
 
-const { endpointStatus } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  // A report missed is replaced by the next one: few tries.
-  retry: { maximumAttempts: 2 },
-});
+const { endpointStatus } = proxyActivities<Activities>(endpointReport);
 
 /** Reports the endpoints to `run` until it is past starting dialogues (the first report opens its window). */
 export async function watchEndpoints(run: DatasetRun): Promise<void> {

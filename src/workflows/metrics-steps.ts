@@ -15,30 +15,15 @@ import type { DatasetRef } from '../types';
 import type { DatasetInput, ModelMetricsSettings } from '../config/dataset-input';
 import type { DatasetMetrics } from '../types';
 import { describeFailure } from './failures';
-import { storageRetryBudgetSeconds, untilBudget } from './retry-budget';
+import { datasetSteps, metricsProbe, modelMetrics } from './activity-options';
 
 /** The probe's requests are tiny: one that takes longer than this says the model is not ready, not that it is slow. */
 const PROBE_TIMEOUT_SECONDS = 60;
-/** Tries of the model metrics: each request is bounded and tried again inside, so a try fails only when a model keeps failing. */
-const MODEL_METRICS_ATTEMPTS = 3;
 
 function metricsSteps(input: DatasetInput) {
-  const { computeMetrics } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
-    ...untilBudget(storageRetryBudgetSeconds(input)),
-  });
-  const { computeModelMetrics } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    // It heartbeats every few seconds, whatever its requests do: a dead worker shows within this.
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: MODEL_METRICS_ATTEMPTS },
-  });
-  const { probeMetricsModels } = proxyActivities<Activities>({
-    startToCloseTimeout: `${probeTimeoutSeconds(input) + 30} seconds`,
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-  });
+  const { computeMetrics } = proxyActivities<Activities>(datasetSteps(input).export);
+  const { computeModelMetrics } = proxyActivities<Activities>(modelMetrics);
+  const { probeMetricsModels } = proxyActivities<Activities>(metricsProbe(probeTimeoutSeconds(input)));
   return { computeMetrics, computeModelMetrics, probeMetricsModels };
 }
 

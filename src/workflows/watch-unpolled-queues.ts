@@ -12,6 +12,7 @@ import {
 import type { Activities } from '../activities';
 import type { DatasetRun } from './dataset-run';
 import { describeFailure } from './failures';
+import { queuePolls } from './activity-options';
 import { llmQueueUnpolledSignal, MAX_CHECK_SECONDS } from './unpolled-queues';
 
 /** Checks the queues while dialogues run; fails those waiting on one unpolled for unpolledQueueSeconds. */
@@ -27,10 +28,7 @@ async function watchWhileGenerating(run: DatasetRun) {
   const watch = run.queueWatch;
   if (!watch.queues.length) return;
   const bound = run.input.unpolledQueueSeconds;
-  const { taskQueuePolls } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    retry: { maximumAttempts: 1 }, // the next check is the next try
-  });
+  const { taskQueuePolls } = proxyActivities<Activities>(queuePolls);
   const checkSeconds = Math.max(1, Math.min(MAX_CHECK_SECONDS, Math.floor(bound / 2)));
   const shown = () =>
     watch

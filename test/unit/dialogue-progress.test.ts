@@ -10,7 +10,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDatasetStorageActivities } from '../../src/activities/dataset-storage';
 import { createDialogueProgressActivities } from '../../src/activities/dialogue-progress';
-import { newDialogueState, type DialogueState } from '../../src/workflows/dialogue';
+import { newDialogueState } from '../../src/workflows/dialogue';
+import type { DialogueState } from '../../src/types';
 import { testRecord } from '../helpers/dialogue-records';
 
 describe('dialogue progress (handed on between runs of a group)', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import { turnsFor } from '../../src/planning/turns';
-import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/retry-budget';
+import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/activity-options';
 
 const valid = {
   count: 2,
