@@ -89,6 +89,15 @@ async function main() {
   } finally {
     clearInterval(timer);
   }
+  await printResult(root, workflowId, result, started);
+  console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);
+  console.log(`  .tools/bin/temporal workflow list -q 'ParrotDataset="${workflowId}"'`);
+  console.log('Stop it with: npm run stack:stop');
+  await client.connection.close();
+}
+
+/** The dataset's result: counts, where the export and report are, tokens and metrics. */
+async function printResult(root: string, workflowId: string, result: DatasetResult, started: number) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
     `\nDataset ${result.datasetId}: ${result.completed}/${result.requested} dialogues in ${secs} s, ${result.failed.length} failed`,
@@ -111,10 +120,6 @@ async function main() {
   const { histograms: _charts, ...metrics } = result.metrics ?? {};
   for (const [k, v] of Object.entries(metrics))
     console.log(`    ${k.padEnd(38)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
-  console.log(`\nThe stack is still running: UI http://localhost:${uiPort}; list runs with`);
-  console.log(`  .tools/bin/temporal workflow list -q 'ParrotDataset="${workflowId}"'`);
-  console.log('Stop it with: npm run stack:stop');
-  await client.connection.close();
 }
 
 main().catch((err: unknown) => {

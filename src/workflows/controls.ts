@@ -9,7 +9,8 @@
 // unless `force` is set.
 import { defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { GaveUp } from '../types';
-import type { DatasetProgress, DatasetRun } from './dataset-run';
+import type { DatasetRun } from './dataset-run';
+import type { DatasetProgress } from './dataset-view';
 import type { GroupOutcome } from './signals';
 import { reportStuckGroups } from './stuck-groups';
 import type { DatasetPhase } from './search-attributes';
@@ -52,12 +53,7 @@ export function setGiveUpHandler(
         for (const o of outcome.outcomes) result[o.summary ? 'completed' : 'failed']++;
       }),
     );
-    const total = run.state.givenUp ?? { groups: 0, completed: 0, failed: 0 };
-    run.state.givenUp = {
-      groups: total.groups + result.groups,
-      completed: total.completed + result.completed,
-      failed: total.failed + result.failed,
-    };
+    run.addGivenUp(result);
     reportStuckGroups(run.stuck.size, run.input.stallCheckSeconds);
     run.showDetails();
     return result;

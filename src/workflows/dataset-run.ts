@@ -3,6 +3,8 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetInput } from '../config/dataset-input';
 import type { SeedReport } from '../seeds/seed-source';
+import type { OpenedDataset } from '../activities/open-dataset';
+import type { EndpointRoutes } from '../activities/llm';
 import type {
   DatasetFailure,
   DatasetRunRef,
@@ -12,9 +14,10 @@ import type {
   TokenUsage,
 } from '../types';
 import { countOf, takeFirst, type IndexRanges } from '../index-ranges';
-import { addUsage, formatUsd } from '../usage';
+import { addUsage } from '../usage';
 import {
   dialoguesPerGroup,
+  initialHistorySizing,
   learnHistorySizing,
   maxGroupsInFlight,
   windowSize,
@@ -23,11 +26,12 @@ import {
   type RoleStatus,
 } from '../planning/fan-out';
 import { batchDetails, batchProgress, type DatasetBatches } from './dataset-batches';
-import type { BatcherProgress, BatcherView } from '../batch/batch-types';
+import type { BatcherView } from '../batch/batch-types';
 import { PARROT_DATASET, PARROT_PHASE, type DatasetPhase } from './search-attributes';
+import { datasetDetails, type DatasetProgress } from './dataset-view';
 import type { DialogueOutcome, GroupOutcome } from './signals';
 import { StuckGroups, type StuckGroup, type StuckProgress } from './stuck-groups';
-import { QueueWatch, type UnpolledQueue } from './unpolled-queues';
+import { QueueWatch } from './unpolled-queues';
 import { countDialoguesFailed } from '../telemetry/dialogue-counters';
 import {
   budgetAllowsStart,
@@ -37,6 +41,8 @@ import {
   spendOf,
   type Spend,
 } from '../planning/budget';
+
+export type { DatasetProgress };
 
 /** Failure details kept (the count is exact beyond it): keeps continue-as-new payloads small. */
 const MAX_FAILURE_DETAILS = 1000;
@@ -94,52 +100,56 @@ export interface DatasetRunState extends HistorySizing {
   givenUp?: GaveUp;
 }
 
-export interface DatasetProgress {
-  phase: DatasetPhase;
-  requested: number;
-  started: number;
-  completed: number;
-  failed: number;
-  running: number;
-  remaining: number;
-  /** Dialogues the dataset keeps in flight now (`concurrency`, or what `auto` chose). */
-  window: number;
-  /** Dialogues a new group runs now: as many as a group's history holds, as groups have reported it. */
-  groupSize: number;
-  /** The ask and answer endpoints as a worker last reported them, by name: requests open and waiting on that worker, its limit, requests it abandoned, and the workers sharing the endpoint. */
-  endpoints: Record<string, EndpointStatus>;
-  llmLatencyMs: number;
-  usage: { ask: TokenUsage; answer: TokenUsage };
-  llmCallsPerSecond: number;
-  dialoguesPerSecond: number;
-  etaSeconds: number | null;
-  runs: number;
-  historyLength: number;
-  /** What this dataset has spent (reused dialogues not counted). */
-  spent: Spend;
-  /** The spend of every dialogue this dataset runs, at the mean so far; null before the first is done. */
-  projected: Spend | null;
-  budget: DatasetInput['budget'] | null;
-  paused: boolean;
-  stoppedBy: 'budget' | null;
-  /** Each batched role's batches: totals, and each batch in flight (ID, status, requests, completed, failed, age). */
-  batches: BatcherProgress[];
-  /** Groups whose workflow task keeps failing (a bad deploy?); null: none. */
-  stuck: StuckProgress | null;
-  /** Rate-limited endpoints' task queues no worker polls (./unpolled-queues.ts); empty: none. */
-  unpolledQueues: UnpolledQueue[];
-}
-
 /**
  * What a dataset has to run when it starts: every index, as one range, when nothing is reused;
  * else nothing yet, to be read a block at a time from the set of reused ones (at `reusedKey`).
  */
-export function toRunAtStart(
+function toRunAtStart(
   count: number,
   reusedKey?: string,
 ): Pick<DatasetRunState, 'reusedKey' | 'toRun' | 'scannedTo' | 'launched'> {
   if (reusedKey) return { reusedKey, toRun: [], scannedTo: 0, launched: 0 };
   return { toRun: [[0, count - 1]], scannedTo: count, launched: 0 };
+}
+
+/** What the first run of a dataset learnt while opening: from the output, the seeds and the workers. */
+export interface OpenedRun {
+  opened: OpenedDataset;
+  seeds: SeedReport;
+  routes: EndpointRoutes;
+  batch?: DatasetBatches;
+}
+
+/** The state a dataset's first run starts from: nothing counted but what the resumed datasets stored. */
+export function initialRunState(
+  input: DatasetInput,
+  { opened, seeds, routes, batch }: OpenedRun,
+): DatasetRunState {
+  const ask = routes['ask.endpoint'];
+  const answer = routes['answer.endpoint'];
+  return {
+    lineage: opened.lineage,
+    reusedCount: opened.finishedCount,
+    ...toRunAtStart(input.count, opened.finishedKey),
+    inFlight: [],
+    completed: opened.finishedCount,
+    failedCount: 0,
+    failures: [],
+    usage: opened.finishedUsage,
+    reusedUsage: opened.finishedUsage,
+    startedAt: Date.now(),
+    runs: 1,
+    maxHistoryLength: 0,
+    seeds,
+    llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
+    limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
+    endpoints: {},
+    latencyMs: 0,
+    dialogueServiceMs: 0,
+    callsPerDialogue: 0,
+    ...initialHistorySizing(),
+    batch,
+  };
 }
 
 export class DatasetRun {
@@ -149,9 +159,9 @@ export class DatasetRun {
   /** Groups this run started (the others were inherited from earlier runs). */
   readonly startedHere = new Set<string>();
   /** Groups whose start this run has asked for and not yet heard back about. */
-  starting = 0;
+  private starting = 0;
   /** Recoveries of groups that cannot report (activities) under way: the run does not continue as new before they end. */
-  recovering = 0;
+  private recovering = 0;
   /** Groups being recovered: one recovery each. */
   readonly recoveringGroups = new Set<string>();
   /** Groups marked stuck: the dataset waits for them. */
@@ -420,40 +430,54 @@ export class DatasetRun {
     return this.stuck.progress(this.groups);
   }
 
-  /** The parent's current details in the UI. */
+  /** The parent's current details in the UI (./dataset-view.ts). */
   showDetails() {
-    const p = this.progress();
-    const seeds = this.state.seeds;
-    const eta = p.etaSeconds === null ? '?' : `${p.etaSeconds} s`;
-    const skipped = seeds.skippedLines
-      ? [
-          `seeds: ${seeds.seeds} read, ${seeds.skippedLines} malformed lines skipped (first: ${seeds.firstSkipped
-            .slice(0, 5)
-            .map((l) => l.line)
-            .join(', ')}; all in the result and manifest)`,
-        ]
-      : [];
-    setCurrentDetails(
-      [
-        `**${p.phase}** · ${p.completed}/${p.requested} done · ${p.failed} failed · ${p.running} running (window ${p.window}) · ${p.remaining} remaining`,
-        `${p.llmCallsPerSecond} LLM calls/s · ${p.llmLatencyMs} ms a call · ETA ${eta} · ${p.usage.ask.completionTokens + p.usage.answer.completionTokens} tokens generated · run ${p.runs}`,
-        spendLine(p),
-        ...endpointLines(p.endpoints),
-        ...(p.paused ? ['**Paused**: no new dialogue starts (the `unpause` update resumes).'] : []),
-        ...(p.stoppedBy
-          ? ['**Stopped at its budget**: the dialogues in flight finish, then metrics and export.']
-          : []),
-        ...batchDetails(this.state.batch),
-        ...(p.stuck ? [stuckLine(p.stuck)] : []),
-        ...p.unpolledQueues.map((q) => `**No worker polls an endpoint's queue**: ${q.message}`),
-        ...skipped,
-      ].join('\n\n'),
-    );
+    setCurrentDetails(datasetDetails(this.progress(), this.state.seeds, batchDetails(this.state.batch)));
+  }
+
+  /** Waits for a group's start to be answered, counted meanwhile (the run does not close before). */
+  async trackStart<T>(start: Promise<T>): Promise<T> {
+    this.starting++;
+    try {
+      return await start;
+    } finally {
+      this.starting--;
+    }
+  }
+
+  /** Runs a recovery (activities, signals to groups): the run does not continue as new before it ends. */
+  async recovery<T>(work: () => Promise<T>): Promise<T> {
+    this.recovering++;
+    try {
+      return await work();
+    } finally {
+      this.recovering--;
+    }
+  }
+
+  /** No group start and no recovery under way: the run may continue as new. */
+  get quiet(): boolean {
+    return this.starting === 0 && this.recovering === 0;
+  }
+
+  /** Keeps the longest history of the dataset's runs, for the result. */
+  noteHistoryLength() {
+    this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
+  }
+
+  /** Stuck groups given up by the update, added to those of earlier updates. */
+  addGivenUp(result: GaveUp) {
+    const total = this.state.givenUp ?? { groups: 0, completed: 0, failed: 0 };
+    this.state.givenUp = {
+      groups: total.groups + result.groups,
+      completed: total.completed + result.completed,
+      failed: total.failed + result.failed,
+    };
   }
 
   /** What the next run starts from. */
   carry(): DatasetRunState {
-    this.state.maxHistoryLength = Math.max(this.state.maxHistoryLength, workflowInfo().historyLength);
+    this.noteHistoryLength();
     return {
       ...this.state,
       inFlight: [...this.groups].map(([id, indices]) => ({
@@ -467,32 +491,3 @@ export class DatasetRun {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
-
-/** Stuck groups for the UI: what to do, and the first few with their failure. */
-function stuckLine(stuck: StuckProgress): string {
-  const first = stuck.sample
-    .map((g) => `${g.id} since ${new Date(g.since).toISOString()}: ${g.reason}`)
-    .join('; ');
-  return `**Stuck**: ${stuck.message}. First: ${first}`;
-}
-
-/** Each endpoint as a worker last reported it, for the UI's current details. */
-function endpointLines(endpoints: Record<string, EndpointStatus>): string[] {
-  return Object.entries(endpoints).map(
-    ([name, e]) =>
-      `endpoint ${name}: ${e.inFlight} in flight · ${e.waiting} waiting · limit ${e.limit}${e.workers > 1 ? ` (one of ${e.workers} workers)` : ''} · ${e.abandoned} abandoned after sending${e.latencyMs ? ` · ${e.latencyMs} ms a call unqueued` : ''}`,
-  );
-}
-
-/** Tokens and cost so far, the projected total, and the budget, for the UI's current details. */
-function spendLine(p: DatasetProgress): string {
-  const cost = (s: Spend) =>
-    `${formatUsd(s.costUsd)}${s.unpricedCalls ? ` (+${Math.round(s.unpricedCalls)} unpriced calls)` : ''}`;
-  const projected = p.projected
-    ? ` · projected ${Math.round(p.projected.tokens)} tokens, ${cost(p.projected)}`
-    : '';
-  const budget = p.budget
-    ? ` · budget ${[p.budget.maxTokens !== undefined && `${p.budget.maxTokens} tokens`, p.budget.maxCostUsd !== undefined && formatUsd(p.budget.maxCostUsd)].filter(Boolean).join(', ')}`
-    : '';
-  return `spent ${p.spent.tokens} tokens, ${cost(p.spent)}${projected}${budget}`;
-}

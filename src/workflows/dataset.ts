@@ -30,8 +30,8 @@ import { personaFor } from '../prompts/personas';
 import { type DatasetStop, type DatasetResult, type DialogueSettings, type DialogueSpec } from '../types';
 import { describeFailure } from './failures';
 import { generateDialogues } from './dialogue-group';
-import { DatasetRun, toRunAtStart, type DatasetProgress, type DatasetRunState } from './dataset-run';
-import { historyTailRoom, initialHistorySizing, maxGroupsInFlight } from '../planning/fan-out';
+import { DatasetRun, initialRunState, type DatasetProgress, type DatasetRunState } from './dataset-run';
+import { historyTailRoom, maxGroupsInFlight } from '../planning/fan-out';
 import { turnsFor } from '../planning/turns';
 import { measureDataset, probeModels } from './metrics-steps';
 import { datasetSteps } from './activity-options';
@@ -204,31 +204,8 @@ async function openRun(input: DatasetInput, datasetId: string): Promise<DatasetR
     count: input.count,
     resumeFrom: input.resumeFrom,
   });
-  const ask = routes['ask.endpoint'];
-  const answer = routes['answer.endpoint'];
-  return {
-    lineage: opened.lineage,
-    reusedCount: opened.finishedCount,
-    ...toRunAtStart(input.count, opened.finishedKey),
-    inFlight: [],
-    completed: opened.finishedCount,
-    failedCount: 0,
-    failures: [],
-    usage: opened.finishedUsage,
-    reusedUsage: opened.finishedUsage,
-    startedAt: Date.now(),
-    runs: 1,
-    maxHistoryLength: 0,
-    seeds,
-    llmTaskQueues: { ask: ask?.taskQueue, answer: answer?.taskQueue },
-    limits: { ask: ask?.rpm, answer: answer?.rpm, shared: input.ask.endpoint === input.answer.endpoint },
-    endpoints: {},
-    latencyMs: 0,
-    dialogueServiceMs: 0,
-    callsPerDialogue: 0,
-    ...initialHistorySizing(),
-    batch: await openBatches(input, datasetId, workflowInfo().firstExecutionRunId),
-  };
+  const batch = await openBatches(input, datasetId, workflowInfo().firstExecutionRunId);
+  return initialRunState(input, { opened, seeds, routes, batch });
 }
 
 /** Keeps the window full until every dialogue has reported; continues as new when the run is full. */
@@ -246,7 +223,7 @@ async function fanOut(run: DatasetRun, rawInput: unknown) {
     run.showDetails();
     if (runIsFull()) {
       // Groups must have started before this run closes, recoveries and signal handlers finished.
-      await condition(() => run.starting === 0 && run.recovering === 0 && allHandlersFinished());
+      await condition(() => run.quiet && allHandlersFinished());
       await continueAsNew<typeof generateDataset>(rawInput, run.carry());
     }
     const [before, flips, reports] = [run.finished, run.pauseChanges, run.endpointReports];
@@ -318,49 +295,50 @@ function dialogueSettings(run: DatasetRun): DialogueSettings {
   };
 }
 
+/** Dialogue `index`: its target turns and, prompted, its persona, drawn under the run's seed. */
+const dialogueSpec = (input: DatasetInput, index: number): DialogueSpec => ({
+  index,
+  turns: turnsFor(input, index),
+  persona:
+    input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
+});
+
 /** Starts a group of dialogues; returns its workflow ID. */
 function launchGroup(run: DatasetRun, settings: DialogueSettings, indices: number[]): string {
   const { input, datasetId } = run;
   const first = indices[0];
   const last = indices[indices.length - 1];
   const id = indices.length === 1 ? `${datasetId}/${first}` : `${datasetId}/${first}-${last}`;
-  const dialogues: DialogueSpec[] = indices.map((index) => ({
-    index,
-    turns: turnsFor(input, index),
-    persona:
-      input.ask.mode === 'prompted' ? personaFor(input.ask.personas, input.randomSeed, index) : undefined,
-  }));
+  const dialogues = indices.map((index) => dialogueSpec(input, index));
   run.started(id, indices);
-  run.starting++;
-  startChild(generateDialogues, {
-    workflowId: id,
-    args: [{ settings, dialogues }],
-    // Groups outlive a run that continues as new; they report to the next one.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    // A dataset that reuses a workflow ID reuses its groups' IDs: closed ones may start again.
-    // One still running (left by a terminated dataset) was fenced by openDataset.
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [
-      { key: PARROT_DATASET, value: datasetId },
-      { key: PARROT_DIALOGUES, value: indices.map(String) },
-    ],
-    staticSummary:
-      indices.length === 1
-        ? `Dialogue ${first} of ${datasetId}`
-        : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
-  }).then(
-    (child) => {
-      run.starting--;
-      return child.result().then(
-        (outcome) => run.settle(outcome),
-        (err) => recoverGroupOutcomes(run, id, describeFailure(err)),
-      );
-    },
-    (err) => {
-      run.starting--;
-      run.failGroup(id, `could not start: ${describeFailure(err)}`);
-    },
-  );
+  void run
+    .trackStart(
+      startChild(generateDialogues, {
+        workflowId: id,
+        args: [{ settings, dialogues }],
+        // Groups outlive a run that continues as new; they report to the next one.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // A dataset that reuses a workflow ID reuses its groups' IDs: closed ones may start again.
+        // One still running (left by a terminated dataset) was fenced by openDataset.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: PARROT_DATASET, value: datasetId },
+          { key: PARROT_DIALOGUES, value: indices.map(String) },
+        ],
+        staticSummary:
+          indices.length === 1
+            ? `Dialogue ${first} of ${datasetId}`
+            : `Dialogues ${first}–${last} (${indices.length}) of ${datasetId}`,
+      }),
+    )
+    .then(
+      (child) =>
+        child.result().then(
+          (outcome) => run.settle(outcome),
+          (err) => recoverGroupOutcomes(run, id, describeFailure(err)),
+        ),
+      (err) => run.failGroup(id, `could not start: ${describeFailure(err)}`),
+    );
   return id;
 }
 
@@ -407,17 +385,16 @@ async function markStuckGroups(run: DatasetRun) {
   const stuckSeconds = run.input.stallCheckSeconds;
   const ids = run.groupsInFlightFor(stuckSeconds * 1000);
   const marked = run.stuck.size;
-  run.recovering++;
   try {
-    const found = ids.length ? await parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }) : [];
+    const found = ids.length
+      ? await run.recovery(() => parentSteps(run.input).findStuckGroups({ ids, stuckSeconds }))
+      : [];
     run.stuck.update(ids, found, run.groups);
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('could not check the groups for stuck workflow tasks; trying again at the next check', {
       error: describeFailure(err),
     });
-  } finally {
-    run.recovering--;
   }
   reportStuckGroups(run.stuck.size, stuckSeconds);
   if (run.stuck.size !== marked) run.showDetails();
@@ -435,18 +412,19 @@ async function recoverGroupOutcomes(
 ): Promise<GroupOutcome | undefined> {
   const indices = run.groups.get(id);
   if (!indices || run.recoveringGroups.has(id)) return undefined; // a give-up's terminate also ends its result
-  run.recovering++;
   run.recoveringGroups.add(id);
   try {
     const dataset = { datasetId: run.datasetId, runId: workflowInfo().firstExecutionRunId };
-    const outcome = await parentSteps(run.input).recoverGroup({
-      id,
-      indices: [...indices],
-      output: run.input.output,
-      dataset,
-      reason,
-      terminate,
-    });
+    const outcome = await run.recovery(() =>
+      parentSteps(run.input).recoverGroup({
+        id,
+        indices: [...indices],
+        output: run.input.output,
+        dataset,
+        reason,
+        terminate,
+      }),
+    );
     run.settle(outcome);
     return outcome;
   } catch (err) {
@@ -454,7 +432,6 @@ async function recoverGroupOutcomes(
     run.failGroup(id, `${reason}; its stored dialogues could not be read: ${describeFailure(err)}`);
     return undefined;
   } finally {
-    run.recovering--;
     run.recoveringGroups.delete(id);
   }
 }
@@ -466,7 +443,7 @@ async function recoverGroupOutcomes(
 async function finish(run: DatasetRun): Promise<DatasetResult> {
   const { input, datasetId, state } = run;
   const { exportDataset, writeReport } = parentSteps(input);
-  state.maxHistoryLength = Math.max(state.maxHistoryLength, workflowInfo().historyLength);
+  run.noteHistoryLength();
   reportStuckGroups(0, input.stallCheckSeconds);
   run.setPhase('exporting');
   const ref = { datasetId, lineage: state.lineage, output: input.output, count: input.count };
@@ -488,16 +465,24 @@ async function finish(run: DatasetRun): Promise<DatasetResult> {
   const report = await writeReport({ ...ref, metrics, metricsError });
   run.setPhase('done');
   return {
-    datasetId,
-    requested: input.count,
+    ...resultOf(run, stopped),
+    metrics,
+    ...(metricsError && { metricsError }),
+    export: { ...exported, ...report },
+  };
+}
+
+/** The result's counts, usage and notes, as the run state has them at the end. */
+function resultOf(run: DatasetRun, stopped: DatasetStop | undefined) {
+  const { state } = run;
+  return {
+    datasetId: run.datasetId,
+    requested: run.input.count,
     completed: state.completed,
     reused: state.reusedCount,
     failedCount: state.failedCount,
     failed: state.failures,
     usage: state.usage,
-    metrics,
-    ...(metricsError && { metricsError }),
-    export: { ...exported, ...report },
     runs: state.runs,
     maxHistoryLength: state.maxHistoryLength,
     seeds: state.seeds,

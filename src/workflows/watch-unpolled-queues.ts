@@ -70,10 +70,5 @@ async function failWaitingCalls(run: DatasetRun, bound: number) {
     }
   }
   if (!sends.length) return;
-  run.recovering++; // the run does not continue as new with signals on their way
-  try {
-    await Promise.all(sends);
-  } finally {
-    run.recovering--;
-  }
+  await run.recovery(() => Promise.all(sends)); // the run does not continue as new with signals on their way
 }
