@@ -1,7 +1,8 @@
 // Records the workflow histories that test/replay.test.ts replays: run it (npm run
 // record-histories -- v<N>) once per deployed release (until the first, v1 is re-recorded in place).
 // It records a dataset that continues as new and has a failed dialogue, a group of its dialogues,
-// a second dataset that resumes it on the same output, and a third cancelled mid-run.
+// a second dataset that resumes it on the same output, a third cancelled mid-run, and a fourth
+// whose answers go through a batch API, with its batcher.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +97,31 @@ async function main() {
     );
     record('recorded-c', 'generateDataset');
   };
+  /** A dataset whose answers go through the fake's Batches API, and its answer batcher. */
+  const recordBatched = async () => {
+    const output = pathToFileURL(path.join(out, 'batched')).href;
+    await env.client.workflow.execute(generateDataset, {
+      taskQueue,
+      workflowId: 'recorded-d',
+      args: [
+        {
+          ...input,
+          count: 4,
+          maxEventsPerRun: 10_000,
+          output,
+          answer: { ...input.answer, batch: { fillSeconds: 2, pollSeconds: 1 } },
+        },
+      ],
+    });
+    record('recorded-d', 'generateDataset');
+    const batcher = 'recorded-d/batch/answer';
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId="${batcher}"` }))
+      runs.push(wf.runId);
+    runs
+      .reverse()
+      .forEach((runId, k) => record(batcher, 'runBatcher', runId, `recorded-d-batcher-run${k + 1}`));
+  };
   await worker.runUntil(async () => {
     fake.failNext({ status: 401, message: 'key revoked' }, 1); // the first call's dialogue fails for good
     const first = await env.client.workflow.execute(generateDataset, {
@@ -128,6 +154,7 @@ async function main() {
       record(wf.workflowId, 'generateDialogues');
     record('recorded-b', 'generateDataset');
     await recordCancelled();
+    await recordBatched();
   });
   fs.writeFileSync(
     path.join(HISTORIES_DIR, `${version}-index.json`),

@@ -1,6 +1,7 @@
 // Replays recorded histories against today's workflow code: a change that would break running
 // workflows fails here unless it is guarded with patched(). The recordings (test/record-histories.ts)
-// cross continue-as-new, hold a failed dialogue, and include a resumed and a cancelled dataset.
+// cross continue-as-new, hold a failed dialogue, and include a resumed, a cancelled and a batched
+// dataset with its batcher.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ describe('replay of recorded workflow histories', () => {
       fs.readFileSync(path.join(HISTORIES_DIR, `${version}-index.json`), 'utf8'),
     );
 
-    it(`${version}: holds a dataset across continue-as-new, a dialogue group, a resumed and a cancelled dataset`, () => {
+    it(`${version}: holds a dataset across continue-as-new, a dialogue group, a resumed, a cancelled and a batched dataset`, () => {
       const names = index.map((h) => h.file);
       assert.ok(
         names.filter((f) => f.includes('recorded-a-run')).length >= 2,
@@ -47,6 +48,10 @@ describe('replay of recorded workflow histories', () => {
       assert.ok(
         cancelledEvents.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
         'its history holds the cancel request',
+      );
+      assert.ok(
+        index.some((h) => h.workflowType === 'runBatcher'),
+        'a batcher of a dataset whose answers went through a batch API',
       );
     });
 
