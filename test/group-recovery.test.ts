@@ -2,6 +2,7 @@
 // marked, never terminated unasked, until a rollback lets it finish or the giveUpStuckGroups
 // update gives it up; a group closed before reporting has its stored dialogues counted as
 // completed, not failed; a group started late, after its dataset closed, runs nothing.
+import { dialogueSettingsSchema } from '../src/config/dataset-input';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -184,8 +185,11 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
     seeds: 'builtin:',
     randomSeed: 0,
     output: pathToFileURL(path.join(outDir, datasetId)).href,
-    ask: { endpoint: 'late', model: FAKE_MODEL, mode: 'prompted' as const },
-    answer: { endpoint: 'late', model: FAKE_MODEL },
+    // The models' settings, timeouts and budgets as the dataset schema fills them in.
+    ...dialogueSettingsSchema.parse({
+      ask: { endpoint: 'late', model: FAKE_MODEL },
+      answer: { endpoint: 'late', model: FAKE_MODEL },
+    }),
   });
   const twoDialogues = [
     { index: 0, turns: 1, seed: 'a seed question?' },
