@@ -8,6 +8,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
+import { generateDataset } from '../../src/workflows';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
 import { PARROT_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { requireTool, TEMPORAL_BIN } from './tools';
@@ -127,6 +128,26 @@ export function useTemporalWorker(
     await running;
   });
   return ctx;
+}
+
+/** Starts a dataset on the suite's worker (`run`: and waits for its result); `input` may be bad on purpose. */
+export function startDataset(t: TemporalTestContext, workflowId: string, input: unknown) {
+  return t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input] });
+}
+
+export function runDataset(t: TemporalTestContext, workflowId: string, input: unknown) {
+  return t.env.client.workflow.execute(generateDataset, {
+    taskQueue: t.taskQueue,
+    workflowId,
+    args: [input],
+  });
+}
+
+/** The IDs of the workflows a visibility query lists. */
+export async function workflowIds(client: Client, query: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids;
 }
 
 /** Dialogue groups of a dataset that the server lists as running. */
