@@ -106,10 +106,13 @@ describe('the fake OpenAI-compatible server', () => {
     );
     assert.ok(b.busyMs >= 4 * 290, `${b.busyMs} ms of slot time`);
 
-    // Three clients that leave after 100 ms: two were started (abandoned), one was queued (dropped).
-    await Promise.all(
-      [1, 2, 3].map(() => assert.rejects(chat(s, 'bye', AbortSignal.timeout(100)), /aborted|timeout/i)),
-    );
+    // Two clients started (they leave at 200 ms of their 300: abandoned), then one queued behind
+    // them that leaves at 100 ms, while they still hold both slots (dropped).
+    const leaving = (ms: number) =>
+      assert.rejects(chat(s, 'bye', AbortSignal.timeout(ms)), /aborted|timeout/i);
+    const started = [leaving(200), leaving(200)];
+    await eventually(() => s.stats.inFlight === 2, { what: 'both slots taken', timeout: 2_000, interval: 5 });
+    await Promise.all([...started, leaving(100)]);
     await eventually(
       () => {
         b = s.stats.bounded!;
