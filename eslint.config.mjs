@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'test/fixtures/histories/'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', '.scratch/', 'test/fixtures/histories/'] },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -10,9 +10,10 @@ import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { AllowedRoots } from '../src/config/allowed-roots';
-import { generateDataset, generateDialogue } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
+import { generateDialogue } from '../src/workflows';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDatasetInput, fakeDialogueInput } from './helpers/inputs';
+import { runDataset } from './helpers/temporal';
 
 /** The workflow's failure is the activity's non-retryable refusal, naming the field and the setting. */
 const refusal = (field: string, uri: string) => (err: unknown) => {
@@ -30,15 +31,8 @@ describe('allowed roots (fake LLM server)', () => {
   const allowed = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-allowed-'));
   const s = useFakeLlmSuite('roots', { deps: { roots: AllowedRoots.parse(pathToFileURL(allowed).href) } });
   after(() => fs.rmSync(allowed, { recursive: true, force: true }));
-  const input = (name: string) => ({
-    count: 2,
-    turns: 2,
-    output: pathToFileURL(path.join(allowed, name)).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-  });
-  const run = (workflowId: string, args: Record<string, unknown>) =>
-    s.t.env.client.workflow.execute(generateDataset, { taskQueue: s.t.taskQueue, workflowId, args: [args] });
+  const input = (name: string) => fakeDatasetInput(path.join(allowed, name), { count: 2, turns: 2 });
+  const run = (workflowId: string, args: Record<string, unknown>) => runDataset(s.t, workflowId, args);
 
   it("refuses the worker's environment as seeds, at once, before any call is paid", async () => {
     const before = s.fake.requests.length;
@@ -69,14 +63,12 @@ describe('allowed roots (fake LLM server)', () => {
         taskQueue: s.t.taskQueue,
         workflowId: 'roots-dialogue',
         args: [
-          {
-            ...input('dialogue'),
+          fakeDialogueInput(path.join(allowed, 'dialogue'), {
             datasetId: 'roots-dialogue',
-            seeds: 'file:///proc/self/environ',
-            randomSeed: 0,
             index: 0,
-            ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
-          },
+            turns: 2,
+            seeds: 'file:///proc/self/environ',
+          }),
         ],
       }),
       refusal('seeds', 'file:///proc/self/environ'),

@@ -24,6 +24,7 @@ import { testMinio } from './global-fixtures';
 import { testRecord } from './helpers/dialogue-records';
 import { emptyUsage } from '../src/usage';
 import { TEST_ROOTS } from './helpers/roots';
+import { sleep } from './helpers/eventually';
 
 const BUCKET = 'blob-store-test';
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-blob-stores-'));
@@ -127,7 +128,7 @@ describe('blob stores and the export over them', () => {
         const controller = new AbortController();
         const store = S3BlobStore.fromUri('s3://stuck/prefix', { client, signal: controller.signal });
         const pending = write(store);
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300); // the write is in flight
         const started = Date.now();
         controller.abort(new Error('activity cancelled'));
         await assert.rejects(pending, (err: Error) => /abort|cancel/i.test(`${err.name} ${err.message}`));

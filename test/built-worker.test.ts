@@ -8,7 +8,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { eventually, GiveUp } from './helpers/eventually';
+import { fakeDatasetInput } from './helpers/inputs';
 import { startTemporal } from './helpers/temporal';
 
 const root = path.resolve(__dirname, '..');
@@ -54,14 +56,13 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
     });
     worker.stdout!.on('data', (c) => (log += c));
     worker.stderr!.on('data', (c) => (log += c));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (log.includes('parrot worker ready')) done(resolve);
-        else if (worker!.exitCode !== null)
-          done(() => reject(new Error(`the worker exited (${worker!.exitCode}):\n${log}`)));
-      }, 100);
-      const done = (f: () => void) => (clearInterval(timer), f());
-    });
+    await eventually(
+      () => {
+        if (worker!.exitCode !== null) throw new GiveUp(`the worker exited (${worker!.exitCode}):\n${log}`);
+        return log.includes('parrot worker ready');
+      },
+      { what: 'the compiled worker to report ready' },
+    );
     assert.match(log, new RegExp(`task queue '${taskQueue}'.*fake \\(${fake.url.replace(/[.]/g, '\\.')}\\)`));
     assert.ok(log.includes(`seeds and output under: ${pathToFileURL(outDir).href}`), log);
 
@@ -71,16 +72,7 @@ describe('the compiled worker (npm run build, node dist/worker.js)', () => {
         taskQueue,
         workflowId: `built-worker-${Date.now()}`,
         workflowExecutionTimeout: '1 minute',
-        args: [
-          {
-            count: 3,
-            turns: 2,
-            concurrency: 2,
-            output: pathToFileURL(outDir).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-          },
-        ],
+        args: [fakeDatasetInput(outDir, { count: 3, turns: 2, concurrency: 2 })],
       })
       .catch((err) => {
         throw new Error(`the dataset failed: ${err}\nworker log:\n${log}`);

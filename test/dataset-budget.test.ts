@@ -6,7 +6,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { WithStartWorkflowOperation, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
@@ -16,6 +15,10 @@ import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../s
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { requireTool, TEMPORAL_BIN } from './helpers/tools';
+import { sleep } from './helpers/eventually';
+import { progressWhen } from './helpers/progress';
+import { fakeDatasetInput } from './helpers/inputs';
+import { runDataset, startDataset } from './helpers/temporal';
 
 const execFileAsync = promisify(execFile);
 
@@ -30,17 +33,15 @@ describe('budget and pause (fake LLM server)', () => {
   });
   const { t, outDir } = s;
 
-  const input = (output: string, extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
-    count: 12,
-    turns: 1,
-    output: pathToFileURL(path.join(outDir, output)).href,
-    concurrency: 1,
-    dialoguesPerWorkflow: 1,
-    maxEventsPerRun: 100,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-    ...extra,
-  });
+  const input = (output: string, extra: Partial<DatasetInputJson> = {}): DatasetInputJson =>
+    fakeDatasetInput(path.join(outDir, output), {
+      count: 12,
+      turns: 1,
+      concurrency: 1,
+      dialoguesPerWorkflow: 1,
+      maxEventsPerRun: 100,
+      ...extra,
+    });
 
   const exportedIndices = (dir: string): number[] =>
     fs
@@ -53,11 +54,7 @@ describe('budget and pause (fake LLM server)', () => {
   it('stops starting dialogues at its cost budget, exports what it has, and a resume runs the rest', async () => {
     // Dialogues run one at a time, in index order, so the stop is exact: the first k whose
     // cumulative cost reaches the budget. The budget sits inside the fourth dialogue's cost.
-    const probe = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'budget-probe',
-      args: [input('probe', { count: 4 })],
-    });
+    const probe = await runDataset(t, 'budget-probe', input('probe', { count: 4 }));
     const costs = [0, 1, 2, 3].map(
       (i) =>
         (JSON.parse(fs.readFileSync(path.join(outDir, 'probe', recordKey(i)), 'utf8')) as DialogueRecord)
@@ -66,11 +63,7 @@ describe('budget and pause (fake LLM server)', () => {
     assert.equal(probe.usage.answer.costUsd, costs[0] + costs[1] + costs[2] + costs[3]);
     const maxCostUsd = costs[0] + costs[1] + costs[2] + costs[3] / 2;
 
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'budget-cost',
-      args: [input('cost', { budget: { maxCostUsd } })],
-    });
+    const result = await runDataset(t, 'budget-cost', input('cost', { budget: { maxCostUsd } }));
     assert.equal(result.completed, 4);
     assert.equal(result.failedCount, 0);
     assert.deepEqual(result.stopped, {
@@ -84,11 +77,11 @@ describe('budget and pause (fake LLM server)', () => {
     assert.deepEqual(manifest.stopped, result.stopped);
 
     // Later, with a new budget: only the rest runs, its spend counted apart from the reused.
-    const resumed = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'budget-cost-2',
-      args: [input('cost', { resumeFrom: 'budget-cost', budget: { maxTokens: 1_000_000 } })],
-    });
+    const resumed = await runDataset(
+      t,
+      'budget-cost-2',
+      input('cost', { resumeFrom: 'budget-cost', budget: { maxTokens: 1_000_000 } }),
+    );
     assert.equal(resumed.reused, 4);
     assert.equal(resumed.completed, 12);
     assert.equal(resumed.stopped, undefined);
@@ -96,26 +89,24 @@ describe('budget and pause (fake LLM server)', () => {
   });
 
   it('stops at a token budget before any price is known, and refuses a cost budget on an unpriced endpoint', async () => {
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'budget-tokens',
-      args: [input('tokens', { budget: { maxTokens: 1 }, concurrency: 4 })],
-    });
+    const result = await runDataset(
+      t,
+      'budget-tokens',
+      input('tokens', { budget: { maxTokens: 1 }, concurrency: 4 }),
+    );
     // Until one dialogue is done its cost is unknown, so it runs alone though the window is 4;
     // it spends more than 1 token, and none starts after it.
     assert.equal(result.completed, 1);
     assert.equal(result.stopped?.notStarted, 11);
 
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'budget-unpriced',
-      args: [
-        input('unpriced', {
-          answer: { endpoint: 'free', model: FAKE_MODEL },
-          budget: { maxCostUsd: 5 },
-        }),
-      ],
-    });
+    const handle = await startDataset(
+      t,
+      'budget-unpriced',
+      input('unpriced', {
+        answer: { endpoint: 'free', model: FAKE_MODEL },
+        budget: { maxCostUsd: 5 },
+      }),
+    );
     await assert.rejects(handle.result(), (err: WorkflowFailedError) => {
       const cause = err.cause?.cause;
       assert.ok(cause instanceof ApplicationFailure);
@@ -144,15 +135,7 @@ describe('budget and pause (fake LLM server)', () => {
     });
     assert.deepEqual(answer, { paused: true, phase: 'opening' });
     const handle = await startWorkflowOperation.workflowHandle();
-    let p = await handle.query(progressQuery).catch(() => undefined);
-    for (
-      const deadline = Date.now() + 60_000;
-      !p || p.runs < 2;
-      p = await handle.query(progressQuery).catch(() => undefined)
-    ) {
-      assert.ok(Date.now() < deadline, `no continue-as-new while paused: ${JSON.stringify(p)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const p = await progressWhen(handle, (p) => p.runs >= 2, { what: 'a continue-as-new while paused' });
     assert.deepEqual(
       { phase: p.phase, paused: p.paused, started: p.started, completed: p.completed },
       { phase: 'paused', paused: true, started: 0, completed: 0 },
@@ -166,11 +149,7 @@ describe('budget and pause (fake LLM server)', () => {
   it('pauses and unpauses from the Temporal CLI: nothing starts while paused, then the dataset finishes', async () => {
     const workflowId = 'budget-pause';
     s.fake.slowNext(1_500, 1000); // slow enough that the dataset cannot finish before the CLI pauses it
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId,
-      args: [input('pause', { concurrency: 2 })],
-    });
+    const handle = await startDataset(t, workflowId, input('pause', { concurrency: 2 }));
     const progress = () => handle.query(progressQuery).catch(() => undefined);
     // Not spawnSync: the worker runs in this process and must answer the update meanwhile.
     const cli = async (name: string) => {
@@ -190,18 +169,15 @@ describe('budget and pause (fake LLM server)', () => {
       });
       return stdout;
     };
-    for (let p = await progress(); !p || p.completed < 2; p = await progress())
-      await new Promise((r) => setTimeout(r, 100));
+    await progressWhen(handle, (p) => p.completed >= 2, { what: '2 dialogues to complete' });
 
     assert.match(await cli('pause'), /"paused":\s*true/);
     // The dialogues in flight finish; then nothing more is asked of the provider.
-    let p = await progress();
-    while (!p || p.running > 0) {
-      await new Promise((r) => setTimeout(r, 100));
-      p = await progress();
-    }
+    const p = await progressWhen(handle, (p) => p.running === 0, {
+      what: 'the dialogues in flight to finish',
+    });
     const requests = s.fake.requests.length;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     assert.equal(s.fake.requests.length, requests, 'the provider got requests while paused');
     const paused = await progress();
     assert.deepEqual(

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { generateDataset, progressQuery } from '../src/workflows';
+import { progressQuery } from '../src/workflows';
 import type { DatasetResult } from '../src/types';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { eventually, GiveUp } from './helpers/eventually';
+import { runDataset, startDataset, workflowIds } from './helpers/temporal';
+import { fakeDatasetInput } from './helpers/inputs';
 
 describe('generateDataset fan-out across continue-as-new (fake LLM server)', () => {
   // Priced, so that cost is summed across groups and runs like tokens.
@@ -20,21 +21,11 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const count = 40;
     const maxEventsPerRun = 100;
     const workflowId = 'fanout-test';
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
+    const handle = await startDataset(
+      t,
       workflowId,
-      args: [
-        {
-          count,
-          turns: 1,
-          concurrency: 3,
-          maxEventsPerRun,
-          output: pathToFileURL(outDir).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
-    });
+      fakeDatasetInput(outDir, { count, turns: 1, concurrency: 3, maxEventsPerRun }),
+    );
     const result = await handle.result();
 
     assert.equal(result.completed, count);
@@ -84,20 +75,11 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     s.fake.failNext({ status: 401, message: 'bad key for this one' });
     const workflowId = 'fanout-failure-test';
     const out = path.join(outDir, 'with-failure');
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
+    const result = await runDataset(
+      t,
       workflowId,
-      args: [
-        {
-          count: 4,
-          turns: 1,
-          concurrency: 1,
-          output: pathToFileURL(out).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
-    });
+      fakeDatasetInput(out, { count: 4, turns: 1, concurrency: 1 }),
+    );
     assert.equal(result.completed, 3);
     assert.equal(result.failedCount, 1);
     assert.equal(result.failed[0].id, `${workflowId}/0`);
@@ -112,38 +94,37 @@ describe('generateDataset fan-out across continue-as-new (fake LLM server)', () 
     const count = 20;
     const workflowId = 'fanout-terminated';
     s.fake.failNext({ status: 0, hang: true }); // the first call (dialogue 0's or 1's) never returns
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
+    const handle = await startDataset(
+      t,
       workflowId,
-      args: [
-        {
-          count,
-          turns: 1,
-          concurrency: 2,
-          dialoguesPerWorkflow: 1,
-          maxEventsPerRun: 100,
-          stallCheckSeconds: 1,
-          llmCallTimeoutSeconds: 3600,
-          output: pathToFileURL(path.join(outDir, 'terminated')).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
-    });
+      fakeDatasetInput(path.join(outDir, 'terminated'), {
+        count,
+        turns: 1,
+        concurrency: 2,
+        dialoguesPerWorkflow: 1,
+        maxEventsPerRun: 100,
+        stallCheckSeconds: 1,
+        llmCallTimeoutSeconds: 3600,
+      }),
+    );
     // Wait until only the hung dialogue is left, in a later run than the one that started it.
-    for (;;) {
-      if ((await handle.describe()).status.name !== 'RUNNING') break; // failed: result() says why
-      const p = await handle.query(progressQuery).catch(() => undefined); // none between runs
-      if (p && p.completed === count - 1 && p.runs > 1) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    let hung: string | undefined;
-    while (!hung) {
-      for await (const w of t.env.client.workflow.list({
-        query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues" AND ExecutionStatus="Running"`,
-      }))
-        hung = w.workflowId;
-    }
+    await eventually(
+      async () => {
+        const { status } = await handle.describe();
+        if (status.name !== 'RUNNING') throw new GiveUp(`the dataset closed: ${status.name}`);
+        const p = await handle.query(progressQuery); // none between runs
+        return p.completed === count - 1 && p.runs > 1;
+      },
+      { what: 'only the hung dialogue to be left, in a later run' },
+    );
+    const [hung] = await eventually(
+      () =>
+        workflowIds(
+          t.env.client,
+          `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues" AND ExecutionStatus="Running"`,
+        ).then((ids) => ids.length > 0 && ids),
+      { what: 'the hung group to be listed' },
+    );
     await t.env.client.workflow.getHandle(hung).terminate('by hand, in a test');
     const result = await handle.result();
     assert.equal(result.completed, count - 1);

@@ -6,11 +6,13 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { parseDatasetInput, type DatasetInputJson } from '../src/config/dataset-input';
 import { turnsFor } from '../src/planning/turns';
-import { dialogueQuery, generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
-import { useTemporalWorker } from './helpers/temporal';
+import { dialogueQuery, progressQuery } from '../src/workflows';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startDataset, useTemporalWorker, workflowIds } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testMinio } from './global-fixtures';
 import { TEST_ROOTS } from './helpers/roots';
+import { fakeDatasetInput } from './helpers/inputs';
 
 describe('generateDataset to MinIO (fake LLM server)', () => {
   let fake: FakeOpenAiServer;
@@ -35,22 +37,15 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
 
   it('runs every dialogue in a group workflow and exports each exactly once as ShareGPT JSONL with a manifest', async () => {
     const count = 7;
-    const input: DatasetInputJson = {
+    const input: DatasetInputJson = fakeDatasetInput(`s3://${bucket}/run-1`, {
       count,
       turns: { min: 1, max: 3 },
-      output: `s3://${bucket}/run-1`,
       concurrency: 8,
       dialoguesPerWorkflow: 2,
       randomSeed: 11,
-      ask: { endpoint: 'fake', model: FAKE_MODEL },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-    };
-    const workflowId = 'dataset-s3-test';
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId,
-      args: [input],
     });
+    const workflowId = 'dataset-s3-test';
+    const handle = await startDataset(t, workflowId, input);
     const result = await handle.result();
 
     assert.deepEqual(result.failed, []);
@@ -95,15 +90,13 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     assert.ok(turnCounts.size > 1, 'turns {min, max} should vary across dialogues');
 
     // A dialogue is found in the UI by dataset and index: its group, whose `dialogue` query shows it.
-    let groupIds: string[] = [];
-    for (let attempt = 0; attempt < 50 && groupIds.length !== 1; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 200));
-      groupIds = [];
-      for await (const wf of t.env.client.workflow.list({
-        query: `ParrotDataset="${workflowId}" AND ParrotDialogues="4"`,
-      }))
-        groupIds.push(wf.workflowId);
-    }
+    const groupIds = await eventually(
+      async () => {
+        const ids = await workflowIds(t.env.client, `ParrotDataset="${workflowId}" AND ParrotDialogues="4"`);
+        return ids.length === 1 && ids;
+      },
+      { what: 'the group of dialogue 4 to be listed', timeout: 10_000 },
+    );
     assert.deepEqual(groupIds, [`${workflowId}/4-5`]);
     const group = t.env.client.workflow.getHandle(groupIds[0]);
     assert.equal(await (await group.describe()).staticSummary(), `Dialogues 4–5 (2) of ${workflowId}`);
@@ -148,15 +141,16 @@ describe('generateDataset to MinIO (fake LLM server)', () => {
     const desc = await handle.describe();
     assert.deepEqual(desc.searchAttributes.ParrotPhase, ['done']);
     // Visibility is eventually consistent: poll until the groups show up under the dataset's attribute.
-    let children: string[] = [];
-    for (let attempt = 0; attempt < 50 && children.length < 3; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 200));
-      children = [];
-      for await (const wf of t.env.client.workflow.list({
-        query: `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"`,
-      }))
-        children.push(wf.workflowId);
-    }
+    const children = await eventually(
+      async () => {
+        const ids = await workflowIds(
+          t.env.client,
+          `ParrotDataset="${workflowId}" AND WorkflowType="generateDialogues"`,
+        );
+        return ids.length >= 4 && ids;
+      },
+      { what: 'the 4 groups to be listed under the dataset', timeout: 10_000 },
+    );
     assert.deepEqual(
       children.sort(),
       [`${workflowId}/0-1`, `${workflowId}/2-3`, `${workflowId}/4-5`, `${workflowId}/6`],

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { recordKey } from '../src/storage/dataset-layout';
@@ -11,6 +10,7 @@ import { generateDialogue } from '../src/workflows';
 import { PARROT_ASK_STOP, SOCRATIC_SYSTEM_LINE } from '../src/prompts/parrot-ask';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDialogueInput, fakeRole } from './helpers/inputs';
 
 describe('generateDialogue (fake LLM server)', () => {
   const s = useFakeLlmSuite('dialogue', {
@@ -18,16 +18,14 @@ describe('generateDialogue (fake LLM server)', () => {
   });
   const { t, outDir } = s;
 
-  const input = (index: number, turns: number): DialogueInput => ({
-    datasetId: 'dialogue-test',
-    index,
-    turns,
-    seeds: 'builtin',
-    randomSeed: 7,
-    output: pathToFileURL(outDir).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
-    answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 64 },
-  });
+  const input = (index: number, turns: number) =>
+    fakeDialogueInput(outDir, {
+      datasetId: 'dialogue-test',
+      index,
+      turns,
+      randomSeed: 7,
+      answer: { ...fakeRole(), maxTokens: 64 },
+    });
 
   it('alternates answers and cleaned questions for the target turns, stores the dialogue and returns only a summary', async () => {
     const summary = await t.env.client.workflow.execute(generateDialogue, {

@@ -7,6 +7,7 @@ import {
   type FakeOpenAiOptions,
   type FakeOpenAiServer,
 } from './helpers/fake-openai-server';
+import { eventually } from './helpers/eventually';
 
 describe('the fake OpenAI-compatible server', () => {
   const servers: FakeOpenAiServer[] = [];
@@ -76,8 +77,10 @@ describe('the fake OpenAI-compatible server', () => {
       { errors: s.stats.errors, rateLimited: s.stats.rateLimited, hung: s.stats.hung, ok: s.stats.ok },
       { errors: 1, rateLimited: 1, hung: 1, ok: 1 },
     );
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(s.abandoned.length, 1, 'the hung request was given up by the client');
+    await eventually(() => s.abandoned.length === 1, {
+      what: 'the hung request to be given up by the client',
+      timeout: 2_000,
+    });
     assert.equal(s.stats.inFlight, 0);
     assert.equal(s.requests.length, 0, 'requests not recorded');
   });
@@ -103,15 +106,23 @@ describe('the fake OpenAI-compatible server', () => {
     );
     assert.ok(b.busyMs >= 4 * 290, `${b.busyMs} ms of slot time`);
 
-    // Three clients that leave after 100 ms: two were started (abandoned), one was queued (dropped).
-    await Promise.all(
-      [1, 2, 3].map(() => assert.rejects(chat(s, 'bye', AbortSignal.timeout(100)), /aborted|timeout/i)),
-    );
-    await new Promise((r) => setTimeout(r, 50));
-    b = s.stats.bounded!;
-    assert.deepEqual(
-      { abandoned: b.abandoned, dropped: b.dropped, queued: b.queued },
-      { abandoned: 2, dropped: 1, queued: 0 },
+    // Two clients started (they leave at 200 ms of their 300: abandoned), then one queued behind
+    // them that leaves at 100 ms, while they still hold both slots (dropped).
+    const leaving = (ms: number) =>
+      assert.rejects(chat(s, 'bye', AbortSignal.timeout(ms)), /aborted|timeout/i);
+    const started = [leaving(200), leaving(200)];
+    await eventually(() => s.stats.inFlight === 2, { what: 'both slots taken', timeout: 2_000, interval: 5 });
+    await Promise.all([...started, leaving(100)]);
+    await eventually(
+      () => {
+        b = s.stats.bounded!;
+        assert.deepEqual(
+          { abandoned: b.abandoned, dropped: b.dropped, queued: b.queued },
+          { abandoned: 2, dropped: 1, queued: 0 },
+        );
+        return true;
+      },
+      { what: 'the server to count the clients that left', timeout: 2_000, interval: 20 },
     );
     const t1 = Date.now();
     assert.equal((await chat(s)).status, 200);

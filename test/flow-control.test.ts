@@ -11,12 +11,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset } from '../src/workflows';
-import type { DatasetProgress } from '../src/workflows/dataset';
-import type { EndpointStatus } from '../src/types';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
-import { useTemporalWorker } from './helpers/temporal';
+import { startDataset, useTemporalWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 import { testTemporal } from './global-fixtures';
+import { sampleProgress } from './helpers/progress';
 
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-flow-'));
 after(() => fs.rmSync(outDir, { recursive: true, force: true }));
@@ -37,18 +36,17 @@ const datasetInput = (
   answer: { endpoint, model: FAKE_MODEL },
 });
 
+/** A fake server that serves 4 requests at once, each in `latencyMs`, and queues the rest. */
+const startBoundedFake = (latencyMs: number) =>
+  startFakeOpenAiServer({ slots: 4, latencyMedianMs: latencyMs, latencySigma: 0, recordRequests: false });
+
 describe('flow control against a bounded server, nothing declared (fake LLM server)', () => {
   // 4 at once, 500 ms each (8 calls/s). 100 one-call dialogues sent at once queue for up to
   // 12.5 s, past their calls' 10 s timeout: what the old flow control did (the old window held
   // them all, and nothing told the worker the server queued).
   let fake: FakeOpenAiServer;
   before(async () => {
-    fake = await startFakeOpenAiServer({
-      slots: 4,
-      latencyMedianMs: 500,
-      latencySigma: 0,
-      recordRequests: false,
-    });
+    fake = await startBoundedFake(500);
   });
   after(() => fake?.close());
   const t = useTemporalWorker(() => ({
@@ -58,21 +56,9 @@ describe('flow control against a bounded server, nothing declared (fake LLM serv
 
   it("throws no generation away and keeps the server's queue short", async () => {
     const id = `flow-bounded-${Date.now()}`;
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: id,
-      args: [datasetInput(id, 'bounded', 100, 1, 10)],
-    });
-    const seen: DatasetProgress[] = [];
-    const sampler = setInterval(
-      () =>
-        void handle.query<DatasetProgress>('progress').then(
-          (p) => seen.push(p),
-          () => undefined,
-        ),
-      1_000,
-    );
-    const result = await handle.result().finally(() => clearInterval(sampler));
+    const handle = await startDataset(t, id, datasetInput(id, 'bounded', 100, 1, 10));
+    const { samples: seen, stop } = sampleProgress(handle);
+    const result = await handle.result().finally(stop);
     assert.equal(result.completed, 100);
     const b = fake.stats.bounded!;
     assert.deepEqual(
@@ -104,12 +90,7 @@ describe('a declared maxConcurrency across two workers (fake LLM server)', () =>
   let fake: FakeOpenAiServer;
   const workers: WorkerProcess[] = [];
   before(async () => {
-    fake = await startFakeOpenAiServer({
-      slots: 4,
-      latencyMedianMs: 300,
-      latencySigma: 0,
-      recordRequests: false,
-    });
+    fake = await startBoundedFake(300);
   });
   after(async () => {
     await Promise.all(workers.map((w) => w.stop()));
@@ -137,16 +118,9 @@ describe('a declared maxConcurrency across two workers (fake LLM server)', () =>
       workflowId: id,
       args: [datasetInput(id, 'four', 40, 2, 30)],
     });
-    const reports: EndpointStatus[] = [];
-    const sampler = setInterval(
-      () =>
-        void handle.query<DatasetProgress>('progress').then(
-          (p) => p.endpoints.four && reports.push(p.endpoints.four),
-          () => undefined,
-        ),
-      1_000,
-    );
-    const result = await handle.result().finally(() => clearInterval(sampler));
+    const { samples, stop } = sampleProgress(handle);
+    const result = await handle.result().finally(stop);
+    const reports = samples.flatMap((p) => p.endpoints.four ?? []);
     assert.equal(result.completed, 40);
     assert.ok(fake.stats.peakInFlight <= 4, `${fake.stats.peakInFlight} requests open at once`);
     assert.equal(fake.stats.bounded!.queuePeak, 0);

@@ -5,10 +5,13 @@
 //
 // Mocha runs the setup in its main process; with --parallel, each test file runs in a worker
 // process that inherits the environment set here and attaches to the same two servers.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { attachMinio, startMinio, type MinioServer } from './helpers/minio-server';
-import { startTemporal } from './helpers/temporal';
+import { SHARED_BUNDLE, startTemporal, writeWorkflowBundle } from './helpers/temporal';
 
 // Worker logs only when something is wrong; the test output stays readable. Every test process
 // installs it before its first worker.
@@ -18,6 +21,7 @@ const TEMPORAL_ADDRESS = 'PARROT_TEST_TEMPORAL_ADDRESS';
 const MINIO = 'PARROT_TEST_MINIO';
 
 let minio: MinioServer | undefined;
+const bundleFile = path.join(os.tmpdir(), `parrot-test-workflows-${process.pid}.js`);
 let temporal: Promise<TestWorkflowEnvironment> | undefined;
 
 /** The dev server every suite shares (a suite that needs its own calls startTemporal). */
@@ -40,10 +44,12 @@ export function testMinio(): MinioServer {
 }
 
 export async function mochaGlobalSetup() {
-  const [m, env] = await Promise.all([startMinio(), startTemporal()]);
+  // The workflows are bundled once here, not in each test process (a few seconds of CPU each).
+  const [m, env] = await Promise.all([startMinio(), startTemporal(), writeWorkflowBundle(bundleFile)]);
   minio = m;
   temporal = Promise.resolve(env);
   Object.assign(process.env, {
+    [SHARED_BUNDLE]: bundleFile,
     [TEMPORAL_ADDRESS]: env.connection.options.address,
     [MINIO]: JSON.stringify({
       endpoint: m.endpoint,
@@ -62,4 +68,5 @@ export async function mochaGlobalSetup() {
 
 export async function mochaGlobalTeardown() {
   await Promise.all([minio?.stop(), temporal?.then((t) => t.teardown())]);
+  fs.rmSync(bundleFile, { force: true });
 }

@@ -7,14 +7,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { AesGcmCodec } from '../src/codec/aes-gcm-codec';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker, startTemporal } from './helpers/temporal';
+import { fakeDatasetInput } from './helpers/inputs';
 
 /** The server's limits here: Temporal's defaults are 4 MiB (suggest continue-as-new), 10 MB (warn), 50 MB (fail). */
 const SUGGEST_BYTES = 1024 * 1024;
@@ -57,15 +57,7 @@ describe('group history limits (fake LLM server, 3,000-token answers, codec on, 
     const result = await client.workflow.execute(generateDataset, {
       taskQueue: worker!.taskQueue,
       workflowId: 'long-answers',
-      args: [
-        {
-          count: 24,
-          turns: 4,
-          output: pathToFileURL(path.join(outDir, 'long')).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
+      args: [fakeDatasetInput(path.join(outDir, 'long'), { count: 24, turns: 4 })],
     });
     const runs: { id: string; status: string }[] = [];
     for await (const wf of client.workflow.list({ query: 'ParrotDataset="long-answers"' }))

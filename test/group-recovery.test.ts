@@ -16,21 +16,17 @@ import {
   progressQuery,
   unpauseUpdate,
 } from '../src/workflows';
-import type { DatasetProgress } from '../src/workflows/dataset-run';
 import type { GaveUp } from '../src/types';
 import { STUCK_GROUPS_METRIC } from '../src/telemetry/stuck-groups';
 import { dialoguesFinishedSignal } from '../src/workflows/signals';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
-import { waitUntil } from './helpers/wait-until';
-import { createTestWorker, WORKFLOWS_PATH } from './helpers/temporal';
+import { eventually, sleep } from './helpers/eventually';
+import { progressWhen } from './helpers/progress';
+import { createTestWorker, startDataset, WORKFLOWS_PATH } from './helpers/temporal';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { TEST_ROOTS } from './helpers/roots';
-
-const models = {
-  ask: { endpoint: 'fake', model: FAKE_MODEL },
-  answer: { endpoint: 'fake', model: FAKE_MODEL },
-};
+import { fakeDatasetInput } from './helpers/inputs';
 
 /** Every workflow task of the group that runs dialogue 3 fails, as after a bad deploy; all groups of `bad-deploy*` datasets too. */
 const BAD_DEPLOY = {
@@ -41,15 +37,14 @@ const BAD_DEPLOY = {
 describe('groups that cannot report (fake LLM server)', () => {
   const s = useFakeLlmSuite('recovery', { worker: BAD_DEPLOY });
   const { t, outDir } = s;
-  const input = (name: string, count = 6) => ({
-    count,
-    turns: 1,
-    concurrency: count,
-    dialoguesPerWorkflow: 1,
-    stallCheckSeconds: 1,
-    output: pathToFileURL(path.join(outDir, name)).href,
-    ...models,
-  });
+  const input = (name: string, count = 6) =>
+    fakeDatasetInput(path.join(outDir, name), {
+      count,
+      turns: 1,
+      concurrency: count,
+      dialoguesPerWorkflow: 1,
+      stallCheckSeconds: 1,
+    });
   const status = async (id: string) => (await t.env.client.workflow.getHandle(id).describe()).status.name;
 
   it('marks a stuck group, terminates nothing, and finishes with every dialogue after a rollback', async () => {
@@ -72,7 +67,7 @@ describe('groups that cannot report (fake LLM server)', () => {
     });
     await bad.worker.runUntil(async () => {
       await waitForStuck(handle, 1);
-      await new Promise((r) => setTimeout(r, 4_000)); // several stall checks (1 s) more
+      await sleep(4_000); // several stall checks (1 s) more
       const p = await handle.query(progressQuery);
       assert.deepEqual([p.phase, p.completed, p.failed, p.running], ['generating', 5, 0, 1]);
       assert.equal(p.stuck?.sample[0].id, `${workflowId}/3`);
@@ -95,11 +90,7 @@ describe('groups that cannot report (fake LLM server)', () => {
 
   it('gives up on a stuck group with the update: terminated, its dialogues counted, the dataset finishes', async () => {
     const workflowId = 'stuck-give-up';
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId,
-      args: [input(workflowId)],
-    });
+    const handle = await startDataset(t, workflowId, input(workflowId));
     await waitForStuck(handle, 1);
     // As the Temporal CLI sends it without --input: no argument.
     const gaveUp = await handle.executeUpdate<GaveUp, []>('giveUpStuckGroups');
@@ -116,11 +107,7 @@ describe('groups that cannot report (fake LLM server)', () => {
 
   it('says "bad deploy?" when most groups are stuck, and gives them up only when forced', async () => {
     const workflowId = 'bad-deploy';
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId,
-      args: [input(workflowId, 4)],
-    });
+    const handle = await startDataset(t, workflowId, input(workflowId, 4));
     const p = await waitForStuck(handle, 4);
     assert.equal(p.stuck?.badDeploy, true);
     assert.match(p.stuck.message, /^bad deploy\? 4 of 4 groups stuck/);
@@ -140,25 +127,21 @@ describe('groups that cannot report (fake LLM server)', () => {
   it('counts the stored dialogues of a group terminated before it reported them', async () => {
     const out = path.join(outDir, 'terminated');
     s.fake.failNext({ status: 0, hang: true }); // one of the two dialogues never gets its answer
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'terminated-group',
-      args: [
-        {
-          count: 2,
-          turns: 1,
-          concurrency: 8,
-          dialoguesPerWorkflow: 2,
-          llmCallTimeoutSeconds: 3600,
-          output: pathToFileURL(out).href,
-          ...models,
-        },
-      ],
-    });
+    const handle = await startDataset(
+      t,
+      'terminated-group',
+      fakeDatasetInput(out, {
+        count: 2,
+        turns: 1,
+        concurrency: 8,
+        dialoguesPerWorkflow: 2,
+        llmCallTimeoutSeconds: 3600,
+      }),
+    );
     // The other one is stored; its report waits a few seconds to share a signal, and the group is terminated before.
     const records = path.join(out, 'records');
     const stored = () => fs.existsSync(records) && fs.readdirSync(records).some((f) => f.endsWith('.json')); // not a temp file
-    while (!stored()) await new Promise((r) => setTimeout(r, 50));
+    await eventually(stored, { what: 'a stored dialogue record', interval: 50 });
     await t.env.client.workflow.getHandle('terminated-group/0-1').terminate('by hand, in a test');
     const result = await handle.result();
     assert.equal(result.completed, 1, 'the stored dialogue counts');
@@ -231,15 +214,9 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
         late.taskQueue,
       ],
     });
-    await waitUntil(() =>
-      t.env.client.workflow
-        .getHandle(`${workflowId}/late`)
-        .describe()
-        .then(
-          () => true,
-          () => false,
-        ),
-    );
+    await eventually(() => t.env.client.workflow.getHandle(`${workflowId}/late`).describe(), {
+      what: 'the late group to start',
+    });
     await old.cancel();
     await assert.rejects(old.result());
     // The same workflow ID at once, paused (update-with-start) so that it is surely running when the late group starts.
@@ -248,13 +225,7 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
       taskQueue: t.taskQueue,
       workflowIdConflictPolicy: 'FAIL',
       args: [
-        {
-          count: 2,
-          turns: 1,
-          dialoguesPerWorkflow: 2,
-          output: pathToFileURL(path.join(outDir, workflowId)).href,
-          ...models,
-        },
+        fakeDatasetInput(path.join(outDir, workflowId), { count: 2, turns: 1, dialoguesPerWorkflow: 2 }),
       ],
     });
     await t.env.client.workflow.executeUpdateWithStart(pauseUpdate, { startWorkflowOperation: start });
@@ -272,20 +243,12 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
   it('counts no outcome sent by a group of another run of its workflow ID', async () => {
     const workflowId = 'foreign-outcome';
     s.fake.failNext({ status: 0, hang: true }); // the group stays in flight for a call's timeout
-    const dataset = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
+    const dataset = await startDataset(
+      t,
       workflowId,
-      args: [
-        {
-          count: 1,
-          turns: 1,
-          llmCallTimeoutSeconds: 3,
-          output: pathToFileURL(path.join(outDir, workflowId)).href,
-          ...models,
-        },
-      ],
-    });
-    await waitUntil(async () => (await dataset.query(progressQuery).catch(() => undefined))?.running === 1);
+      fakeDatasetInput(path.join(outDir, workflowId), { count: 1, turns: 1, llmCallTimeoutSeconds: 3 }),
+    );
+    await progressWhen(dataset, (p) => p.running === 1, { what: 'the one dialogue to run' });
     // What a late group of an earlier dataset with this workflow ID sends: same group ID, another run.
     await dataset.signal(dialoguesFinishedSignal, {
       id: `${workflowId}/0`,
@@ -300,13 +263,8 @@ describe('a group started after its dataset closed (fake LLM server)', () => {
 });
 
 /** The progress once `groups` groups are marked stuck. */
-async function waitForStuck(handle: WorkflowHandle, groups: number): Promise<DatasetProgress> {
-  let p: DatasetProgress | undefined;
-  await waitUntil(async () => {
-    p = await handle.query(progressQuery).catch(() => undefined);
-    return p?.stuck?.groups === groups;
-  }, `${groups} stuck groups`);
-  return p!;
+function waitForStuck(handle: WorkflowHandle, groups: number) {
+  return progressWhen(handle, (p) => p.stuck?.groups === groups, { what: `${groups} stuck groups` });
 }
 
 /** A meter that records the values the parrot_stuck_groups gauge is set to. */

@@ -7,17 +7,11 @@ import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { loadEndpointRegistry } from '../src/config/endpoints';
-import { generateDataset } from '../src/workflows';
-import { useTemporalWorker } from './helpers/temporal';
+import { runDataset, useTemporalWorker } from './helpers/temporal';
 import { TEST_ROOTS } from './helpers/roots';
+import { minimalDatasetInput } from './helpers/inputs';
 
-const valid = {
-  count: 2,
-  turns: 2,
-  output: 's3://parrot/x',
-  ask: { endpoint: 'local', model: 'm' },
-  answer: { endpoint: 'local', model: 'm' },
-};
+const valid = minimalDatasetInput();
 
 describe('dataset input validation', () => {
   describe('generateDataset on a Temporal server', () => {
@@ -50,22 +44,15 @@ describe('dataset input validation', () => {
     cases.forEach(([name, input, expected], i) => {
       it(`rejects ${name}, naming the field`, async () => {
         const started = Date.now();
-        await assert.rejects(
-          t.env.client.workflow.execute(generateDataset, {
-            taskQueue: t.taskQueue,
-            workflowId: `bad-input-${i}`,
-            args: [input],
-          }),
-          (err: unknown) => {
-            assert.ok(err instanceof WorkflowFailedError);
-            const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
-            assert.ok(failure instanceof ApplicationFailure, `cause: ${String(failure)}`);
-            assert.equal(failure.nonRetryable, true);
-            assert.equal(failure.type, 'InvalidInput');
-            assert.match(failure.message, expected);
-            return true;
-          },
-        );
+        await assert.rejects(runDataset(t, `bad-input-${i}`, input), (err: unknown) => {
+          assert.ok(err instanceof WorkflowFailedError);
+          const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+          assert.ok(failure instanceof ApplicationFailure, `cause: ${String(failure)}`);
+          assert.equal(failure.nonRetryable, true);
+          assert.equal(failure.type, 'InvalidInput');
+          assert.match(failure.message, expected);
+          return true;
+        });
         assert.ok(Date.now() - started < 15_000, 'bad input must fail fast, not after retries');
       });
     });

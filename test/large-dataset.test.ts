@@ -4,18 +4,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { countOf, firstOf } from '../src/index-ranges';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { MissingFile } from '../src/storage/missing-dialogues';
 import type { DatasetResult, DialogueRecord } from '../src/types';
-import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { testRecord } from './helpers/dialogue-records';
 import { emptyUsage } from '../src/usage';
 import { payloadSizes } from './helpers/history-payloads';
+import { fakeDatasetInput } from './helpers/inputs';
+import { runDataset, startDataset } from './helpers/temporal';
 
 const MILLION = 1_000_000;
 /** Far below the 2 MB limit: what the old lists of indices passed at this count. */
@@ -23,35 +22,20 @@ const PAYLOAD_LIMIT = 256 * 1024;
 
 describe('a dataset of 1,000,000 dialogues (fake LLM server)', () => {
   const s = useFakeLlmSuite('million');
-  const input = (name: string, extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
-    count: MILLION,
-    turns: 1,
-    concurrency: 100,
-    output: pathToFileURL(path.join(s.outDir, name)).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-    ...extra,
-  });
+  const input = (name: string, extra: Partial<DatasetInputJson> = {}): DatasetInputJson =>
+    fakeDatasetInput(path.join(s.outDir, name), { count: MILLION, turns: 1, concurrency: 100, ...extra });
 
   /** A token budget that stops a dataset after about 300 dialogues, from a small dataset's usage. */
   let budget: { maxTokens: number };
   before(async () => {
-    const probe = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'million-probe',
-      args: [input('probe', { count: 4 })],
-    });
+    const probe = await runDataset(s.t, 'million-probe', input('probe', { count: 4 }));
     const { promptTokens, completionTokens } = probe.usage.answer;
     budget = { maxTokens: Math.round((300 * (promptTokens + completionTokens)) / 4) };
   });
 
   /** Runs a dataset to its end; asserts that its result and every payload of its runs stay under the limit. */
   async function runSmall(workflowId: string, args: DatasetInputJson): Promise<DatasetResult> {
-    const handle = await s.t.env.client.workflow.start(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId,
-      args: [args],
-    });
+    const handle = await startDataset(s.t, workflowId, args);
     const result = await handle.result();
     const sizes = await payloadSizes(s.t.env.client, workflowId, handle.firstExecutionRunId);
     const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));

@@ -13,7 +13,7 @@ import { LOCAL_MODEL_ID, LOCAL_MODEL_PATH } from '../src/local-llm/model-file';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
 import { generateDataset } from '../src/workflows';
-import { useTemporalWorker } from './helpers/temporal';
+import { runDataset, useTemporalWorker } from './helpers/temporal';
 import { TEST_ROOTS } from './helpers/roots';
 
 /** Sampling for tests that must not depend on luck: greedy, seeded. */
@@ -100,24 +100,18 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
   });
 
   it('generates a 2-turn dialogue with the local model as both user and assistant', async () => {
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'local-model-e2e',
-      args: [
-        {
-          count: 1,
-          turns: 2,
-          randomSeed: 0,
-          output: pathToFileURL(outDir).href,
-          // Greedy decoding with a fixed seed: the same dialogue on every run.
-          ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, ...DETERMINISTIC },
-          answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48, ...DETERMINISTIC },
-          metrics: {
-            embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID },
-            judge: { endpoint: 'local', model: LOCAL_MODEL_ID },
-          },
-        },
-      ],
+    const result = await runDataset(t, 'local-model-e2e', {
+      count: 1,
+      turns: 2,
+      randomSeed: 0,
+      output: pathToFileURL(outDir).href,
+      // Greedy decoding with a fixed seed: the same dialogue on every run.
+      ask: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 32, ...DETERMINISTIC },
+      answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48, ...DETERMINISTIC },
+      metrics: {
+        embeddings: { endpoint: 'local', model: LOCAL_MODEL_ID },
+        judge: { endpoint: 'local', model: LOCAL_MODEL_ID },
+      },
     });
     assert.equal(result.completed, 1);
     const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(outDir, recordKey(0)), 'utf8'));
@@ -190,25 +184,19 @@ describe('local model end to end (SmolLM2-135M, real inference)', () => {
 
   it('asks in parrot-ask mode: the local model continues a Socratic transcript as the human', async () => {
     const out = path.join(outDir, 'parrot-ask');
-    const result = await t.env.client.workflow.execute(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'local-model-parrot-ask',
-      args: [
-        {
-          count: 1,
-          turns: 2,
-          output: pathToFileURL(out).href,
-          randomSeed: 3,
-          ask: {
-            endpoint: 'local',
-            model: LOCAL_MODEL_ID,
-            maxTokens: 32,
-            mode: 'parrot-ask',
-            ...DETERMINISTIC,
-          },
-          answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48, ...DETERMINISTIC },
-        },
-      ],
+    const result = await runDataset(t, 'local-model-parrot-ask', {
+      count: 1,
+      turns: 2,
+      output: pathToFileURL(out).href,
+      randomSeed: 3,
+      ask: {
+        endpoint: 'local',
+        model: LOCAL_MODEL_ID,
+        maxTokens: 32,
+        mode: 'parrot-ask',
+        ...DETERMINISTIC,
+      },
+      answer: { endpoint: 'local', model: LOCAL_MODEL_ID, maxTokens: 48, ...DETERMINISTIC },
     });
     assert.equal(result.completed, 1);
     const record: DialogueRecord = JSON.parse(fs.readFileSync(path.join(out, recordKey(0)), 'utf8'));

@@ -9,32 +9,24 @@ import { sampleDatasetRecords } from '../src/storage/dialogue-records';
 import { openBlobStore } from '../src/storage/open-blob-store';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
-import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../src/workflows';
+import { pauseUpdate, unpauseUpdate } from '../src/workflows';
 import { FAKE_JUDGE_REFERS_BACK, FAKE_MODEL, fakeEmbedding } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { progressWhen } from './helpers/progress';
+import { fakeDatasetInput } from './helpers/inputs';
+import { runDataset, startDataset } from './helpers/temporal';
 
 describe('model metrics', () => {
   describe('in a dataset (fake LLM server)', () => {
     // The fake serves these models only: any other is answered 404, as OpenAI does.
     const s = useFakeLlmSuite('model-metrics', { fake: { knownModels: [FAKE_MODEL, 'fake-embed'] } });
-    const datasetInput = (name: string, extra: Record<string, unknown> = {}) => ({
-      count: 4,
-      turns: 2,
-      output: pathToFileURL(path.join(s.outDir, name)).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-      ...extra,
-    });
+    const datasetInput = (name: string, extra: Record<string, unknown> = {}) =>
+      fakeDatasetInput(path.join(s.outDir, name), { count: 4, turns: 2, ...extra });
     /** Starts a dataset paused, waits until it has opened (models probed), lets `meanwhile` run, then unpauses it. */
     async function runOpened(workflowId: string, input: Record<string, unknown>, meanwhile: () => void) {
-      const handle = await s.t.env.client.workflow.start(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId,
-        args: [input],
-      });
+      const handle = await startDataset(s.t, workflowId, input);
       await handle.executeUpdate(pauseUpdate);
-      while ((await handle.query(progressQuery).catch(() => undefined))?.phase !== 'paused')
-        await new Promise((r) => setTimeout(r, 100));
+      await progressWhen(handle, (p) => p.phase === 'paused', { what: 'the dataset to open, paused' });
       meanwhile();
       await handle.executeUpdate(unpauseUpdate);
       return handle.result();
@@ -42,23 +34,18 @@ describe('model metrics', () => {
 
     it('embeds the sampled questions and judges them through the endpoints named in the input', async () => {
       const output = path.join(s.outDir, 'run');
-      const result = await s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'model-metrics',
-        args: [
-          {
-            count: 6,
-            turns: 4,
-            output: pathToFileURL(output).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-            metrics: {
-              embeddings: { endpoint: 'fake', model: 'fake-embed' },
-              judge: { endpoint: 'fake', model: FAKE_MODEL, sampleDialogues: 4 },
-            },
+      const result = await runDataset(
+        s.t,
+        'model-metrics',
+        fakeDatasetInput(output, {
+          count: 6,
+          turns: 4,
+          metrics: {
+            embeddings: { endpoint: 'fake', model: 'fake-embed' },
+            judge: { endpoint: 'fake', model: FAKE_MODEL, sampleDialogues: 4 },
           },
-        ],
-      });
+        }),
+      );
       const m = result.metrics!;
       assert.equal(m.embeddedQuestions, 24, 'all 6 dialogues × 4 questions (fewer than the sample size)');
       assert.ok(s.fake.requests.some((r) => r.path === '/v1/embeddings' && r.body.model === 'fake-embed'));
@@ -103,11 +90,11 @@ describe('model metrics', () => {
     it('probes the metrics models when the dataset starts: a judge model the endpoint does not have fails it at once, naming the field, before any dialogue is paid for', async () => {
       const before = s.fake.requests.length;
       await assert.rejects(
-        s.t.env.client.workflow.execute(generateDataset, {
-          taskQueue: s.t.taskQueue,
-          workflowId: 'model-metrics-typo',
-          args: [datasetInput('typo', { metrics: { judge: { endpoint: 'fake', model: 'gpt-4o-mnii' } } })],
-        }),
+        runDataset(
+          s.t,
+          'model-metrics-typo',
+          datasetInput('typo', { metrics: { judge: { endpoint: 'fake', model: 'gpt-4o-mnii' } } }),
+        ),
         (err: Error) => {
           const message = String((err as { cause?: { cause?: Error } }).cause?.cause?.message);
           assert.match(
@@ -192,20 +179,15 @@ describe('model metrics', () => {
     });
 
     it('fails at once, naming the field, when a metrics endpoint is unknown to the workers', async () => {
-      const result = s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'model-metrics-unknown',
-        args: [
-          {
-            count: 1,
-            turns: 1,
-            output: pathToFileURL(path.join(s.outDir, 'bad')).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-            metrics: { embeddings: { endpoint: 'nowhere', model: 'x' } },
-          },
-        ],
-      });
+      const result = runDataset(
+        s.t,
+        'model-metrics-unknown',
+        fakeDatasetInput(path.join(s.outDir, 'bad'), {
+          count: 1,
+          turns: 1,
+          metrics: { embeddings: { endpoint: 'nowhere', model: 'x' } },
+        }),
+      );
       await assert.rejects(result, (err: Error) =>
         /metrics\.embeddings\.endpoint: unknown endpoint 'nowhere'/.test(
           String((err as { cause?: { cause?: Error } }).cause?.cause?.message ?? err.message),

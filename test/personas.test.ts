@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { personaFor } from '../src/prompts/personas';
 import { recordKey } from '../src/storage/dataset-layout';
 import type { DialogueRecord } from '../src/types';
-import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDatasetInput, fakeRole } from './helpers/inputs';
+import { runDataset } from './helpers/temporal';
 
 describe('personas', () => {
   describe('in a dataset (fake LLM server)', () => {
@@ -18,20 +17,11 @@ describe('personas', () => {
     it('records each dialogue persona and tells the prompted Ask model who it is', async () => {
       const output = path.join(s.outDir, 'custom');
       const personas = ['a pirate who loves maps', 'a poet who hates computers', 'a chef in a rush'];
-      const result = await s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'personas-custom',
-        args: [
-          {
-            count: 6,
-            turns: 2,
-            randomSeed: 9,
-            output: pathToFileURL(output).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL, personas },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-          },
-        ],
-      });
+      const result = await runDataset(
+        s.t,
+        'personas-custom',
+        fakeDatasetInput(output, { count: 6, turns: 2, randomSeed: 9, ask: { ...fakeRole(), personas } }),
+      );
       assert.equal(result.completed, 6);
       const records: DialogueRecord[] = Array.from({ length: 6 }, (_, i) =>
         JSON.parse(fs.readFileSync(path.join(output, recordKey(i)), 'utf8')),
@@ -53,19 +43,11 @@ describe('personas', () => {
         );
 
       const off = path.join(s.outDir, 'off');
-      await s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'personas-off',
-        args: [
-          {
-            count: 1,
-            turns: 2,
-            output: pathToFileURL(off).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL, personas: false },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-          },
-        ],
-      });
+      await runDataset(
+        s.t,
+        'personas-off',
+        fakeDatasetInput(off, { count: 1, turns: 2, ask: { ...fakeRole(), personas: false } }),
+      );
       assert.equal(JSON.parse(fs.readFileSync(path.join(off, recordKey(0)), 'utf8')).persona, undefined);
       assert.doesNotMatch(s.fake.requests.at(-2)!.body.messages.at(-1).content, /The user is/);
     });

@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateDataset } from '../src/workflows';
 import type { DatasetResult } from '../src/types';
 import { testTemporal } from './global-fixtures';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { freePort } from './helpers/minio-server';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
+import { fakeDatasetInput } from './helpers/inputs';
 
 /** One sample of a Prometheus text scrape: its name, labels and value. */
 interface Sample {
@@ -82,17 +82,7 @@ describe('Prometheus metrics (PARROT_METRICS_BIND, worker in a child process, fa
         taskQueue,
         workflowId,
         workflowExecutionTimeout: '2 minutes',
-        args: [
-          {
-            count: 5,
-            turns: 3,
-            concurrency: 2,
-            llmCallTimeoutSeconds: 3,
-            output: pathToFileURL(outDir).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-          },
-        ],
+        args: [fakeDatasetInput(outDir, { count: 5, turns: 3, concurrency: 2, llmCallTimeoutSeconds: 3 })],
       })
       .catch((err) => {
         throw new Error(`the dataset failed: ${err}\nworker log:\n${worker!.log()}`);

@@ -6,9 +6,11 @@ import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { llmTaskQueue } from '../src/config/task-queues';
 import type { DialogueInput } from '../src/types';
-import { generateDataset, generateDialogue } from '../src/workflows';
+import { generateDialogue } from '../src/workflows';
 import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDialogueInput } from './helpers/inputs';
+import { startDataset } from './helpers/temporal';
 
 describe('endpoint limits and faults (fake LLM server)', () => {
   // `limited` is the fake server too, declared with a request limit.
@@ -17,34 +19,24 @@ describe('endpoint limits and faults (fake LLM server)', () => {
   });
   const { t, outDir } = s;
 
-  const dialogueInput = (index: number, extra: Partial<DialogueInput>): DialogueInput => ({
-    datasetId: 'limits',
-    index,
-    turns: 1,
-    seeds: 'builtin',
-    randomSeed: 1,
-    output: pathToFileURL(outDir).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-    llmCallTimeoutSeconds: 2,
-    llmRetryBudgetSeconds: 60,
-    ...extra,
-  });
+  const dialogueInput = (index: number, extra: Partial<DialogueInput>) =>
+    fakeDialogueInput(outDir, {
+      datasetId: 'limits',
+      index,
+      randomSeed: 1,
+      llmCallTimeoutSeconds: 2,
+      llmRetryBudgetSeconds: 60,
+      ...extra,
+    });
 
   it("sends a rate-limited endpoint's calls to its own task queue, polled by a worker with the rate", async () => {
-    const handle = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'limits-routed',
-      args: [
-        {
-          count: 2,
-          turns: 2,
-          output: pathToFileURL(outDir).href + '/routed',
-          concurrency: 2,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'limited', model: FAKE_MODEL },
-        },
-      ],
+    const handle = await startDataset(t, 'limits-routed', {
+      count: 2,
+      turns: 2,
+      output: pathToFileURL(outDir).href + '/routed',
+      concurrency: 2,
+      ask: { endpoint: 'fake', model: FAKE_MODEL },
+      answer: { endpoint: 'limited', model: FAKE_MODEL },
     });
     const result = await handle.result();
     assert.equal(result.completed, 2);

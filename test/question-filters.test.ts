@@ -3,42 +3,32 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { recordKey } from '../src/storage/dataset-layout';
-import { generateDataset } from '../src/workflows';
 import { RE_ASK_TEMPERATURE } from '../src/workflows/dialogue';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDatasetInput, fakeRole } from './helpers/inputs';
+import { runDataset } from './helpers/temporal';
 
 describe('question filters in a dataset (fake LLM server)', () => {
   const s = useFakeLlmSuite('filters');
 
   it('asks again after an assistant-like question, counts the hit, and ends a dialogue whose questions never pass with the turns it paid for', async () => {
     // The first ask of the run is answered with assistant-speak once; the retry passes.
-    const input = (name: string, count: number) => ({
-      count,
-      turns: 2,
-      concurrency: 1,
-      output: pathToFileURL(`${s.outDir}/${name}`).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, maxQuestionTries: 3 },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-    });
+    const input = (name: string, count: number) =>
+      fakeDatasetInput(path.join(s.outDir, name), {
+        count,
+        turns: 2,
+        concurrency: 1,
+        ask: { ...fakeRole(), maxQuestionTries: 3 },
+      });
     s.fake.replyNext('As an AI language model, I am happy to help! Is there anything else?');
-    const ok = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'filters-ok',
-      args: [input('ok', 1)],
-    });
+    const ok = await runDataset(s.t, 'filters-ok', input('ok', 1));
     assert.equal(ok.completed, 1);
     assert.deepEqual(ok.metrics!.questionFilterHits, { assistantSpeak: 1 });
     assert.equal(ok.usage.ask.calls, 2, 'the rejected question was a call too');
 
     s.fake.replyNext('ok', 3);
-    const bad = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'filters-bad',
-      args: [input('bad', 1)],
-    });
+    const bad = await runDataset(s.t, 'filters-bad', input('bad', 1));
     assert.deepEqual(
       {
         completed: bad.completed,
@@ -64,19 +54,15 @@ describe('question filters in a dataset (fake LLM server)', () => {
   it('re-asks a greedy, seeded ask model with sampling and the next seed, so the retry can differ', async () => {
     s.fake.replyNext('As an AI language model, I am happy to help! Is there anything else?');
     const before = s.fake.requests.length;
-    const result = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'filters-greedy',
-      args: [
-        {
-          count: 1,
-          turns: 2,
-          output: pathToFileURL(`${s.outDir}/greedy`).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL, temperature: 0, seed: 5 },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
-    });
+    const result = await runDataset(
+      s.t,
+      'filters-greedy',
+      fakeDatasetInput(path.join(s.outDir, 'greedy'), {
+        count: 1,
+        turns: 2,
+        ask: { ...fakeRole(), temperature: 0, seed: 5 },
+      }),
+    );
     assert.deepEqual(result.metrics!.questionFilterHits, { assistantSpeak: 1 });
     const asks = s.fake.requests
       .slice(before)

@@ -5,15 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DatasetInputJson } from '../src/config/dataset-input';
+import { fileURLToPath } from 'node:url';
 import { REPORT_CHARTS } from '../src/report/report-charts';
 import type { DatasetResult } from '../src/types';
-import { generateDataset } from '../src/workflows';
 import { launchChromium } from './helpers/chromium';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { openAiChatProblems } from './helpers/openai-chat-format';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
+import { fakeDatasetInput, fakeRole } from './helpers/inputs';
+import { runDataset } from './helpers/temporal';
 
 /** Where the test leaves a screenshot of the report, for people to look at. */
 const SCREENSHOT = path.join(os.tmpdir(), 'parrot-report.png');
@@ -23,23 +22,17 @@ describe('dataset report and card (fake LLM server)', () => {
   const results: Record<string, DatasetResult> = {};
 
   const run = async (mode: 'prompted' | 'parrot-ask', count: number, license?: string) => {
-    const input: DatasetInputJson = {
+    const input = fakeDatasetInput(path.join(s.outDir, mode), {
       license,
       count,
       turns: { histogram: { 2: 1, 4: 2 } },
       randomSeed: 5,
       concurrency: 4,
-      output: pathToFileURL(path.join(s.outDir, mode)).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
+      ask: { ...fakeRole(), mode },
       // Both formats where the dialogues have personas (an extra column of the openai lines).
       ...(mode === 'prompted' && { exportFormats: ['sharegpt', 'openai'] }),
-    };
-    results[mode] = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: `report-${mode}`,
-      args: [input],
     });
+    results[mode] = await runDataset(s.t, `report-${mode}`, input);
   };
 
   it('writes report.html and a Hugging Face dataset card beside the data, in each Ask mode', async () => {

@@ -9,10 +9,10 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DatasetInputJson } from '../src/config/dataset-input';
-import { generateDataset, progressQuery } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
-import { runningGroups } from './helpers/temporal';
+import { progressWhen } from './helpers/progress';
+import { runDataset, runningGroups, startDataset } from './helpers/temporal';
+import { fakeDatasetInput } from './helpers/inputs';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,17 +20,9 @@ describe('resuming a dataset (fake LLM server)', () => {
   const s = useFakeLlmSuite('resume');
   const { t, outDir } = s;
 
-  const input = (extra: Partial<DatasetInputJson> = {}): DatasetInputJson => ({
-    count: 6,
-    turns: 2,
-    concurrency: 1,
-    output: pathToFileURL(outDir).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-    ...extra,
-  });
-  const run = (workflowId: string, args: DatasetInputJson) =>
-    t.env.client.workflow.execute(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [args] });
+  const input = (extra: Partial<DatasetInputJson> = {}): DatasetInputJson =>
+    fakeDatasetInput(outDir, { count: 6, turns: 2, concurrency: 1, ...extra });
+  const run = (workflowId: string, args: DatasetInputJson) => runDataset(t, workflowId, args);
 
   it('redoes only the failed dialogues and exports every dialogue exactly once', async () => {
     // The provider rejects the first two dialogues' first calls for good (401).
@@ -87,21 +79,18 @@ describe('resuming a dataset (fake LLM server)', () => {
   it('refuses to resume a dataset that still runs, and stops the groups a terminated one left running', async () => {
     const out = pathToFileURL(path.join(outDir, 'fence')).href;
     s.fake.failNext({ status: 0, hang: true }); // dialogue 0's first call never returns
-    const first = await t.env.client.workflow.start(generateDataset, {
-      taskQueue: t.taskQueue,
-      workflowId: 'fence-a',
-      args: [
-        input({
-          output: out,
-          turns: 1,
-          concurrency: 2,
-          dialoguesPerWorkflow: 1,
-          llmCallTimeoutSeconds: 3600,
-        }),
-      ],
-    });
-    while (((await first.query(progressQuery).catch(() => undefined))?.completed ?? 0) < 5)
-      await new Promise((r) => setTimeout(r, 200));
+    const first = await startDataset(
+      t,
+      'fence-a',
+      input({
+        output: out,
+        turns: 1,
+        concurrency: 2,
+        dialoguesPerWorkflow: 1,
+        llmCallTimeoutSeconds: 3600,
+      }),
+    );
+    await progressWhen(first, (p) => p.completed >= 5, { what: '5 dialogues of fence-a to complete' });
 
     await assert.rejects(
       run('fence-b', input({ output: out, turns: 1, resumeFrom: 'fence-a' })),

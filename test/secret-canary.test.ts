@@ -14,10 +14,12 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { generateDataset } from '../src/workflows';
 import { PARROT_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { freePort } from './helpers/minio-server';
 import { requireTool, TEMPORAL_BIN } from './helpers/tools';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
+import { eventually, GiveUp } from './helpers/eventually';
+import { fakeDatasetInput } from './helpers/inputs';
 
 const API_KEY = `sk-canary-${randomBytes(12).toString('hex')}`;
 /** Any other secret of the worker's environment (AWS keys, PARROT_PAYLOAD_KEY): only reachable by reading the environment. */
@@ -37,17 +39,16 @@ async function startServer(
   proc.stdout!.on('data', (c) => (log += c));
   proc.stderr!.on('data', (c) => (log += c));
   const address = `127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 1000 });
-      await c.close();
-      break;
-    } catch (err) {
-      if (i > 300 || proc.exitCode !== null)
-        throw new Error(`the dev server did not start:\n${log}`, { cause: err });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  await eventually(
+    async () => {
+      if (proc.exitCode !== null) throw new GiveUp(`the dev server exited (${proc.exitCode})`);
+      await (await Connection.connect({ address, connectTimeout: 1000 })).close();
+      return true;
+    },
+    { what: 'the dev server to start', interval: 200 },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${log}`, { cause: err });
+  });
   return {
     address,
     log: () => log,
@@ -108,15 +109,13 @@ describe('secrets at rest: a canary API key in the server database, the export a
   });
 
   it('is used against the provider, and found nowhere a run leaves data', async () => {
-    const input = (name: string) => ({
-      count: 3,
-      turns: 2,
-      concurrency: 2,
-      output: pathToFileURL(path.join(outDir, name)).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-      metrics: { embeddings: { endpoint: 'fake', model: 'fake-embed' } },
-    });
+    const input = (name: string) =>
+      fakeDatasetInput(path.join(outDir, name), {
+        count: 3,
+        turns: 2,
+        concurrency: 2,
+        metrics: { embeddings: { endpoint: 'fake', model: 'fake-embed' } },
+      });
     // A dataset with metrics (its probe is an embedding); one dialogue refused by the provider (401), its error kept.
     fake!.failNext({ status: 401, message: 'invalid api key' });
     const result = await client.workflow.execute(generateDataset, {

@@ -2,7 +2,6 @@
 // server holds only ciphertext, and the codec server decrypts for those who hold the key.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers';
@@ -11,9 +10,9 @@ import { AesGcmCodec, ENCRYPTED_ENCODING, encryptingDataConverter } from '../src
 import { startCodecServer } from '../src/codec/codec-server';
 import type { DatasetInputJson } from '../src/config/dataset-input';
 import { generateDataset } from '../src/workflows';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
-import type { TemporalTestContext } from './helpers/temporal';
+import { runDataset, type TemporalTestContext } from './helpers/temporal';
+import { fakeDatasetInput } from './helpers/inputs';
 
 const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
 const codec = new AesGcmCodec(randomBytes(32));
@@ -47,14 +46,8 @@ async function wholeHistory(
 
 const inputFor =
   (s: { outDir: string }) =>
-  (name: string, count: number): DatasetInputJson => ({
-    count,
-    turns: 2,
-    concurrency: 2,
-    output: pathToFileURL(`${s.outDir}/${name}`).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-  });
+  (name: string, count: number): DatasetInputJson =>
+    fakeDatasetInput(`${s.outDir}/${name}`, { count, turns: 2, concurrency: 2 });
 
 /** A dataset of one dialogue whose every question is unusable, so that it fails with EmptyQuestion. */
 async function runUnusableDialogue(
@@ -80,11 +73,7 @@ describe('secrets (fake LLM server)', () => {
   const input = inputFor(s);
 
   it('uses the API key against the provider but never puts it in any history', async () => {
-    const result = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'secret-scan',
-      args: [input('scan', 3)],
-    });
+    const result = await runDataset(s.t, 'secret-scan', input('scan', 3));
     assert.equal(result.completed, 3);
     assert.ok(
       s.fake.requests.some((r) => r.headers.authorization === `Bearer ${API_KEY}`),

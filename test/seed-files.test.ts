@@ -9,24 +9,16 @@ import { pathToFileURL } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DatasetInputJson } from '../src/config/dataset-input';
-import { generateDataset } from '../src/workflows';
-import { SeedSource } from '../src/seeds/seed-source';
-import { FAKE_MODEL } from './helpers/fake-openai-server';
 import { useFakeLlmSuite } from './helpers/fake-llm-suite';
 import { testMinio } from './global-fixtures';
 import { questionOf, sampleRetainedHeap, writeShareGptFile } from './helpers/sharegpt-file';
+import { fakeDatasetInput } from './helpers/inputs';
+import { runDataset } from './helpers/temporal';
 
 describe('seed files (fake LLM server)', () => {
   const s = useFakeLlmSuite('seeds');
-  const input = (name: string, seeds: string): DatasetInputJson => ({
-    count: 3,
-    turns: 1,
-    concurrency: 3,
-    seeds,
-    output: pathToFileURL(path.join(s.outDir, name)).href,
-    ask: { endpoint: 'fake', model: FAKE_MODEL },
-    answer: { endpoint: 'fake', model: FAKE_MODEL },
-  });
+  const input = (name: string, seeds: string): DatasetInputJson =>
+    fakeDatasetInput(path.join(s.outDir, name), { count: 3, turns: 1, concurrency: 3, seeds });
 
   it('skips malformed lines, reports them by number in the result and manifest, and runs on the rest', async () => {
     const file = path.join(s.outDir, 'seeds.jsonl');
@@ -39,11 +31,7 @@ describe('seed files (fake LLM server)', () => {
         '{"conversations":[{"from":"gpt","value":"no question here"}]}',
       ].join('\n'),
     );
-    const result = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'seeds-malformed',
-      args: [input('malformed', pathToFileURL(file).href)],
-    });
+    const result = await runDataset(s.t, 'seeds-malformed', input('malformed', pathToFileURL(file).href));
     assert.equal(result.completed, 3);
     assert.deepEqual(
       {
@@ -65,18 +53,11 @@ describe('seed files (fake LLM server)', () => {
 
   it('fails at once, naming the file, when the seed file does not exist', async () => {
     const missing = pathToFileURL(path.join(s.outDir, 'nope.txt')).href;
-    await assert.rejects(
-      s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'seeds-missing',
-        args: [input('missing', missing)],
-      }),
-      (err: unknown) => {
-        assert.ok(err instanceof WorkflowFailedError);
-        assert.match(String((err.cause as any)?.cause?.message), /seeds: .*nope\.txt does not exist/);
-        return true;
-      },
-    );
+    await assert.rejects(runDataset(s.t, 'seeds-missing', input('missing', missing)), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String((err.cause as any)?.cause?.message), /seeds: .*nope\.txt does not exist/);
+      return true;
+    });
   });
 
   it('picks from a new seed file when its dataset is started again under the same workflow ID, on a warm worker', async () => {
@@ -90,19 +71,15 @@ describe('seed files (fake LLM server)', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { conversations: { value: string }[] }).conversations[0].value);
     fs.writeFileSync(file, questions('first').join('\n'));
-    const first = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'seeds-again',
-      args: [input('again', pathToFileURL(file).href)],
-    });
+    const first = await runDataset(s.t, 'seeds-again', input('again', pathToFileURL(file).href));
     assert.deepEqual(seedsOf(first).sort(), questions('first'));
 
     // The same file, rewritten; the same worker, with the first file's chunks in its cache.
     fs.writeFileSync(file, questions('second').join('\n'));
-    const again = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'seeds-again',
-      args: [{ ...input('again', pathToFileURL(file).href), count: 6, resumeFrom: 'seeds-again' }],
+    const again = await runDataset(s.t, 'seeds-again', {
+      ...input('again', pathToFileURL(file).href),
+      count: 6,
+      resumeFrom: 'seeds-again',
     });
     assert.equal(again.reused, 3);
     // Dialogues 3-5 ran now, from the new file; 0-2 are the first dataset's.
@@ -122,12 +99,10 @@ describe('seed files (fake LLM server)', () => {
     await client.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'in/sharegpt.json', Body: JSON.stringify(rows) }),
     );
-    const result = await s.t.env.client.workflow.execute(generateDataset, {
-      taskQueue: s.t.taskQueue,
-      workflowId: 'seeds-s3',
-      args: [
-        { ...input('unused', `s3://${bucket}/in/sharegpt.json`), count: 6, output: `s3://${bucket}/out` },
-      ],
+    const result = await runDataset(s.t, 'seeds-s3', {
+      ...input('unused', `s3://${bucket}/in/sharegpt.json`),
+      count: 6,
+      output: `s3://${bucket}/out`,
     });
     assert.equal(result.completed, 6);
     assert.equal(result.seeds?.seeds, 1500);
@@ -150,10 +125,10 @@ describe('seed files (fake LLM server)', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l).conversations[0].value);
-    const expected = await Promise.all(
-      [0, 1, 2, 3, 4, 5].map((i) => new SeedSource().pick('unused', 0, i, result.seeds?.chunks)),
-    );
-    assert.deepEqual(firsts.sort(), expected.sort());
+    // Under randomSeed 0 the six dialogues start from these rows: row 1,061 is in the second chunk
+    // of 1,000 seeds (00001.jsonl), read by its index there.
+    const rowsPicked = [250, 843, 86, 1061, 850, 822];
+    assert.deepEqual(firsts.sort(), rowsPicked.map(questionOf).sort());
   });
 
   describe('a ShareGPT JSON array of a few hundred MB', () => {
@@ -168,11 +143,7 @@ describe('seed files (fake LLM server)', () => {
     it('is read streaming into chunks, with the heap it keeps far below the file size, and dialogues start from its first human turns', async () => {
       const heap = sampleRetainedHeap(); // the worker runs in this process
       const started = Date.now();
-      const result = await s.t.env.client.workflow.execute(generateDataset, {
-        taskQueue: s.t.taskQueue,
-        workflowId: 'seeds-large',
-        args: [input('large', pathToFileURL(file).href)],
-      });
+      const result = await runDataset(s.t, 'seeds-large', input('large', pathToFileURL(file).href));
       const growth = heap.stop();
       assert.equal(result.completed, 3);
       assert.equal(result.seeds?.seeds, rows);

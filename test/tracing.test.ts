@@ -7,11 +7,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generateDataset } from '../src/workflows';
 import { testTemporal } from './global-fixtures';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
+import { fakeDatasetInput } from './helpers/inputs';
 
 interface ExportedSpan {
   name: string;
@@ -67,16 +67,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT, worker in a child 
       taskQueue,
       workflowId: `tracing-${Date.now()}`,
       workflowExecutionTimeout: '2 minutes',
-      args: [
-        {
-          count: 2,
-          turns: 2,
-          concurrency: 2,
-          output: pathToFileURL(outDir).href,
-          ask: { endpoint: 'fake', model: FAKE_MODEL },
-          answer: { endpoint: 'fake', model: FAKE_MODEL },
-        },
-      ],
+      args: [fakeDatasetInput(outDir, { count: 2, turns: 2, concurrency: 2 })],
     });
     assert.equal(result.completed, 2);
     await worker!.stop(); // flushes the spans still buffered

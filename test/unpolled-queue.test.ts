@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { generateDataset, pauseUpdate, progressQuery, unpauseUpdate } from '../src/workflows';
-import type { DatasetProgress } from '../src/workflows/dataset-run';
 import { loadEndpointRegistry } from '../src/config/endpoints';
 import { testTemporal } from './global-fixtures';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { createTestWorker } from './helpers/temporal';
-import { waitUntil } from './helpers/wait-until';
+import { eventually } from './helpers/eventually';
+import { progressWhen } from './helpers/progress';
+import { fakeDatasetInput } from './helpers/inputs';
 
 describe("an endpoint's task queue that no worker polls (fake LLM server)", () => {
   let env: TestWorkflowEnvironment;
@@ -47,15 +47,13 @@ describe("an endpoint's task queue that no worker polls (fake LLM server)", () =
         },
         { taskQueue },
       );
-    const input = {
+    const input = fakeDatasetInput(outDir, {
       count: 2,
       turns: 1,
       dialoguesPerWorkflow: 2,
       unpolledQueueSeconds: 10,
-      output: pathToFileURL(outDir).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL },
       answer: { endpoint: 'limited', model: FAKE_MODEL },
-    };
+    });
     // Opened by workers with the limit (the answers' queue is fixed then), paused so that no dialogue runs there.
     const start = new WithStartWorkflowOperation(generateDataset, {
       workflowId: 'unpolled',
@@ -68,14 +66,7 @@ describe("an endpoint's task queue that no worker polls (fake LLM server)", () =
     ).worker.runUntil(async () => {
       await env.client.workflow.executeUpdateWithStart(pauseUpdate, { startWorkflowOperation: start });
       const dataset = await start.workflowHandle();
-      await waitUntil(
-        () =>
-          dataset.query(progressQuery).then(
-            () => true,
-            () => false,
-          ),
-        'the dataset to open',
-      );
+      await eventually(() => dataset.query(progressQuery), { what: 'the dataset to open' });
       return dataset;
     });
     // Replaced by workers without PARROT_ENDPOINT_LIMITED_RPM.
@@ -83,13 +74,11 @@ describe("an endpoint's task queue that no worker polls (fake LLM server)", () =
       await workers(false)
     ).worker.runUntil(async () => {
       await handle.executeUpdate(unpauseUpdate);
-      let p: DatasetProgress | undefined;
-      await waitUntil(
-        async () => !!(p = await handle.query(progressQuery).catch(() => undefined))?.unpolledQueues.length,
-        'the warning',
-        180_000,
-      );
-      const [warning] = p!.unpolledQueues;
+      const p = await progressWhen(handle, (p) => p.unpolledQueues.length > 0, {
+        what: 'the warning',
+        timeout: 180_000,
+      });
+      const [warning] = p.unpolledQueues;
       assert.deepEqual(
         { ...warning, message: undefined, silentSeconds: undefined },
         {
@@ -105,7 +94,7 @@ describe("an endpoint's task queue that no worker polls (fake LLM server)", () =
         warning.message,
         /^no worker has polled task queue '\S+-llm-limited' of endpoint 'limited' \(answer\) for \d+ s: start workers with PARROT_ENDPOINT_LIMITED_RPM set; the dialogues waiting on it fail in \d+ s$/,
       );
-      assert.equal(p!.running, 2, 'the dialogues wait while the dataset warns');
+      assert.equal(p.running, 2, 'the dialogues wait while the dataset warns');
       const { currentDetails } = await handle.query<{ currentDetails: string }>(
         '__temporal_workflow_metadata',
       );

@@ -4,18 +4,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { loadEndpointRegistry } from '../src/config/endpoints';
-import type { DatasetResult, DialogueInput } from '../src/types';
+import type { DatasetResult } from '../src/types';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../src/workers';
 import { generateDataset, generateDialogue, progressQuery } from '../src/workflows';
 import { promoteVersion } from '../src/cli/promote';
 import { versioningOptions, workerDeploymentFromEnv } from '../src/config/worker-deployment';
-import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from './helpers/fake-openai-server';
 import { runWorkersUntil, startTemporal, workflowBundle } from './helpers/temporal';
 import { TEST_ROOTS } from './helpers/roots';
+import { eventually } from './helpers/eventually';
+import { fakeDatasetInput, fakeDialogueInput } from './helpers/inputs';
 
 describe('deploying workers (fake LLM server)', () => {
   let env: TestWorkflowEnvironment;
@@ -48,16 +49,7 @@ describe('deploying workers (fake LLM server)', () => {
 
   it('lets the LLM calls in flight finish when a worker is told to stop', async () => {
     const taskQueue = 'deploy-grace';
-    const input: DialogueInput = {
-      datasetId: 'deploy-grace',
-      index: 0,
-      turns: 1,
-      seeds: 'builtin',
-      randomSeed: 3,
-      output: pathToFileURL(outDir).href,
-      ask: { endpoint: 'fake', model: FAKE_MODEL, mode: 'prompted' },
-      answer: { endpoint: 'fake', model: FAKE_MODEL },
-    };
+    const input = fakeDialogueInput(outDir, { datasetId: 'deploy-grace', index: 0, randomSeed: 3 });
     fake.slowNext(3_000); // the one answer of a one-turn dialogue
     const calls = fake.requests.length;
     const old = await parrotWorkers(taskQueue);
@@ -67,7 +59,10 @@ describe('deploying workers (fake LLM server)', () => {
       workflowId: 'deploy-grace/0',
       args: [input],
     });
-    await until(() => fake.requests.length > calls);
+    await eventually(() => fake.requests.length > calls, {
+      what: 'the answer to be asked for',
+      interval: 50,
+    });
     const stopping = Date.now();
     old.forEach((w) => w.shutdown()); // what SIGTERM does
     await oldRunning;
@@ -104,9 +99,11 @@ describe('deploying workers (fake LLM server)', () => {
     const version = (buildId: string) => ({ deploymentName: workflowId, buildId });
     const taskQueue = workflowId;
     const count = 24;
-    fake.slowNext(150, 1_000); // a run long enough to deploy in the middle of
     const old = await parrotWorkers(taskQueue, { deployment: from ? version(from) : undefined });
     const oldRunning = runWorkers(old);
+    // The dialogues' calls after the first 30 wait at the provider until the new build is
+    // promoted: the deploy surely happens in the middle of the run.
+    const held = fake.holdAfter(30);
     let result: DatasetResult;
     try {
       if (from)
@@ -119,39 +116,38 @@ describe('deploying workers (fake LLM server)', () => {
         taskQueue,
         workflowId,
         args: [
-          {
+          fakeDatasetInput(path.join(outDir, workflowId), {
             count,
             turns: 2,
             concurrency: 4,
             dialoguesPerWorkflow: 2,
             maxEventsPerRun: 100,
-            output: pathToFileURL(path.join(outDir, workflowId)).href,
-            ask: { endpoint: 'fake', model: FAKE_MODEL },
-            answer: { endpoint: 'fake', model: FAKE_MODEL },
-          },
+          }),
         ],
       });
-      await untilAsync(
-        async () => ((await handle.query(progressQuery).catch(() => undefined))?.completed ?? 0) >= 4,
-      );
+      await eventually(() => held.waiting() > 0, { what: 'a dialogue to wait for its call' });
 
       result = await runWorkersUntil(
         await parrotWorkers(taskQueue, { deployment: version(to) }),
         async () => {
           assert.equal(await promoteVersion(env.client, version(to)), from);
           old.forEach((w) => w.shutdown()); // the deploy stops the old workers: their calls in flight finish first
+          held.release();
           await oldRunning;
+          const requests = fake.requests.length;
           assert.ok(
             (await handle.query(progressQuery)).completed < count,
             'the old workers stopped in the middle of the run',
           );
-          return handle.result();
+          const done = await handle.result();
+          assert.ok(fake.requests.length > requests, 'no call was made after the old workers stopped');
+          return done;
         },
       );
     } finally {
+      held.release();
       old.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
       await oldRunning;
-      fake.clearFailures();
     }
     assert.deepEqual(
       { completed: result.completed, failed: result.failedCount, exported: result.export.exported },
@@ -216,19 +212,3 @@ describe('worker deployment settings', () => {
     assert.throws(() => workerDeploymentFromEnv({ PARROT_DEPLOYMENT: 'parrot' }), /go together/);
   });
 });
-
-async function untilAsync(done: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

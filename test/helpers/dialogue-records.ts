@@ -29,3 +29,11 @@ export function testRecord(index: number, overrides: Partial<DialogueRecord> = {
     ...overrides,
   };
 }
+
+/** Turns that alternate from a human question: each a text, or a text and its token count. */
+export function turns(...texts: (string | [string, number])[]): DialogueRecord['conversations'] {
+  return texts.map((t, i) => {
+    const [value, tokens] = typeof t === 'string' ? [t] : t;
+    return { from: i % 2 === 0 ? 'human' : 'gpt', value, ...(tokens !== undefined && { tokens }) };
+  });
+}

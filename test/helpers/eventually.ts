@@ -2,36 +2,49 @@
 // naming what did not happen. No test waits without a deadline.
 
 export interface EventuallyOptions {
-  /** Give up after this long (ms); default 30 s. */
+  /** What is awaited, for the error: "the dataset to be paused". */
+  what: string;
+  /** Give up after this long (ms); default 60 s, for a loaded machine. */
   timeout?: number;
   /** Between two checks (ms); default 100. */
   interval?: number;
-  /** What is awaited, for the error: "the dataset to be paused". */
-  what?: string;
 }
+
+/** What a check returns once it holds. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
+/** Thrown by a check to stop waiting at once: what it waits for can no longer happen (a server exited, say). */
+export class GiveUp extends Error {}
 
 /**
  * Calls `check` until it returns a truthy value, which it returns; throws after `timeout` ms with
- * the last value, or the last error `check` threw.
+ * the last value, or the last error `check` threw (a query between two runs of a workflow, say).
+ * A `GiveUp` error ends the wait at once.
  */
 export async function eventually<T>(
   check: () => T | Promise<T>,
-  { timeout = 30_000, interval = 100, what = 'the condition' }: EventuallyOptions = {},
-): Promise<NonNullable<T>> {
+  { what, timeout = 60_000, interval = 100 }: EventuallyOptions,
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeout;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Truthy<T>;
       last = value;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     if (Date.now() >= deadline) {
       const detail = last instanceof Error ? last.message : JSON.stringify(last);
       throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${detail})`, { cause: last });
     }
-    await new Promise((r) => setTimeout(r, interval));
+    await sleep(interval);
   }
+}
+
+/** A fixed pause: only to show that something does NOT happen in that time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

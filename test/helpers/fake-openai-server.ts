@@ -121,6 +121,8 @@ export interface FakeOpenAiServer {
   slowNext(ms: number, times?: number): void;
   /** The next `times` simulated-user replies (prompted asks) are this text. */
   replyNext(content: string, times?: number): void;
+  /** Chat requests after the next `n` wait unanswered until `release()`; `waiting()` counts those that did. */
+  holdAfter(n: number): { waiting(): number; release(): void };
   /** Drops the failures and delays still queued. */
   clearFailures(): void;
   /** Every chat request for `ms` gets the fault. */
@@ -246,6 +248,7 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
   const delays: number[] = [];
   const overLimit = minuteLimits(opts);
   let burst: { fault: FaultBurst; until: number } | undefined;
+  let hold: { left: number; waiting: number; released: Promise<void> } | undefined;
   let questions = 0;
   let bounded = opts.slots ? boundedServer(opts.slots, opts.abortOnClientLeave ?? true) : undefined;
   stats.bounded = bounded?.stats;
@@ -338,6 +341,11 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     const limited = overLimit(promptTokens + completionTokens);
     if (limited) return refuse(429, limited.message, { [limited.header]: limited.value });
     if (opts.errorRate && Math.random() < opts.errorRate) return refuse(500, 'fake server error');
+    if (hold && hold.left-- <= 0) {
+      const held = hold;
+      held.waiting++;
+      await held.released;
+    }
     const delay =
       (delays.shift() ?? 0) +
       drawLatencyMs(opts) +
@@ -431,6 +439,18 @@ export async function startFakeOpenAiServer(opts: FakeOpenAiOptions = {}): Promi
     },
     replyNext(content, times = 1) {
       for (let i = 0; i < times; i++) scripted.push(content);
+    },
+    holdAfter(n) {
+      let release!: () => void;
+      const held = { left: n, waiting: 0, released: new Promise<void>((r) => (release = r)) };
+      hold = held;
+      return {
+        waiting: () => held.waiting,
+        release() {
+          if (hold === held) hold = undefined;
+          release();
+        },
+      };
     },
     clearFailures() {
       failures.length = 0;

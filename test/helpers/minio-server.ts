@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { eventually, GiveUp } from './eventually';
 import { MINIO_BIN, requireTool } from './tools';
 
 export interface MinioServer {
@@ -53,17 +54,15 @@ export async function startMinio(opts: { port?: number; dir?: string } = {}): Pr
   proc.stdout!.on('data', (d) => (log += d));
   proc.stderr!.on('data', (d) => (log += d));
 
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`MinIO exited at start (code ${proc.exitCode}):\n${log}`);
-    try {
-      if ((await fetch(`${endpoint}/minio/health/live`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`MinIO did not become healthy in 60 s:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(
+    async () => {
+      if (proc.exitCode !== null) throw new GiveUp(`MinIO exited at start (code ${proc.exitCode}):\n${log}`);
+      return (await fetch(`${endpoint}/minio/health/live`)).ok;
+    },
+    { what: 'MinIO to become healthy', interval: 200 },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${log}`, { cause: err });
+  });
 
   return {
     ...attachMinio({ endpoint, port, dir, accessKeyId, secretAccessKey }),

@@ -1,13 +1,16 @@
 // A real Temporal dev server (the CLI that infra/install.sh builds) and workers for the tests.
+import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
   type Worker,
   type WorkerOptions,
+  type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
+import { generateDataset } from '../../src/workflows';
 import { createParrotWorkers, runWorkers, type ParrotWorkersOptions } from '../../src/workers';
 import { PARROT_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { requireTool, TEMPORAL_BIN } from './tools';
@@ -28,13 +31,18 @@ export function startTemporal(dynamicConfig: Record<string, number> = {}): Promi
   });
 }
 
-const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+const bundles = new Map<string, Promise<WorkflowBundleOption>>();
+/** Where the global fixture wrote the run's workflow bundle (test/global-fixtures.ts). */
+export const SHARED_BUNDLE = 'PARROT_TEST_WORKFLOW_BUNDLE';
 
 /**
- * Bundles the workflows once per test process (and failure converter: an encrypting data
- * converter's is bundled in, src/codec/aes-gcm-codec.ts): each worker reuses the bundle.
+ * The workflows bundled: the one bundle the global fixture wrote for the whole run, or else one
+ * per test process (and failure converter: an encrypting data converter's is bundled in,
+ * src/codec/aes-gcm-codec.ts). Each worker reuses it.
  */
-export function workflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+export function workflowBundle(failureConverterPath?: string): Promise<WorkflowBundleOption> {
+  const shared = process.env[SHARED_BUNDLE];
+  if (shared && !failureConverterPath) return Promise.resolve({ codePath: shared });
   let bundle = bundles.get(failureConverterPath ?? '');
   if (!bundle) {
     bundle = bundleWorkflowCode({
@@ -45,6 +53,12 @@ export function workflowBundle(failureConverterPath?: string): Promise<WorkflowB
     bundles.set(failureConverterPath ?? '', bundle);
   }
   return bundle;
+}
+
+/** Bundles the workflows into `file` (the global fixture's, once for every test process). */
+export async function writeWorkflowBundle(file: string): Promise<void> {
+  const { code } = (await workflowBundle()) as WorkflowBundleWithSourceMap;
+  await fs.promises.writeFile(file, code);
 }
 
 let queues = 0;
@@ -127,6 +141,26 @@ export function useTemporalWorker(
     await running;
   });
   return ctx;
+}
+
+/** Starts a dataset on the suite's worker (`run`: and waits for its result); `input` may be bad on purpose. */
+export function startDataset(t: TemporalTestContext, workflowId: string, input: unknown) {
+  return t.env.client.workflow.start(generateDataset, { taskQueue: t.taskQueue, workflowId, args: [input] });
+}
+
+export function runDataset(t: TemporalTestContext, workflowId: string, input: unknown) {
+  return t.env.client.workflow.execute(generateDataset, {
+    taskQueue: t.taskQueue,
+    workflowId,
+    args: [input],
+  });
+}
+
+/** The IDs of the workflows a visibility query lists. */
+export async function workflowIds(client: Client, query: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids;
 }
 
 /** Dialogue groups of a dataset that the server lists as running. */

@@ -3,6 +3,7 @@
 // process has its own runtime (test/global-fixtures.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { eventually, GiveUp } from './eventually';
 import { ROOT } from './tools';
 import { TEST_ROOTS_LIST } from './roots';
 
@@ -45,14 +46,15 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     await exited;
   };
   const stop = () => end('SIGTERM');
-  const deadline = Date.now() + 120_000;
-  while (!log.includes('parrot worker ready')) {
-    if (proc.exitCode !== null) throw new Error(`the worker exited (${proc.exitCode}):\n${log}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the worker did not start:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    () => {
+      if (proc.exitCode !== null) throw new GiveUp(`the worker exited (${proc.exitCode}):\n${log}`);
+      return log.includes('parrot worker ready');
+    },
+    { what: 'the worker to start', timeout: 120_000 },
+  ).catch(async (err: Error) => {
+    await stop();
+    throw new Error(`${err.message}:\n${log}`, { cause: err });
+  });
   return { log: () => log, stop, kill: () => end('SIGKILL') };
 }

@@ -8,8 +8,15 @@ import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { DistinctCount, EXACT_LIMIT } from '../../src/metrics/distinct-count';
 import { hashString } from '../../src/metrics/hashing';
 import { HLL_RELATIVE_ERROR } from '../../src/metrics/hyperloglog';
-import { estimatedJaccard, minhash, NearDuplicateFinder } from '../../src/metrics/near-duplicates';
+import {
+  estimatedJaccard,
+  minhash,
+  NearDuplicateFinder,
+  SAMPLE_DIALOGUES,
+} from '../../src/metrics/near-duplicates';
+import type { DialogueRecord } from '../../src/types';
 import { DistinctNgrams, words } from '../../src/metrics/text-metrics';
+import { testRecord, turns } from '../helpers/dialogue-records';
 
 function distinctCountOf(items: number, repeats: number): DistinctCount {
   const count = new DistinctCount();
@@ -99,6 +106,16 @@ describe('near-duplicate dialogues', () => {
   });
 });
 
+/** One-turn dialogue `i` of 12 random words; every 10th repeats the one 5 before with a word added. */
+function shortDialogue(i: number): DialogueRecord {
+  const of = i % 10 === 9 ? i - 5 : i;
+  const words = Array.from({ length: 12 }, (_, k) => `w${(hashString(`${of}/${k}`, 3) >>> 0) % 50_000}`);
+  const answer = words.slice(5).join(' ');
+  return testRecord(i, {
+    conversations: turns(words.slice(0, 5).join(' '), [of === i ? answer : `${answer} again`, 7]),
+  });
+}
+
 describe('dataset metrics memory', () => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
@@ -108,16 +125,26 @@ describe('dataset metrics memory', () => {
     return (heapUsed + arrayBuffers) / 2 ** 20;
   };
 
-  it('stops growing with the number of dialogues', () => {
+  it(`stops growing with the number of dialogues, past its sample of ${SAMPLE_DIALOGUES}`, () => {
+    // Short dialogues, cheap enough to pass the sample in a few seconds; every 10th nearly repeats one.
+    const count = SAMPLE_DIALOGUES + 7_232;
     const baseline = retainedMiB();
     const metrics = new DatasetMetricsAccumulator();
-    for (let i = 0; i < 2_000; i++) metrics.add(syntheticRecord(i));
+    for (let i = 0; i < 2_000; i++) metrics.add(shortDialogue(i));
     const early = retainedMiB() - baseline;
-    for (let i = 2_000; i < 6_000; i++) metrics.add(syntheticRecord(i));
+    for (let i = 2_000; i < count; i++) metrics.add(shortDialogue(i));
     const late = retainedMiB() - baseline;
-    assert.equal(metrics.result().dialogues, 6_000);
+    const result = metrics.result();
+    assert.equal(result.dialogues, count);
+    // Estimated from the sample: the count went past it, and the estimate holds there.
+    const se = result.nearDuplicateDialoguesStandardError;
+    assert.ok(se !== undefined && se > 0, 'the near-duplicate count is still exact');
+    assert.ok(
+      Math.abs(result.nearDuplicateDialogues! - count / 10) <= 3 * se,
+      `${result.nearDuplicateDialogues}`,
+    );
     // The bound: ~14.3 MiB of near-duplicate sample, four exact sets of ≤ 16,384 hashes (≤ 0.6 MiB each).
     assert.ok(late < 20, `${late.toFixed(1)} MiB retained`);
-    assert.ok(late - early < 4, `grew ${(late - early).toFixed(1)} MiB from 2,000 to 6,000 dialogues`);
+    assert.ok(late - early < 4, `grew ${(late - early).toFixed(1)} MiB from 2,000 to ${count} dialogues`);
   });
 });

@@ -15,6 +15,7 @@ import { promptedUserMessages } from '../../src/prompts/prompted-user';
 import { sampleCalls } from '../../src/estimate/sample-calls';
 import { firstSeeds } from '../../src/seeds/seed-source';
 import { FAKE_MODEL, startFakeOpenAiServer } from '../helpers/fake-openai-server';
+import { sleep } from '../helpers/eventually';
 
 /**
  * Two dialogues of 3 turns, parrot-ask mode. In tokens (characters / 4): a seed is 10, the
@@ -282,6 +283,17 @@ describe('seed sample', () => {
 });
 
 describe('npm run start -- --estimate', () => {
+  /** `npm run start -- <args> --estimate`'s output, with `env` added to the test's. */
+  async function estimateCli(args: string[], env: Record<string, string>): Promise<string> {
+    const start = path.join(__dirname, '../../src/cli/start.ts');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--require', 'tsx/cjs', start, ...args, '--estimate'],
+      { encoding: 'utf8', env: { ...process.env, ...env } },
+    );
+    return stdout;
+  }
+
   it('prints the figures and contacts no server', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parrot-estimate-'));
     // Stands in for the Temporal server: any connection to it is a failure.
@@ -296,27 +308,11 @@ describe('npm run start -- --estimate', () => {
       fs.writeFileSync(seeds, `${'What is this, and why? '.repeat(2).slice(0, 39)}?\n`.repeat(5));
       const file = path.join(dir, 'input.json');
       fs.writeFileSync(file, JSON.stringify({ ...constructed, seeds: pathToFileURL(seeds).href }));
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [
-          '--require',
-          'tsx/cjs',
-          path.join(__dirname, '../../src/cli/start.ts'),
-          file,
-          '--estimate',
-          '--estimate-latency-ms',
-          '1000',
-        ],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            ...PRICED,
-            PARROT_ENDPOINT_API_RPM: '6',
-            TEMPORAL_ADDRESS: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-          },
-        },
-      );
+      const stdout = await estimateCli([file, '--estimate-latency-ms', '1000'], {
+        ...PRICED,
+        PARROT_ENDPOINT_API_RPM: '6',
+        TEMPORAL_ADDRESS: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      });
       assert.match(stdout, /estimate \(nothing started\)/);
       assert.match(stdout, /LLM calls +10 /);
       assert.match(stdout, /prompt tokens +502 /);
@@ -325,7 +321,7 @@ describe('npm run start -- --estimate', () => {
       assert.match(stdout, /wall time +2 min 0 s/);
       assert.match(stdout, /mean of all 5 seeds/);
       assert.match(stdout, /tokens = characters \/ 4/);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       assert.equal(connections, 0, 'the estimate must not contact the Temporal server');
     } finally {
       server.close();
@@ -345,22 +341,10 @@ describe('npm run start -- --estimate', () => {
           answer: { endpoint: 'fake', model: FAKE_MODEL, maxTokens: 20 },
         }),
       );
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [
-          '--require',
-          'tsx/cjs',
-          path.join(__dirname, '../../src/cli/start.ts'),
-          file,
-          '--estimate',
-          '--estimate-sample',
-          '2',
-        ],
-        {
-          encoding: 'utf8',
-          env: { ...process.env, PARROT_ENDPOINT_FAKE_URL: fake.url, TEMPORAL_ADDRESS: '127.0.0.1:1' },
-        },
-      );
+      const stdout = await estimateCli([file, '--estimate-sample', '2'], {
+        PARROT_ENDPOINT_FAKE_URL: fake.url,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+      });
       assert.equal(fake.stats.requests, 4);
       assert.match(stdout, /sampled 2 first rounds: 4 calls/);
       assert.match(stdout, /completion tokens +400 \(ask 160, answer 240\)/);

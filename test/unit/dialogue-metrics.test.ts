@@ -5,7 +5,7 @@ import { estimatedJaccard, minhash, NearDuplicateFinder } from '../../src/metric
 import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { words } from '../../src/metrics/text-metrics';
 import type { DialogueRecord } from '../../src/types';
-import { testRecord } from '../helpers/dialogue-records';
+import { testRecord, turns } from '../helpers/dialogue-records';
 
 describe('dialogue metrics', () => {
   it('tells questions that lean on earlier turns from self-contained ones', () => {
@@ -109,12 +109,7 @@ describe('dialogue metrics', () => {
     acc.add(
       testRecord(0, {
         endedBy: 'user-done',
-        conversations: [
-          { from: 'human', value: 'seed question' },
-          { from: 'gpt', value: 'a', tokens: 49 },
-          { from: 'human', value: 'b', tokens: 7 },
-          { from: 'gpt', value: 'c', tokens: 5000 },
-        ],
+        conversations: turns('seed question', ['a', 49], ['b', 7], ['c', 5000]),
       }),
     );
     const m = acc.result();

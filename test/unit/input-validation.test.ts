@@ -4,14 +4,9 @@ import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import { turnsFor } from '../../src/planning/turns';
 import { storageRetryBudgetSeconds, untilBudget } from '../../src/workflows/activity-options';
+import { minimalDatasetInput } from '../helpers/inputs';
 
-const valid = {
-  count: 2,
-  turns: 2,
-  output: 's3://parrot/x',
-  ask: { endpoint: 'local', model: 'm' },
-  answer: { endpoint: 'local', model: 'm' },
-};
+const valid = minimalDatasetInput();
 
 describe('dataset input validation', () => {
   describe('parseDatasetInput', () => {

@@ -10,6 +10,7 @@ import { LlmProvider, type CallRecord } from '../../src/providers/openai-provide
 import type { LlmReply } from '../../src/types';
 import { FAKE_MODEL, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
 import { TEST_ROOTS } from '../helpers/roots';
+import { eventually } from '../helpers/eventually';
 
 const PROXY_AUTH = 407;
 
@@ -98,8 +99,10 @@ describe('provider errors (fake LLM server)', () => {
     await assert.rejects(Promise.race([call, limit]), /timed out/i);
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 1_000 && elapsed < 2_000, `gave up after ${elapsed} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(fake.abandoned.length, abandonedBefore + 1, 'the client closed the connection');
+    await eventually(() => fake.abandoned.length === abandonedBefore + 1, {
+      what: 'the client to close the connection',
+      timeout: 2_000,
+    });
   });
 
   it("gives a call that waited at its endpoint's gate its whole timeout, from when it is sent", async () => {

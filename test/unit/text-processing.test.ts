@@ -1,5 +1,5 @@
 // Unit tests of the pure text pieces: question cleaning, distinct-n, seed parsing and order.
-import { testRecord } from '../helpers/dialogue-records';
+import { testRecord, turns } from '../helpers/dialogue-records';
 import assert from 'node:assert/strict';
 import { DatasetMetricsAccumulator } from '../../src/metrics/dataset-metrics';
 import { DistinctNgrams, words } from '../../src/metrics/text-metrics';
@@ -44,20 +44,12 @@ describe('text metrics', () => {
     const m = new DatasetMetricsAccumulator();
     m.add(
       testRecord(0, {
-        conversations: [
-          { from: 'human', value: 'q one' },
-          { from: 'gpt', value: 'a b c', tokens: 4 },
-        ],
+        conversations: turns('q one', ['a b c', 4]),
       }),
     );
     m.add(
       testRecord(1, {
-        conversations: [
-          { from: 'human', value: 'q' },
-          { from: 'gpt', value: 'a', tokens: 2 },
-          { from: 'human', value: 'q two', tokens: 3 },
-          { from: 'gpt', value: 'b', tokens: 1 },
-        ],
+        conversations: turns('q', ['a', 2], ['q two', 3], ['b', 1]),
       }),
     );
     const r = m.result();
