@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { parseDatasetInput } from '../../src/config/dataset-input';
 import { emptyUsage } from '../../src/usage';
-import { DatasetRun, type DatasetRunState } from '../../src/workflows/dataset-run';
-import { initialHistorySizing } from '../../src/planning/fan-out';
+import { DatasetRun, initialRunState, type DatasetRunState } from '../../src/workflows/dataset-run';
 
 const input = parseDatasetInput({
   count: 6,
@@ -15,28 +14,22 @@ const input = parseDatasetInput({
 
 function runWith(failed: number[], completed: number): DatasetRun {
   const state: DatasetRunState = {
-    lineage: [{ datasetId: 'd', runId: 'r' }],
-    reusedCount: 0,
-    reusedUsage: { ask: emptyUsage(), answer: emptyUsage() },
+    ...initialRunState(input, {
+      opened: {
+        lineage: [{ datasetId: 'd', runId: 'r' }],
+        finishedCount: 0,
+        finishedUsage: { ask: emptyUsage(), answer: emptyUsage() },
+      },
+      seeds: { uri: 'builtin', seeds: 10, skippedLines: 0, firstSkipped: [] },
+      routes: {},
+    }),
     toRun: [],
     scannedTo: 6,
     launched: 6,
-    inFlight: [],
     completed,
     failedCount: failed.length,
     failures: failed.map((index) => ({ index, id: `d/${index}`, error: 'stuck' })),
-    usage: { ask: emptyUsage(), answer: emptyUsage() },
     startedAt: 0,
-    runs: 1,
-    maxHistoryLength: 0,
-    seeds: { uri: 'builtin', seeds: 10, skippedLines: 0, firstSkipped: [] },
-    llmTaskQueues: {},
-    limits: { shared: true },
-    endpoints: {},
-    latencyMs: 0,
-    dialogueServiceMs: 0,
-    callsPerDialogue: 0,
-    ...initialHistorySizing(),
   };
   return new DatasetRun(input, 'd', state);
 }

@@ -1,7 +1,6 @@
 // Payloads at the schema's 1,000,000 dialogues: what a dataset carries across continue-as-new,
 // what the export returns and what a resumed dataset reads of the dialogues already stored stay
 // small however the dialogues are scattered; the full lists live in the output.
-import { initialHistorySizing } from '../../src/planning/fan-out';
 import { TEST_ROOTS } from '../helpers/roots';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -16,7 +15,7 @@ import { countOf, firstOf, includes, rangesFromSorted, takeFirst } from '../../s
 import { IndexBitmap } from '../../src/storage/index-bitmap';
 import type { MissingFile } from '../../src/storage/missing-dialogues';
 import { emptyUsage } from '../../src/usage';
-import { DatasetRun } from '../../src/workflows/dataset-run';
+import { DatasetRun, initialRunState } from '../../src/workflows/dataset-run';
 import { testRecord } from '../helpers/dialogue-records';
 import type { DialogueRecord, DatasetExport } from '../../src/types';
 
@@ -93,31 +92,21 @@ describe('the set of dialogues a resumed dataset found stored, at 1,000,000', ()
 describe('the state a dataset of 1,000,000 carries across continue-as-new', () => {
   it('stays small while it starts every dialogue not stored, with every other one stored and 1,000 failures listed', () => {
     const stored = everyOther();
-    const run = new DatasetRun(input, 'a-dataset-with-a-long-workflow-id-2026-12-31', {
-      lineage: [{ datasetId: 'a-dataset-with-a-long-workflow-id-2026-12-31', runId: 'r' }],
-      reusedCount: stored.count,
-      reusedKey: 'finished/a-dataset-with-a-long-workflow-id-2026-12-31.json',
-      reusedUsage: { ask: emptyUsage(), answer: emptyUsage() },
-      toRun: [],
-      scannedTo: 0,
-      launched: 0,
-      inFlight: [],
-      completed: stored.count,
-      failedCount: 0,
-      failures: [],
-      usage: { ask: emptyUsage(), answer: emptyUsage() },
-      startedAt: 0,
-      runs: 1,
-      maxHistoryLength: 0,
-      seeds: { uri: 'builtin', seeds: 271, skippedLines: 0, firstSkipped: [] },
-      llmTaskQueues: {},
-      limits: { shared: true },
-      endpoints: {},
-      latencyMs: 0,
-      dialogueServiceMs: 0,
-      callsPerDialogue: 0,
-      ...initialHistorySizing(),
-    });
+    const id = 'a-dataset-with-a-long-workflow-id-2026-12-31';
+    const run = new DatasetRun(
+      input,
+      id,
+      initialRunState(input, {
+        opened: {
+          lineage: [{ datasetId: id, runId: 'r' }],
+          finishedCount: stored.count,
+          finishedUsage: { ask: emptyUsage(), answer: emptyUsage() },
+          finishedKey: `finished/${id}.json`,
+        },
+        seeds: { uri: 'builtin', seeds: 271, skippedLines: 0, firstSkipped: [] },
+        routes: {},
+      }),
+    );
     const error = `answer: ${'the provider said no '.repeat(20)}`.slice(0, 301);
     let [largest, started, groups, blocks] = [0, 0, 0, 0];
     // As the workflow does (src/workflows/dataset.ts fanOut): a block when the next group needs
