@@ -314,7 +314,10 @@ export class AdaptiveConcurrency {
     }
     this.unclean++;
     this.cleanRounds = 0;
-    const probe = this.probeDue(this.now()) && this.unclean >= UNCLEAN_ROUNDS;
+    // Probes only once a queue was seen: an open API's rounds are somewhat slow now and then by
+    // their latency's spread alone (a lognormal's median against the fastest of ten), and a probe
+    // there would cut a limit still growing.
+    const probe = this.probeDue(this.now()) && this.queueSeen && this.unclean >= UNCLEAN_ROUNDS;
     if (probe || this.slower(median, base, QUEUE_RATIO)) this.cut(probe);
   }
 
