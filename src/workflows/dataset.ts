@@ -253,9 +253,13 @@ async function launchGroups(
     const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
     // A window of 0 (`auto` before the endpoints' first report) starts nothing.
     if (size === 0 || window - run.running < Math.min(size, run.toStart)) break;
-    if (run.needsBlock(size))
+    if (run.needsBlock(size)) {
       await readBlock(run); // then look at the window again
-    else launched.push(launchGroup(run, settings, run.takeNext(size)));
+      continue;
+    }
+    const indices = run.takeNext(size);
+    if (!indices.length) break; // nothing left to run, whatever the counts say: no empty group
+    launched.push(launchGroup(run, settings, indices));
   }
   return launched;
 }
