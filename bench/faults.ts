@@ -223,13 +223,24 @@ const SCENARIOS: Record<string, Scenario> = {
     batch: true,
     async inject(s, run) {
       const id = batchInFlight(s)!.id;
+      const cancelledAt = Date.now() / 1000;
       await SCENARIOS['cancel-then-resume'].inject(s, { ...run, resume: async () => run.handle });
-      if (s.provider.batch.api.batches.get(id)?.status !== 'cancelled')
-        throw new Error(`the provider batch ${id} was not cancelled with the dataset`);
+      // The batcher cancels its batches once the dataset's cancel reaches it, which may be after
+      // the dataset has closed; a batch that completed before the cancel had nothing to cancel.
+      const batch = () => s.provider.batch.api.batches.get(id);
+      for (let waited = 0; waited < 60_000 && !batchSettled(batch()?.status); waited += 500) await sleep(500);
+      const b = batch();
+      const completedFirst = b?.status === 'completed' && (b.completed_at ?? Infinity) <= cancelledAt + 1;
+      if (b?.status !== 'cancelled' && !completedFirst)
+        throw new Error(`the provider batch ${id} was not cancelled with the dataset (${b?.status})`);
       return run.resume();
     },
   },
 };
+
+/** Whether a provider batch has reached an end: cancelled, completed, failed or expired. */
+const batchSettled = (status?: string) =>
+  status !== undefined && ['cancelled', 'completed', 'failed', 'expired'].includes(status);
 
 /** The answer batcher's rounds, as its query says. */
 async function batchRounds(s: Stack, handle: WorkflowHandle): Promise<number> {
