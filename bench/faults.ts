@@ -28,6 +28,7 @@ import { freePort, startMinio, type MinioServer } from '../test/helpers/minio-se
 import { MINIO_BIN, requireTool } from '../test/helpers/tools';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../test/helpers/fake-openai-server';
 import { sleep, spawnWorker, startTemporalServer, stopProcess, waitForServer } from './dev-stack';
+import { isFinished } from '../src/batch/batch-types';
 
 const { values: arg } = parseArgs({
   options: {
@@ -228,7 +229,8 @@ const SCENARIOS: Record<string, Scenario> = {
       // The batcher cancels its batches once the dataset's cancel reaches it, which may be after
       // the dataset has closed; a batch that completed before the cancel had nothing to cancel.
       const batch = () => s.provider.batch.api.batches.get(id);
-      for (let waited = 0; waited < 60_000 && !batchSettled(batch()?.status); waited += 500) await sleep(500);
+      for (let waited = 0; waited < 60_000 && !isFinished(batch()?.status ?? 'in_progress'); waited += 500)
+        await sleep(500);
       const b = batch();
       const completedFirst = b?.status === 'completed' && (b.completed_at ?? Infinity) <= cancelledAt + 1;
       if (b?.status !== 'cancelled' && !completedFirst)
@@ -237,10 +239,6 @@ const SCENARIOS: Record<string, Scenario> = {
     },
   },
 };
-
-/** Whether a provider batch has reached an end: cancelled, completed, failed or expired. */
-const batchSettled = (status?: string) =>
-  status !== undefined && ['cancelled', 'completed', 'failed', 'expired'].includes(status);
 
 /** The answer batcher's rounds, as its query says. */
 async function batchRounds(s: Stack, handle: WorkflowHandle): Promise<number> {

@@ -1,6 +1,7 @@
 // What travels between the dialogue groups, the batcher workflow and the batch activities: small
 // references and counts. The requests and results themselves live in the dataset's storage
 // (./batch-layout.ts). Types only: safe to import anywhere, workflows included.
+import type { Batch } from 'openai/resources/batches';
 import type { AnswerSettings, AskSettings, BatchSettings } from '../config/dataset-input';
 import type { BatchPlace, BatchRole, ChatMessage, LlmReply, TokenUsage } from '../types';
 
@@ -52,16 +53,7 @@ export interface BatchOutcome {
 }
 
 /** A provider batch's status, as the poll reads it ('missing': the provider no longer knows it). */
-export type ProviderBatchStatus =
-  | 'validating'
-  | 'failed'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled'
-  | 'missing';
+export type ProviderBatchStatus = Batch['status'] | 'missing';
 
 export const isFinished = (s: ProviderBatchStatus) =>
   s === 'failed' || s === 'completed' || s === 'expired' || s === 'cancelled' || s === 'missing';

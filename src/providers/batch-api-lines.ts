@@ -1,5 +1,6 @@
 // How the in-memory Batches API (./batch-api.ts) runs a batch: validates its file, runs its
 // lines a few at a time, and writes the output and error files as OpenAI does.
+import type { Batch } from 'openai/resources/batches';
 import { MAX_BATCH_BYTES, MAX_BATCH_REQUESTS } from '../config/batch-endpoints';
 
 /** What a line's request got: an HTTP status and a JSON body. */
@@ -58,15 +59,7 @@ export interface BatchRecord {
   endpoint: string;
   input_file_id: string;
   completion_window: string;
-  status:
-    | 'validating'
-    | 'failed'
-    | 'in_progress'
-    | 'finalizing'
-    | 'completed'
-    | 'expired'
-    | 'cancelling'
-    | 'cancelled';
+  status: Batch['status'];
   created_at: number;
   expires_at: number;
   in_progress_at?: number;
