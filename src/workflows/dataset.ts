@@ -251,14 +251,15 @@ async function launchGroups(
     // small window takes small groups, so that it slides rather than waits for its slowest.
     const window = run.window();
     const size = Math.min(run.groupSize, Math.ceil(window / SMALL_WINDOW_GROUPS));
-    // A window of 0 (`auto` before the endpoints' first report) starts nothing.
-    if (size === 0 || window - run.running < Math.min(size, run.toStart)) break;
+    if (window - run.running < Math.min(size, run.toStart)) break;
     if (run.needsBlock(size)) {
       await readBlock(run); // then look at the window again
       continue;
     }
     const indices = run.takeNext(size);
-    if (!indices.length) break; // nothing left to run, whatever the counts say: no empty group
+    // None taken: a window of 0 (`auto` before the endpoints' first report), or nothing left to
+    // run whatever the counts say. Never an empty group.
+    if (!indices.length) break;
     launched.push(launchGroup(run, settings, indices));
   }
   return launched;
