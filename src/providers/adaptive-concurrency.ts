@@ -11,13 +11,10 @@
 //   flight × fastest time ÷ their median time, as TCP Vegas and BBR estimate it), and once a queue
 //   has been seen it grows only up to 1.5 times that. An open API's latency does not depend on
 //   the load: its rounds stay near the fastest and nothing is cut.
-// - a probe, once a queue has been seen: rounds that stay somewhat slow (1.25 times) may hide a
-//   queue the estimate has taken for the endpoint's own time. Every 30 s of the clock, the same
-//   moments on every worker, such a limit takes a quarter off what is in flight and measures the
-//   fastest time again: workers that share an endpoint drain its queue together. Not before a
-//   queue was seen: an open API's rounds are somewhat slow by chance when its latency spreads, and
-//   a probe there cut a limit still growing. A server whose rounds stay between 1.25 and 2 times
-//   its fastest is then held with a standing queue until one round shows twice.
+// - a probe: rounds that stay somewhat slow (1.25 times) may hide a queue the estimate has taken
+//   for the endpoint's own time. Every 30 s of the clock, the same moments on every worker, such a
+//   limit takes a quarter off what is in flight and measures the fastest time again: workers that
+//   share an endpoint drain its queue together.
 // It grows by one for each reply that came back unqueued while the limit was in use (two while
 // no round has shown a queue and the last ones were clean): it doubles or triples per round trip
 // against an open API and stops as soon as replies come back queued. Times run
@@ -317,10 +314,7 @@ export class AdaptiveConcurrency {
     }
     this.unclean++;
     this.cleanRounds = 0;
-    // Probes only once a queue was seen: an open API's rounds are somewhat slow now and then by
-    // their latency's spread alone (a lognormal's median against the fastest of ten), and a probe
-    // there would cut a limit still growing.
-    const probe = this.probeDue(this.now()) && this.queueSeen && this.unclean >= UNCLEAN_ROUNDS;
+    const probe = this.probeDue(this.now()) && this.unclean >= UNCLEAN_ROUNDS;
     if (probe || this.slower(median, base, QUEUE_RATIO)) this.cut(probe);
   }
 
