@@ -17,7 +17,7 @@
 // runs; and last a line `BENCH {json}`. --ask-batch 1: the asker through the Batches API too, so
 // that every call is batched and the CPU per call is the batch path's alone. --ask-max-tokens and
 // --answer-max-tokens set the roles' maxTokens (unset by default): the first groups are sized from
-// them, an unset answer assumed long (src/workflows/fan-out.ts), so they set how many groups share
+// them, an unset answer assumed long (src/planning/fan-out.ts), so they set how many groups share
 // a round.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

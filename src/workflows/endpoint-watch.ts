@@ -1,5 +1,5 @@
 // While a dataset starts dialogues, it asks a worker every few seconds how its endpoints stand
-// (the endpointStatus activity): the window keeps in flight what they can serve (./fan-out.ts),
+// (the endpointStatus activity): the window keeps in flight what they can serve (../planning/fan-out.ts),
 // and the progress query and the UI show them. One worker answers each time: with several, its
 // limit is its share, and the report says how many workers share the endpoint.
 import { isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
